@@ -1,0 +1,137 @@
+# sesame: a session-giving TLS reverse proxy.  `make help` lists the targets.
+#
+# Overrides (make VAR=value):
+#   PREFIX=/usr/local  DESTDIR=       install locations
+#   CXX=g++                           compiler (fuzzers always use clang++)
+#   SANITIZE=address,undefined        build with sanitizers (into build-asan/)
+#   FUZZ_SECONDS=60                   per-target fuzzing time for `make fuzz`
+#   V=1                               show full commands
+PREFIX ?= /usr/local
+DESTDIR ?=
+CXX ?= g++
+SANITIZE ?=
+FUZZ_SECONDS ?= 60
+V ?= 0
+
+ifeq ($(SANITIZE),)
+BUILD ?= build
+else
+BUILD ?= build-asan
+endif
+
+Q := $(if $(filter 1,$(V)),,@)
+PKGS := libevent_core libevent_openssl libevent_pthreads openssl hiredis tomlplusplus
+CXXFLAGS_BASE := -std=c++20 -O2 -g -Wall -Wextra -Werror -Iinclude -MMD -MP -pthread
+SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+ALL_CXXFLAGS = $(CXXFLAGS_BASE) $(SAN_FLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CXXFLAGS)
+ALL_LDFLAGS = $(SAN_FLAGS) -pthread $(LDFLAGS)
+LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt
+
+# Sources, one list per module (dependencies point down this list).
+BASE_SRCS := $(wildcard src/base/*.cc)
+NET_SRCS := $(wildcard src/net/*.cc)
+TLS_SRCS := $(wildcard src/tls/*.cc)
+HTTP_SRCS := $(wildcard src/http/*.cc)
+CONFIG_SRCS := $(wildcard src/config/*.cc)
+PROXY_SRCS := $(wildcard src/proxy/*.cc)
+SERVER_SRCS := $(filter-out src/server/main.cc,$(wildcard src/server/*.cc))
+LIB_SRCS := $(BASE_SRCS) $(NET_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(CONFIG_SRCS) $(PROXY_SRCS) $(SERVER_SRCS)
+UNIT_SRCS := $(wildcard tests/unit/*.cc tests/unit/*/*.cc)
+FUZZ_SRCS := $(wildcard tests/fuzz/*.cc)
+
+LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(BUILD)/obj/src/server/main.o
+UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/obj/%.o)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.cc=build-fuzz/%)
+
+.PHONY: all deps test unit e2e asan fuzz bench demo format lint man-lint install clean help
+all: $(BUILD)/sesame
+
+help:
+	@echo "make            build $(BUILD)/sesame"
+	@echo "make test       install deps, build, run unit and end-to-end tests"
+	@echo "make asan       the same suite built with ASan+UBSan (build-asan/)"
+	@echo "make fuzz       build libFuzzer targets (clang) and run each FUZZ_SECONDS"
+	@echo "make bench      wrk: sesame vs nginx, plain and TLS (scripts/bench.sh)"
+	@echo "make demo       sesame on https://127.0.0.1:8443 in front of a demo app"
+	@echo "make install    binary, man pages, example config, systemd unit"
+	@echo "make format     clang-format every C++ file; make lint checks it"
+	@echo "make man-lint   mandoc -Tlint on man/"
+
+deps:
+	$(Q)bash scripts/deps.sh
+
+# Rebuild everything when the flags change.
+FLAGS_STAMP := $(BUILD)/.flags-$(shell echo '$(ALL_CXXFLAGS) $(ALL_LDFLAGS) $(LIBS)' | md5sum | cut -c1-12)
+$(FLAGS_STAMP):
+	$(Q)mkdir -p $(BUILD) && rm -f $(BUILD)/.flags-* && touch $@
+
+$(BUILD)/obj/%.o: %.cc $(FLAGS_STAMP)
+	$(Q)mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $<")
+	$(Q)$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libsesame.a: $(LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/sesame: $(MAIN_OBJ) $(BUILD)/libsesame.a
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CXX) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libsesame.a
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CXX) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/sesame $(BUILD)/unit_tests
+	$(Q)bash scripts/run-tests.sh $(BUILD)
+
+unit: $(BUILD)/unit_tests
+	$(Q)$(BUILD)/unit_tests
+
+e2e: $(BUILD)/sesame
+	$(Q)python3 tests/e2e/run.py --binary $(BUILD)/sesame
+
+asan: deps
+	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined build-asan/sesame build-asan/unit_tests
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  bash scripts/run-tests.sh build-asan
+
+FUZZ_FLAGS := -std=c++20 -O1 -g -Iinclude -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+build-fuzz/%: tests/fuzz/%.cc $(HTTP_SRCS) $(BASE_SRCS) $(NET_SRCS) $(CONFIG_SRCS) $(TLS_SRCS)
+	$(Q)mkdir -p build-fuzz
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang++ $(FUZZ_FLAGS) $^ $(LIBS) -o $@
+
+fuzz: deps $(FUZZ_BINS)
+	$(Q)bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+bench: deps $(BUILD)/sesame
+	$(Q)bash scripts/bench.sh $(BUILD)/sesame
+
+demo: deps $(BUILD)/sesame
+	$(Q)bash scripts/demo.sh $(BUILD)/sesame
+
+CXX_FILES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
+format:
+	$(Q)clang-format -i $(CXX_FILES)
+
+lint:
+	$(Q)clang-format --dry-run -Werror $(CXX_FILES)
+
+man-lint:
+	$(Q)for m in man/*.[0-9]; do mandoc -Tlint -W warning $$m || exit 1; done
+
+install: $(BUILD)/sesame
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc/sesame $(DESTDIR)/lib/systemd/system
+	install -m 755 $(BUILD)/sesame $(DESTDIR)$(PREFIX)/sbin/sesame
+	install -m 644 man/sesame.8 $(DESTDIR)$(PREFIX)/share/man/man8/sesame.8
+	install -m 644 man/sesame.toml.5 $(DESTDIR)$(PREFIX)/share/man/man5/sesame.toml.5
+	install -m 644 conf/sesame.toml $(DESTDIR)/etc/sesame/sesame.toml.example
+	install -m 644 conf/sesame.service $(DESTDIR)/lib/systemd/system/sesame.service
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d)

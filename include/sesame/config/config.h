@@ -1,0 +1,92 @@
+// Typed configuration: the only module that knows toml++. Loads one file
+// into per-module structs and validates across sections.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sesame/http/request_parser.h"
+#include "sesame/net/address.h"
+#include "sesame/tls/settings.h"
+
+namespace sesame::config {
+
+using Duration = std::chrono::milliseconds;
+
+struct ServerConfig {
+  unsigned workers = 1;  // 0 in the file means one per CPU; resolved here, never 0
+};
+
+struct ListenConfig {
+  std::string address;  // as written, for messages
+  net::Address addr;
+  bool tls = false;
+  bool redirect_https = false;
+};
+
+using TlsConfig = tls::Settings;
+
+struct UpstreamServer {
+  std::string address;  // as written
+  net::Address addr;
+};
+
+struct UpstreamConfig {
+  std::string name;
+  std::vector<UpstreamServer> servers;
+  unsigned keepalive = 32;  // idle connections kept per worker (per upstream)
+};
+
+struct RouteConfig {
+  std::string host;  // "" = any; exact ("app.example.com") or "*.example.com"; lower-case
+  std::string path = "/";
+  std::string upstream;     // name
+  size_t upstream_index = 0;  // index into Config::upstreams, resolved by validation
+};
+
+struct LimitsConfig {
+  http::RequestLimits head;  // header_bytes, header_count
+  uint64_t body_bytes = 0;   // 0 = no limit
+};
+
+struct TimeoutsConfig {
+  Duration header{10'000};
+  Duration idle{60'000};
+  Duration upstream_connect{3'000};
+  Duration upstream_read{60'000};
+  Duration tunnel_idle{300'000};  // WebSocket / Upgrade tunnels
+  Duration client_send{60'000};   // a client that stops reading a response
+};
+
+struct Config {
+  std::string path;  // the file it came from
+  ServerConfig server;
+  std::vector<ListenConfig> listeners;
+  TlsConfig tls;
+  std::vector<UpstreamConfig> upstreams;
+  std::vector<RouteConfig> routes;
+  LimitsConfig limits;
+  TimeoutsConfig timeouts;
+};
+
+struct LoadResult {
+  std::shared_ptr<const Config> config;  // null when errors is not empty
+  std::vector<std::string> errors;       // "FILE:LINE:COL: message", every error found
+};
+
+// Reads and validates `path`. Does not touch certificates beyond checking
+// that the files are readable (tls::ContextFactory does the rest).
+[[nodiscard]] LoadResult load(const std::string& path);
+// Same, for text already in memory (`path` is used in messages and to
+// resolve relative paths).
+[[nodiscard]] LoadResult parse(std::string_view text, const std::string& path);
+
+// "250ms", "10s", "5m", "12h", "365d" -> milliseconds; nullopt if malformed.
+[[nodiscard]] std::optional<Duration> parseDuration(std::string_view text);
+
+}  // namespace sesame::config
