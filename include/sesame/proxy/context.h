@@ -1,0 +1,44 @@
+// Everything one worker's connections share: its loop, the configuration
+// snapshot, routes, upstream pools and TLS context. Owned by the worker's
+// thread; never touched by another thread, so the request path takes no locks.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "sesame/config/config.h"
+#include "sesame/proxy/graveyard.h"
+#include "sesame/proxy/router.h"
+#include "sesame/proxy/upstream_pool.h"
+
+struct ssl_ctx_st;
+
+namespace sesame::proxy {
+
+struct Context {
+  Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls);
+  // Destroys the connections still open (worker shutdown).
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  // Client connections are owned here from accept until they close.
+  void adopt(std::unique_ptr<Disposable> conn);
+  [[nodiscard]] std::unique_ptr<Disposable> release(Disposable* conn);
+  [[nodiscard]] size_t connectionCount() const { return live_.size(); }
+
+  event_base* base;
+  std::shared_ptr<const config::Config> config;
+  Router router;
+  Graveyard graveyard;
+  std::vector<std::unique_ptr<UpstreamPool>> pools;  // parallel to config->upstreams
+  ssl_ctx_st* ssl_ctx;                               // null without TLS listeners
+  std::string hsts_field;  // "Strict-Transport-Security: max-age=N\r\n" or empty
+
+ private:
+  std::unordered_set<Disposable*> live_;
+};
+
+}  // namespace sesame::proxy

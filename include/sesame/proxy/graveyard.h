@@ -1,0 +1,36 @@
+// Deferred destruction: objects that must die inside one of their own C
+// callbacks are parked here and destroyed on the next loop iteration.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "sesame/base/c_handle.h"
+
+namespace sesame::proxy {
+
+// Anything the graveyard can hold.
+class Disposable {
+ public:
+  virtual ~Disposable() = default;
+};
+
+class Graveyard {
+ public:
+  explicit Graveyard(event_base* base);
+  ~Graveyard();
+  Graveyard(const Graveyard&) = delete;
+  Graveyard& operator=(const Graveyard&) = delete;
+
+  // Takes ownership; the object is destroyed once the current callback chain
+  // has returned to the loop.
+  void bury(std::unique_ptr<Disposable> object);
+
+ private:
+  static void onSweep(int fd, short what, void* arg);
+
+  EventPtr sweep_;
+  std::vector<std::unique_ptr<Disposable>> dead_;
+};
+
+}  // namespace sesame::proxy

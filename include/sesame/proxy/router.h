@@ -1,0 +1,34 @@
+// Route selection: request host and path -> the configured route.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "sesame/config/config.h"
+
+namespace sesame::proxy {
+
+class Router {
+ public:
+  explicit Router(const std::vector<config::RouteConfig>& routes);
+
+  // The host class decides first, as in nginx server selection: routes with
+  // an exact host beat "*.suffix" routes (longer suffix first), which beat
+  // host-less routes. Within the chosen class the longest matching path
+  // prefix wins. A prefix ending in '/' matches everything below it; any
+  // other prefix matches the path itself or at a '/' or '?' boundary, so
+  // "/api" matches "/api/x" and "/api?q" but not "/apis". `host` may carry a
+  // port, which is ignored. Returns null when nothing matches (404).
+  [[nodiscard]] const config::RouteConfig* match(std::string_view host,
+                                                 std::string_view target) const;
+
+ private:
+  std::vector<const config::RouteConfig*> exact_;
+  std::vector<const config::RouteConfig*> wildcard_;
+  std::vector<const config::RouteConfig*> any_;
+};
+
+// True when `prefix` matches `target` under the rules above.
+[[nodiscard]] bool pathMatches(std::string_view prefix, std::string_view target);
+
+}  // namespace sesame::proxy

@@ -1,0 +1,101 @@
+// One client connection: reads requests, routes them, forwards each to an
+// upstream and streams the response back, in order, until the client or a
+// timeout closes it. Requests are handled one at a time; pipelined requests
+// wait in the input buffer, so responses leave in request order.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "sesame/base/c_handle.h"
+#include "sesame/config/config.h"
+#include "sesame/http/body_decoder.h"
+#include "sesame/http/request_parser.h"
+#include "sesame/http/response_parser.h"
+#include "sesame/net/address.h"
+#include "sesame/proxy/context.h"
+#include "sesame/proxy/graveyard.h"
+#include "sesame/proxy/upstream_pool.h"
+
+namespace sesame::proxy {
+
+class ServerConnection : public Disposable {
+ public:
+  // Takes the accepted (plain or TLS-accepting) bufferevent.
+  ServerConnection(Context& ctx, const config::ListenConfig& listen, BufferEventPtr bev,
+                   const net::Address& peer);
+  ~ServerConnection() override;
+  ServerConnection(const ServerConnection&) = delete;
+  ServerConnection& operator=(const ServerConnection&) = delete;
+
+  void start();
+
+ private:
+  enum class Client { kHead, kBody, kWaiting, kTunnel, kClosing, kClosed };
+  enum class Upstream { kNone, kConnecting, kHead, kBody };
+
+  static void onClientReadThunk(bufferevent* bev, void* arg);
+  static void onClientWriteThunk(bufferevent* bev, void* arg);
+  static void onClientEventThunk(bufferevent* bev, short what, void* arg);
+  static void onUpstreamReadThunk(bufferevent* bev, void* arg);
+  static void onUpstreamWriteThunk(bufferevent* bev, void* arg);
+  static void onUpstreamEventThunk(bufferevent* bev, short what, void* arg);
+  static void onTimerThunk(int fd, short what, void* arg);
+
+  void onClientRead();
+  void onClientWrite();
+  void onClientEvent(short what);
+  void onUpstreamRead();
+  void onUpstreamWrite();
+  void onUpstreamEvent(short what);
+  void onTimer();
+
+  void readHeads();
+  void handleRequest();
+  void connectUpstream();
+  void onUpstreamConnected();
+  bool retryUpstream();
+  void pumpRequestBody();
+  void readResponse();
+  void sendResponseHead();
+  void pumpResponseBody();
+  void finishResponse();
+  void nextRequest();
+  void startTunnel();
+  void pumpTunnel();
+  void upstreamFailed(int status, const char* why);
+
+  void respondError(int status, bool close, std::string_view extra_fields = {});
+  void armTimer(config::Duration d);
+  void closeWhenFlushed();
+  void dropUpstream();
+  void close();
+
+  Context& ctx_;
+  const config::ListenConfig& listen_;
+  BufferEventPtr client_;
+  EventPtr timer_;
+  net::Address peer_;
+  std::string peer_ip_;
+
+  Client client_state_ = Client::kHead;
+  http::RequestParser request_parser_;
+  http::BodyDecoder request_body_;
+  bool head_timer_started_ = false;
+  bool client_eof_ = false;
+  bool keep_alive_ = true;
+
+  const config::RouteConfig* route_ = nullptr;
+  std::unique_ptr<UpstreamConn> upstream_;
+  Upstream upstream_state_ = Upstream::kNone;
+  size_t attempt_ = 0;
+  std::string request_head_;  // serialised once, resent on a retry
+  std::unique_ptr<http::ResponseParser> response_parser_;
+  http::BodyDecoder response_body_;
+  bool chunked_out_ = false;
+  bool upstream_eof_ = false;
+  bool response_started_ = false;  // bytes of this response reached the client buffer
+};
+
+}  // namespace sesame::proxy

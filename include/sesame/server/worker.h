@@ -1,0 +1,53 @@
+// One event-loop thread: its own event_base, listening sockets, TLS
+// contexts, upstream pools and connections. Workers share nothing mutable.
+#pragma once
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "sesame/base/c_handle.h"
+#include "sesame/config/config.h"
+#include "sesame/proxy/context.h"
+#include "sesame/tls/context.h"
+
+namespace sesame::server {
+
+class Worker {
+ public:
+  // `listen_fds` are bound listening sockets, parallel to cfg->listeners;
+  // the worker owns them from here on. `tls` may be null without TLS listeners.
+  Worker(unsigned id, std::shared_ptr<const config::Config> cfg,
+         std::unique_ptr<tls::ServerContext> tls, const std::vector<int>& listen_fds);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Thread-safe: asks the loop to exit (through a pipe, so the loop itself
+  // needs no locks), then waits for the thread.
+  void stopAndJoin();
+
+ private:
+  struct Binding {
+    Worker* worker;
+    const config::ListenConfig* listen;
+  };
+
+  static void onAcceptThunk(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
+  static void onAcceptErrorThunk(evconnlistener* listener, void* arg);
+  static void onStopThunk(int fd, short what, void* arg);
+  void onAccept(const Binding& binding, int fd, sockaddr* addr, int len);
+
+  unsigned id_;
+  EventBasePtr base_;
+  std::unique_ptr<tls::ServerContext> tls_;
+  std::unique_ptr<proxy::Context> ctx_;
+  std::vector<std::unique_ptr<Binding>> bindings_;
+  std::vector<ListenerPtr> listeners_;
+  int stop_pipe_[2] = {-1, -1};
+  EventPtr stop_event_;
+  std::thread thread_;
+};
+
+}  // namespace sesame::server

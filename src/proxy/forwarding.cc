@@ -1,0 +1,72 @@
+#include "sesame/proxy/forwarding.h"
+
+namespace sesame::proxy {
+namespace {
+
+void appendField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+}  // namespace
+
+void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
+                           const RequestForwarding& fwd) {
+  out.append(req.method).append(" ").append(req.target).append(" HTTP/1.1\r\n");
+  appendField(out, "Host", req.host.empty() ? fwd.fallback_host : std::string_view(req.host));
+
+  std::string forwarded_for;
+  for (const http::Header& h : req.headers.fields()) {
+    if (http::equalsIgnoreCase(h.name, "X-Forwarded-For")) {
+      if (!forwarded_for.empty()) forwarded_for.append(", ");
+      forwarded_for.append(h.value);
+    }
+  }
+  if (!forwarded_for.empty()) forwarded_for.append(", ");
+  forwarded_for.append(fwd.client_ip);
+
+  http::HeaderList fields = req.headers;
+  fields.removeHopByHop(req.upgrade);
+  fields.remove("Expect");
+  fields.remove("X-Forwarded-For");
+  fields.remove("X-Forwarded-Proto");
+  fields.remove("X-Forwarded-Host");
+  http::appendFields(out, fields);
+  appendField(out, "X-Forwarded-For", forwarded_for);
+  appendField(out, "X-Forwarded-Proto", fwd.tls ? "https" : "http");
+  if (!req.host.empty()) appendField(out, "X-Forwarded-Host", req.host);
+  if (req.upgrade) out.append("Connection: upgrade\r\n");
+  if (req.body == http::BodyKind::kChunked) out.append("Transfer-Encoding: chunked\r\n");
+  out.append("\r\n");
+}
+
+void appendClientResponse(std::string& out, const http::ResponseHead& resp,
+                          const ResponseForwarding& fwd) {
+  out.append("HTTP/1.1 ").append(std::to_string(resp.status)).append(" ");
+  out.append(resp.reason.empty() ? http::reasonPhrase(resp.status) : resp.reason);
+  out.append("\r\n");
+  http::HeaderList fields = resp.headers;
+  fields.removeHopByHop(fwd.upgrade);
+  http::appendFields(out, fields);
+  out.append(fwd.extra_fields);
+  if (fwd.upgrade) {
+    out.append("Connection: upgrade\r\n");
+  } else if (fwd.close) {
+    out.append("Connection: close\r\n");
+  } else if (fwd.http10_keep_alive) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  if (fwd.chunked_out) out.append("Transfer-Encoding: chunked\r\n");
+  out.append("\r\n");
+}
+
+void appendErrorResponse(std::string& out, int status, bool close, std::string_view extra_fields) {
+  std::string_view reason = http::reasonPhrase(status);
+  out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason);
+  out.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
+  out.append(std::to_string(reason.size() + 1)).append("\r\n");
+  out.append(extra_fields);
+  if (close) out.append("Connection: close\r\n");
+  out.append("\r\n").append(reason).append("\n");
+}
+
+}  // namespace sesame::proxy

@@ -1,0 +1,90 @@
+#include "sesame/proxy/router.h"
+
+#include <algorithm>
+
+namespace sesame::proxy {
+namespace {
+
+std::string_view stripPort(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  size_t colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+bool hostMatches(const config::RouteConfig& route, std::string_view host) {
+  if (route.host.starts_with("*.")) {
+    std::string_view suffix = std::string_view(route.host).substr(1);  // ".example.com"
+    return host.size() > suffix.size() && host.ends_with(suffix);
+  }
+  return host == route.host;
+}
+
+// Routes sorted longest prefix first, so the first path match is the best.
+const config::RouteConfig* bestPath(const std::vector<const config::RouteConfig*>& routes,
+                                    std::string_view host, std::string_view target,
+                                    bool check_host) {
+  for (const config::RouteConfig* route : routes) {
+    if (check_host && !hostMatches(*route, host)) continue;
+    if (pathMatches(route->path, target)) return route;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool pathMatches(std::string_view prefix, std::string_view target) {
+  if (!target.starts_with(prefix)) return false;
+  if (prefix.ends_with('/') || target.size() == prefix.size()) return true;
+  char next = target[prefix.size()];
+  return next == '/' || next == '?';
+}
+
+Router::Router(const std::vector<config::RouteConfig>& routes) {
+  for (const config::RouteConfig& route : routes) {
+    if (route.host.empty()) {
+      any_.push_back(&route);
+    } else if (route.host.starts_with("*.")) {
+      wildcard_.push_back(&route);
+    } else {
+      exact_.push_back(&route);
+    }
+  }
+  auto longer_path = [](const config::RouteConfig* a, const config::RouteConfig* b) {
+    return a->path.size() > b->path.size();
+  };
+  std::stable_sort(exact_.begin(), exact_.end(), longer_path);
+  std::stable_sort(any_.begin(), any_.end(), longer_path);
+  // Wildcards: the longest (most specific) suffix first, then the longest path.
+  std::stable_sort(wildcard_.begin(), wildcard_.end(),
+                   [](const config::RouteConfig* a, const config::RouteConfig* b) {
+                     if (a->host.size() != b->host.size()) return a->host.size() > b->host.size();
+                     return a->path.size() > b->path.size();
+                   });
+}
+
+const config::RouteConfig* Router::match(std::string_view host, std::string_view target) const {
+  host = stripPort(host);
+  bool host_known = false;
+  for (const config::RouteConfig* route : exact_) host_known |= hostMatches(*route, host);
+  if (host_known) return bestPath(exact_, host, target, true);
+  // Among wildcards, only routes of the most specific matching suffix count.
+  const config::RouteConfig* first_wild = nullptr;
+  for (const config::RouteConfig* route : wildcard_) {
+    if (hostMatches(*route, host)) {
+      first_wild = route;
+      break;
+    }
+  }
+  if (first_wild != nullptr) {
+    for (const config::RouteConfig* route : wildcard_) {
+      if (route->host == first_wild->host && pathMatches(route->path, target)) return route;
+    }
+    return nullptr;
+  }
+  return bestPath(any_, host, target, false);
+}
+
+}  // namespace sesame::proxy

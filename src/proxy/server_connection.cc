@@ -1,0 +1,520 @@
+#include "sesame/proxy/server_connection.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <algorithm>
+
+#include "sesame/base/log.h"
+#include "sesame/proxy/body_pump.h"
+#include "sesame/proxy/forwarding.h"
+
+namespace sesame::proxy {
+namespace {
+
+// Per direction, at most this much payload waits in sesame's buffers before
+// the reading side is paused; bounds memory per connection whatever the
+// message size (a 1 GiB body costs the same as a 1 MiB one).
+constexpr size_t kHighWater = 256 * 1024;
+// The paused side resumes once the writer has drained below this.
+constexpr size_t kLowWater = 64 * 1024;
+// Bytes of a response head sesame will buffer from an upstream.
+constexpr size_t kMaxResponseHead = 64 * 1024;
+
+timeval toTimeval(config::Duration d) {
+  return timeval{static_cast<time_t>(d.count() / 1000),
+                 static_cast<suseconds_t>(d.count() % 1000 * 1000)};
+}
+
+evbuffer* input(bufferevent* bev) { return bufferevent_get_input(bev); }
+evbuffer* output(bufferevent* bev) { return bufferevent_get_output(bev); }
+
+}  // namespace
+
+ServerConnection::ServerConnection(Context& ctx, const config::ListenConfig& listen,
+                                   BufferEventPtr bev, const net::Address& peer)
+    : ctx_(ctx),
+      listen_(listen),
+      client_(std::move(bev)),
+      timer_(evtimer_new(ctx.base, onTimerThunk, this)),
+      peer_(peer),
+      peer_ip_(peer.hostString()),
+      request_parser_(ctx.config->limits.head) {}
+
+ServerConnection::~ServerConnection() = default;
+
+void ServerConnection::start() {
+  bufferevent* bev = client_.get();
+  bufferevent_setcb(bev, onClientReadThunk, onClientWriteThunk, onClientEventThunk, this);
+  bufferevent_setwatermark(bev, EV_READ, 0,
+                           std::max(kHighWater, ctx_.config->limits.head.header_bytes + 4096));
+  bufferevent_setwatermark(bev, EV_WRITE, kLowWater, 0);
+  timeval send_tv = toTimeval(ctx_.config->timeouts.client_send);
+  bufferevent_set_timeouts(bev, nullptr, &send_tv);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  // The first request's clock starts at accept, TLS handshake included, so a
+  // client that connects and says nothing is treated as a slow header.
+  head_timer_started_ = true;
+  armTimer(ctx_.config->timeouts.header);
+}
+
+// Static thunks: libevent calls these; they only forward to members.
+void ServerConnection::onClientReadThunk(bufferevent*, void* arg) {
+  static_cast<ServerConnection*>(arg)->onClientRead();
+}
+void ServerConnection::onClientWriteThunk(bufferevent*, void* arg) {
+  static_cast<ServerConnection*>(arg)->onClientWrite();
+}
+void ServerConnection::onClientEventThunk(bufferevent*, short what, void* arg) {
+  static_cast<ServerConnection*>(arg)->onClientEvent(what);
+}
+void ServerConnection::onUpstreamReadThunk(bufferevent*, void* arg) {
+  static_cast<ServerConnection*>(arg)->onUpstreamRead();
+}
+void ServerConnection::onUpstreamWriteThunk(bufferevent*, void* arg) {
+  static_cast<ServerConnection*>(arg)->onUpstreamWrite();
+}
+void ServerConnection::onUpstreamEventThunk(bufferevent*, short what, void* arg) {
+  static_cast<ServerConnection*>(arg)->onUpstreamEvent(what);
+}
+void ServerConnection::onTimerThunk(int, short, void* arg) {
+  static_cast<ServerConnection*>(arg)->onTimer();
+}
+
+void ServerConnection::onClientRead() {
+  switch (client_state_) {
+    case Client::kHead:
+      readHeads();
+      break;
+    case Client::kBody:
+      pumpRequestBody();
+      break;
+    case Client::kTunnel:
+      pumpTunnel();
+      break;
+    case Client::kClosing:
+      // Keep reading and discarding, so the client sees our answer instead
+      // of a reset caused by unread data (a lingering close).
+      evbuffer_drain(input(client_.get()), evbuffer_get_length(input(client_.get())));
+      break;
+    case Client::kWaiting:  // pipelined bytes wait; the read watermark bounds them
+    case Client::kClosed:
+      break;
+  }
+}
+
+void ServerConnection::onClientWrite() {
+  if (client_state_ == Client::kClosing) {
+    if (evbuffer_get_length(output(client_.get())) == 0) close();
+  } else if (client_state_ == Client::kTunnel) {
+    pumpTunnel();
+  } else if (upstream_state_ == Upstream::kBody) {
+    pumpResponseBody();
+  }
+}
+
+void ServerConnection::onClientEvent(short what) {
+  if (what & BEV_EVENT_CONNECTED) return;
+  if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+    client_eof_ = true;
+    // A client may half-close after a complete request (RFC 9112 §9.6):
+    // its response is still delivered. Anything else is an abort.
+    if (client_state_ == Client::kWaiting) return;
+    if (client_state_ == Client::kClosing && evbuffer_get_length(output(client_.get())) > 0) return;
+  }
+  close();
+}
+
+void ServerConnection::onTimer() {
+  switch (client_state_) {
+    case Client::kHead:
+      if (head_timer_started_) {
+        LOG_DEBUG("%s: request head not received in time", peer_ip_.c_str());
+        respondError(408, true);
+      } else {
+        close();  // idle keep-alive connection
+      }
+      break;
+    case Client::kTunnel:
+    case Client::kClosing:
+      close();
+      break;
+    default:
+      break;
+  }
+}
+
+void ServerConnection::armTimer(config::Duration d) {
+  timeval tv = toTimeval(d);
+  evtimer_add(timer_.get(), &tv);
+}
+
+void ServerConnection::readHeads() {
+  evbuffer* in = input(client_.get());
+  size_t available = evbuffer_get_length(in);
+  if (available == 0) return;
+  if (!head_timer_started_) {
+    head_timer_started_ = true;
+    armTimer(ctx_.config->timeouts.header);
+  }
+  size_t view = std::min(available, ctx_.config->limits.head.header_bytes + 64);
+  auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(view)));
+  switch (request_parser_.parse({bytes, view})) {
+    case http::RequestParser::Status::kNeedMore:
+      return;
+    case http::RequestParser::Status::kError:
+      LOG_DEBUG("%s: rejected request: %.*s", peer_ip_.c_str(),
+                static_cast<int>(request_parser_.errorReason().size()),
+                request_parser_.errorReason().data());
+      respondError(request_parser_.errorStatus(), true);
+      return;
+    case http::RequestParser::Status::kComplete:
+      evbuffer_drain(in, request_parser_.consumed());
+      evtimer_del(timer_.get());
+      handleRequest();
+      return;
+  }
+}
+
+void ServerConnection::handleRequest() {
+  const http::RequestHead& req = request_parser_.head();
+  keep_alive_ = req.keep_alive;
+  bool has_body = req.body != http::BodyKind::kNone;
+  if (listen_.redirect_https) {
+    if (req.host.empty()) return respondError(400, true);
+    std::string location = "Location: https://" + req.host + req.target + "\r\n";
+    return respondError(308, has_body || !keep_alive_, location);
+  }
+  route_ = ctx_.router.match(req.host, req.target);
+  if (route_ == nullptr) return respondError(404, has_body || !keep_alive_);
+  if (req.method == "CONNECT") return respondError(405, true);
+  uint64_t limit = ctx_.config->limits.body_bytes;
+  if (limit != 0 && req.body == http::BodyKind::kLength && req.content_length > limit) {
+    return respondError(413, true);
+  }
+  request_body_ = http::BodyDecoder(req.body, req.content_length);
+  request_head_.clear();
+  RequestForwarding fwd{peer_ip_, listen_.tls,
+                        ctx_.config->upstreams[route_->upstream_index].servers[0].address};
+  appendUpstreamRequest(request_head_, req, fwd);
+  if (req.expect_continue && has_body && req.version_minor == 1) {
+    evbuffer_add(output(client_.get()), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+  }
+  client_state_ = has_body ? Client::kBody : Client::kWaiting;
+  attempt_ = 0;
+  connectUpstream();
+}
+
+void ServerConnection::connectUpstream() {
+  UpstreamPool& pool = *ctx_.pools[route_->upstream_index];
+  upstream_ = pool.acquire(attempt_);
+  if (!upstream_) {
+    if (!retryUpstream()) upstreamFailed(502, "no socket");
+    return;
+  }
+  bufferevent* bev = upstream_->bev.get();
+  bufferevent_setcb(bev, onUpstreamReadThunk, onUpstreamWriteThunk, onUpstreamEventThunk, this);
+  bufferevent_setwatermark(bev, EV_READ, 0, kHighWater);
+  bufferevent_setwatermark(bev, EV_WRITE, kLowWater, 0);
+  if (upstream_->reused) {
+    onUpstreamConnected();
+  } else {
+    upstream_state_ = Upstream::kConnecting;
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+  }
+}
+
+bool ServerConnection::retryUpstream() {
+  // Each server once, plus one more try when the first pick was a pooled
+  // connection the server had already closed.
+  size_t servers = ctx_.pools[route_->upstream_index]->serverCount();
+  if (++attempt_ > servers) return false;
+  connectUpstream();
+  return true;
+}
+
+void ServerConnection::onUpstreamConnected() {
+  upstream_state_ = Upstream::kHead;
+  bufferevent* bev = upstream_->bev.get();
+  timeval io_tv = toTimeval(ctx_.config->timeouts.upstream_read);
+  // The read clock runs only once the request is fully sent: an upstream is
+  // silent while it receives a long upload.
+  bufferevent_set_timeouts(bev, client_state_ == Client::kBody ? nullptr : &io_tv, &io_tv);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  if (!response_parser_) {
+    response_parser_ = std::make_unique<http::ResponseParser>(kMaxResponseHead);
+  } else {
+    response_parser_->reset();
+  }
+  response_started_ = false;
+  evbuffer_add(output(bev), request_head_.data(), request_head_.size());
+  if (client_state_ == Client::kBody) pumpRequestBody();
+}
+
+void ServerConnection::pumpRequestBody() {
+  if (upstream_state_ == Upstream::kNone || upstream_state_ == Upstream::kConnecting) return;
+  bufferevent* up = upstream_->bev.get();
+  bool chunked = request_body_.kind() == http::BodyKind::kChunked;
+  PumpResult r = pumpBody(request_body_, input(client_.get()), output(up), chunked, kHighWater);
+  uint64_t limit = ctx_.config->limits.body_bytes;
+  if (limit != 0 && request_body_.payloadBytes() > limit) {
+    dropUpstream();
+    return response_started_ ? close() : respondError(413, true);
+  }
+  if (r == PumpResult::kError) {
+    dropUpstream();
+    return response_started_ ? close() : respondError(400, true);
+  }
+  if (r == PumpResult::kDone) {
+    client_state_ = Client::kWaiting;
+    timeval io_tv = toTimeval(ctx_.config->timeouts.upstream_read);
+    bufferevent_set_timeouts(up, &io_tv, &io_tv);
+  }
+}
+
+void ServerConnection::onUpstreamWrite() {
+  if (client_state_ == Client::kBody) {
+    pumpRequestBody();
+  } else if (client_state_ == Client::kTunnel) {
+    pumpTunnel();
+  }
+}
+
+void ServerConnection::onUpstreamRead() {
+  if (client_state_ == Client::kTunnel) return pumpTunnel();
+  if (upstream_state_ == Upstream::kHead) return readResponse();
+  if (upstream_state_ == Upstream::kBody) return pumpResponseBody();
+}
+
+void ServerConnection::readResponse() {
+  evbuffer* in = input(upstream_->bev.get());
+  while (upstream_state_ == Upstream::kHead) {
+    size_t available = evbuffer_get_length(in);
+    if (available == 0) return;
+    size_t view = std::min(available, kMaxResponseHead + 64);
+    auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(view)));
+    const http::RequestHead& req = request_parser_.head();
+    switch (response_parser_->parse({bytes, view}, req.method)) {
+      case http::ResponseParser::Status::kNeedMore:
+        return;
+      case http::ResponseParser::Status::kError: {
+        std::string why = "invalid response: " + std::string(response_parser_->errorReason());
+        return upstreamFailed(502, why.c_str());
+      }
+      case http::ResponseParser::Status::kComplete:
+        break;
+    }
+    evbuffer_drain(in, response_parser_->consumed());
+    int status = response_parser_->head().status;
+    if (status == 101) {
+      if (!req.upgrade) return upstreamFailed(502, "101 Switching Protocols without an upgrade");
+      return startTunnel();
+    }
+    if (status >= 100 && status < 200) {
+      // Interim responses go to HTTP/1.1 clients; 100 only when the client
+      // asked for it and sesame has not already answered it.
+      bool forward = req.version_minor == 1 && status != 100;
+      if (forward) {
+        std::string head;
+        appendClientResponse(head, response_parser_->head(), {});
+        evbuffer_add(output(client_.get()), head.data(), head.size());
+      }
+      response_parser_->reset();
+      continue;
+    }
+    // The response may complete here and the next pipelined request start
+    // on another upstream connection: `in` is stale after this call.
+    sendResponseHead();
+    return pumpResponseBody();
+  }
+}
+
+void ServerConnection::sendResponseHead() {
+  const http::RequestHead& req = request_parser_.head();
+  const http::ResponseHead& resp = response_parser_->head();
+  bool http11 = req.version_minor == 1;
+  // A body still arriving from the client when the answer comes cannot be
+  // delimited for a next request: this response is the connection's last.
+  bool close = !keep_alive_ || client_eof_ || client_state_ == Client::kBody;
+  chunked_out_ = false;
+  if (resp.body == http::BodyKind::kChunked || resp.body == http::BodyKind::kUntilClose) {
+    if (http11) {
+      chunked_out_ = true;
+    } else {
+      close = true;  // HTTP/1.0: the body ends with the connection
+    }
+  }
+  keep_alive_ = !close;
+  std::string_view extra;
+  if (listen_.tls && !resp.headers.find("Strict-Transport-Security")) extra = ctx_.hsts_field;
+  ResponseForwarding fwd{chunked_out_, close, !http11 && !close, false, extra};
+  std::string head;
+  head.reserve(512);
+  appendClientResponse(head, resp, fwd);
+  evbuffer_add(output(client_.get()), head.data(), head.size());
+  response_started_ = true;
+  response_body_ = http::BodyDecoder(resp.body, resp.content_length);
+  upstream_state_ = Upstream::kBody;
+}
+
+void ServerConnection::pumpResponseBody() {
+  evbuffer* in = input(upstream_->bev.get());
+  PumpResult r = pumpBody(response_body_, in, output(client_.get()), chunked_out_, kHighWater);
+  if (r == PumpResult::kError) {
+    LOG_WARN("upstream %s: malformed response body framing; closing the client connection",
+             ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address.c_str());
+    return close();
+  }
+  if (r == PumpResult::kDone) return finishResponse();
+  if (upstream_eof_ && evbuffer_get_length(in) == 0) {
+    if (response_body_.kind() != http::BodyKind::kUntilClose) return close();  // truncated
+    if (chunked_out_) evbuffer_add(output(client_.get()), "0\r\n\r\n", 5);
+    finishResponse();
+  }
+}
+
+void ServerConnection::finishResponse() {
+  bool reusable = response_parser_->head().keep_alive && client_state_ == Client::kWaiting &&
+                  !upstream_eof_ && evbuffer_get_length(input(upstream_->bev.get())) == 0;
+  if (reusable) {
+    bufferevent_setcb(upstream_->bev.get(), nullptr, nullptr, nullptr, nullptr);
+    upstream_->pool->release(std::move(upstream_));
+    upstream_state_ = Upstream::kNone;
+  } else {
+    dropUpstream();
+  }
+  upstream_eof_ = false;
+  if (client_state_ != Client::kWaiting) return closeWhenFlushed();
+  nextRequest();
+}
+
+void ServerConnection::nextRequest() {
+  if (!keep_alive_ || client_eof_) return closeWhenFlushed();
+  client_state_ = Client::kHead;
+  request_parser_.reset();
+  head_timer_started_ = false;
+  armTimer(ctx_.config->timeouts.idle);
+  readHeads();
+}
+
+void ServerConnection::startTunnel() {
+  std::string head;
+  ResponseForwarding fwd;
+  fwd.upgrade = true;
+  appendClientResponse(head, response_parser_->head(), fwd);
+  evbuffer_add(output(client_.get()), head.data(), head.size());
+  response_started_ = true;
+  client_state_ = Client::kTunnel;
+  upstream_state_ = Upstream::kBody;
+  bufferevent_set_timeouts(upstream_->bev.get(), nullptr, nullptr);
+  bufferevent_enable(client_.get(), EV_READ);
+  pumpTunnel();
+}
+
+void ServerConnection::pumpTunnel() {
+  evbuffer* client_in = input(client_.get());
+  evbuffer* client_out = output(client_.get());
+  evbuffer* up_in = input(upstream_->bev.get());
+  evbuffer* up_out = output(upstream_->bev.get());
+  size_t moved = 0;
+  if (evbuffer_get_length(up_out) < kHighWater) {
+    moved += evbuffer_get_length(client_in);
+    evbuffer_add_buffer(up_out, client_in);
+  }
+  if (evbuffer_get_length(client_out) < kHighWater) {
+    moved += evbuffer_get_length(up_in);
+    evbuffer_add_buffer(client_out, up_in);
+  }
+  if (moved > 0) armTimer(ctx_.config->timeouts.tunnel_idle);
+  if (upstream_eof_ && evbuffer_get_length(up_in) == 0) closeWhenFlushed();
+}
+
+void ServerConnection::onUpstreamEvent(short what) {
+  if (what & BEV_EVENT_CONNECTED) return onUpstreamConnected();
+  const std::string& server =
+      ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address;
+  if (upstream_state_ == Upstream::kConnecting) {
+    LOG_WARN("upstream %s: %s", server.c_str(),
+             (what & BEV_EVENT_TIMEOUT) ? "connect timed out" : "connect failed");
+    dropUpstream();
+    if (!retryUpstream()) upstreamFailed(502, "no upstream server answered");
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) {
+    if (upstream_state_ == Upstream::kHead) return upstreamFailed(504, "response timed out");
+    LOG_WARN("upstream %s: timed out in the middle of a response", server.c_str());
+    return close();
+  }
+  bool eof = (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR);
+  if (upstream_state_ == Upstream::kHead) {
+    // A pooled connection the server closed before we used it: the request
+    // never reached an application, so sending it again is safe when the
+    // client's body is not already consumed.
+    bool nothing_received = evbuffer_get_length(input(upstream_->bev.get())) == 0;
+    if (upstream_->reused && nothing_received && request_body_.kind() == http::BodyKind::kNone) {
+      dropUpstream();
+      if (retryUpstream()) return;
+    }
+    return upstreamFailed(502, eof ? "closed before responding" : "connection error");
+  }
+  if (eof) {
+    upstream_eof_ = true;
+    if (client_state_ == Client::kTunnel) return pumpTunnel();
+    return pumpResponseBody();
+  }
+  LOG_WARN("upstream %s: connection error in the middle of a response", server.c_str());
+  close();
+}
+
+void ServerConnection::upstreamFailed(int status, const char* why) {
+  if (route_ != nullptr) {
+    const config::UpstreamConfig& up = ctx_.config->upstreams[route_->upstream_index];
+    LOG_WARN("upstream \"%s\": %s; answering %d to %s", up.name.c_str(), why, status,
+             peer_ip_.c_str());
+  }
+  dropUpstream();
+  if (response_started_) return close();
+  respondError(status, true);
+}
+
+void ServerConnection::respondError(int status, bool close_after, std::string_view extra_fields) {
+  std::string response;
+  std::string fields(extra_fields);
+  if (listen_.tls) fields.append(ctx_.hsts_field);
+  appendErrorResponse(response, status, close_after, fields);
+  evbuffer_add(output(client_.get()), response.data(), response.size());
+  if (close_after) return closeWhenFlushed();
+  nextRequest();
+}
+
+void ServerConnection::closeWhenFlushed() {
+  dropUpstream();
+  client_state_ = Client::kClosing;
+  bufferevent_setwatermark(client_.get(), EV_WRITE, 0, 0);
+  bufferevent_enable(client_.get(), EV_READ);
+  // Give a client that does not read its answer a bounded time.
+  armTimer(ctx_.config->timeouts.client_send);
+  if (evbuffer_get_length(output(client_.get())) == 0) close();
+}
+
+void ServerConnection::dropUpstream() {
+  if (upstream_) {
+    bufferevent_disable(upstream_->bev.get(), EV_READ | EV_WRITE);
+    bufferevent_setcb(upstream_->bev.get(), nullptr, nullptr, nullptr, nullptr);
+    ctx_.graveyard.bury(std::move(upstream_));
+  }
+  upstream_state_ = Upstream::kNone;
+}
+
+void ServerConnection::close() {
+  if (client_state_ == Client::kClosed) return;
+  client_state_ = Client::kClosed;
+  dropUpstream();
+  evtimer_del(timer_.get());
+  bufferevent_disable(client_.get(), EV_READ | EV_WRITE);
+  bufferevent_setcb(client_.get(), nullptr, nullptr, nullptr, nullptr);
+  ctx_.graveyard.bury(ctx_.release(this));
+}
+
+}  // namespace sesame::proxy

@@ -1,0 +1,179 @@
+// sesame entry point: command line, configuration check, listeners, workers,
+// and the signal loop of the main thread.
+#include <event2/event.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sesame/base/log.h"
+#include "sesame/config/config.h"
+#include "sesame/net/listener.h"
+#include "sesame/server/worker.h"
+#include "sesame/tls/context.h"
+
+#ifndef SESAME_VERSION
+#define SESAME_VERSION "0.1.0"
+#endif
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitConfig = 1;
+constexpr int kExitUsage = 2;
+constexpr int kListenBacklog = 4096;
+
+const char kUsage[] =
+    "usage: sesame [-t] -c FILE\n"
+    "       sesame --version | --help\n"
+    "\n"
+    "  -c FILE     configuration file (TOML); see sesame.toml(5)\n"
+    "  -t          check the configuration (and its certificates) and exit:\n"
+    "              0 when valid, 1 with every error found\n"
+    "  --version   print the version and exit\n"
+    "  --help      print this help and exit\n"
+    "\n"
+    "Runs in the foreground and logs to stderr. SIGTERM or SIGINT stops it.\n";
+
+struct Options {
+  std::string config_path;
+  bool check_only = false;
+};
+
+std::optional<Options> parseArgs(int argc, char** argv, int* exit_code) {
+  Options opts;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      *exit_code = kExitOk;
+      return std::nullopt;
+    }
+    if (arg == "--version" || arg == "-v") {
+      std::printf("sesame %s\n", SESAME_VERSION);
+      *exit_code = kExitOk;
+      return std::nullopt;
+    }
+    if (arg == "-t") {
+      opts.check_only = true;
+    } else if (arg == "-c" && i + 1 < argc) {
+      opts.config_path = argv[++i];
+    } else {
+      std::fprintf(stderr, "sesame: unexpected argument \"%s\"\n%s", arg.c_str(), kUsage);
+      *exit_code = kExitUsage;
+      return std::nullopt;
+    }
+  }
+  if (opts.config_path.empty()) {
+    std::fprintf(stderr, "sesame: no configuration file given (use -c FILE)\n%s", kUsage);
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  return opts;
+}
+
+bool needsTls(const sesame::config::Config& cfg) {
+  for (const auto& l : cfg.listeners) {
+    if (l.tls) return true;
+  }
+  return false;
+}
+
+int run(const Options& opts) {
+  using namespace sesame;
+  config::LoadResult loaded = config::load(opts.config_path);
+  std::vector<std::string> errors = loaded.errors;
+  std::unique_ptr<tls::ContextFactory> tls_factory;
+  if (loaded.config && needsTls(*loaded.config)) {
+    tls_factory = std::make_unique<tls::ContextFactory>(loaded.config->tls);
+    for (const std::string& w : tls_factory->warnings()) LOG_WARN("%s", w.c_str());
+    errors.insert(errors.end(), tls_factory->errors().begin(), tls_factory->errors().end());
+  }
+  if (!errors.empty()) {
+    for (const std::string& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+    std::fprintf(stderr, "sesame: %zu error%s in %s\n", errors.size(),
+                 errors.size() == 1 ? "" : "s", opts.config_path.c_str());
+    return kExitConfig;
+  }
+  std::shared_ptr<const config::Config> cfg = loaded.config;
+  if (opts.check_only) {
+    std::printf("sesame: configuration %s is valid\n", opts.config_path.c_str());
+    return kExitOk;
+  }
+
+  // Every worker gets its own listening socket per address (SO_REUSEPORT);
+  // all are bound before any worker starts, so a busy port fails the start.
+  std::vector<std::vector<int>> fds(cfg->server.workers);
+  for (auto& worker_fds : fds) {
+    for (const config::ListenConfig& listen : cfg->listeners) {
+      std::string error;
+      int fd = net::bindListener(listen.addr, kListenBacklog, &error);
+      if (fd < 0) {
+        std::fprintf(stderr, "sesame: %s\n", error.c_str());
+        return kExitConfig;
+      }
+      worker_fds.push_back(fd);
+    }
+  }
+
+  std::vector<std::unique_ptr<server::Worker>> workers;
+  for (unsigned i = 0; i < cfg->server.workers; ++i) {
+    std::unique_ptr<tls::ServerContext> tls_ctx;
+    if (tls_factory) {
+      tls::ContextResult made = tls_factory->make();
+      if (!made.context) {
+        for (const std::string& e : made.errors) std::fprintf(stderr, "sesame: %s\n", e.c_str());
+        return kExitConfig;
+      }
+      tls_ctx = std::move(made.context);
+    }
+    workers.push_back(std::make_unique<server::Worker>(i, cfg, std::move(tls_ctx), fds[i]));
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);
+  // Blocked before the workers start so that only this thread takes them.
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  for (auto& w : workers) w->start();
+  for (const config::ListenConfig& listen : cfg->listeners) {
+    LOG_INFO("listening on %s (%s%s)", listen.addr.toString().c_str(), listen.tls ? "https" : "http",
+             listen.redirect_https ? ", redirecting to https" : "");
+  }
+  LOG_INFO("sesame %s started with %u worker%s", SESAME_VERSION, cfg->server.workers,
+           cfg->server.workers == 1 ? "" : "s");
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGTERM || sig == SIGINT) {
+      LOG_INFO("received %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    LOG_WARN("received %s: reloading and log reopening are not implemented yet; ignored",
+             sig == SIGHUP ? "SIGHUP" : "SIGUSR1");
+  }
+  for (auto& w : workers) w->stopAndJoin();
+  workers.clear();
+  LOG_INFO("stopped");
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Writes to a peer that has gone must fail with EPIPE, not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  int exit_code = kExitOk;
+  std::optional<Options> opts = parseArgs(argc, argv, &exit_code);
+  if (!opts) return exit_code;
+  return run(*opts);
+}

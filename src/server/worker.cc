@@ -1,0 +1,126 @@
+#include "sesame/server/worker.h"
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sesame/base/log.h"
+#include "sesame/proxy/server_connection.h"
+
+namespace sesame::server {
+namespace {
+
+EventBasePtr newLoop() {
+  // Each loop is touched by its own thread only: no internal locking.
+  event_config* cfg = event_config_new();
+  event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+  EventBasePtr base(event_base_new_with_config(cfg));
+  event_config_free(cfg);
+  return base;
+}
+
+}  // namespace
+
+Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg,
+               std::unique_ptr<tls::ServerContext> tls, const std::vector<int>& listen_fds)
+    : id_(id), base_(newLoop()), tls_(std::move(tls)) {
+  ctx_ = std::make_unique<proxy::Context>(base_.get(), cfg,
+                                          tls_ ? tls_->defaultCtx() : nullptr);
+  for (size_t i = 0; i < cfg->listeners.size(); ++i) {
+    auto binding = std::make_unique<Binding>(Binding{this, &ctx_->config->listeners[i]});
+    ListenerPtr listener(evconnlistener_new(base_.get(), onAcceptThunk, binding.get(),
+                                            LEV_OPT_CLOSE_ON_FREE, -1, listen_fds[i]));
+    evconnlistener_set_error_cb(listener.get(), onAcceptErrorThunk);
+    listeners_.push_back(std::move(listener));
+    bindings_.push_back(std::move(binding));
+  }
+  if (::pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) == 0) {
+    stop_event_.reset(event_new(base_.get(), stop_pipe_[0], EV_READ, onStopThunk, this));
+    event_add(stop_event_.get(), nullptr);
+  }
+}
+
+Worker::~Worker() {
+  // Connections and listeners go before the loop that their events live in.
+  listeners_.clear();
+  ctx_.reset();
+  stop_event_.reset();
+  for (int fd : stop_pipe_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    LOG_DEBUG("worker %u: running", id_);
+    event_base_dispatch(base_.get());
+  });
+}
+
+void Worker::stopAndJoin() {
+  if (!thread_.joinable()) return;
+  char byte = 1;
+  if (::write(stop_pipe_[1], &byte, 1) != 1) LOG_ERROR("worker %u: cannot signal stop", id_);
+  thread_.join();
+}
+
+void Worker::onStopThunk(int, short, void* arg) {
+  event_base_loopbreak(static_cast<Worker*>(arg)->base_.get());
+}
+
+void Worker::onAcceptThunk(evconnlistener*, int fd, sockaddr* addr, int len, void* arg) {
+  auto* binding = static_cast<Binding*>(arg);
+  binding->worker->onAccept(*binding, fd, addr, len);
+}
+
+void Worker::onAcceptErrorThunk(evconnlistener* listener, void* arg) {
+  auto* binding = static_cast<Binding*>(arg);
+  int err = errno;
+  LOG_ERROR("worker %u: accept on %s failed: %s%s", binding->worker->id_,
+            binding->listen->address.c_str(), std::strerror(err),
+            (err == EMFILE || err == ENFILE) ? " (raise LimitNOFILE / ulimit -n)" : "");
+  (void)listener;
+}
+
+void Worker::onAccept(const Binding& binding, int fd, sockaddr* addr, int len) {
+  int one = 1;
+  // Response heads and small bodies leave in one segment; Nagle would hold them.
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  BufferEventPtr bev;
+  if (binding.listen->tls) {
+    SSL* ssl = SSL_new(ctx_->ssl_ctx);
+    if (ssl == nullptr) {
+      LOG_ERROR("worker %u: SSL_new failed (out of memory?)", id_);
+      ::close(fd);
+      return;
+    }
+    // Ownership of `ssl` passes to the bufferevent (freed with it).
+    bev.reset(bufferevent_openssl_socket_new(base_.get(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE));
+    if (bev) bufferevent_openssl_set_allow_dirty_shutdown(bev.get(), 1);
+  } else {
+    bev.reset(bufferevent_socket_new(base_.get(), fd, BEV_OPT_CLOSE_ON_FREE));
+  }
+  if (!bev) {
+    LOG_ERROR("worker %u: cannot set up a connection from %s (out of memory?)", id_,
+              net::fromSockaddr(addr, static_cast<socklen_t>(len)).toString().c_str());
+    ::close(fd);
+    return;
+  }
+  auto conn = std::make_unique<proxy::ServerConnection>(
+      *ctx_, *binding.listen, std::move(bev), net::fromSockaddr(addr, static_cast<socklen_t>(len)));
+  proxy::ServerConnection* raw = conn.get();
+  ctx_->adopt(std::move(conn));
+  raw->start();
+}
+
+}  // namespace sesame::server
