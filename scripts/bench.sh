@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# make bench: sesame against nginx as a reverse proxy, with wrk, on loopback.
+#
+# Usage: scripts/bench.sh BINARY
+#   ROUNDS=3      rounds; every row runs once per round, interleaved
+#   DURATION=10s  wrk duration per run
+#   ROWS="..."    subset of: direct nginx sesame nginx-tls sesame-tls
+#                 nginx-hs sesame-hs (default: all)
+#
+# Every server (upstream and proxies) runs on cpu0 and wrk on cpu1, so each
+# row is limited by one core; the busy time of cpu0 per request, minus the
+# direct row's, is what the proxy itself costs. Medians are printed.
+# The *-hs rows measure new TLS connections per second: scripts/bench/
+# tls_connect.cc (built here) keeps 64 connections in flight, each a full TLS
+# 1.3 handshake (ECDSA P-256) carrying one "Connection: close" request. Not
+# wrk: it resumes the previous session on reconnect (nginx's
+# $ssl_session_reused says "r"), and not `openssl s_time -new`: about 1 ms of
+# its own CPU per connection, so it measures itself.
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 BINARY" >&2
+  exit 2
+fi
+sesame=$(realpath -m "$1")
+rounds=${ROUNDS:-3}
+duration=${DURATION:-10s}
+rows=${ROWS:-direct nginx sesame nginx-tls sesame-tls nginx-hs sesame-hs}
+conns=64
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tpl=$root/scripts/bench
+mkdir -p "$root/build/bench"
+dir=$(mktemp -d "$root/build/bench/run.XXXXXX")
+pids=()
+ok=0
+
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ "$ok" = 1 ]; then
+    rm -rf "$dir"
+  else
+    echo "bench: failed; logs kept in $dir" >&2
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() {
+  echo "bench: $*" >&2
+  exit 1
+}
+
+want() { [[ " $rows " == *" $1 "* ]]; }
+[[ $duration =~ ^[0-9]+s$ ]] || die "DURATION must be whole seconds, like 10s"
+for row in $rows; do
+  case $row in
+    direct | nginx | sesame | nginx-tls | sesame-tls | nginx-hs | sesame-hs) ;;
+    *) die "unknown row $row" ;;
+  esac
+done
+
+for tool in nginx wrk taskset curl openssl python3 g++ pkg-config; do
+  command -v "$tool" >/dev/null || die "$tool not found (run scripts/deps.sh)"
+done
+[ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (servers on cpu0, wrk on cpu1)"
+if want sesame || want sesame-tls || want sesame-hs; then
+  [ -x "$sesame" ] || die "$sesame is not an executable"
+fi
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+upstream_port=$(free_port)
+nginx_plain=$(free_port)
+nginx_tls=$(free_port)
+sesame_plain=$(free_port)
+sesame_tls=$(free_port)
+
+# ECDSA P-256 certificate shared by both TLS proxies.
+if [ -x "$root/scripts/gen-cert.sh" ]; then
+  bash "$root/scripts/gen-cert.sh" "$dir" bench ec >/dev/null
+else
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+    -keyout "$dir/bench.key" -out "$dir/bench.pem" 2>/dev/null
+fi
+[ -r "$dir/bench.pem" ] && [ -r "$dir/bench.key" ] || die "no certificate in $dir"
+
+render() {
+  local user=""
+  # nginx's compiled-in default group "nobody" does not exist on Debian.
+  [ "$(id -u)" -ne 0 ] || user="user nobody nogroup;"
+  sed -e "s|@DIR@|$dir|g" -e "s|@USER@|$user|" -e "s|@CERT@|$dir/bench.pem|" \
+    -e "s|@KEY@|$dir/bench.key|" -e "s|@UPSTREAM_PORT@|$upstream_port|g" \
+    -e "s|@PLAIN_PORT@|${2:-}|" -e "s|@TLS_PORT@|${3:-}|" "$tpl/$1" >"$dir/$1"
+}
+
+# Starts a server pinned to cpu0 in the foreground of a background job.
+start() {
+  local name=$1
+  shift
+  taskset -c 0 "$@" >"$dir/$name.out" 2>&1 &
+  pids+=($!)
+}
+
+wait_ready() {
+  local url=$1 i
+  for i in $(seq 50); do
+    curl -ksf -o /dev/null "$url" && return 0
+    sleep 0.1
+  done
+  die "$url did not answer; see $dir"
+}
+
+nginx_start() {
+  local name=$1
+  mkdir -p "$dir/$name.tmp"
+  nginx -t -q -e "$dir/$name.error.log" -p "$dir" -c "$dir/$name.conf" ||
+    die "nginx rejected $dir/$name.conf"
+  start "$name" nginx -e "$dir/$name.error.log" -p "$dir" -c "$dir/$name.conf" -g 'daemon off;'
+}
+
+if want nginx-hs || want sesame-hs; then
+  g++ -std=c++20 -O2 -Wall -Wextra "$tpl/tls_connect.cc" $(pkg-config --cflags --libs openssl) \
+    -o "$dir/tls_connect" || die "could not build $tpl/tls_connect.cc"
+fi
+
+render upstream.conf
+nginx_start upstream
+wait_ready "http://127.0.0.1:$upstream_port/"
+
+if want nginx || want nginx-tls || want nginx-hs; then
+  render proxy.conf "$nginx_plain" "$nginx_tls"
+  nginx_start proxy
+  wait_ready "http://127.0.0.1:$nginx_plain/"
+fi
+if want sesame || want sesame-tls || want sesame-hs; then
+  render sesame.toml "$sesame_plain" "$sesame_tls"
+  "$sesame" -t -c "$dir/sesame.toml" >"$dir/sesame-check.out" 2>&1 ||
+    die "sesame -t rejected the config: $(cat "$dir/sesame-check.out")"
+  start sesame "$sesame" -c "$dir/sesame.toml"
+  wait_ready "http://127.0.0.1:$sesame_plain/"
+fi
+
+url_of() {
+  case $1 in
+    direct) echo "http://127.0.0.1:$upstream_port/" ;;
+    nginx) echo "http://127.0.0.1:$nginx_plain/" ;;
+    sesame) echo "http://127.0.0.1:$sesame_plain/" ;;
+    nginx-tls | nginx-hs) echo "https://127.0.0.1:$nginx_tls/" ;;
+    sesame-tls | sesame-hs) echo "https://127.0.0.1:$sesame_tls/" ;;
+    *) die "unknown row $1" ;;
+  esac
+}
+
+# cpu0's busy jiffies: user + nice + system + irq + softirq.
+cpu0_busy() { awk '$1 == "cpu0" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+clk_tck=$(getconf CLK_TCK)
+# CPU jiffies (utime + stime) of every server process and its children: the
+# servers' own cost, unaffected by whatever else the machine runs on cpu0.
+servers_cpu() {
+  local p kids=()
+  for p in "${pids[@]}"; do kids+=($(pgrep -P "$p" || true)); done
+  for p in "${pids[@]}" "${kids[@]}"; do
+    [ ! -r "/proc/$p/stat" ] || sed 's/.*) //' "/proc/$p/stat"
+  done | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+
+# Runs wrk against row $1; appends "row req/s p99_ms cpu0_us/req servers_us/req".
+run() {
+  local row=$1 secs=$2 out before after sbefore safter url port
+  url=$(url_of "$row")
+  before=$(cpu0_busy)
+  sbefore=$(servers_cpu)
+  if [[ $row == *-hs ]]; then
+    port=${url##*:}
+    out=$(taskset -c 1 "$dir/tls_connect" "${port%/}" "$conns" "${secs%s}" |
+      awk '{ printf "  99%% %.3fms\n%d requests in x\nRequests/sec: %s\n", $10, $2, $8 }
+           $4 > 0 { printf "Socket errors: %d failed connections\n", $4 }
+           $12 + 0 >= 90 { printf "Client-bound: tls_connect used %s of cpu1\n", $12 }')
+  else
+    out=$(taskset -c 1 wrk -t1 -c"$conns" -d"$secs" --latency "$url")
+  fi
+  after=$(cpu0_busy)
+  safter=$(servers_cpu)
+  echo "$out" >>"$dir/load-$row.log"
+  if grep -Eq 'Socket errors|Non-2xx|Client-bound' <<<"$out"; then
+    echo "bench: warning: $row: $(grep -E 'Socket errors|Non-2xx|Client-bound' <<<"$out" | tr -s ' ' | tr '\n' ';')" >&2
+  fi
+  awk -v row="$row" -v busy=$((after - before)) -v own=$((safter - sbefore)) -v tck="$clk_tck" '
+    / requests in / { total = $1 }
+    /^Requests\/sec:/ { rps = $2 }
+    $1 == "99%" {
+      v = $2; unit = v; sub(/^[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v)
+      ms = v * (unit == "us" ? 0.001 : unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : -1)
+    }
+    END {
+      if (total == 0 || ms < 0) exit 1
+      printf "%s %.2f %.3f %.2f %.2f\n", row, rps, ms, busy * 1e6 / tck / total, own * 1e6 / tck / total
+    }' <<<"$out" >>"$dir/results" || die "could not parse wrk output for $row: $out"
+}
+
+median() {
+  awk -v row="$1" -v col="$2" '$1 == row { print $col }' "$dir/results" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Servers are already running; a short unrecorded run warms caches and pools.
+for row in $rows; do run "$row" 2s; done
+: >"$dir/results"
+
+# Pairs swap order every other round so neither proxy always runs first.
+for round in $(seq "$rounds"); do
+  order=""
+  for row in $rows; do
+    if [ $((round % 2)) -eq 0 ]; then
+      case $row in
+        nginx*) if want "sesame${row#nginx}"; then row=sesame${row#nginx}; fi ;;
+        sesame*) if want "nginx${row#sesame}"; then row=nginx${row#sesame}; fi ;;
+      esac
+    fi
+    order="$order $row"
+  done
+  for row in $order; do
+    echo "bench: round $round/$rounds: $row" >&2
+    run "$row" "$duration"
+  done
+done
+
+echo
+echo "sesame benchmark: wrk -t1 -c$conns -d$duration, $rounds rounds, medians"
+echo "servers on cpu0, wrk on cpu1; nproc $(nproc), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+version=n/a
+[ ! -x "$sesame" ] || version=$("$sesame" --version 2>&1 | head -1)
+echo "$(nginx -v 2>&1); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); sesame: $version"
+echo
+direct_us=$(median direct 4)
+direct_own=$(median direct 5)
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
+printf '%-11s %9s %8s %8s %8s %9s %9s %9s %9s\n' "" "" "" cpu0 proxy servers proxy sesame/ sesame/
+printf '%-11s %9s %8s %8s %8s %9s %9s %9s %9s\n' row req/s "p99 ms" us/req us/req us/req us/req nginx "nginx p99"
+for row in $rows; do
+  rps=$(median "$row" 2) p99=$(median "$row" 3) us=$(median "$row" 4) own=$(median "$row" 5)
+  cost=- own_cost=-
+  if [[ $row != direct && $row != *-hs && $direct_us != - ]]; then
+    cost=$(minus "$us" "$direct_us")
+    own_cost=$(minus "$own" "$direct_own")
+  fi
+  ratio=- p99_ratio=-
+  if [[ $row == sesame* ]] && want "nginx${row#sesame}"; then
+    peer=nginx${row#sesame}
+    ratio=$(awk -v a="$rps" -v b="$(median "$peer" 2)" 'BEGIN { printf "%.2fx", a / b }')
+    p99_ratio=$(awk -v a="$p99" -v b="$(median "$peer" 3)" 'BEGIN { printf "%.2fx", b > 0 ? a / b : 0 }')
+  fi
+  printf '%-11s %9.0f %8.2f %8.1f %8s %9.1f %9s %9s %9s\n' "$row" "$rps" "$p99" "$us" "$cost" "$own" "$own_cost" "$ratio" "$p99_ratio"
+done
+echo
+echo "cpu0 us/req: cpu0 busy time (/proc/stat) per request; proxy us/req: that minus the direct row's."
+echo "servers us/req: CPU time of the upstream and proxy processes themselves (/proc/PID/stat), which"
+echo "other load on the machine does not inflate; its proxy column subtracts the direct row's likewise."
+echo "*-hs rows: one request per connection, each a full TLS 1.3 handshake; req/s = new connections/s."
+ok=1
