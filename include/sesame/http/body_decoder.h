@@ -36,8 +36,19 @@ class BodyDecoder {
   BodyDecoder(BodyKind kind, uint64_t length);
 
   // `input` is the start of the unconsumed buffered bytes (it may hold only
-  // part of them; framing lines longer than kMaxLineBytes are an error).
-  // Never reports data beyond the current chunk or Content-Length.
+  // part of them, but at least min(buffered, kMaxLineBytes): a framing line
+  // longer than kMaxLineBytes, CRLF included, is an error). The caller drops
+  // the reported `framing` bytes before calling again; next() has already
+  // moved past them. Never reports data beyond the current chunk or
+  // Content-Length; kUntilClose always reports kData with data = kUnbounded.
+  // kData is reported even when no payload byte is buffered yet: the caller
+  // then waits for input. kNeedMore with framing > 0 made progress: drop the
+  // framing and call again before waiting. After kError, every call is
+  // kError. Chunked framing (RFC 9112 §7.1) is strict: chunk-size is 1 to
+  // 16 HEXDIG, extensions are `;token[=token|quoted-string]` with no
+  // whitespace anywhere, lines end in CRLF only, chunk data must be followed
+  // by exactly CRLF, and trailer fields are validated like header fields,
+  // bounded by kMaxTrailerBytes and discarded.
   [[nodiscard]] Result next(std::string_view input);
   // The connection moved `n` payload bytes (n <= the last Result::data).
   void consumed(uint64_t n);
@@ -51,9 +62,16 @@ class BodyDecoder {
   static constexpr size_t kMaxLineBytes = 4096;
   // Trailer section as a whole; trailers are discarded, never forwarded.
   static constexpr size_t kMaxTrailerBytes = 16384;
+  // Result::data for kUntilClose: the body ends only when the peer closes.
+  static constexpr uint64_t kUnbounded = UINT64_MAX;
 
  private:
-  enum class State { kSize, kData, kDataCrlf, kTrailer, kDone };
+  enum class State { kSize, kData, kDataCrlf, kTrailer, kDone, kError };
+
+  Result fail();
+  bool onSizeLine(std::string_view line);
+  bool onTrailerLine(std::string_view line, size_t line_bytes);
+
   BodyKind kind_ = BodyKind::kNone;
   State state_ = State::kDone;
   uint64_t remaining_ = 0;
