@@ -81,7 +81,7 @@ sesame_plain=$(free_port)
 sesame_tls=$(free_port)
 
 # ECDSA P-256 certificate shared by both TLS proxies.
-if [ -x "$root/scripts/gen-cert.sh" ]; then
+if [ -f "$root/scripts/gen-cert.sh" ]; then
   bash "$root/scripts/gen-cert.sh" "$dir" bench ec >/dev/null
 else
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -178,7 +178,7 @@ run() {
   sbefore=$(servers_cpu)
   if [[ $row == *-hs ]]; then
     port=${url##*:}
-    out=$(taskset -c 1 "$dir/tls_connect" "${port%/}" "$conns" "${secs%s}" |
+    out=$( (taskset -c 1 "$dir/tls_connect" "${port%/}" "$conns" "${secs%s}" || true) |
       awk '{ printf "  99%% %.3fms\n%d requests in x\nRequests/sec: %s\n", $10, $2, $8 }
            $4 > 0 { printf "Socket errors: %d failed connections\n", $4 }
            $12 + 0 >= 90 { printf "Client-bound: tls_connect used %s of cpu1\n", $12 }')
@@ -254,7 +254,7 @@ for row in $rows; do
   if [[ $row == sesame* ]] && want "nginx${row#sesame}"; then
     peer=nginx${row#sesame}
     ratio=$(awk -v a="$rps" -v b="$(median "$peer" 2)" 'BEGIN { printf "%.2fx", a / b }')
-    p99_ratio=$(awk -v a="$p99" -v b="$(median "$peer" 3)" 'BEGIN { printf "%.2fx", b > 0 ? a / b : 0 }')
+    p99_ratio=$(awk -v a="$p99" -v b="$(median "$peer" 3)" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
   fi
   printf '%-11s %9.0f %8.2f %8.1f %8s %9.1f %9s %9s %9s\n' "$row" "$rps" "$p99" "$us" "$cost" "$own" "$own_cost" "$ratio" "$p99_ratio"
 done
