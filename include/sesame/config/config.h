@@ -45,7 +45,7 @@ struct UpstreamConfig {
 struct RouteConfig {
   std::string host;  // "" = any; exact ("app.example.com") or "*.example.com"; lower-case
   std::string path = "/";
-  std::string upstream;     // name
+  std::string upstream;       // name
   size_t upstream_index = 0;  // index into Config::upstreams, resolved by validation
 };
 
@@ -74,6 +74,12 @@ struct Config {
   TimeoutsConfig timeouts;
 };
 
+struct LoadOptions {
+  // Look host names up with getaddrinfo (blocking). Off, a name is an error
+  // and nothing touches the network: the fuzzer runs this way.
+  bool resolve_names = true;
+};
+
 struct LoadResult {
   std::shared_ptr<const Config> config;  // null when errors is not empty
   std::vector<std::string> errors;       // "FILE:LINE:COL: message", every error found
@@ -81,12 +87,21 @@ struct LoadResult {
 
 // Reads and validates `path`. Does not touch certificates beyond checking
 // that the files are readable (tls::ContextFactory does the rest).
-[[nodiscard]] LoadResult load(const std::string& path);
+// Never throws on bad input: every problem found becomes one entry of errors.
+[[nodiscard]] LoadResult load(const std::string& path, const LoadOptions& options = {});
 // Same, for text already in memory (`path` is used in messages and to
 // resolve relative paths).
-[[nodiscard]] LoadResult parse(std::string_view text, const std::string& path);
+[[nodiscard]] LoadResult parse(std::string_view text, const std::string& path,
+                               const LoadOptions& options = {});
 
-// "250ms", "10s", "5m", "12h", "365d" -> milliseconds; nullopt if malformed.
+// Longest duration accepted: 100 years keeps `now + d` far from overflow even
+// in nanoseconds.
+inline constexpr Duration kMaxDuration{36'500LL * 24 * 3600 * 1000};
+
+// "250ms", "10s", "5m", "12h", "365d" -> milliseconds: decimal digits then
+// one unit, nothing else (no sign, space, fraction or mixed units). "0s" is
+// accepted (callers decide whether zero makes sense); nullopt if malformed
+// or above kMaxDuration.
 [[nodiscard]] std::optional<Duration> parseDuration(std::string_view text);
 
 }  // namespace sesame::config

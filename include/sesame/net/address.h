@@ -16,7 +16,9 @@ struct HostPort {
 };
 
 // Splits "host:port" or "[v6]:port". Rejects a missing or zero port, a port
-// above 65535, empty hosts and unbalanced brackets; `error` says which.
+// above 65535, empty hosts, unbalanced brackets, an IPv6 literal without
+// brackets, brackets around anything but an IPv6 literal and hosts with
+// characters no host name has; `error` (may be null) says which.
 [[nodiscard]] std::optional<HostPort> parseHostPort(std::string_view text, std::string* error);
 
 struct Address {
@@ -25,14 +27,18 @@ struct Address {
 
   [[nodiscard]] const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&storage); }
   [[nodiscard]] int family() const { return storage.ss_family; }
-  // "127.0.0.1:80" / "[::1]:80"
+  // "127.0.0.1:80" / "[::1]:80"; "" for anything but IPv4 and IPv6.
   [[nodiscard]] std::string toString() const;
-  // Host part only, as used in X-Forwarded-For.
+  // Host part only, as used in X-Forwarded-For: "127.0.0.1" / "::1".
   [[nodiscard]] std::string hostString() const;
 };
 
 // Resolves host (numeric or name, blocking: call only at configuration time).
+// Numeric hosts never reach the resolver; names take getaddrinfo's first result.
 [[nodiscard]] std::optional<Address> resolve(const HostPort& hp, std::string* error);
+// Numeric hosts only: a name is an error, and nothing touches the network.
+[[nodiscard]] std::optional<Address> resolveNumeric(const HostPort& hp, std::string* error);
+// Copies at most sizeof(sockaddr_storage) bytes; a null `sa` gives an empty Address.
 [[nodiscard]] Address fromSockaddr(const sockaddr* sa, socklen_t len);
 
 }  // namespace sesame::net

@@ -1,0 +1,195 @@
+// [server], [tls], [[listen]], [limits] and [timeouts].
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "reader.h"
+
+namespace sesame::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Relative certificate paths are relative to the configuration file, not to
+// the working directory, so `sesame -c /etc/sesame/sesame.toml` behaves the
+// same from any directory (and under systemd, whose cwd is /).
+std::string resolvePath(const std::string& config_path, const std::string& value) {
+  fs::path p(value);
+  if (p.is_relative()) {
+    fs::path dir = fs::path(config_path).parent_path();
+    p = (dir.empty() ? fs::path(".") : dir) / p;
+  }
+  std::error_code ec;
+  fs::path absolute = fs::absolute(p, ec);
+  return (ec ? p : absolute).lexically_normal().string();
+}
+
+// Only existence and readability: the tls module parses the PEM, and a
+// missing file found now is an error at `sesame -t` time, not at first
+// handshake.
+void checkReadable(TableReader& entry, std::string_view key, const toml::node& at,
+                   const std::string& file) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
+    entry.diag().error(at, entry.path(key) + ": " + quote(file) + " does not exist");
+  } else if (!fs::is_regular_file(file, ec)) {
+    entry.diag().error(at, entry.path(key) + ": " + quote(file) + " is not a regular file");
+  } else if (::access(file.c_str(), R_OK) != 0) {
+    entry.diag().error(
+        at, entry.path(key) + ": cannot read " + quote(file) + ": " + std::strerror(errno));
+  }
+}
+
+void readCertificate(TableReader& entry, Config& config) {
+  entry.rejectUnknown({"cert", "key"});
+  tls::CertificateSettings cert;
+  bool complete = true;
+  for (auto [key, field, what] : {std::tuple{"cert", &cert.cert, "a PEM certificate chain file"},
+                                  std::tuple{"key", &cert.key, "a PEM private key file"}}) {
+    std::optional<std::string> value = entry.string(key);
+    if (!value) {
+      if (entry.find(key) == nullptr) entry.missing(key, what);
+      complete = false;
+    } else if (value->empty()) {
+      entry.diag().error(*entry.find(key), entry.path(key) + " is empty (expected " + what + ")");
+      complete = false;
+    } else {
+      *field = resolvePath(config.path, *value);
+      checkReadable(entry, key, *entry.find(key), *field);
+    }
+  }
+  if (complete) config.tls.certificates.push_back(std::move(cert));
+}
+
+}  // namespace
+
+void readServer(TableReader& root, Config& config) {
+  const toml::table* table = root.subtable("server", "a table ([server])");
+  if (table == nullptr) return;
+  TableReader server(*table, "server", root.diag());
+  server.rejectUnknown({"workers"});
+  if (auto workers = server.integer("workers", 0, 256)) {
+    config.server.workers = static_cast<unsigned>(*workers);
+    if (config.server.workers == 0) {
+      config.server.workers = std::max(1u, std::thread::hardware_concurrency());
+    }
+  }
+}
+
+void readTls(TableReader& root, Config& config) {
+  const toml::table* table = root.subtable("tls", "a table ([tls])");
+  if (table == nullptr) return;
+  TableReader tls(*table, "tls", root.diag());
+  tls.rejectUnknown({"min_version", "hsts", "ciphers", "ciphersuites", "certificate"});
+  if (auto version = tls.string("min_version")) {
+    if (*version == "1.2" || *version == "1.3") {
+      config.tls.min_version = *version;
+    } else {
+      tls.diag().error(*tls.find("min_version"), "tls.min_version " + quote(*version) +
+                                                     " is not supported (expected \"1.2\" or "
+                                                     "\"1.3\")");
+    }
+  }
+  if (auto hsts = tls.duration("hsts", true)) {
+    // RFC 6797 §6.1.1: max-age is whole seconds; 0 tells browsers to forget.
+    if (hsts->count() % 1000 != 0) {
+      tls.diag().error(*tls.find("hsts"), "tls.hsts must be a whole number of seconds");
+    } else {
+      config.tls.hsts = *hsts;
+    }
+  }
+  if (auto ciphers = tls.string("ciphers")) config.tls.ciphers = *ciphers;
+  if (auto suites = tls.string("ciphersuites")) config.tls.ciphersuites = *suites;
+  for (auto [i, t] : tls.tableArray("certificate", "an array of tables ([[tls.certificate]])")) {
+    TableReader entry(*t, "tls.certificate[" + std::to_string(i) + "]", root.diag());
+    readCertificate(entry, config);
+  }
+}
+
+void readListeners(TableReader& root, const LoadOptions& options, Config& config) {
+  auto entries = root.tableArray("listen", "an array of tables ([[listen]])");
+  const toml::node* listen = root.find("listen");
+  if (listen == nullptr || (listen->is_array() && listen->as_array()->empty())) {
+    root.diag().error(root.table(),
+                      "no [[listen]] table: add at least one, e.g. [[listen]] "
+                      "with address = \"127.0.0.1:8080\"");
+  }
+  // Counted as written, so a certificate with its own error does not also
+  // make every TLS listener an error.
+  const toml::array* certificates = root.table().at_path("tls.certificate").as_array();
+  bool has_certificate = certificates != nullptr && !certificates->empty();
+  for (auto [i, t] : entries) {
+    std::string name = "listen[" + std::to_string(i) + "]";
+    TableReader entry(*t, name, root.diag());
+    entry.rejectUnknown({"address", "tls", "redirect_https"});
+    ListenConfig listen;
+    listen.tls = entry.boolean("tls").value_or(false);
+    listen.redirect_https = entry.boolean("redirect_https").value_or(false);
+    if (listen.tls && !has_certificate) {
+      entry.diag().error(
+          *entry.find("tls"),
+          name + ".tls = true needs at least one [[tls.certificate]] (cert and key)");
+    }
+    if (listen.tls && listen.redirect_https) {
+      entry.diag().error(*entry.find("redirect_https"),
+                         name +
+                             ".redirect_https is only for plain listeners (this one has tls = "
+                             "true); set it on a plain HTTP listener");
+    }
+    std::optional<std::string> address = entry.string("address");
+    if (!address) {
+      if (entry.find("address") == nullptr) entry.missing("address", "\"host:port\"");
+      continue;
+    }
+    const toml::node& at = *entry.find("address");
+    std::optional<net::Address> addr =
+        readAddress(root.diag(), at, name + ".address", *address, options);
+    if (!addr) continue;
+    listen.address = *address;
+    listen.addr = *addr;
+    for (size_t j = 0; j < config.listeners.size(); ++j) {
+      if (config.listeners[j].addr.toString() != addr->toString()) continue;
+      root.diag().error(at, name + ".address " + quote(*address) + " is the same as listen[" +
+                                std::to_string(j) + "].address " +
+                                quote(config.listeners[j].address) + "; remove one of them");
+    }
+    config.listeners.push_back(std::move(listen));
+  }
+}
+
+void readLimits(TableReader& root, Config& config) {
+  const toml::table* table = root.subtable("limits", "a table ([limits])");
+  if (table == nullptr) return;
+  TableReader limits(*table, "limits", root.diag());
+  limits.rejectUnknown({"header_bytes", "header_count", "body_bytes"});
+  if (auto v = limits.integer("header_bytes", 1024, 1048576)) {
+    config.limits.head.header_bytes = static_cast<size_t>(*v);
+  }
+  if (auto v = limits.integer("header_count", 1, 10000)) {
+    config.limits.head.header_count = static_cast<size_t>(*v);
+  }
+  if (auto v = limits.integer("body_bytes", 0, INT64_MAX)) {
+    config.limits.body_bytes = static_cast<uint64_t>(*v);
+  }
+}
+
+void readTimeouts(TableReader& root, Config& config) {
+  const toml::table* table = root.subtable("timeouts", "a table ([timeouts])");
+  if (table == nullptr) return;
+  TableReader timeouts(*table, "timeouts", root.diag());
+  timeouts.rejectUnknown(
+      {"header", "idle", "upstream_connect", "upstream_read", "tunnel_idle", "client_send"});
+  TimeoutsConfig& t = config.timeouts;
+  for (auto [key, field] :
+       {std::pair{"header", &t.header}, std::pair{"idle", &t.idle},
+        std::pair{"upstream_connect", &t.upstream_connect},
+        std::pair{"upstream_read", &t.upstream_read}, std::pair{"tunnel_idle", &t.tunnel_idle},
+        std::pair{"client_send", &t.client_send}}) {
+    if (auto d = timeouts.duration(key, false)) *field = *d;
+  }
+}
+
+}  // namespace sesame::config
