@@ -9,6 +9,7 @@ sockets (plain or TLS) so tests see exactly the bytes on the wire.
 import json
 import os
 import random
+import select
 import signal
 import socket
 import ssl
@@ -381,6 +382,14 @@ class Client:
 
     def send(self, data):
         self.sock.sendall(data)
+
+    def readable(self, seconds=0.0):
+        """True when sesame has sent something (or closed): a sender should
+        stop, since writing after its close could reset the connection and
+        discard the answer it sent."""
+        if self.buf or (isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()):
+            return True
+        return bool(select.select([self.sock], [], [], seconds)[0])
 
     def request(self, method, target, host="app.test", headers=(), body=b"", version="HTTP/1.1"):
         lines = ["%s %s %s" % (method, target, version)]

@@ -233,6 +233,7 @@ class Handler:
         self.sock = sock
         self.reader = Reader(sock)
         self.served = 0
+        self.counted = False
 
     def send(self, data):
         self.sock.sendall(data)
@@ -248,7 +249,6 @@ class Handler:
         self.send(data if head_only else data + body)
 
     def run(self):
-        self.server.stats.add("connections")
         try:
             while self.one():
                 self.served += 1
@@ -279,6 +279,9 @@ class Handler:
             body = json.dumps(self.server.stats.snapshot("log" in query)).encode()
             self.respond(200, [("Content-Type", "application/json")], body)
             return True
+        if not self.counted:  # connections that only asked for /stats do not count
+            self.counted = True
+            self.server.stats.add("connections")
         self.server.stats.add("requests")
         self.server.stats.record({"method": method, "target": target, "headers": headers})
         if self.server.drop_after is not None and self.served >= self.server.drop_after:
