@@ -1,5 +1,6 @@
 #include "field_line.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "chars.h"
@@ -13,6 +14,11 @@ LineResult nextLine(std::string_view buf, size_t limit_end, size_t& line_start, 
   const void* lf = nullptr;
   if (scanned < end) lf = std::memchr(buf.data() + scanned, '\n', end - scanned);
   if (lf == nullptr) {
+    // Every CR before the last visible byte has a non-LF follower. Bytes up
+    // to the previous end minus one were checked by the previous call.
+    const size_t from = std::max(line_start, scanned == 0 ? 0 : scanned - 1);
+    if (end > from + 1 && std::memchr(buf.data() + from, '\r', end - 1 - from) != nullptr)
+      return LineResult::kBareCr;
     if (scanned < end) scanned = end;
     return buf.size() >= limit_end ? LineResult::kLimit : LineResult::kNeedMore;
   }

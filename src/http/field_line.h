@@ -12,6 +12,7 @@ enum class LineResult {
   kNeedMore,  // no LF yet below the limit
   kLimit,     // the line does not end below `limit_end`
   kBareLf,    // LF not preceded by CR (RFC 9112 §2.2: strict, no bare LF)
+  kBareCr,    // CR followed by something other than LF, found before the LF
 };
 
 // Finds the line that starts at `line_start`, resuming the LF search at

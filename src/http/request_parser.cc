@@ -78,6 +78,8 @@ RequestParser::Status RequestParser::parse(std::string_view buffered) {
                                              : fail(431, "request head too large");
       case detail::LineResult::kBareLf:
         return fail(400, "bare LF");
+      case detail::LineResult::kBareCr:
+        return fail(400, "bare CR");
       case detail::LineResult::kLine:
         onLine(line);
         break;

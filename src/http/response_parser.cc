@@ -26,6 +26,8 @@ ResponseParser::Status ResponseParser::parse(std::string_view buffered,
         return fail("response head too large");
       case detail::LineResult::kBareLf:
         return fail("bare LF");
+      case detail::LineResult::kBareCr:
+        return fail("bare CR");
       case detail::LineResult::kLine:
         break;
     }

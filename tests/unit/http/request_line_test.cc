@@ -274,3 +274,13 @@ TEST_CASE("a typical browser request head parses", "[http][request][perf]") {
   REQUIRE(p.head().headers.find("cookie")->value ==
           "sesame=abcdefghijklmnopqrstuvwxyz0123456789; theme=dark");
 }
+
+TEST_CASE("a bare CR is reported before the line ends", "[http][request]") {
+  REQUIRE(requestStatus("GET / HTTP/1.1\r\nHost: a\rX") == 400);
+  REQUIRE(requestStatus("GET /\rX") == 400);
+  REQUIRE(requestStatus("GET / HTTP/1.1\r\nHost: a\r") == 0);
+  RequestParser p;
+  REQUIRE(trickle(p, "GET / HTTP/1.1\r\nHost: a\rX") == Status::kError);
+  REQUIRE(p.errorStatus() == 400);
+  REQUIRE(p.errorReason() == "bare CR");
+}

@@ -224,3 +224,9 @@ TEST_CASE("reasonPhrase knows the RFC 9110 codes", "[http][response]") {
   REQUIRE(reasonPhrase(418) == "Unknown");
   REQUIRE(reasonPhrase(0) == "Unknown");
 }
+
+TEST_CASE("a bare CR in a response head fails before the line ends", "[http][response]") {
+  ResponseParser p;
+  REQUIRE(p.parse("HTTP/1.1 200 OK\r\nX: a\rb", "GET") == Status::kError);
+  REQUIRE(p.errorReason() == "bare CR");
+}
