@@ -26,8 +26,7 @@ PumpResult pumpBody(http::BodyDecoder& decoder, evbuffer* in, evbuffer* out, boo
     size_t available = evbuffer_get_length(in);
     std::string_view view = frontView(in);
     http::BodyDecoder::Result r = decoder.next(view);
-    if (r.step == http::BodyDecoder::Step::kNeedMore && r.framing == 0 &&
-        view.size() < available) {
+    if (r.step == http::BodyDecoder::Step::kNeedMore && r.framing == 0 && view.size() < available) {
       // The framing line spans buffer segments: make the front contiguous.
       size_t want = std::min(available, kFramingView);
       auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(want)));

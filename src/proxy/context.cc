@@ -19,7 +19,9 @@ Context::~Context() {
   for (Disposable* conn : live_) delete conn;
 }
 
-void Context::adopt(std::unique_ptr<Disposable> conn) { live_.insert(conn.release()); }
+void Context::adopt(std::unique_ptr<Disposable> conn) {
+  live_.insert(conn.release());
+}
 
 std::unique_ptr<Disposable> Context::release(Disposable* conn) {
   live_.erase(conn);

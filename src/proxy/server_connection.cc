@@ -1,7 +1,6 @@
 #include "sesame/proxy/server_connection.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include <algorithm>
@@ -22,21 +21,27 @@ constexpr size_t kLowWater = 64 * 1024;
 // Bytes of a response head sesame will buffer from an upstream.
 constexpr size_t kMaxResponseHead = 64 * 1024;
 
+constexpr net::Stream::Duration kNoTimeout{0};
+
 timeval toTimeval(config::Duration d) {
   return timeval{static_cast<time_t>(d.count() / 1000),
                  static_cast<suseconds_t>(d.count() % 1000 * 1000)};
 }
 
-evbuffer* input(bufferevent* bev) { return bufferevent_get_input(bev); }
-evbuffer* output(bufferevent* bev) { return bufferevent_get_output(bev); }
+evbuffer* input(const std::unique_ptr<net::Stream>& s) {
+  return s->input();
+}
+evbuffer* output(const std::unique_ptr<net::Stream>& s) {
+  return s->output();
+}
 
 }  // namespace
 
 ServerConnection::ServerConnection(Context& ctx, const config::ListenConfig& listen,
-                                   BufferEventPtr bev, const net::Address& peer)
+                                   std::unique_ptr<net::Stream> stream, const net::Address& peer)
     : ctx_(ctx),
       listen_(listen),
-      client_(std::move(bev)),
+      client_(std::move(stream)),
       timer_(evtimer_new(ctx.base, onTimerThunk, this)),
       peer_(peer),
       peer_ip_(peer.hostString()),
@@ -45,39 +50,31 @@ ServerConnection::ServerConnection(Context& ctx, const config::ListenConfig& lis
 ServerConnection::~ServerConnection() = default;
 
 void ServerConnection::start() {
-  bufferevent* bev = client_.get();
-  bufferevent_setcb(bev, onClientReadThunk, onClientWriteThunk, onClientEventThunk, this);
-  bufferevent_setwatermark(bev, EV_READ, 0,
-                           std::max(kHighWater, ctx_.config->limits.head.header_bytes + 4096));
-  bufferevent_setwatermark(bev, EV_WRITE, kLowWater, 0);
-  timeval send_tv = toTimeval(ctx_.config->timeouts.client_send);
-  bufferevent_set_timeouts(bev, nullptr, &send_tv);
-  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  client_->setHandler(this);
+  client_->setReadHighWater(std::max(kHighWater, ctx_.config->limits.head.header_bytes + 4096));
+  client_->setWriteLowWater(kLowWater);
+  client_->setTimeouts(kNoTimeout, ctx_.config->timeouts.client_send);
   // The first request's clock starts at accept, TLS handshake included, so a
   // client that connects and says nothing is treated as a slow header.
   head_timer_started_ = true;
   armTimer(ctx_.config->timeouts.header);
 }
 
-// Static thunks: libevent calls these; they only forward to members.
-void ServerConnection::onClientReadThunk(bufferevent*, void* arg) {
-  static_cast<ServerConnection*>(arg)->onClientRead();
+void ServerConnection::onStreamRead(net::Stream& stream) {
+  if (&stream == client_.get()) return onClientRead();
+  onUpstreamRead();
 }
-void ServerConnection::onClientWriteThunk(bufferevent*, void* arg) {
-  static_cast<ServerConnection*>(arg)->onClientWrite();
+
+void ServerConnection::onStreamWrite(net::Stream& stream) {
+  if (&stream == client_.get()) return onClientWrite();
+  onUpstreamWrite();
 }
-void ServerConnection::onClientEventThunk(bufferevent*, short what, void* arg) {
-  static_cast<ServerConnection*>(arg)->onClientEvent(what);
+
+void ServerConnection::onStreamEvent(net::Stream& stream, net::StreamEvent event) {
+  if (&stream == client_.get()) return onClientEvent(event);
+  onUpstreamEvent(event);
 }
-void ServerConnection::onUpstreamReadThunk(bufferevent*, void* arg) {
-  static_cast<ServerConnection*>(arg)->onUpstreamRead();
-}
-void ServerConnection::onUpstreamWriteThunk(bufferevent*, void* arg) {
-  static_cast<ServerConnection*>(arg)->onUpstreamWrite();
-}
-void ServerConnection::onUpstreamEventThunk(bufferevent*, short what, void* arg) {
-  static_cast<ServerConnection*>(arg)->onUpstreamEvent(what);
-}
+
 void ServerConnection::onTimerThunk(int, short, void* arg) {
   static_cast<ServerConnection*>(arg)->onTimer();
 }
@@ -96,7 +93,7 @@ void ServerConnection::onClientRead() {
     case Client::kClosing:
       // Keep reading and discarding, so the client sees our answer instead
       // of a reset caused by unread data (a lingering close).
-      evbuffer_drain(input(client_.get()), evbuffer_get_length(input(client_.get())));
+      evbuffer_drain(input(client_), evbuffer_get_length(input(client_)));
       break;
     case Client::kWaiting:  // pipelined bytes wait; the read watermark bounds them
     case Client::kClosed:
@@ -106,7 +103,7 @@ void ServerConnection::onClientRead() {
 
 void ServerConnection::onClientWrite() {
   if (client_state_ == Client::kClosing) {
-    if (evbuffer_get_length(output(client_.get())) == 0) close();
+    if (evbuffer_get_length(output(client_)) == 0) close();
   } else if (client_state_ == Client::kTunnel) {
     pumpTunnel();
   } else if (upstream_state_ == Upstream::kBody) {
@@ -114,14 +111,13 @@ void ServerConnection::onClientWrite() {
   }
 }
 
-void ServerConnection::onClientEvent(short what) {
-  if (what & BEV_EVENT_CONNECTED) return;
-  if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+void ServerConnection::onClientEvent(net::StreamEvent event) {
+  if (event == net::StreamEvent::kEof) {
     client_eof_ = true;
     // A client may half-close after a complete request (RFC 9112 §9.6):
     // its response is still delivered. Anything else is an abort.
     if (client_state_ == Client::kWaiting) return;
-    if (client_state_ == Client::kClosing && evbuffer_get_length(output(client_.get())) > 0) return;
+    if (client_state_ == Client::kClosing && evbuffer_get_length(output(client_)) > 0) return;
   }
   close();
 }
@@ -151,7 +147,7 @@ void ServerConnection::armTimer(config::Duration d) {
 }
 
 void ServerConnection::readHeads() {
-  evbuffer* in = input(client_.get());
+  evbuffer* in = input(client_);
   size_t available = evbuffer_get_length(in);
   if (available == 0) return;
   if (!head_timer_started_) {
@@ -199,7 +195,7 @@ void ServerConnection::handleRequest() {
                         ctx_.config->upstreams[route_->upstream_index].servers[0].address};
   appendUpstreamRequest(request_head_, req, fwd);
   if (req.expect_continue && has_body && req.version_minor == 1) {
-    evbuffer_add(output(client_.get()), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    evbuffer_add(output(client_), "HTTP/1.1 100 Continue\r\n\r\n", 25);
   }
   client_state_ = has_body ? Client::kBody : Client::kWaiting;
   attempt_ = 0;
@@ -213,15 +209,14 @@ void ServerConnection::connectUpstream() {
     if (!retryUpstream()) upstreamFailed(502, "no socket");
     return;
   }
-  bufferevent* bev = upstream_->bev.get();
-  bufferevent_setcb(bev, onUpstreamReadThunk, onUpstreamWriteThunk, onUpstreamEventThunk, this);
-  bufferevent_setwatermark(bev, EV_READ, 0, kHighWater);
-  bufferevent_setwatermark(bev, EV_WRITE, kLowWater, 0);
+  net::Stream& stream = *upstream_->stream;
+  stream.setHandler(this);
+  stream.setReadHighWater(kHighWater);
+  stream.setWriteLowWater(kLowWater);
   if (upstream_->reused) {
     onUpstreamConnected();
   } else {
     upstream_state_ = Upstream::kConnecting;
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
   }
 }
 
@@ -236,27 +231,26 @@ bool ServerConnection::retryUpstream() {
 
 void ServerConnection::onUpstreamConnected() {
   upstream_state_ = Upstream::kHead;
-  bufferevent* bev = upstream_->bev.get();
-  timeval io_tv = toTimeval(ctx_.config->timeouts.upstream_read);
+  net::Stream& stream = *upstream_->stream;
+  config::Duration io = ctx_.config->timeouts.upstream_read;
   // The read clock runs only once the request is fully sent: an upstream is
   // silent while it receives a long upload.
-  bufferevent_set_timeouts(bev, client_state_ == Client::kBody ? nullptr : &io_tv, &io_tv);
-  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  stream.setTimeouts(client_state_ == Client::kBody ? kNoTimeout : io, io);
   if (!response_parser_) {
     response_parser_ = std::make_unique<http::ResponseParser>(kMaxResponseHead);
   } else {
     response_parser_->reset();
   }
   response_started_ = false;
-  evbuffer_add(output(bev), request_head_.data(), request_head_.size());
+  evbuffer_add(stream.output(), request_head_.data(), request_head_.size());
   if (client_state_ == Client::kBody) pumpRequestBody();
 }
 
 void ServerConnection::pumpRequestBody() {
   if (upstream_state_ == Upstream::kNone || upstream_state_ == Upstream::kConnecting) return;
-  bufferevent* up = upstream_->bev.get();
   bool chunked = request_body_.kind() == http::BodyKind::kChunked;
-  PumpResult r = pumpBody(request_body_, input(client_.get()), output(up), chunked, kHighWater);
+  PumpResult r =
+      pumpBody(request_body_, input(client_), output(upstream_->stream), chunked, kHighWater);
   uint64_t limit = ctx_.config->limits.body_bytes;
   if (limit != 0 && request_body_.payloadBytes() > limit) {
     dropUpstream();
@@ -268,8 +262,8 @@ void ServerConnection::pumpRequestBody() {
   }
   if (r == PumpResult::kDone) {
     client_state_ = Client::kWaiting;
-    timeval io_tv = toTimeval(ctx_.config->timeouts.upstream_read);
-    bufferevent_set_timeouts(up, &io_tv, &io_tv);
+    config::Duration io = ctx_.config->timeouts.upstream_read;
+    upstream_->stream->setTimeouts(io, io);
   }
 }
 
@@ -288,7 +282,7 @@ void ServerConnection::onUpstreamRead() {
 }
 
 void ServerConnection::readResponse() {
-  evbuffer* in = input(upstream_->bev.get());
+  evbuffer* in = input(upstream_->stream);
   while (upstream_state_ == Upstream::kHead) {
     size_t available = evbuffer_get_length(in);
     if (available == 0) return;
@@ -318,7 +312,7 @@ void ServerConnection::readResponse() {
       if (forward) {
         std::string head;
         appendClientResponse(head, response_parser_->head(), {});
-        evbuffer_add(output(client_.get()), head.data(), head.size());
+        evbuffer_add(output(client_), head.data(), head.size());
       }
       response_parser_->reset();
       continue;
@@ -352,33 +346,33 @@ void ServerConnection::sendResponseHead() {
   std::string head;
   head.reserve(512);
   appendClientResponse(head, resp, fwd);
-  evbuffer_add(output(client_.get()), head.data(), head.size());
+  evbuffer_add(output(client_), head.data(), head.size());
   response_started_ = true;
   response_body_ = http::BodyDecoder(resp.body, resp.content_length);
   upstream_state_ = Upstream::kBody;
 }
 
 void ServerConnection::pumpResponseBody() {
-  evbuffer* in = input(upstream_->bev.get());
-  PumpResult r = pumpBody(response_body_, in, output(client_.get()), chunked_out_, kHighWater);
+  evbuffer* in = input(upstream_->stream);
+  PumpResult r = pumpBody(response_body_, in, output(client_), chunked_out_, kHighWater);
   if (r == PumpResult::kError) {
-    LOG_WARN("upstream %s: malformed response body framing; closing the client connection",
-             ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address.c_str());
+    LOG_WARN(
+        "upstream %s: malformed response body framing; closing the client connection",
+        ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address.c_str());
     return close();
   }
   if (r == PumpResult::kDone) return finishResponse();
   if (upstream_eof_ && evbuffer_get_length(in) == 0) {
     if (response_body_.kind() != http::BodyKind::kUntilClose) return close();  // truncated
-    if (chunked_out_) evbuffer_add(output(client_.get()), "0\r\n\r\n", 5);
+    if (chunked_out_) evbuffer_add(output(client_), "0\r\n\r\n", 5);
     finishResponse();
   }
 }
 
 void ServerConnection::finishResponse() {
   bool reusable = response_parser_->head().keep_alive && client_state_ == Client::kWaiting &&
-                  !upstream_eof_ && evbuffer_get_length(input(upstream_->bev.get())) == 0;
+                  !upstream_eof_ && evbuffer_get_length(input(upstream_->stream)) == 0;
   if (reusable) {
-    bufferevent_setcb(upstream_->bev.get(), nullptr, nullptr, nullptr, nullptr);
     upstream_->pool->release(std::move(upstream_));
     upstream_state_ = Upstream::kNone;
   } else {
@@ -403,20 +397,19 @@ void ServerConnection::startTunnel() {
   ResponseForwarding fwd;
   fwd.upgrade = true;
   appendClientResponse(head, response_parser_->head(), fwd);
-  evbuffer_add(output(client_.get()), head.data(), head.size());
+  evbuffer_add(output(client_), head.data(), head.size());
   response_started_ = true;
   client_state_ = Client::kTunnel;
   upstream_state_ = Upstream::kBody;
-  bufferevent_set_timeouts(upstream_->bev.get(), nullptr, nullptr);
-  bufferevent_enable(client_.get(), EV_READ);
+  upstream_->stream->setTimeouts(kNoTimeout, kNoTimeout);
   pumpTunnel();
 }
 
 void ServerConnection::pumpTunnel() {
-  evbuffer* client_in = input(client_.get());
-  evbuffer* client_out = output(client_.get());
-  evbuffer* up_in = input(upstream_->bev.get());
-  evbuffer* up_out = output(upstream_->bev.get());
+  evbuffer* client_in = input(client_);
+  evbuffer* client_out = output(client_);
+  evbuffer* up_in = input(upstream_->stream);
+  evbuffer* up_out = output(upstream_->stream);
   size_t moved = 0;
   if (evbuffer_get_length(up_out) < kHighWater) {
     moved += evbuffer_get_length(client_in);
@@ -430,28 +423,28 @@ void ServerConnection::pumpTunnel() {
   if (upstream_eof_ && evbuffer_get_length(up_in) == 0) closeWhenFlushed();
 }
 
-void ServerConnection::onUpstreamEvent(short what) {
-  if (what & BEV_EVENT_CONNECTED) return onUpstreamConnected();
+void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
+  if (event == net::StreamEvent::kConnected) return onUpstreamConnected();
   const std::string& server =
       ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address;
   if (upstream_state_ == Upstream::kConnecting) {
     LOG_WARN("upstream %s: %s", server.c_str(),
-             (what & BEV_EVENT_TIMEOUT) ? "connect timed out" : "connect failed");
+             event == net::StreamEvent::kWriteTimeout ? "connect timed out" : "connect failed");
     dropUpstream();
     if (!retryUpstream()) upstreamFailed(502, "no upstream server answered");
     return;
   }
-  if (what & BEV_EVENT_TIMEOUT) {
+  if (event == net::StreamEvent::kReadTimeout || event == net::StreamEvent::kWriteTimeout) {
     if (upstream_state_ == Upstream::kHead) return upstreamFailed(504, "response timed out");
     LOG_WARN("upstream %s: timed out in the middle of a response", server.c_str());
     return close();
   }
-  bool eof = (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR);
+  bool eof = event == net::StreamEvent::kEof;
   if (upstream_state_ == Upstream::kHead) {
     // A pooled connection the server closed before we used it: the request
     // never reached an application, so sending it again is safe when the
     // client's body is not already consumed.
-    bool nothing_received = evbuffer_get_length(input(upstream_->bev.get())) == 0;
+    bool nothing_received = evbuffer_get_length(input(upstream_->stream)) == 0;
     if (upstream_->reused && nothing_received && request_body_.kind() == http::BodyKind::kNone) {
       dropUpstream();
       if (retryUpstream()) return;
@@ -483,7 +476,7 @@ void ServerConnection::respondError(int status, bool close_after, std::string_vi
   std::string fields(extra_fields);
   if (listen_.tls) fields.append(ctx_.hsts_field);
   appendErrorResponse(response, status, close_after, fields);
-  evbuffer_add(output(client_.get()), response.data(), response.size());
+  evbuffer_add(output(client_), response.data(), response.size());
   if (close_after) return closeWhenFlushed();
   nextRequest();
 }
@@ -491,17 +484,16 @@ void ServerConnection::respondError(int status, bool close_after, std::string_vi
 void ServerConnection::closeWhenFlushed() {
   dropUpstream();
   client_state_ = Client::kClosing;
-  bufferevent_setwatermark(client_.get(), EV_WRITE, 0, 0);
-  bufferevent_enable(client_.get(), EV_READ);
+  client_->setWriteLowWater(0);
+  client_->setReadEnabled(true);
   // Give a client that does not read its answer a bounded time.
   armTimer(ctx_.config->timeouts.client_send);
-  if (evbuffer_get_length(output(client_.get())) == 0) close();
+  if (evbuffer_get_length(output(client_)) == 0) close();
 }
 
 void ServerConnection::dropUpstream() {
   if (upstream_) {
-    bufferevent_disable(upstream_->bev.get(), EV_READ | EV_WRITE);
-    bufferevent_setcb(upstream_->bev.get(), nullptr, nullptr, nullptr, nullptr);
+    upstream_->stream->disable();
     ctx_.graveyard.bury(std::move(upstream_));
   }
   upstream_state_ = Upstream::kNone;
@@ -512,8 +504,7 @@ void ServerConnection::close() {
   client_state_ = Client::kClosed;
   dropUpstream();
   evtimer_del(timer_.get());
-  bufferevent_disable(client_.get(), EV_READ | EV_WRITE);
-  bufferevent_setcb(client_.get(), nullptr, nullptr, nullptr, nullptr);
+  client_->disable();
   ctx_.graveyard.bury(ctx_.release(this));
 }
 

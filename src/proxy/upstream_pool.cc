@@ -1,7 +1,6 @@
 #include "sesame/proxy/upstream_pool.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,7 +15,12 @@ namespace sesame::proxy {
 UpstreamPool::UpstreamPool(event_base* base, Graveyard& graveyard,
                            const config::UpstreamConfig& cfg,
                            const config::TimeoutsConfig& timeouts)
-    : base_(base), graveyard_(graveyard), cfg_(cfg), timeouts_(timeouts), idle_(cfg.servers.size()) {}
+    : base_(base),
+      graveyard_(graveyard),
+      cfg_(cfg),
+      timeouts_(timeouts),
+      trim_timer_(evtimer_new(base, onTrimThunk, this)),
+      idle_(cfg.servers.size()) {}
 
 UpstreamPool::~UpstreamPool() = default;
 
@@ -39,25 +43,18 @@ std::unique_ptr<UpstreamConn> UpstreamPool::acquire(size_t attempt) {
     return conn;
   }
   const config::UpstreamServer& target = cfg_.servers[server];
-  BufferEventPtr bev(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
-  if (!bev) return nullptr;
-  timeval connect_tv{static_cast<time_t>(timeouts_.upstream_connect.count() / 1000),
-                     static_cast<suseconds_t>(timeouts_.upstream_connect.count() % 1000 * 1000)};
-  // While connecting, libevent counts the connect as a pending write, so
-  // the write timeout is the connect timeout.
-  bufferevent_set_timeouts(bev.get(), nullptr, &connect_tv);
-  if (bufferevent_socket_connect(bev.get(), const_cast<sockaddr*>(target.addr.sa()),
-                                 static_cast<int>(target.addr.length)) != 0) {
-    LOG_WARN("upstream \"%s\": connect to %s failed immediately", cfg_.name.c_str(),
-             target.address.c_str());
+  std::string error;
+  std::unique_ptr<net::Stream> stream = net::Stream::connect(base_, target.addr, &error);
+  if (!stream) {
+    LOG_WARN("upstream \"%s\": connect to %s failed: %s", cfg_.name.c_str(), target.address.c_str(),
+             error.c_str());
     return nullptr;
   }
-  int fd = bufferevent_getfd(bev.get());
-  int one = 1;
-  // Heads and small bodies go out in one write; Nagle would delay them.
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // A pending connect counts as a pending write: the write timeout is the
+  // connect timeout.
+  stream->setTimeouts(net::Stream::Duration{0}, timeouts_.upstream_connect);
   auto conn = std::make_unique<UpstreamConn>();
-  conn->bev = std::move(bev);
+  conn->stream = std::move(stream);
   conn->server = server;
   conn->pool = this;
   return conn;
@@ -65,34 +62,49 @@ std::unique_ptr<UpstreamConn> UpstreamPool::acquire(size_t attempt) {
 
 void UpstreamPool::release(std::unique_ptr<UpstreamConn> conn) {
   auto& idle = idle_[conn->server];
-  if (idle.size() >= cfg_.keepalive) return;  // unique_ptr closes it
-  bufferevent* bev = conn->bev.get();
-  bufferevent_set_timeouts(bev, nullptr, nullptr);
-  // An idle upstream connection must say nothing; any byte or EOF means the
-  // server closed it or broke protocol, and it leaves the pool.
-  bufferevent_setcb(bev, onIdleRead, nullptr, onIdleEvent, this);
-  bufferevent_setwatermark(bev, EV_READ, 0, 0);
-  bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-  bufferevent_enable(bev, EV_READ);
+  if (cfg_.keepalive == 0) return;  // unique_ptr closes it
+  net::Stream& stream = *conn->stream;
+  stream.setTimeouts(net::Stream::Duration{0}, net::Stream::Duration{0});
+  stream.setHandler(this);
+  stream.setReadEnabled(true);
   conn->reused = false;
+  event_base_gettimeofday_cached(base_, &conn->idle_since);
   idle.push_back(std::move(conn));
+  if (idle.size() > cfg_.keepalive && !evtimer_pending(trim_timer_.get(), nullptr)) {
+    evtimer_add(trim_timer_.get(), &kTrimAfter);
+  }
 }
 
-void UpstreamPool::onIdleRead(bufferevent* bev, void* arg) {
-  static_cast<UpstreamPool*>(arg)->dropIdle(bev);
+void UpstreamPool::onTrimThunk(int, short, void* arg) {
+  static_cast<UpstreamPool*>(arg)->trim();
 }
 
-void UpstreamPool::onIdleEvent(bufferevent* bev, short /*what*/, void* arg) {
-  static_cast<UpstreamPool*>(arg)->dropIdle(bev);
+void UpstreamPool::trim() {
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  bool surplus_left = false;
+  for (auto& idle : idle_) {
+    // acquire() takes from the back, so the front holds the longest idle.
+    while (idle.size() > cfg_.keepalive) {
+      timeval age;
+      timersub(&now, &idle.front()->idle_since, &age);
+      if (timercmp(&age, &kTrimAfter, <)) {
+        surplus_left = true;
+        break;
+      }
+      idle.pop_front();
+    }
+  }
+  if (surplus_left) evtimer_add(trim_timer_.get(), &kTrimAfter);
 }
 
-void UpstreamPool::dropIdle(bufferevent* bev) {
+void UpstreamPool::dropIdle(net::Stream& stream) {
   // Called from the connection's own callback: disable it now, free it later.
   for (auto& idle : idle_) {
     auto it = std::find_if(idle.begin(), idle.end(),
-                           [bev](const auto& c) { return c->bev.get() == bev; });
+                           [&stream](const auto& c) { return c->stream.get() == &stream; });
     if (it != idle.end()) {
-      bufferevent_disable(bev, EV_READ | EV_WRITE);
+      stream.disable();
       graveyard_.bury(std::move(*it));
       idle.erase(it);
       return;

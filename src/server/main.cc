@@ -145,8 +145,8 @@ int run(const Options& opts) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   for (auto& w : workers) w->start();
   for (const config::ListenConfig& listen : cfg->listeners) {
-    LOG_INFO("listening on %s (%s%s)", listen.addr.toString().c_str(), listen.tls ? "https" : "http",
-             listen.redirect_https ? ", redirecting to https" : "");
+    LOG_INFO("listening on %s (%s%s)", listen.addr.toString().c_str(),
+             listen.tls ? "https" : "http", listen.redirect_https ? ", redirecting to https" : "");
   }
   LOG_INFO("sesame %s started with %u worker%s", SESAME_VERSION, cfg->server.workers,
            cfg->server.workers == 1 ? "" : "s");

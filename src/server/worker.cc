@@ -1,7 +1,5 @@
 #include "sesame/server/worker.h"
 
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
@@ -33,8 +31,7 @@ EventBasePtr newLoop() {
 Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg,
                std::unique_ptr<tls::ServerContext> tls, const std::vector<int>& listen_fds)
     : id_(id), base_(newLoop()), tls_(std::move(tls)) {
-  ctx_ = std::make_unique<proxy::Context>(base_.get(), cfg,
-                                          tls_ ? tls_->defaultCtx() : nullptr);
+  ctx_ = std::make_unique<proxy::Context>(base_.get(), cfg, tls_ ? tls_->defaultCtx() : nullptr);
   for (size_t i = 0; i < cfg->listeners.size(); ++i) {
     auto binding = std::make_unique<Binding>(Binding{this, &ctx_->config->listeners[i]});
     ListenerPtr listener(evconnlistener_new(base_.get(), onAcceptThunk, binding.get(),
@@ -95,29 +92,20 @@ void Worker::onAccept(const Binding& binding, int fd, sockaddr* addr, int len) {
   int one = 1;
   // Response heads and small bodies leave in one segment; Nagle would hold them.
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  BufferEventPtr bev;
+  SSL* ssl = nullptr;
   if (binding.listen->tls) {
-    SSL* ssl = SSL_new(ctx_->ssl_ctx);
+    ssl = SSL_new(ctx_->ssl_ctx);
     if (ssl == nullptr) {
       LOG_ERROR("worker %u: SSL_new failed (out of memory?)", id_);
       ::close(fd);
       return;
     }
-    // Ownership of `ssl` passes to the bufferevent (freed with it).
-    bev.reset(bufferevent_openssl_socket_new(base_.get(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                             BEV_OPT_CLOSE_ON_FREE));
-    if (bev) bufferevent_openssl_set_allow_dirty_shutdown(bev.get(), 1);
-  } else {
-    bev.reset(bufferevent_socket_new(base_.get(), fd, BEV_OPT_CLOSE_ON_FREE));
   }
-  if (!bev) {
-    LOG_ERROR("worker %u: cannot set up a connection from %s (out of memory?)", id_,
-              net::fromSockaddr(addr, static_cast<socklen_t>(len)).toString().c_str());
-    ::close(fd);
-    return;
-  }
+  // The stream owns `fd` and `ssl` from here on.
+  std::unique_ptr<net::Stream> stream = net::Stream::accept(base_.get(), fd, ssl);
   auto conn = std::make_unique<proxy::ServerConnection>(
-      *ctx_, *binding.listen, std::move(bev), net::fromSockaddr(addr, static_cast<socklen_t>(len)));
+      *ctx_, *binding.listen, std::move(stream),
+      net::fromSockaddr(addr, static_cast<socklen_t>(len)));
   proxy::ServerConnection* raw = conn.get();
   ctx_->adopt(std::move(conn));
   raw->start();

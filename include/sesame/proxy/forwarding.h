@@ -26,10 +26,10 @@ void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
                            const RequestForwarding& fwd);
 
 struct ResponseForwarding {
-  bool chunked_out = false;  // re-frame the body as chunked for the client
-  bool close = false;        // the client connection closes after this response
+  bool chunked_out = false;        // re-frame the body as chunked for the client
+  bool close = false;              // the client connection closes after this response
   bool http10_keep_alive = false;  // an HTTP/1.0 client that asked for keep-alive
-  bool upgrade = false;      // 101 to an upgrade request: keep Upgrade, add Connection: upgrade
+  bool upgrade = false;  // 101 to an upgrade request: keep Upgrade, add Connection: upgrade
   std::string_view extra_fields;  // preformatted "Name: value\r\n" lines (HSTS)
 };
 

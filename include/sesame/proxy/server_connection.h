@@ -14,17 +14,18 @@
 #include "sesame/http/request_parser.h"
 #include "sesame/http/response_parser.h"
 #include "sesame/net/address.h"
+#include "sesame/net/stream.h"
 #include "sesame/proxy/context.h"
 #include "sesame/proxy/graveyard.h"
 #include "sesame/proxy/upstream_pool.h"
 
 namespace sesame::proxy {
 
-class ServerConnection : public Disposable {
+class ServerConnection : public Disposable, private net::StreamHandler {
  public:
-  // Takes the accepted (plain or TLS-accepting) bufferevent.
-  ServerConnection(Context& ctx, const config::ListenConfig& listen, BufferEventPtr bev,
-                   const net::Address& peer);
+  // Takes the accepted (plain or TLS-accepting) stream.
+  ServerConnection(Context& ctx, const config::ListenConfig& listen,
+                   std::unique_ptr<net::Stream> stream, const net::Address& peer);
   ~ServerConnection() override;
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
@@ -35,20 +36,17 @@ class ServerConnection : public Disposable {
   enum class Client { kHead, kBody, kWaiting, kTunnel, kClosing, kClosed };
   enum class Upstream { kNone, kConnecting, kHead, kBody };
 
-  static void onClientReadThunk(bufferevent* bev, void* arg);
-  static void onClientWriteThunk(bufferevent* bev, void* arg);
-  static void onClientEventThunk(bufferevent* bev, short what, void* arg);
-  static void onUpstreamReadThunk(bufferevent* bev, void* arg);
-  static void onUpstreamWriteThunk(bufferevent* bev, void* arg);
-  static void onUpstreamEventThunk(bufferevent* bev, short what, void* arg);
   static void onTimerThunk(int fd, short what, void* arg);
 
+  void onStreamRead(net::Stream& stream) override;
+  void onStreamWrite(net::Stream& stream) override;
+  void onStreamEvent(net::Stream& stream, net::StreamEvent event) override;
   void onClientRead();
   void onClientWrite();
-  void onClientEvent(short what);
+  void onClientEvent(net::StreamEvent event);
   void onUpstreamRead();
   void onUpstreamWrite();
-  void onUpstreamEvent(short what);
+  void onUpstreamEvent(net::StreamEvent event);
   void onTimer();
 
   void readHeads();
@@ -74,7 +72,7 @@ class ServerConnection : public Disposable {
 
   Context& ctx_;
   const config::ListenConfig& listen_;
-  BufferEventPtr client_;
+  std::unique_ptr<net::Stream> client_;
   EventPtr timer_;
   net::Address peer_;
   std::string peer_ip_;

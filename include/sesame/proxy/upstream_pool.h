@@ -2,6 +2,7 @@
 // asynchronous connect with a timeout.
 #pragma once
 
+#include <sys/time.h>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -10,6 +11,7 @@
 
 #include "sesame/base/c_handle.h"
 #include "sesame/config/config.h"
+#include "sesame/net/stream.h"
 #include "sesame/proxy/graveyard.h"
 
 namespace sesame::proxy {
@@ -19,13 +21,14 @@ class UpstreamPool;
 // One connection to one upstream server. Owned by the pool while idle and by
 // the client connection that uses it while a request is in flight.
 struct UpstreamConn : Disposable {
-  BufferEventPtr bev;
-  size_t server = 0;  // index into UpstreamConfig::servers
+  std::unique_ptr<net::Stream> stream;
+  size_t server = 0;    // index into UpstreamConfig::servers
   bool reused = false;  // came from the idle pool (may have been closed by the peer meanwhile)
   UpstreamPool* pool = nullptr;
+  timeval idle_since{};  // loop time when it entered the pool
 };
 
-class UpstreamPool {
+class UpstreamPool : private net::StreamHandler {
  public:
   UpstreamPool(event_base* base, Graveyard& graveyard, const config::UpstreamConfig& cfg,
                const config::TimeoutsConfig& timeouts);
@@ -35,12 +38,16 @@ class UpstreamPool {
 
   // An idle connection to the next server in round-robin order if the pool
   // holds one, else a new connection whose connect is in progress (the
-  // caller sees BEV_EVENT_CONNECTED or an error/timeout on its own
-  // callbacks). `attempt` counts servers already tried for this request, so
-  // a retry goes to the next server. Null when no socket could be created.
+  // caller's handler sees kConnected, or kError / kWriteTimeout). `attempt` counts servers already
+  // tried for this request, so a retry goes to the next server. Null when no socket could be
+  // created.
   [[nodiscard]] std::unique_ptr<UpstreamConn> acquire(size_t attempt);
   // Returns a connection that finished a response cleanly and may be reused.
-  // Closed instead when the pool for that server is full.
+  // A burst may push a server's pool past `keepalive`: under load every
+  // response of one loop iteration is released before the next requests
+  // are read, and closing the surplus at once would force as many new
+  // connects moments later. The surplus, least recently used first, is
+  // closed once it has been idle for kTrimAfter.
   void release(std::unique_ptr<UpstreamConn> conn);
 
   [[nodiscard]] const config::UpstreamConfig& config() const { return cfg_; }
@@ -48,15 +55,23 @@ class UpstreamPool {
   [[nodiscard]] size_t idleCount() const;
 
  private:
-  static void onIdleEvent(bufferevent* bev, short what, void* arg);
-  static void onIdleRead(bufferevent* bev, void* arg);
-  void dropIdle(bufferevent* bev);
+  static constexpr timeval kTrimAfter{1, 0};
+
+  static void onTrimThunk(int fd, short what, void* arg);
+  void trim();
+  // An idle upstream connection must say nothing; any byte, EOF or error
+  // means the server closed it or broke protocol, and it leaves the pool.
+  void onStreamRead(net::Stream& stream) override { dropIdle(stream); }
+  void onStreamWrite(net::Stream&) override {}
+  void onStreamEvent(net::Stream& stream, net::StreamEvent) override { dropIdle(stream); }
+  void dropIdle(net::Stream& stream);
 
   event_base* base_;
   Graveyard& graveyard_;
   const config::UpstreamConfig& cfg_;
   const config::TimeoutsConfig& timeouts_;
   size_t next_ = 0;
+  EventPtr trim_timer_;
   std::vector<std::deque<std::unique_ptr<UpstreamConn>>> idle_;  // per server
 };
 

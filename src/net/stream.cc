@@ -1,0 +1,421 @@
+#include "sesame/net/stream.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace sesame::net {
+namespace {
+
+// One TLS record carries at most 16 KiB of plaintext (RFC 8446 §5.1); a
+// contiguous write of that size becomes one record and one syscall.
+constexpr size_t kTlsWriteChunk = 16384;
+constexpr size_t kSmallRead = 16384;
+constexpr size_t kLargeRead = 65536;
+
+timeval toTimeval(Stream::Duration d) {
+  return timeval{static_cast<time_t>(d.count() / 1000),
+                 static_cast<suseconds_t>(d.count() % 1000 * 1000)};
+}
+
+}  // namespace
+
+Stream::Stream(event_base* base, int fd, ssl_st* ssl)
+    : base_(base),
+      fd_(fd),
+      ssl_(ssl),
+      input_(evbuffer_new()),
+      output_(evbuffer_new()),
+      kick_(event_new(base, -1, 0, onKickThunk, this)),
+      timer_(evtimer_new(base, onTimerThunk, this)) {
+  evbuffer_add_cb(output_.get(), onOutputChanged, this);
+  evbuffer_add_cb(input_.get(), onInputChanged, this);
+  event_base_gettimeofday_cached(base_, &last_read_);
+  last_write_ = last_read_;
+}
+
+std::unique_ptr<Stream> Stream::accept(event_base* base, int fd, ssl_st* ssl) {
+  std::unique_ptr<Stream> s(new Stream(base, fd, ssl));
+  if (ssl != nullptr) {
+    SSL_set_fd(ssl, fd);
+    SSL_set_accept_state(ssl);
+    s->handshaking_ = true;
+  }
+  s->register_();
+  return s;
+}
+
+std::unique_ptr<Stream> Stream::connect(event_base* base, const Address& addr, std::string* error) {
+  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *error = std::string("cannot create a socket: ") + std::strerror(errno);
+    return nullptr;
+  }
+  int one = 1;
+  // Heads and small bodies go out in one segment; Nagle would delay them.
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(fd, addr.sa(), addr.length) != 0 && errno != EINPROGRESS) {
+    *error = std::strerror(errno);
+    ::close(fd);
+    return nullptr;
+  }
+  std::unique_ptr<Stream> s(new Stream(base, fd, nullptr));
+  s->connecting_ = true;
+  s->writable_ = false;
+  s->register_();
+  return s;
+}
+
+Stream::~Stream() {
+  disable();
+  if (ssl_ != nullptr) {
+    // Best effort close_notify; never wait for the peer's.
+    if (!handshaking_ && !dead_) SSL_shutdown(ssl_);
+    SSL_free(ssl_);
+    ERR_clear_error();
+  }
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Stream::register_() {
+  // One registration for the stream's life: edge-triggered read, write and
+  // peer-close interest, so no epoll_ctl is needed as buffers fill and drain.
+  io_.reset(
+      event_new(base_, fd_, EV_READ | EV_WRITE | EV_CLOSED | EV_PERSIST | EV_ET, onIoThunk, this));
+  event_add(io_.get(), nullptr);
+}
+
+void Stream::disable() {
+  dead_ = true;
+  handler_ = nullptr;
+  io_.reset();
+  kick_.reset();
+  timer_.reset();
+}
+
+void Stream::setReadHighWater(size_t bytes) {
+  read_high_ = bytes;
+  kick();
+}
+
+void Stream::setReadEnabled(bool enabled) {
+  read_enabled_ = enabled;
+  if (enabled) kick();
+  armTimer();
+}
+
+void Stream::setTimeouts(Duration read, Duration write) {
+  read_timeout_ = read;
+  write_timeout_ = write;
+  event_base_gettimeofday_cached(base_, &last_read_);
+  last_write_ = last_read_;
+  armTimer();
+}
+
+void Stream::onIoThunk(int, short what, void* arg) {
+  auto* self = static_cast<Stream*>(arg);
+  if (what & EV_CLOSED) self->peer_closed_ = true;
+  if (what & (EV_READ | EV_CLOSED)) self->readable_ = true;
+  if (what & EV_WRITE) self->writable_ = true;
+  self->run();
+}
+
+void Stream::onKickThunk(int, short, void* arg) {
+  auto* self = static_cast<Stream*>(arg);
+  self->kicked_ = false;
+  self->run();
+}
+
+void Stream::onTimerThunk(int, short, void* arg) {
+  static_cast<Stream*>(arg)->onTimer();
+}
+
+void Stream::onOutputChanged(evbuffer*, const ::evbuffer_cb_info* info, void* arg) {
+  // Queued output is written once the current callbacks return, so a head
+  // and a body added separately still leave in one writev.
+  if (info->n_added > 0) static_cast<Stream*>(arg)->kick();
+}
+
+void Stream::onInputChanged(evbuffer*, const ::evbuffer_cb_info* info, void* arg) {
+  auto* self = static_cast<Stream*>(arg);
+  if (info->n_deleted > 0 && self->read_high_ != 0 && info->orig_size >= self->read_high_) {
+    self->kick();  // the consumer made room: resume reading
+  }
+}
+
+void Stream::kick() {
+  if (dead_ || kicked_ || in_run_) return;
+  kicked_ = true;
+  event_active(kick_.get(), EV_TIMEOUT, 0);
+}
+
+void Stream::run() {
+  if (dead_) return;
+  in_run_ = true;
+  if (connecting_) {
+    in_run_ = false;
+    if (writable_) finishConnect();
+    return;
+  }
+  if (handshaking_ && !handshake()) {
+    in_run_ = false;
+    return;
+  }
+  if (writable_ && evbuffer_get_length(output_.get()) > 0) doWrite();
+  if (!dead_ && readable_ && read_enabled_ && !eof_) doRead();
+  in_run_ = false;
+  if (dead_) return;
+  // Output queued, or input consumed, by callbacks during this pass.
+  bool room = read_high_ == 0 || evbuffer_get_length(input_.get()) < read_high_;
+  if ((writable_ && evbuffer_get_length(output_.get()) > 0) ||
+      (readable_ && read_enabled_ && !eof_ && room)) {
+    kick();
+  }
+}
+
+void Stream::finishConnect() {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err == EINPROGRESS || err == EALREADY) {
+    writable_ = false;
+    return;
+  }
+  connecting_ = false;
+  if (err != 0) {
+    errno = err;
+    return fail();
+  }
+  event_base_gettimeofday_cached(base_, &last_write_);
+  if (handler_ != nullptr) handler_->onStreamEvent(*this, StreamEvent::kConnected);
+  run();
+}
+
+bool Stream::handshake() {
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    handshaking_ = false;
+    return true;
+  }
+  switch (SSL_get_error(ssl_, r)) {
+    case SSL_ERROR_WANT_READ:
+      readable_ = false;
+      return false;
+    case SSL_ERROR_WANT_WRITE:
+      writable_ = false;
+      return false;
+    default:
+      // A failed handshake (wrong version, no shared cipher, a scanner) is
+      // the client's problem, not an operator's: no log line per attempt.
+      ERR_clear_error();
+      fail();
+      return false;
+  }
+}
+
+void Stream::doRead() {
+  size_t total = 0;
+  bool failed = false;
+  while (readable_ && read_enabled_ && !eof_) {
+    if (read_high_ != 0 && evbuffer_get_length(input_.get()) >= read_high_) break;
+    size_t requested = 0;
+    ssize_t n = ssl_ != nullptr ? readTls() : readPlain(&requested);
+    if (n > 0) {
+      total += static_cast<size_t>(n);
+      // A short read drained the socket; the next edge says when more comes.
+      // After a peer close there is no further edge, so read on to EOF.
+      if (ssl_ == nullptr && static_cast<size_t>(n) < requested && !peer_closed_) {
+        readable_ = false;
+      }
+      continue;
+    }
+    if (n == 0) {
+      eof_ = true;
+    } else if (n == -2) {
+      failed = true;
+    }
+    break;
+  }
+  if (total > 0) {
+    event_base_gettimeofday_cached(base_, &last_read_);
+    if (handler_ != nullptr) handler_->onStreamRead(*this);
+  }
+  if (dead_) return;
+  if (failed) return fail();
+  if (eof_ && handler_ != nullptr) {
+    armTimer();
+    handler_->onStreamEvent(*this, StreamEvent::kEof);
+  }
+}
+
+// >0 bytes read, 0 end of stream, -1 would block, -2 error.
+ssize_t Stream::readPlain(size_t* requested) {
+  evbuffer_iovec vec[2];
+  int n = evbuffer_reserve_space(input_.get(), static_cast<ssize_t>(read_size_), vec, 2);
+  if (n <= 0) return -2;
+  *requested = 0;
+  for (int i = 0; i < n; ++i) *requested += vec[i].iov_len;
+  ssize_t r;
+  do {
+    r = ::readv(fd_, vec, n);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      readable_ = false;
+      return -1;
+    }
+    return -2;
+  }
+  if (r == 0) return 0;
+  size_t left = static_cast<size_t>(r);
+  for (int i = 0; i < n; ++i) {
+    vec[i].iov_len = std::min(vec[i].iov_len, left);
+    left -= vec[i].iov_len;
+  }
+  evbuffer_commit_space(input_.get(), vec, n);
+  // Grow reads for bulk transfers; small requests keep small buffers.
+  read_size_ = static_cast<size_t>(r) == *requested ? kLargeRead : kSmallRead;
+  return r;
+}
+
+ssize_t Stream::readTls() {
+  evbuffer_iovec vec;
+  if (evbuffer_reserve_space(input_.get(), static_cast<ssize_t>(read_size_), &vec, 1) != 1) {
+    return -2;
+  }
+  ERR_clear_error();
+  int r = SSL_read(ssl_, vec.iov_base, static_cast<int>(vec.iov_len));
+  if (r > 0) {
+    vec.iov_len = static_cast<size_t>(r);
+    evbuffer_commit_space(input_.get(), &vec, 1);
+    return r;
+  }
+  switch (SSL_get_error(ssl_, r)) {
+    case SSL_ERROR_WANT_READ:
+      readable_ = false;
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      writable_ = false;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    case SSL_ERROR_SYSCALL:
+      // A TCP close without close_notify: treat as end of stream, as HTTP
+      // framing (not TLS) decides whether a message was complete.
+      ERR_clear_error();
+      return errno == 0 || errno == ECONNRESET ? 0 : -2;
+    default:
+      ERR_clear_error();
+      return -2;
+  }
+}
+
+void Stream::doWrite() {
+  bool progress = false;
+  while (writable_ && evbuffer_get_length(output_.get()) > 0) {
+    ssize_t n = ssl_ != nullptr ? writeTls() : writePlain();
+    if (n > 0) {
+      progress = true;
+      continue;
+    }
+    if (n == -2) return fail();
+    break;
+  }
+  if (!progress) return;
+  event_base_gettimeofday_cached(base_, &last_write_);
+  if (evbuffer_get_length(output_.get()) <= write_low_ && handler_ != nullptr) {
+    handler_->onStreamWrite(*this);
+  }
+}
+
+ssize_t Stream::writePlain() {
+  int n = evbuffer_write(output_.get(), fd_);
+  if (n >= 0) {
+    if (evbuffer_get_length(output_.get()) > 0) writable_ = false;  // socket buffer full
+    return n;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    writable_ = errno == EINTR;
+    return -1;
+  }
+  return -2;
+}
+
+ssize_t Stream::writeTls() {
+  size_t len = std::min(evbuffer_get_length(output_.get()), kTlsWriteChunk);
+  unsigned char* data = evbuffer_pullup(output_.get(), static_cast<ssize_t>(len));
+  ERR_clear_error();
+  int r = SSL_write(ssl_, data, static_cast<int>(len));
+  if (r > 0) {
+    evbuffer_drain(output_.get(), static_cast<size_t>(r));
+    return r;
+  }
+  switch (SSL_get_error(ssl_, r)) {
+    case SSL_ERROR_WANT_WRITE:
+      writable_ = false;
+      return -1;
+    case SSL_ERROR_WANT_READ:
+      readable_ = false;
+      return -1;
+    default:
+      ERR_clear_error();
+      return -2;
+  }
+}
+
+void Stream::fail() {
+  StreamHandler* handler = handler_;
+  io_.reset();  // no more readiness callbacks for a dead socket
+  dead_ = true;
+  if (handler != nullptr) handler->onStreamEvent(*this, StreamEvent::kError);
+}
+
+void Stream::armTimer() {
+  if (dead_) return;
+  Duration next{0};
+  bool reading = read_timeout_.count() > 0 && read_enabled_ && !eof_;
+  bool writing = write_timeout_.count() > 0;
+  if (reading) next = read_timeout_;
+  if (writing && (next.count() == 0 || write_timeout_ < next)) next = write_timeout_;
+  if (next.count() == 0) {
+    evtimer_del(timer_.get());
+    return;
+  }
+  // Activity only records a time; the timer checks it when it fires, so a
+  // busy stream costs no timer updates per read or write.
+  timeval tv = toTimeval(next);
+  evtimer_add(timer_.get(), &tv);
+}
+
+void Stream::onTimer() {
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  auto since = [&now](const timeval& t) {
+    return Duration((now.tv_sec - t.tv_sec) * 1000 + (now.tv_usec - t.tv_usec) / 1000);
+  };
+  bool pending_write = connecting_ || evbuffer_get_length(output_.get()) > 0;
+  if (write_timeout_.count() > 0 && pending_write && since(last_write_) >= write_timeout_) {
+    if (handler_ != nullptr) handler_->onStreamEvent(*this, StreamEvent::kWriteTimeout);
+    return;
+  }
+  if (!pending_write) event_base_gettimeofday_cached(base_, &last_write_);
+  bool reading = read_timeout_.count() > 0 && read_enabled_ && !eof_;
+  if (reading && since(last_read_) >= read_timeout_) {
+    if (handler_ != nullptr) handler_->onStreamEvent(*this, StreamEvent::kReadTimeout);
+    return;
+  }
+  armTimer();
+}
+
+}  // namespace sesame::net

@@ -1,0 +1,74 @@
+#include "sesame/proxy/router.h"
+
+#include <catch2/catch.hpp>
+
+using sesame::config::RouteConfig;
+using sesame::proxy::pathMatches;
+using sesame::proxy::Router;
+
+namespace {
+
+RouteConfig route(std::string host, std::string path, std::string upstream) {
+  RouteConfig r;
+  r.host = std::move(host);
+  r.path = std::move(path);
+  r.upstream = std::move(upstream);
+  return r;
+}
+
+std::string pick(const Router& router, std::string_view host, std::string_view target) {
+  const RouteConfig* r = router.match(host, target);
+  return r == nullptr ? "none" : r->upstream;
+}
+
+}  // namespace
+
+TEST_CASE("path prefixes match at segment boundaries", "[router]") {
+  CHECK(pathMatches("/", "/anything"));
+  CHECK(pathMatches("/api", "/api"));
+  CHECK(pathMatches("/api", "/api/users"));
+  CHECK(pathMatches("/api", "/api?x=1"));
+  CHECK_FALSE(pathMatches("/api", "/apis"));
+  CHECK(pathMatches("/api/", "/api/x"));
+  CHECK_FALSE(pathMatches("/api/", "/api"));
+  CHECK_FALSE(pathMatches("/api", "/"));
+}
+
+TEST_CASE("the longest matching prefix wins", "[router]") {
+  std::vector<RouteConfig> routes = {route("", "/", "root"), route("", "/api", "api"),
+                                     route("", "/api/admin", "admin")};
+  Router router(routes);
+  CHECK(pick(router, "x", "/") == "root");
+  CHECK(pick(router, "x", "/apis") == "root");
+  CHECK(pick(router, "x", "/api/v1") == "api");
+  CHECK(pick(router, "x", "/api/admin/users") == "admin");
+}
+
+TEST_CASE("exact hosts beat wildcards, which beat host-less routes", "[router]") {
+  std::vector<RouteConfig> routes = {route("", "/", "any"), route("*.example.com", "/", "wild"),
+                                     route("*.a.example.com", "/", "deeper"),
+                                     route("app.example.com", "/", "exact"),
+                                     route("app.example.com", "/static", "static")};
+  Router router(routes);
+  CHECK(pick(router, "app.example.com", "/") == "exact");
+  CHECK(pick(router, "app.example.com:8443", "/static/x.css") == "static");
+  CHECK(pick(router, "www.example.com", "/") == "wild");
+  CHECK(pick(router, "x.a.example.com", "/") == "deeper");
+  CHECK(pick(router, "example.com", "/") == "any");
+  CHECK(pick(router, "other.org", "/") == "any");
+}
+
+TEST_CASE("a host class that matches but has no path is a 404, not a fallback", "[router]") {
+  std::vector<RouteConfig> routes = {route("", "/", "any"),
+                                     route("app.example.com", "/api", "api")};
+  Router router(routes);
+  CHECK(pick(router, "app.example.com", "/api/x") == "api");
+  CHECK(pick(router, "app.example.com", "/other") == "none");
+  CHECK(pick(router, "elsewhere", "/other") == "any");
+}
+
+TEST_CASE("no route at all gives null", "[router]") {
+  std::vector<RouteConfig> routes = {route("only.example.com", "/", "a")};
+  Router router(routes);
+  CHECK(pick(router, "other.example.com", "/") == "none");
+}
