@@ -42,7 +42,7 @@ cleanup() {
   if [ "$ok" = 1 ]; then
     rm -rf "$dir"
   else
-    echo "bench: failed; logs kept in $dir" >&2
+    echo "bench: did not finish; logs kept in $dir" >&2
   fi
 }
 trap cleanup EXIT
