@@ -9,7 +9,9 @@
 #
 # Every server (upstream and proxies) runs on cpu0 and wrk on cpu1, so each
 # row is limited by one core; the busy time of cpu0 per request, minus the
-# direct row's, is what the proxy itself costs. Medians are printed.
+# direct row's, is what the proxy itself costs. The same is shown from the
+# server processes' own CPU time, which other load on the machine (builds,
+# tests) does not inflate. Medians are printed.
 # The *-hs rows measure new TLS connections per second: scripts/bench/
 # tls_connect.cc (built here) keeps 64 connections in flight, each a full TLS
 # 1.3 handshake (ECDSA P-256) carrying one "Connection: close" request. Not
