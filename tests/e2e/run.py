@@ -64,10 +64,16 @@ def child(args):
     finally:
         for s in env.sesames:
             status = s.stop()
-            if status is not None and status < 0 and -status not in (signal.SIGTERM, signal.SIGKILL) \
-                    and result["ok"]:
+            if s.expect_exit or status is None:
+                continue
+            problem = None
+            if status < 0 and -status not in (signal.SIGTERM, signal.SIGKILL):
+                problem = "sesame died from signal %d" % -status
+            elif status > 0:
+                problem = "sesame exited with status %d" % status
+            if problem:
+                result["reason"] = problem + ("; " + result["reason"] if not result["ok"] else "")
                 result["ok"] = False
-                result["reason"] = "sesame died from signal %d" % -status
         env.cleanup()
         result["stderr"] = [(s.config_path, s.stderr_tail()) for s in env.sesames]
         with open(args.result, "w") as f:
@@ -83,6 +89,7 @@ class Runner:
         self.passed = 0
         self.failed = []
         self.root = tempfile.mkdtemp(prefix="sesame-e2e-")
+        self.groups = set()  # process groups of running tests
         self.certs = os.path.join(self.root, "certs")
 
     def next_test(self):
@@ -119,6 +126,8 @@ class Runner:
         start = time.monotonic()
         with open(os.path.join(workdir, "output.txt"), "wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            with self.lock:
+                self.groups.add(proc.pid)
             try:
                 proc.wait(limit)
                 timed_out = False
@@ -129,6 +138,8 @@ class Runner:
             except ProcessLookupError:
                 pass
             proc.wait()
+            with self.lock:
+                self.groups.discard(proc.pid)
         elapsed = time.monotonic() - start
         result = None
         if os.path.exists(result_path):
@@ -176,11 +187,26 @@ class Runner:
         import harness
 
         harness.ensure_certs(self.certs)
-        threads = [threading.Thread(target=self.worker) for _ in range(max(1, self.args.jobs))]
+        threads = [threading.Thread(target=self.worker, daemon=True) for _ in range(max(1, self.args.jobs))]
         for th in threads:
             th.start()
-        for th in threads:
-            th.join()
+        try:
+            for th in threads:
+                while th.is_alive():
+                    th.join(0.5)
+        except KeyboardInterrupt:
+            self.abort()
+            raise
+
+    def abort(self):
+        """Interrupted: kill every running test with what it started."""
+        with self.lock:
+            self.pending.clear()
+            for pgid in self.groups:
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         if self.failed:
             print("e2e: logs of failed tests kept in %s" % self.root)
         else:
@@ -211,7 +237,14 @@ def main():
         print("e2e: 0 passed, %d failed" % len(tests))
         return 1
     runner = Runner(args, tests)
-    runner.run()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
+    try:
+        runner.run()
+    except KeyboardInterrupt:
+        print("e2e: interrupted; tests not run count as failed")
+        print("e2e: %d passed, %d failed" % (runner.passed, len(tests) - runner.passed))
+        return 1
     print("e2e: %d passed, %d failed" % (runner.passed, len(runner.failed)))
     return 1 if runner.failed else 0
 

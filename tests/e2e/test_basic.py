@@ -174,3 +174,12 @@ def test_x_forwarded_proto_and_host_replaced(env):
     e = request_once(s.tls_port, "/echo", host="app.test", headers=spoof, tls=True).json()
     assert headers_named(e, "x-forwarded-proto") == ["https"], e["headers"]
     assert headers_named(e, "x-forwarded-host") == ["app.test"], e["headers"]
+
+
+def test_two_workers(env):
+    up = env.upstream()
+    s = env.sesame(up, workers=2, tls=True)
+    for i in range(8):
+        assert request_once(s.port, "/echo?i=%d" % i).status == 200
+        assert request_once(s.tls_port, "/echo?i=%d" % i, tls=True).status == 200
+    assert up.stats()["requests"] == 16

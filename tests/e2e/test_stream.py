@@ -2,7 +2,6 @@
 the receiving side reads slowly (backpressure)."""
 
 import hashlib
-import socket
 import threading
 import time
 
@@ -123,7 +122,6 @@ def test_download_1gib_slow_reader(env):
     warm_up(s.port)
     n = size_for(env)
     c = Client(s.port)
-    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     watch = RssWatch(s)
     download(c, n, slow_seconds=4.0)
     watch.check()

@@ -1,5 +1,6 @@
 """Client-side timeouts (slowloris, idle keep-alive) and the body limit."""
 
+import socket
 import time
 
 from harness import Client, assert_closed
@@ -90,3 +91,25 @@ def test_body_limit_413_chunked(env):
     assert r.status == 413, r
     assert_closed(c)
     assert up.stats()["completed"] == 0, "a chunked body over the limit reached the upstream whole"
+
+
+def test_client_not_reading_is_dropped(env):
+    """client_send: a client that stops reading a response is closed, and
+    the upstream stops being read for it."""
+    up = env.upstream()
+    s = env.sesame(up, timeouts={"client_send": "1s", "idle": "30s"})
+    c = Client(s.port)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    c.send(b"GET /bytes?n=%d HTTP/1.1\r\nHost: app.test\r\n\r\n" % (1 << 30))
+    time.sleep(4)  # never read: sesame's writes stall
+    got = 0
+    c.sock.settimeout(5)
+    try:
+        while True:
+            k = c.sock.recv_into(c.scratch)
+            if k == 0:
+                break
+            got += k
+    except (ConnectionResetError, TimeoutError, OSError):
+        pass
+    assert got < (1 << 30), "the whole GiB arrived: the stalled client was not dropped"

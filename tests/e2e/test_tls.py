@@ -2,9 +2,11 @@
 
 import socket
 import ssl
+import subprocess
 import threading
+import time
 
-from harness import Client, cert_der, client_context, request_once
+from harness import Client, cert_der, client_context, request_once, under_asan
 
 
 def tls_request(port, ctx, server_hostname="app.test", session=None, host="app.test"):
@@ -184,3 +186,68 @@ def test_tls_pipelining_and_large_body(env):
     r = c.read_response()
     assert len(r.body) == 5000000
     assert c.read_response().json()["method"] == "GET"
+
+
+def test_tls12_weak_ciphers_refused(env):
+    """Mozilla intermediate: TLS 1.2 only with ECDHE/DHE and AEAD ciphers."""
+    up = env.upstream()
+    s = env.sesame(up, tls=True, certs=("app", "wild"))
+    for cipher in ("AES128-SHA", "AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384"):
+        ctx = client_context(maximum=ssl.TLSVersion.TLSv1_2, insecure_ciphers=True)
+        ctx.set_ciphers(cipher + ":@SECLEVEL=0")
+        try:
+            c = Client(s.tls_port, context=ctx, server_hostname="x.wild.test")
+        except (ssl.SSLError, ConnectionResetError, OSError):
+            continue
+        raise AssertionError("weak TLS 1.2 cipher %s accepted (%r)" % (cipher, c.sock.cipher()))
+
+
+def test_tls_renegotiation_refused(env):
+    up = env.upstream()
+    s = env.sesame(up, tls=True)
+    p = subprocess.Popen(["openssl", "s_client", "-connect", "127.0.0.1:%d" % s.tls_port, "-tls1_2",
+                          "-servername", "app.test"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(1)
+        p.stdin.write(b"R\n")  # s_client: renegotiate
+        p.stdin.flush()
+        time.sleep(1)
+        out = p.communicate(timeout=5)[0].decode("utf-8", "replace")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "RENEGOTIATING" in out, out[-2000:]
+    after = out.split("RENEGOTIATING", 1)[1].lower()
+    assert "no renegotiation" in after or "alert" in after, "renegotiation was not refused:\n" + after
+
+
+def idle_cost_kib(s, port, n, tls):
+    ctx = client_context()
+    base = s.proc_status("VmRSS")
+    conns = []
+    for _ in range(n):
+        c = Client(port, context=ctx if tls else None, server_hostname="app.test")
+        assert c.get("/echo").status == 200
+        conns.append(c)
+    time.sleep(0.5)
+    cost = (s.proc_status("VmRSS") - base) / n
+    for c in conns:
+        c.close()
+    return cost
+
+
+def test_idle_tls_connections_stay_small(env):
+    """SSL_MODE_RELEASE_BUFFERS and no idle buffers: an idle keep-alive TLS
+    connection costs less than one TLS record buffer (16 KiB); an idle plain
+    one less than 8 KiB."""
+    up = env.upstream()
+    s = env.sesame(up, tls=True)
+    if under_asan(env.binary):
+        return
+    plain = idle_cost_kib(s, s.port, 200, tls=False)
+    tls = idle_cost_kib(s, s.tls_port, 200, tls=True)
+    print("idle connection cost: plain %.1f KiB, TLS %.1f KiB" % (plain, tls))
+    assert plain < 8, "an idle plain keep-alive connection costs %.1f KiB" % plain
+    assert tls < 16, "an idle TLS keep-alive connection costs %.1f KiB" % tls

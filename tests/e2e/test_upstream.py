@@ -1,6 +1,7 @@
 """Upstream failures: refused connects, retries, timeouts, pooled connections
 closed by the upstream, and malformed upstream responses."""
 
+import socket
 import time
 
 from harness import Client, free_port, request_once
@@ -162,3 +163,48 @@ def test_upstream_bad_chunk_not_forwarded(env):
     data = c.read_until_close()
     assert b"X-Smuggled-Body" not in data, data
     assert not data.endswith(b"0\r\n\r\n"), "a corrupt chunked body was completed: %r" % data
+
+
+def test_upstream_connect_timeout(env):
+    """An upstream whose accept queue is full never completes the handshake:
+    sesame gives up after upstream_connect (502, or 504 as nginx does)."""
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(0)
+    filler = socket.create_connection(blackhole.getsockname())  # fills the queue
+    s = env.sesame(upstreams={"app": ["127.0.0.1:%d" % blackhole.getsockname()[1]]},
+                   timeouts={"upstream_connect": "1s"})
+    c = Client(s.port)
+    start = time.monotonic()
+    r = c.get("/echo")
+    elapsed = time.monotonic() - start
+    assert r.status in (502, 504), r
+    assert 0.8 < elapsed < 3, "answered after %.2f s with upstream_connect = 1s" % elapsed
+    filler.close()
+    blackhole.close()
+
+
+def truncated(env, kind):
+    c, _ = malformed(env, kind)
+    try:
+        r = c.read_head()
+    except (EOFError, ConnectionResetError):
+        return  # cut before anything was forwarded: also not a complete message
+    if r.status == 502:
+        return
+    assert r.status == 200, r
+    data = c.read_until_close()
+    if r.header("Content-Length") == "100":
+        assert len(data) < 100, "a truncated body was padded or completed"
+    else:
+        assert not data.endswith(b"0\r\n\r\n"), "a truncated chunked body was completed: %r" % data
+
+
+def test_upstream_truncated_body_not_completed(env):
+    """The upstream dies mid-body: the client must see the response cut
+    (connection closed), never a complete message nor a hang."""
+    truncated(env, "short_body")
+
+
+def test_upstream_truncated_chunked_body_not_completed(env):
+    truncated(env, "short_chunked")

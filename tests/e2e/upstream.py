@@ -55,6 +55,8 @@ RAW = {
     "garbage": b"this is not http\r\n\r\n",
     "obs_fold": b"HTTP/1.1 200 OK\r\nX-Smuggled: a\r\n b\r\nContent-Length: 5\r\n\r\nhello",
     "space_colon": b"HTTP/1.1 200 OK\r\nX-Smuggled : 1\r\nContent-Length: 5\r\n\r\nhello",
+    "short_body": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b",
+    "short_chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n64\r\nonly ten b",
     "bad_chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
     b"zz\r\nX-Smuggled-Body\r\n0\r\n\r\n",
 }
@@ -423,7 +425,9 @@ class Handler:
 
     def ws(self, method, target, version, headers, body, q):
         key = (get_all(headers, "sec-websocket-key") or [""])[0].encode()
-        if "websocket" not in ",".join(get_all(headers, "upgrade")).lower() or not key:
+        connection = ",".join(get_all(headers, "connection")).lower()
+        upgrade = ",".join(get_all(headers, "upgrade")).lower()
+        if "websocket" not in upgrade or "upgrade" not in connection or not key:
             self.respond(400, [], b"not a websocket handshake\n")
             return False
         accept = base64.b64encode(hashlib.sha1(key + WS_GUID).digest()).decode()
