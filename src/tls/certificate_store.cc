@@ -74,8 +74,10 @@ bool loadChain(const std::string& path, LoadedCertificate& out, std::vector<std:
   // SSL_CTX_use_certificate_chain_file() reads it.
   out.leaf.reset(PEM_read_bio_X509_AUX(bio.get(), nullptr, noPassphrase, nullptr));
   if (!out.leaf) {
-    errors.push_back(path + ": no PEM certificate found (expected \"-----BEGIN CERTIFICATE-----\"" +
-                     (onlyEndOfPem() ? std::string(")") : "; " + takeOpenSslError("") + ")"));
+    errors.push_back(
+        onlyEndOfPem()
+            ? path + ": no PEM certificate found (expected \"-----BEGIN CERTIFICATE-----\")"
+            : path + ": malformed certificate: " + takeOpenSslError("unknown error"));
     ERR_clear_error();
     return false;
   }
@@ -97,22 +99,29 @@ bool loadKey(const std::string& path, LoadedCertificate& out, std::vector<std::s
   ERR_clear_error();
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (bio) out.key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr));
+  // OpenSSL 3's decoders report "unsupported" for text with no key at all,
+  // so tell the operator's likely mistakes apart from the text itself.
+  bool has_key_block = pem.find("PRIVATE KEY-----") != std::string::npos;
   bool encrypted = pem.find("ENCRYPTED") != std::string::npos;
   OPENSSL_cleanse(pem.data(), pem.size());
   if (!out.key) {
-    std::string reason = takeOpenSslError("");
-    errors.push_back(
-        path + (encrypted ? ": private key is encrypted; sesame needs an unencrypted key "
-                            "(protect it with file permissions)"
-                          : ": no PEM private key found (expected \"-----BEGIN PRIVATE KEY-----\"" +
-                                (onlyEndOfPem() || reason.empty() ? std::string(")")
-                                                                  : "; " + reason + ")")));
+    if (encrypted) {
+      errors.push_back(path +
+                       ": private key is encrypted; sesame needs an unencrypted key "
+                       "(protect it with file permissions)");
+    } else if (!has_key_block) {
+      errors.push_back(path +
+                       ": no PEM private key found (expected \"-----BEGIN PRIVATE KEY-----\")");
+    } else {
+      errors.push_back(path + ": malformed private key: " + takeOpenSslError("unknown error"));
+    }
     ERR_clear_error();
     return false;
   }
   int type = EVP_PKEY_get_base_id(out.key.get());
   if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC) {
-    errors.push_back(path + ": private key type " + std::string(OBJ_nid2sn(type)) +
+    const char* name = OBJ_nid2sn(type);
+    errors.push_back(path + ": private key type " + (name != nullptr ? name : "unknown") +
                      " is not supported; use RSA or ECDSA");
     return false;
   }

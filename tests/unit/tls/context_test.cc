@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "memory_handshake.h"
 #include "sesame/tls/context.h"
@@ -208,4 +209,22 @@ TEST_CASE("tls: each make() gives independent contexts that outlive the factory"
   CHECK(first->defaultCtx() != second->defaultCtx());
   CHECK(handshake(first->defaultCtx()).ok);
   CHECK(handshake(second->defaultCtx()).ok);
+}
+
+TEST_CASE("tls: workers may call make() concurrently and handshake in parallel", "[tls]") {
+  ContextFactory factory(settingsFor(certs().rsa));
+  REQUIRE(factory.errors().empty());
+  constexpr int kWorkers = 4;
+  std::vector<int> handshakes_ok(kWorkers, 0);
+  std::vector<std::thread> workers;
+  for (int i = 0; i < kWorkers; ++i) {
+    workers.emplace_back([&factory, &handshakes_ok, i] {
+      auto server = factory.make().context;
+      for (int n = 0; server != nullptr && n < 5; ++n) {
+        handshakes_ok[i] += handshake(server->defaultCtx()).ok ? 1 : 0;
+      }
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  CHECK(handshakes_ok == std::vector<int>(kWorkers, 5));
 }

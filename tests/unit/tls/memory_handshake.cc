@@ -136,6 +136,10 @@ HandshakeResult handshake(SSL_CTX* server_ctx, const ClientOptions& options) {
   result.peer_chain_length = chain != nullptr ? sk_X509_num(chain) : 0;
   result.reused = SSL_session_reused(client.get()) == 1;
   result.session.reset(SSL_get1_session(client.get()));
+  // SSL_free() without a close_notify marks the session not resumable
+  // (a truncated connection may have been attacked), on both sides.
+  SSL_shutdown(client.get());
+  SSL_shutdown(server.get());
   return result;
 }
 

@@ -32,7 +32,7 @@ enum class KeyType { kRsa2048, kEcdsaP256, kRsa1024 };
 
 struct CertOptions {
   std::string common_name = "localhost";
-  std::vector<std::string> dns_names;  // subjectAltName DNS entries; none = no SAN extension
+  std::vector<std::string> dns_names{};  // subjectAltName DNS entries; none = no SAN extension
   KeyType key_type = KeyType::kEcdsaP256;
   long not_before_days = -1;  // relative to now
   long not_after_days = 365;
