@@ -82,8 +82,9 @@ bool configure(SSL_CTX* ctx, const Settings& settings, const std::array<unsigned
   // (e.g. ChaCha20 on phones without AES hardware) wins.
   SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   // RELEASE_BUFFERS frees the 16 KiB read/write buffers of idle keep-alive
-  // connections; the other two are what bufferevent_openssl expects, as it
-  // retries writes from a buffer that may have moved.
+  // connections. A non-blocking writer (bufferevent_openssl, net::Stream)
+  // retries SSL_write from an evbuffer whose pulled-up address may have
+  // moved, and accepts partial writes.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_ENABLE_PARTIAL_WRITE);
 
