@@ -25,6 +25,10 @@ LineResult nextLine(std::string_view buf, size_t limit_end, size_t& line_start, 
   const size_t lf_pos = static_cast<size_t>(static_cast<const char*>(lf) - buf.data());
   line = buf.substr(line_start, lf_pos - line_start);
   line_start = scanned = lf_pos + 1;
+  // Checked before anything else about the line so that the verdict does
+  // not depend on how the bytes were split into reads.
+  if (line.size() > 1 && std::memchr(line.data(), '\r', line.size() - 1) != nullptr)
+    return LineResult::kBareCr;
   if (line.empty() || line.back() != '\r') return LineResult::kBareLf;
   line.remove_suffix(1);
   return LineResult::kLine;

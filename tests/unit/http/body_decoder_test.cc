@@ -139,6 +139,19 @@ TEST_CASE("an incomplete size line waits without framing", "[http][body][chunked
   REQUIRE(r.framing == 0);
 }
 
+TEST_CASE("framing before an incomplete line is reported with kNeedMore", "[http][body][chunked]") {
+  BodyDecoder d(BodyKind::kChunked, 0);
+  REQUIRE(d.next("1\r\na").step == Step::kData);
+  d.consumed(1);
+  auto r = d.next("\r\n1f");
+  REQUIRE(r.step == Step::kNeedMore);
+  REQUIRE(r.framing == 2);
+  r = d.next("1f\r\n");
+  REQUIRE(r.step == Step::kData);
+  REQUIRE(r.framing == 4);
+  REQUIRE(r.data == 31);
+}
+
 TEST_CASE("a chunked body decodes whole", "[http][body][chunked]") {
   auto out = decodeChunked(kComplex);
   REQUIRE(out.last == Step::kDone);

@@ -284,3 +284,23 @@ TEST_CASE("a bare CR is reported before the line ends", "[http][request]") {
   REQUIRE(p.errorStatus() == 400);
   REQUIRE(p.errorReason() == "bare CR");
 }
+
+// Regression (fuzzer): the verdict on a bare CR must not depend on how the
+// bytes were split into reads.
+TEST_CASE("bare CR verdicts do not depend on read boundaries", "[http][request][regression]") {
+  RequestLimits limits;
+  limits.header_count = 1;
+  for (const std::string& req :
+       {std::string("GET / HTTP/1.0\r\n\r!\n"), std::string("GET /\rX HTTP/1.1\r\n"),
+        std::string("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n")}) {
+    INFO(req);
+    RequestParser whole(limits);
+    RequestParser slow(limits);
+    REQUIRE(whole.parse(req) == Status::kError);
+    REQUIRE(trickle(slow, req) == Status::kError);
+    REQUIRE(whole.errorStatus() == 400);
+    REQUIRE(slow.errorStatus() == 400);
+    REQUIRE(whole.errorReason() == "bare CR");
+    REQUIRE(slow.errorReason() == "bare CR");
+  }
+}

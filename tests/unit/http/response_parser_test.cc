@@ -230,3 +230,19 @@ TEST_CASE("a bare CR in a response head fails before the line ends", "[http][res
   REQUIRE(p.parse("HTTP/1.1 200 OK\r\nX: a\rb", "GET") == Status::kError);
   REQUIRE(p.errorReason() == "bare CR");
 }
+
+// Regression (fuzzer): "\r\r\x01...\n" after the fields was "bare LF" in one
+// read but "bare CR" when split; both must say bare CR.
+TEST_CASE("response bare CR verdicts do not depend on read boundaries",
+          "[http][response][regression]") {
+  const std::string head = "HTTP/1.1 200 OK\r\nX: a\r\n\r\r\x01\n";
+  ResponseParser whole;
+  REQUIRE(whole.parse(head, "GET") == Status::kError);
+  ResponseParser slow;
+  Status s = Status::kNeedMore;
+  for (size_t i = 1; i <= head.size() && s == Status::kNeedMore; ++i)
+    s = slow.parse(std::string_view(head).substr(0, i), "GET");
+  REQUIRE(s == Status::kError);
+  REQUIRE(whole.errorReason() == "bare CR");
+  REQUIRE(slow.errorReason() == "bare CR");
+}
