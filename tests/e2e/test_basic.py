@@ -183,3 +183,12 @@ def test_two_workers(env):
         assert request_once(s.port, "/echo?i=%d" % i).status == 200
         assert request_once(s.tls_port, "/echo?i=%d" % i, tls=True).status == 200
     assert up.stats()["requests"] == 16
+
+
+def test_set_cookie_fields_not_merged(env):
+    up = env.upstream()
+    s = env.sesame(up)
+    r = request_once(s.port, "/cookies")
+    assert r.status == 200
+    assert r.all("Set-Cookie") == ["a=1; Path=/", "b=2; Path=/, c=3"], r.headers
+    assert r.all("X-Empty") == [""], r.headers

@@ -235,3 +235,33 @@ def test_limits_accept_up_to_the_limit(env):
     assert c.read_response().status == 200
     c.send(req([HOST, b"X-Big: " + b"v" * 3000], first=b"GET /echo HTTP/1.1"))
     assert c.read_response().status == 200
+
+
+def test_reject_origin_form_without_slash(env):
+    rejected(env, [b"GET echo HTTP/1.1\r\nHost: app.test\r\n\r\n"], 400)
+
+
+def test_body_containing_a_request_is_not_split(env):
+    """A body that looks like a request stays a body (no desync)."""
+    up = env.upstream()
+    s = env.sesame(up)
+    inner = b"GET /smuggled HTTP/1.1\r\nHost: app.test\r\n\r\n"
+    c = Client(s.port)
+    c.send(b"POST /echo HTTP/1.1\r\nHost: app.test\r\nContent-Length: %d\r\n\r\n%s" % (len(inner), inner))
+    e = c.read_response().json()
+    assert e["body_length"] == len(inner)
+    c.send(b"POST /echo HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"%x\r\n%s\r\n0\r\n\r\n" % (len(inner), inner))
+    assert c.read_response().json()["body_length"] == len(inner)
+    log = up.stats(log=True)["log"]
+    assert [x["target"] for x in log] == ["/echo", "/echo"], log
+
+
+def test_transfer_encoding_token_case_insensitive(env):
+    up = env.upstream()
+    s = env.sesame(up)
+    c = Client(s.port)
+    c.send(b"POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: Chunked\r\n\r\n"
+           b"5\r\nhello\r\n0\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 200 and r.json()["body_length"] == 5, r

@@ -29,6 +29,7 @@ ENDPOINTS = """
 /status?code=C   answers status C (cl=N adds Content-Length: N without a body for 204/304)
 /early           103 Early Hints, then 200
 /hop             a response carrying every hop-by-hop header
+/cookies         two Set-Cookie fields and an empty field
 /ws              WebSocket echo (RFC 6455)
 /upload          reads the body (CL or chunked) incrementally: length + sha256
                  (check=pattern compares against the pattern instead of hashing;
@@ -387,6 +388,12 @@ class Handler:
         ], b"hop\n")
         return True
 
+    def cookies(self, method, target, version, headers, body, q):
+        body.consume(lambda mv: None)
+        self.respond(200, [("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "b=2; Path=/, c=3"),
+                           ("X-Empty", "")], b"cookies\n")
+        return True
+
     def upload(self, method, target, version, headers, body, q):
         slow_until = time.monotonic() + float(q("slow", "0"))
         digest = hashlib.sha256()
@@ -451,6 +458,7 @@ ROUTES = {
     "/early": Handler.early,
     "/hop": Handler.hop,
     "/upload": Handler.upload,
+    "/cookies": Handler.cookies,
     "/raw": Handler.raw,
     "/ws": Handler.ws,
 }
