@@ -49,6 +49,9 @@ std::unique_ptr<Stream> Stream::accept(event_base* base, int fd, ssl_st* ssl) {
   if (ssl != nullptr) {
     SSL_set_fd(ssl, fd);
     SSL_set_accept_state(ssl);
+    // A client closing TCP without close_notify ends the stream; HTTP framing
+    // (not TLS) decides whether the message it carried was complete.
+    SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
     s->handshaking_ = true;
   }
   s->register_();

@@ -9,6 +9,12 @@ Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ss
   for (const config::UpstreamConfig& upstream : config->upstreams) {
     pools.push_back(std::make_unique<UpstreamPool>(base, graveyard, upstream, config->timeouts));
   }
+  for (const config::ListenConfig& listen : config->listeners) {
+    if (!listen.tls) continue;
+    std::string port = listen.addr.toString().substr(listen.addr.toString().rfind(':') + 1);
+    if (port != "443") https_port_suffix = ":" + port;
+    break;
+  }
   if (config->tls.hsts) {
     auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*config->tls.hsts).count();
     hsts_field = "Strict-Transport-Security: max-age=" + std::to_string(seconds) + "\r\n";

@@ -3,8 +3,6 @@
 #include <algorithm>
 
 namespace sesame::proxy {
-namespace {
-
 std::string_view stripPort(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
     size_t close = host.find(']');
@@ -13,6 +11,8 @@ std::string_view stripPort(std::string_view host) {
   size_t colon = host.rfind(':');
   return colon == std::string_view::npos ? host : host.substr(0, colon);
 }
+
+namespace {
 
 bool hostMatches(const config::RouteConfig& route, std::string_view host) {
   if (route.host.starts_with("*.")) {

@@ -179,7 +179,9 @@ void ServerConnection::handleRequest() {
   bool has_body = req.body != http::BodyKind::kNone;
   if (listen_.redirect_https) {
     if (req.host.empty()) return respondError(400, true);
-    std::string location = "Location: https://" + req.host + req.target + "\r\n";
+    // The https listener's port, not the plain one the client used.
+    std::string location = "Location: https://" + std::string(stripPort(req.host)) +
+                           ctx_.https_port_suffix + req.target + "\r\n";
     return respondError(308, has_body || !keep_alive_, location);
   }
   route_ = ctx_.router.match(req.host, req.target);
@@ -359,11 +361,13 @@ void ServerConnection::pumpResponseBody() {
     LOG_WARN(
         "upstream %s: malformed response body framing; closing the client connection",
         ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address.c_str());
-    return close();
+    // The head already went out: deliver what passed validation, then close,
+    // so the client sees a truncated message rather than nothing.
+    return closeWhenFlushed();
   }
   if (r == PumpResult::kDone) return finishResponse();
   if (upstream_eof_ && evbuffer_get_length(in) == 0) {
-    if (response_body_.kind() != http::BodyKind::kUntilClose) return close();  // truncated
+    if (response_body_.kind() != http::BodyKind::kUntilClose) return closeWhenFlushed();
     if (chunked_out_) evbuffer_add(output(client_), "0\r\n\r\n", 5);
     finishResponse();
   }
@@ -437,7 +441,7 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
   if (event == net::StreamEvent::kReadTimeout || event == net::StreamEvent::kWriteTimeout) {
     if (upstream_state_ == Upstream::kHead) return upstreamFailed(504, "response timed out");
     LOG_WARN("upstream %s: timed out in the middle of a response", server.c_str());
-    return close();
+    return closeWhenFlushed();
   }
   bool eof = event == net::StreamEvent::kEof;
   if (upstream_state_ == Upstream::kHead) {
@@ -467,7 +471,7 @@ void ServerConnection::upstreamFailed(int status, const char* why) {
              peer_ip_.c_str());
   }
   dropUpstream();
-  if (response_started_) return close();
+  if (response_started_) return closeWhenFlushed();
   respondError(status, true);
 }
 

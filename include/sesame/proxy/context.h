@@ -35,6 +35,8 @@ struct Context {
   Graveyard graveyard;
   std::vector<std::unique_ptr<UpstreamPool>> pools;  // parallel to config->upstreams
   ssl_ctx_st* ssl_ctx;                               // null without TLS listeners
+  // ":8443" when the first TLS listener is not on 443, for redirect_https.
+  std::string https_port_suffix;
   std::string hsts_field;  // "Strict-Transport-Security: max-age=N\r\n" or empty
 
  private:

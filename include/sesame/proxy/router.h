@@ -28,6 +28,9 @@ class Router {
   std::vector<const config::RouteConfig*> any_;
 };
 
+// "host:port" -> "host", "[v6]:port" -> "[v6]"; a host without port unchanged.
+[[nodiscard]] std::string_view stripPort(std::string_view host);
+
 // True when `prefix` matches `target` under the rules above.
 [[nodiscard]] bool pathMatches(std::string_view prefix, std::string_view target);
 

@@ -72,3 +72,10 @@ TEST_CASE("no route at all gives null", "[router]") {
   Router router(routes);
   CHECK(pick(router, "other.example.com", "/") == "none");
 }
+
+TEST_CASE("stripPort removes only a port", "[router]") {
+  CHECK(sesame::proxy::stripPort("example.com:8080") == "example.com");
+  CHECK(sesame::proxy::stripPort("example.com") == "example.com");
+  CHECK(sesame::proxy::stripPort("[::1]:8443") == "[::1]");
+  CHECK(sesame::proxy::stripPort("[::1]") == "[::1]");
+}
