@@ -101,6 +101,18 @@ def test_redirect_https_listener(env):
     assert up.stats()["requests"] == 0, "a redirecting listener must not proxy"
 
 
+def test_redirect_https_names_the_tls_listener_port(env):
+    """With a TLS listener on a port other than 443 the redirect must lead
+    there, whatever port the client used to reach the plain listener."""
+    up = env.upstream()
+    s = env.sesame(up, redirect=True, tls=True)
+    c = Client(s.redirect_port)
+    for host in ("app.test", "app.test:%d" % s.redirect_port):
+        r = c.get("/p?q=1", host=host)
+        assert r.status == 308, r
+        assert r.header("Location") == "https://app.test:%d/p?q=1" % s.tls_port, r.headers
+
+
 def test_absolute_form_authority_replaces_host(env):
     ups = env.upstream_set("app", "other")
     app, other = ups["app"], ups["other"]
