@@ -5,7 +5,6 @@
 
 struct event_base;
 struct event;
-struct bufferevent;
 struct evconnlistener;
 struct evbuffer;
 struct ssl_ctx_st;
@@ -16,7 +15,6 @@ struct evp_pkey_st;
 extern "C" {
 void event_base_free(struct event_base*);
 void event_free(struct event*);
-void bufferevent_free(struct bufferevent*);
 void evconnlistener_free(struct evconnlistener*);
 void evbuffer_free(struct evbuffer*);
 void SSL_CTX_free(struct ssl_ctx_st*);
@@ -37,7 +35,6 @@ struct CFree {
 
 using EventBasePtr = std::unique_ptr<event_base, CFree<event_base_free>>;
 using EventPtr = std::unique_ptr<event, CFree<event_free>>;
-using BufferEventPtr = std::unique_ptr<bufferevent, CFree<bufferevent_free>>;
 using ListenerPtr = std::unique_ptr<evconnlistener, CFree<evconnlistener_free>>;
 using EvBufferPtr = std::unique_ptr<evbuffer, CFree<evbuffer_free>>;
 using SslCtxPtr = std::unique_ptr<ssl_ctx_st, CFree<SSL_CTX_free>>;
