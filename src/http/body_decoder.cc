@@ -14,6 +14,8 @@ enum class LineScan { kLine, kNeedMore, kError };
 // One CRLF-terminated framing line at the front of `input`; `bytes` counts
 // the CRLF. A bare LF, or no LF within kMaxLineBytes, is an error.
 LineScan frontLine(std::string_view input, std::string_view& line, size_t& bytes) {
+  // An empty view may have a null data(): memchr must not see it.
+  if (input.empty()) return LineScan::kNeedMore;
   const size_t window = std::min(input.size(), BodyDecoder::kMaxLineBytes);
   const void* lf = std::memchr(input.data(), '\n', window);
   if (lf == nullptr) {

@@ -1,6 +1,7 @@
 // sesame entry point: command line, configuration check, listeners, workers,
 // and the signal loop of the main thread.
 #include <event2/event.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -172,6 +173,11 @@ int run(const Options& opts) {
 int main(int argc, char** argv) {
   // Writes to a peer that has gone must fail with EPIPE, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // Read buffers (16-64 KiB) are allocated and freed per read. With glibc's
+  // default 128 KiB trim threshold each free at the top of an arena gave
+  // memory back and the next read asked for it again: perf showed 7% of a
+  // proxy core in sysmalloc and madvise. Keep up to 16 MiB of free top.
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
   int exit_code = kExitOk;
   std::optional<Options> opts = parseArgs(argc, argv, &exit_code);
   if (!opts) return exit_code;

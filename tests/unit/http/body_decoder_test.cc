@@ -279,3 +279,12 @@ TEST_CASE("after an error the decoder stays failed", "[http][body][chunked]") {
   REQUIRE(d.next("5\r\nhello\r\n").step == Step::kError);
   REQUIRE_FALSE(d.done());
 }
+
+// Regression: pumpBody passes an empty view (null data()) when the buffer is
+// empty; memchr on it was undefined behaviour caught by UBSan in the e2e run.
+TEST_CASE("BodyDecoder: an empty view with null data waits for more", "[body_decoder]") {
+  sesame::http::BodyDecoder decoder(sesame::http::BodyKind::kChunked, 0);
+  auto r = decoder.next(std::string_view{});
+  CHECK(r.step == sesame::http::BodyDecoder::Step::kNeedMore);
+  CHECK(r.framing == 0);
+}
