@@ -5,7 +5,12 @@
 #   ROUNDS=3      rounds; every row runs once per round, interleaved
 #   DURATION=10s  wrk duration per run
 #   ROWS="..."    subset of: direct nginx sesame nginx-tls sesame-tls
-#                 nginx-hs sesame-hs (default: all)
+#                 nginx-hs sesame-hs (default: all); "none" for no wrk rows
+#   IDLE_CONNS=10000  idle keep-alive TLS connections held against a fresh
+#                 nginx, then a fresh sesame, to compare the memory they
+#                 cost (scripts/bench/idle_conns.py); 0 skips it
+#   IDLE_PLAIN=1  also the same over plain HTTP, which tells the servers' own
+#                 per-connection state from their TLS state
 #
 # Every server (upstream and proxies) runs on cpu0 and wrk on cpu1, so each
 # row is limited by one core; the busy time of cpu0 per request, minus the
@@ -18,6 +23,10 @@
 # wrk: it resumes the previous session on reconnect (nginx's
 # $ssl_session_reused says "r"), and not `openssl s_time -new`: about 1 ms of
 # its own CPU per connection, so it measures itself.
+# The idle section measures each server's resident memory (RSS and PSS) after
+# a warm-up, then with IDLE_CONNS connections open and idle, each a full TLS
+# 1.3 handshake and one keep-alive GET: the growth per connection is what an
+# idle client costs. Kernel socket buffers are not in either figure.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -28,6 +37,9 @@ sesame=$(realpath -m "$1")
 rounds=${ROUNDS:-3}
 duration=${DURATION:-10s}
 rows=${ROWS:-direct nginx sesame nginx-tls sesame-tls nginx-hs sesame-hs}
+[ "$rows" != none ] || rows=""
+idle_conns=${IDLE_CONNS:-10000}
+idle_plain=${IDLE_PLAIN:-0}
 conns=64
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,6 +69,7 @@ die() {
 
 want() { [[ " $rows " == *" $1 "* ]]; }
 [[ $duration =~ ^[0-9]+s$ ]] || die "DURATION must be whole seconds, like 10s"
+[[ $idle_conns =~ ^[0-9]+$ ]] || die "IDLE_CONNS must be a number of connections"
 for row in $rows; do
   case $row in
     direct | nginx | sesame | nginx-tls | sesame-tls | nginx-hs | sesame-hs) ;;
@@ -68,8 +81,15 @@ for tool in nginx wrk taskset curl openssl python3 g++ pkg-config; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/deps.sh)"
 done
 [ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (servers on cpu0, wrk on cpu1)"
-if want sesame || want sesame-tls || want sesame-hs; then
+if want sesame || want sesame-tls || want sesame-hs || [ "$idle_conns" -gt 0 ]; then
   [ -x "$sesame" ] || die "$sesame is not an executable"
+fi
+# Every server and client inherits this; the idle section needs one
+# descriptor per connection in the server and in the client.
+nofile=$((idle_conns + 4096))
+if [ "$(ulimit -n)" -lt "$nofile" ]; then
+  ulimit -n $((nofile > 65536 ? nofile : 65536)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  [ "$(ulimit -n)" -ge "$nofile" ] || die "IDLE_CONNS=$idle_conns needs ulimit -n $nofile; the hard limit is $(ulimit -Hn)"
 fi
 
 free_port() {
@@ -92,14 +112,19 @@ else
 fi
 [ -r "$dir/bench.pem" ] && [ -r "$dir/bench.key" ] || die "no certificate in $dir"
 
+# render TEMPLATE [PLAIN_PORT TLS_PORT [OUTPUT]]: writes $dir/OUTPUT (default
+# TEMPLATE); @NAME@ becomes OUTPUT without its extension.
 render() {
-  local user=""
+  local user="" out=${4:-$1}
   # nginx's compiled-in default group "nobody" does not exist on Debian.
   [ "$(id -u)" -ne 0 ] || user="user nobody nogroup;"
   sed -e "s|@DIR@|$dir|g" -e "s|@USER@|$user|" -e "s|@CERT@|$dir/bench.pem|" \
     -e "s|@KEY@|$dir/bench.key|" -e "s|@UPSTREAM_PORT@|$upstream_port|g" \
-    -e "s|@PLAIN_PORT@|${2:-}|" -e "s|@TLS_PORT@|${3:-}|" "$tpl/$1" >"$dir/$1"
+    -e "s|@PLAIN_PORT@|${2:-}|" -e "s|@TLS_PORT@|${3:-}|" -e "s|@NAME@|${out%.*}|g" \
+    -e "s|@CONNECTIONS@|$worker_connections|" -e "s|@NOFILE@|$((worker_connections * 2))|" \
+    "$tpl/$1" >"$dir/$out"
 }
+worker_connections=4096
 
 # Starts a server pinned to cpu0 in the foreground of a background job.
 start() {
@@ -233,36 +258,164 @@ for round in $(seq "$rounds"); do
   done
 done
 
+# Stops one server started by start() and forgets it.
+stop() {
+  local p=$1 q rest=()
+  kill "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+  for q in "${pids[@]}"; do [ "$q" = "$p" ] || rest+=("$q"); done
+  pids=("${rest[@]}")
+}
+
+# "RSS PSS" in KiB of process $1 and its children (nginx's master and
+# worker): VmRSS from /proc/PID/status counts pages the master and worker
+# share twice, Pss from /proc/PID/smaps_rollup splits them.
+memory_of() {
+  local p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    awk '$1 == "VmRSS:" { print "rss", $2 }' "/proc/$p/status"
+    awk '$1 == "Pss:" { print "pss", $2 }' "/proc/$p/smaps_rollup"
+  done | awk '{ t[$1] += $2 } END { print t["rss"] + 0, t["pss"] + 0 }'
+}
+
+# Starts idle_conns.py on cpu1 against port $1 with $2 connections (more
+# arguments go to it); waits for its "ready OPEN FAILED SECONDS" line and
+# leaves it in $idle_ready and its pid in $idle_client.
+idle_open() {
+  local port=$1 n=$2 out=$dir/idle-client.$1.$2.out
+  shift 2
+  taskset -c 1 python3 "$tpl/idle_conns.py" "$@" 127.0.0.1 "$port" "$n" >"$out" 2>&1 &
+  idle_client=$!
+  pids+=("$idle_client")
+  for _ in $(seq 6000); do
+    idle_ready=$(grep -m1 '^ready ' "$out" || true)
+    [ -z "$idle_ready" ] || break
+    kill -0 "$idle_client" 2>/dev/null || die "idle_conns.py stopped: $(cat "$out")"
+    sleep 0.1
+  done
+  [ -n "$idle_ready" ] || die "idle_conns.py did not open $n connections in 10 minutes"
+  grep -v '^ready ' "$out" | sed 's/^/bench: warning: /' >&2 || true
+}
+
+# Appends "row rss0 pss0 rss1 pss1 open established seconds" to
+# $dir/idle-results for a fresh server of kind $1 (nginx or sesame), over
+# TLS or, with $2 = plain, over plain HTTP.
+idle_measure() {
+  local kind=$1 row=$1 plain tls pid before after established port opts=()
+  plain=$(free_port)
+  tls=$(free_port)
+  port=$tls
+  if [ "${2:-}" = plain ]; then
+    row=$kind-plain port=$plain opts=(--plain)
+  fi
+  echo "bench: idle: $row, $idle_conns connections" >&2
+  if [ "$kind" = nginx ]; then
+    render proxy.conf "$plain" "$tls" idle-nginx.conf
+    nginx_start idle-nginx
+  else
+    render sesame.toml "$plain" "$tls" idle-sesame.toml
+    start idle-sesame "$sesame" -c "$dir/idle-sesame.toml"
+  fi
+  pid=${pids[-1]}
+  wait_ready "http://127.0.0.1:$plain/"
+  wait_ready "https://127.0.0.1:$tls/"
+  # Warm-up: the first handshakes and requests allocate what every later one
+  # reuses (OpenSSL's lazily built tables, the upstream pool).
+  idle_open "$port" 64 "${opts[@]}"
+  stop "$idle_client"
+  sleep 2
+  before=$(memory_of "$pid")
+  idle_open "$port" "$idle_conns" "${opts[@]}"
+  # Lets sesame close the upstream connections its pool keeps past the
+  # burst (after 1 s) so that only idle client connections remain.
+  sleep 3
+  established=$(ss -Htn state established "( sport = :$port )" | wc -l)
+  after=$(memory_of "$pid")
+  stop "$idle_client"
+  stop "$pid"
+  read -r _ open _ seconds <<<"$idle_ready"
+  [ "$open" = "$idle_conns" ] || echo "bench: warning: idle: $row: only $open of $idle_conns connections opened" >&2
+  [ "$established" -ge "$open" ] ||
+    echo "bench: warning: idle: $row: the client holds $open connections but the server only $established" >&2
+  echo "$row $before $after $open $established $seconds" >>"$dir/idle-results"
+}
+
+if [ "$idle_conns" -gt 0 ]; then
+  : >"$dir/idle-results"
+  worker_connections=$((idle_conns + 1024))
+  idle_measure nginx
+  idle_measure sesame
+  if [ "$idle_plain" = 1 ]; then
+    idle_measure nginx plain
+    idle_measure sesame plain
+  fi
+fi
+
+idle_report() {
+  echo
+  echo "idle keep-alive TLS connections: $idle_conns, each a full TLS 1.3 handshake (ECDSA P-256) and one"
+  echo "GET, then idle; a fresh server with 1 worker, measured after a 64-connection warm-up (KiB);"
+  echo "*-plain rows: the same without TLS"
+  echo
+  printf '%-12s %9s %9s %9s %7s %9s %9s %9s %7s %6s %6s\n' "" RSS RSS RSS RSS PSS PSS PSS PSS "" open
+  printf '%-12s %9s %9s %9s %7s %9s %9s %9s %7s %6s %6s\n' server before idle delta B/conn before idle delta B/conn open "in s"
+  awk '{
+    printf "%-12s %9d %9d %9d %7.0f %9d %9d %9d %7.0f %6d %6.1f\n", $1, $2, $4, $4 - $2,
+      ($4 - $2) * 1024 / $6, $3, $5, $5 - $3, ($5 - $3) * 1024 / $6, $6, $8
+    per[$1, "rss"] = ($4 - $2) / $6; per[$1, "pss"] = ($5 - $3) / $6
+  }
+  END {
+    print ""
+    split("- -plain", suffix, " ")
+    for (i = 1; i <= 2; i++) {
+      s = suffix[i] == "-" ? "" : suffix[i]
+      if (per["nginx" s, "rss"] > 0 && per["nginx" s, "pss"] > 0)
+        printf "sesame%s/nginx%s, growth per idle connection: RSS %.2fx, PSS %.2fx\n", s, s,
+          per["sesame" s, "rss"] / per["nginx" s, "rss"], per["sesame" s, "pss"] / per["nginx" s, "pss"]
+    }
+  }' "$dir/idle-results"
+  echo "RSS: VmRSS (/proc/PID/status) summed over nginx's master and worker, so the pages they share"
+  echo "count twice; PSS: Pss (/proc/PID/smaps_rollup), which splits them. open: connections held and"
+  echo "checked silent; the server's ESTABLISHED sockets were counted with ss. Kernel socket memory is"
+  echo "in neither figure."
+}
+
 echo
-echo "sesame benchmark: wrk -t1 -c$conns -d$duration, $rounds rounds, medians"
+[ -z "$rows" ] || echo "sesame benchmark: wrk -t1 -c$conns -d$duration, $rounds rounds, medians"
 echo "servers on cpu0, wrk on cpu1; nproc $(nproc), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 version=n/a
 [ ! -x "$sesame" ] || version=$("$sesame" --version 2>&1 | head -1)
 echo "$(nginx -v 2>&1); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); sesame: $version"
-echo
-direct_us=$(median direct 4)
-direct_own=$(median direct 5)
-minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
-printf '%-11s %9s %8s %8s %8s %9s %9s %9s %9s\n' "" "" "" cpu0 proxy servers proxy sesame/ sesame/
-printf '%-11s %9s %8s %8s %8s %9s %9s %9s %9s\n' row req/s "p99 ms" us/req us/req us/req us/req nginx "nginx p99"
-for row in $rows; do
-  rps=$(median "$row" 2) p99=$(median "$row" 3) us=$(median "$row" 4) own=$(median "$row" 5)
-  cost=- own_cost=-
-  if [[ $row != direct && $row != *-hs && $direct_us != - ]]; then
-    cost=$(minus "$us" "$direct_us")
-    own_cost=$(minus "$own" "$direct_own")
-  fi
-  ratio=- p99_ratio=-
-  if [[ $row == sesame* ]] && want "nginx${row#sesame}"; then
-    peer=nginx${row#sesame}
-    ratio=$(awk -v a="$rps" -v b="$(median "$peer" 2)" 'BEGIN { printf "%.2fx", a / b }')
-    p99_ratio=$(awk -v a="$p99" -v b="$(median "$peer" 3)" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
-  fi
-  printf '%-11s %9.0f %8.2f %8.1f %8s %9.1f %9s %9s %9s\n' "$row" "$rps" "$p99" "$us" "$cost" "$own" "$own_cost" "$ratio" "$p99_ratio"
-done
-echo
-echo "cpu0 us/req: cpu0 busy time (/proc/stat) per request; proxy us/req: that minus the direct row's."
-echo "servers us/req: CPU time of the upstream and proxy processes themselves (/proc/PID/stat), which"
-echo "other load on the machine does not inflate; its proxy column subtracts the direct row's likewise."
-echo "*-hs rows: one request per connection, each a full TLS 1.3 handshake; req/s = new connections/s."
+
+throughput_report() {
+  echo
+  direct_us=$(median direct 4)
+  direct_own=$(median direct 5)
+  minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
+  printf '%-11s %9s %8s %8s %8s %9s %9s %9s %9s\n' "" "" "" cpu0 proxy servers proxy sesame/ sesame/
+  printf '%-11s %9s %8s %8s %8s %9s %9s %9s %9s\n' row req/s "p99 ms" us/req us/req us/req us/req nginx "nginx p99"
+  for row in $rows; do
+    rps=$(median "$row" 2) p99=$(median "$row" 3) us=$(median "$row" 4) own=$(median "$row" 5)
+    cost=- own_cost=-
+    if [[ $row != direct && $row != *-hs && $direct_us != - ]]; then
+      cost=$(minus "$us" "$direct_us")
+      own_cost=$(minus "$own" "$direct_own")
+    fi
+    ratio=- p99_ratio=-
+    if [[ $row == sesame* ]] && want "nginx${row#sesame}"; then
+      peer=nginx${row#sesame}
+      ratio=$(awk -v a="$rps" -v b="$(median "$peer" 2)" 'BEGIN { printf "%.2fx", a / b }')
+      p99_ratio=$(awk -v a="$p99" -v b="$(median "$peer" 3)" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
+    fi
+    printf '%-11s %9.0f %8.2f %8.1f %8s %9.1f %9s %9s %9s\n' "$row" "$rps" "$p99" "$us" "$cost" "$own" "$own_cost" "$ratio" "$p99_ratio"
+  done
+  echo
+  echo "cpu0 us/req: cpu0 busy time (/proc/stat) per request; proxy us/req: that minus the direct row's."
+  echo "servers us/req: CPU time of the upstream and proxy processes themselves (/proc/PID/stat), which"
+  echo "other load on the machine does not inflate; its proxy column subtracts the direct row's likewise."
+  echo "*-hs rows: one request per connection, each a full TLS 1.3 handshake; req/s = new connections/s."
+}
+
+[ -z "$rows" ] || throughput_report
+[ "$idle_conns" -eq 0 ] || idle_report
 ok=1
