@@ -16,9 +16,9 @@ void write(Level level, const char* fmt, ...) __attribute__((format(printf, 2, 3
 
 }  // namespace sesame::log
 
-#define SESAME_LOG(level, ...)                                                        \
-  do {                                                                                \
-    if (::sesame::log::enabled(level)) ::sesame::log::write(level, __VA_ARGS__);      \
+#define SESAME_LOG(level, ...)                                                   \
+  do {                                                                           \
+    if (::sesame::log::enabled(level)) ::sesame::log::write(level, __VA_ARGS__); \
   } while (0)
 #define LOG_DEBUG(...) SESAME_LOG(::sesame::log::Level::kDebug, __VA_ARGS__)
 #define LOG_INFO(...) SESAME_LOG(::sesame::log::Level::kInfo, __VA_ARGS__)
