@@ -25,9 +25,13 @@ const char* levelName(Level level) {
 
 }  // namespace
 
-void setLevel(Level level) { g_level.store(level, std::memory_order_relaxed); }
+void setLevel(Level level) {
+  g_level.store(level, std::memory_order_relaxed);
+}
 
-bool enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return level >= g_level.load(std::memory_order_relaxed);
+}
 
 void write(Level level, const char* fmt, ...) {
   // One buffer and one fwrite per line so lines from several workers never
