@@ -354,14 +354,14 @@ fi
 idle_report() {
   echo
   echo "idle keep-alive TLS connections: $idle_conns, each a full TLS 1.3 handshake (ECDSA P-256) and one"
-  echo "GET, then idle; a fresh server with 1 worker, measured after a 64-connection warm-up (KiB);"
-  echo "*-plain rows: the same without TLS"
+  echo "GET, then idle; a fresh server with 1 worker, measured after a 64-connection warm-up (KiB)"
+  [ "$idle_plain" != 1 ] || echo "*-plain rows: the same without TLS"
   echo
-  printf '%-12s %9s %9s %9s %7s %9s %9s %9s %7s %6s %6s\n' "" RSS RSS RSS RSS PSS PSS PSS PSS "" open
-  printf '%-12s %9s %9s %9s %7s %9s %9s %9s %7s %6s %6s\n' server before idle delta B/conn before idle delta B/conn open "in s"
+  printf '%-12s %9s %9s %9s %7s %9s %9s %9s %7s %6s %6s %6s\n' "" RSS RSS RSS RSS PSS PSS PSS PSS "" "" open
+  printf '%-12s %9s %9s %9s %7s %9s %9s %9s %7s %6s %6s %6s\n' server before idle delta B/conn before idle delta B/conn open estab "in s"
   awk '{
-    printf "%-12s %9d %9d %9d %7.0f %9d %9d %9d %7.0f %6d %6.1f\n", $1, $2, $4, $4 - $2,
-      ($4 - $2) * 1024 / $6, $3, $5, $5 - $3, ($5 - $3) * 1024 / $6, $6, $8
+    printf "%-12s %9d %9d %9d %7.0f %9d %9d %9d %7.0f %6d %6d %6.1f\n", $1, $2, $4, $4 - $2,
+      ($4 - $2) * 1024 / $6, $3, $5, $5 - $3, ($5 - $3) * 1024 / $6, $6, $7, $8
     per[$1, "rss"] = ($4 - $2) / $6; per[$1, "pss"] = ($5 - $3) / $6
   }
   END {
@@ -375,9 +375,9 @@ idle_report() {
     }
   }' "$dir/idle-results"
   echo "RSS: VmRSS (/proc/PID/status) summed over nginx's master and worker, so the pages they share"
-  echo "count twice; PSS: Pss (/proc/PID/smaps_rollup), which splits them. open: connections held and"
-  echo "checked silent; the server's ESTABLISHED sockets were counted with ss. Kernel socket memory is"
-  echo "in neither figure."
+  echo "count twice; PSS: Pss (/proc/PID/smaps_rollup), which splits them. open: connections the client"
+  echo "held and found silent; estab: the server's ESTABLISHED sockets on that port (ss). Kernel socket"
+  echo "memory is in neither figure; nginx's before includes its worker_connections array."
 }
 
 echo
