@@ -1,0 +1,208 @@
+// proxy::UpstreamPool against loopback listeners on a real loop: fresh
+// connects, reuse, round robin, idle connections the server closes, and the
+// keepalive limit with its delayed trim of a burst's surplus.
+#include "sesame/proxy/upstream_pool.h"
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../net/loop_helpers.h"
+#include "sesame/proxy/graveyard.h"
+
+using namespace sesame;
+using namespace sesame::net::testing;
+using net::StreamEvent;
+using proxy::UpstreamConn;
+
+namespace {
+
+// Listeners first and the pool last, so the pool's connections close before
+// the loop and the sockets they point at go away.
+struct Fixture {
+  explicit Fixture(size_t servers, unsigned keepalive = 32) {
+    cfg.name = "backend";
+    cfg.keepalive = keepalive;
+    for (size_t i = 0; i < servers; ++i) {
+      listeners.push_back(listenLoopback());
+      REQUIRE(listeners.back().fd.get() >= 0);
+      cfg.servers.push_back({listeners.back().addr.toString(), listeners.back().addr});
+    }
+    pool = std::make_unique<proxy::UpstreamPool>(loop.base(), graveyard, cfg, timeouts);
+  }
+
+  // acquire(attempt), waits for kConnected and accepts the server side.
+  std::unique_ptr<UpstreamConn> connect(size_t attempt, UniqueFd* server_side) {
+    auto conn = pool->acquire(attempt);
+    REQUIRE(conn != nullptr);
+    REQUIRE_FALSE(conn->reused);
+    conn->stream->setHandler(&handler);
+    handler.events.clear();
+    REQUIRE(loop.runUntil([&] { return !handler.events.empty(); }));
+    REQUIRE(handler.events[0] == StreamEvent::kConnected);
+    *server_side = acceptOne(listeners[conn->server], loop);
+    REQUIRE(server_side->get() >= 0);
+    return conn;
+  }
+
+  Loop loop;
+  proxy::Graveyard graveyard{loop.base()};
+  std::vector<Listener> listeners;
+  config::UpstreamConfig cfg;
+  config::TimeoutsConfig timeouts;
+  RecordingHandler handler;
+  std::unique_ptr<proxy::UpstreamPool> pool;
+};
+
+// True once the server side of a connection reads end of stream.
+bool closedByPool(Loop& loop, const UniqueFd& server_side) {
+  std::string junk;
+  return loop.runUntil([&] { return readAvailable(server_side.get(), junk); }, 500ms) &&
+         junk.empty();
+}
+
+void runInLoop(Loop& loop, std::function<void()> fn) {
+  struct Call {
+    std::function<void()> fn;
+    bool done = false;
+  } call{std::move(fn)};
+  timeval now{0, 0};
+  event_base_once(
+      loop.base(), -1, EV_TIMEOUT,
+      [](evutil_socket_t, short, void* arg) {
+        auto* c = static_cast<Call*>(arg);
+        c->fn();
+        c->done = true;
+      },
+      &call, &now);
+  REQUIRE(loop.runUntil([&] { return call.done; }));
+}
+
+}  // namespace
+
+TEST_CASE("pool: acquire on an empty pool connects", "[proxy][upstream_pool]") {
+  Fixture f(1);
+  CHECK(f.pool->serverCount() == 1);
+  CHECK(f.pool->idleCount() == 0);
+  UniqueFd server;
+  auto conn = f.connect(0, &server);
+  CHECK(conn->server == 0);
+  CHECK(conn->pool == f.pool.get());
+
+  add(conn->stream->output(), "GET / HTTP/1.1\r\n\r\n");
+  std::string got;
+  REQUIRE(f.loop.runUntil([&] {
+    readAvailable(server.get(), got);
+    return got.size() >= 18;
+  }));
+  CHECK(got == "GET / HTTP/1.1\r\n\r\n");
+}
+
+TEST_CASE("pool: a released connection is reused", "[proxy][upstream_pool]") {
+  Fixture f(1);
+  UniqueFd server;
+  auto conn = f.connect(0, &server);
+  net::Stream* stream = conn->stream.get();
+  f.pool->release(std::move(conn));
+  CHECK(f.pool->idleCount() == 1);
+  f.loop.runFor(50ms);
+  CHECK(f.pool->idleCount() == 1);
+
+  auto again = f.pool->acquire(0);
+  REQUIRE(again != nullptr);
+  CHECK(again->reused);
+  CHECK(again->stream.get() == stream);
+  CHECK(f.pool->idleCount() == 0);
+
+  // The new owner's handler gets its bytes; the pool no longer listens.
+  again->stream->setHandler(&f.handler);
+  f.handler.reads = 0;
+  REQUIRE(writeSome(server.get(), "HTTP/1.1 200 OK\r\n") == 17);
+  REQUIRE(f.loop.runUntil([&] { return f.handler.reads > 0; }));
+  CHECK(drain(again->stream->input()) == "HTTP/1.1 200 OK\r\n");
+}
+
+TEST_CASE("pool: a retry skips the idle pool and connects afresh", "[proxy][upstream_pool]") {
+  Fixture f(1);
+  UniqueFd server;
+  auto conn = f.connect(0, &server);
+  f.pool->release(std::move(conn));
+  UniqueFd server2;
+  auto retry = f.connect(1, &server2);
+  CHECK(f.pool->idleCount() == 1);
+}
+
+TEST_CASE("pool: fresh connects go round robin across servers", "[proxy][upstream_pool]") {
+  Fixture f(2);
+  CHECK(f.pool->serverCount() == 2);
+  std::vector<size_t> servers;
+  std::vector<std::unique_ptr<UpstreamConn>> conns;
+  std::vector<UniqueFd> sides;
+  for (int i = 0; i < 4; ++i) {
+    UniqueFd side;
+    conns.push_back(f.connect(0, &side));  // acceptOne() checks the right listener got it
+    servers.push_back(conns.back()->server);
+    sides.push_back(std::move(side));
+  }
+  CHECK(servers == std::vector<size_t>{0, 1, 0, 1});
+}
+
+TEST_CASE("pool: an idle connection the server closes leaves the pool", "[proxy][upstream_pool]") {
+  Fixture f(1);
+  UniqueFd server;
+  auto conn = f.connect(0, &server);
+  f.pool->release(std::move(conn));
+  REQUIRE(f.pool->idleCount() == 1);
+  SECTION("close") {
+    server.reset();
+  }
+  SECTION("stray bytes") {
+    REQUIRE(writeSome(server.get(), "HTTP/1.1 408 Timeout\r\n") > 0);
+  }
+  REQUIRE(f.loop.runUntil([&] { return f.pool->idleCount() == 0; }));
+
+  // The next request connects afresh.
+  UniqueFd server2;
+  auto fresh = f.connect(0, &server2);
+  CHECK(f.pool->idleCount() == 0);
+}
+
+TEST_CASE("pool: keepalive 0 closes a connection on release", "[proxy][upstream_pool]") {
+  Fixture f(1, 0);
+  UniqueFd server;
+  auto conn = f.connect(0, &server);
+  f.pool->release(std::move(conn));
+  CHECK(f.pool->idleCount() == 0);
+  CHECK(closedByPool(f.loop, server));
+}
+
+TEST_CASE("pool: a surplus above keepalive is kept, then trimmed after a second",
+          "[proxy][upstream_pool]") {
+  Fixture f(1, 1);
+  std::vector<std::unique_ptr<UpstreamConn>> conns;
+  std::vector<UniqueFd> sides(3);
+  for (UniqueFd& side : sides) conns.push_back(f.connect(0, &side));
+  net::Stream* newest = conns.back()->stream.get();
+  // Released from a loop callback, as ServerConnection does: the pool stamps
+  // idle_since with the loop's cached clock, the one its trim timer runs on.
+  auto released = Clock::now();
+  runInLoop(f.loop, [&] {
+    for (auto& conn : conns) f.pool->release(std::move(conn));
+  });
+  CHECK(f.pool->idleCount() == 3);
+
+  f.loop.runFor(500ms);
+  CHECK(f.pool->idleCount() == 3);
+  REQUIRE(f.loop.runUntil([&] { return f.pool->idleCount() == 1; }, 1000ms));
+  CHECK(Clock::now() - released >= 950ms);
+
+  // The least recently released go; the most recent one stays.
+  CHECK(closedByPool(f.loop, sides[0]));
+  CHECK(closedByPool(f.loop, sides[1]));
+  auto kept = f.pool->acquire(0);
+  REQUIRE(kept != nullptr);
+  CHECK(kept->reused);
+  CHECK(kept->stream.get() == newest);
+}
