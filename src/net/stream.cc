@@ -36,7 +36,6 @@ Stream::Stream(event_base* base, int fd, ssl_st* ssl)
       ssl_(ssl),
       input_(evbuffer_new()),
       output_(evbuffer_new()),
-      kick_(event_new(base, -1, 0, onKickThunk, this)),
       timer_(evtimer_new(base, onTimerThunk, this)) {
   evbuffer_add_cb(output_.get(), onOutputChanged, this);
   evbuffer_add_cb(input_.get(), onInputChanged, this);
@@ -102,7 +101,6 @@ void Stream::disable() {
   dead_ = true;
   handler_ = nullptr;
   io_.reset();
-  kick_.reset();
   timer_.reset();
 }
 
@@ -127,15 +125,11 @@ void Stream::setTimeouts(Duration read, Duration write) {
 
 void Stream::onIoThunk(int, short what, void* arg) {
   auto* self = static_cast<Stream*>(arg);
+  // EV_TIMEOUT alone is a kick() (see there), not readiness.
+  self->kicked_ = false;
   if (what & EV_CLOSED) self->peer_closed_ = true;
   if (what & (EV_READ | EV_CLOSED)) self->readable_ = true;
   if (what & EV_WRITE) self->writable_ = true;
-  self->run();
-}
-
-void Stream::onKickThunk(int, short, void* arg) {
-  auto* self = static_cast<Stream*>(arg);
-  self->kicked_ = false;
   self->run();
 }
 
@@ -157,9 +151,11 @@ void Stream::onInputChanged(evbuffer*, const ::evbuffer_cb_info* info, void* arg
 }
 
 void Stream::kick() {
-  if (dead_ || kicked_ || in_run_) return;
+  if (dead_ || kicked_ || in_run_ || !io_) return;
   kicked_ = true;
-  event_active(kick_.get(), EV_TIMEOUT, 0);
+  // Activating the socket's own event with a flag that readiness never
+  // carries runs it on this loop pass without a syscall or a second event.
+  event_active(io_.get(), EV_TIMEOUT, 0);
 }
 
 void Stream::run() {
@@ -384,13 +380,41 @@ void Stream::fail() {
   if (handler != nullptr) handler->onStreamEvent(*this, StreamEvent::kError);
 }
 
+void Stream::setDeadline(Duration after) {
+  has_deadline_ = after.count() > 0;
+  if (has_deadline_) {
+    event_base_gettimeofday_cached(base_, &deadline_);
+    timeval tv = toTimeval(after);
+    timeradd(&deadline_, &tv, &deadline_);
+  }
+  armTimer();
+}
+
+Stream::Duration Stream::untilNextCheck(const timeval& now) const {
+  auto left = [&now](const timeval& since, Duration timeout) {
+    Duration used((now.tv_sec - since.tv_sec) * 1000 + (now.tv_usec - since.tv_usec) / 1000);
+    return std::max(Duration{1}, timeout - used);
+  };
+  Duration next{0};
+  auto consider = [&next](Duration d) {
+    if (next.count() == 0 || d < next) next = d;
+  };
+  if (read_timeout_.count() > 0 && read_enabled_ && !eof_)
+    consider(left(last_read_, read_timeout_));
+  if (write_timeout_.count() > 0) consider(left(last_write_, write_timeout_));
+  if (has_deadline_) {
+    Duration until((deadline_.tv_sec - now.tv_sec) * 1000 +
+                   (deadline_.tv_usec - now.tv_usec) / 1000);
+    consider(std::max(Duration{1}, until));
+  }
+  return next;
+}
+
 void Stream::armTimer() {
   if (dead_) return;
-  Duration next{0};
-  bool reading = read_timeout_.count() > 0 && read_enabled_ && !eof_;
-  bool writing = write_timeout_.count() > 0;
-  if (reading) next = read_timeout_;
-  if (writing && (next.count() == 0 || write_timeout_ < next)) next = write_timeout_;
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  Duration next = untilNextCheck(now);
   if (next.count() == 0) {
     evtimer_del(timer_.get());
     return;
@@ -404,21 +428,28 @@ void Stream::armTimer() {
 void Stream::onTimer() {
   timeval now;
   event_base_gettimeofday_cached(base_, &now);
-  auto since = [&now](const timeval& t) {
-    return Duration((now.tv_sec - t.tv_sec) * 1000 + (now.tv_usec - t.tv_usec) / 1000);
+  auto reached = [&now](const timeval& since, Duration timeout) {
+    Duration used((now.tv_sec - since.tv_sec) * 1000 + (now.tv_usec - since.tv_usec) / 1000);
+    return used >= timeout;
   };
+  StreamEvent event;
   bool pending_write = connecting_ || evbuffer_get_length(output_.get()) > 0;
-  if (write_timeout_.count() > 0 && pending_write && since(last_write_) >= write_timeout_) {
-    if (handler_ != nullptr) handler_->onStreamEvent(*this, StreamEvent::kWriteTimeout);
-    return;
-  }
-  if (!pending_write) event_base_gettimeofday_cached(base_, &last_write_);
-  bool reading = read_timeout_.count() > 0 && read_enabled_ && !eof_;
-  if (reading && since(last_read_) >= read_timeout_) {
-    if (handler_ != nullptr) handler_->onStreamEvent(*this, StreamEvent::kReadTimeout);
-    return;
+  if (!pending_write) last_write_ = now;  // the write clock runs only while output waits
+  if (has_deadline_ && !timercmp(&now, &deadline_, <)) {
+    has_deadline_ = false;
+    event = StreamEvent::kDeadline;
+  } else if (write_timeout_.count() > 0 && pending_write && reached(last_write_, write_timeout_)) {
+    event = StreamEvent::kWriteTimeout;
+    last_write_ = now;  // a handler that ignores it hears again one timeout later
+  } else if (read_timeout_.count() > 0 && read_enabled_ && !eof_ &&
+             reached(last_read_, read_timeout_)) {
+    event = StreamEvent::kReadTimeout;
+    last_read_ = now;
+  } else {
+    return armTimer();
   }
   armTimer();
+  if (handler_ != nullptr) handler_->onStreamEvent(*this, event);
 }
 
 }  // namespace sesame::net

@@ -1,7 +1,6 @@
 #include "sesame/proxy/server_connection.h"
 
 #include <event2/buffer.h>
-#include <event2/event.h>
 
 #include <algorithm>
 
@@ -23,11 +22,6 @@ constexpr size_t kMaxResponseHead = 64 * 1024;
 
 constexpr net::Stream::Duration kNoTimeout{0};
 
-timeval toTimeval(config::Duration d) {
-  return timeval{static_cast<time_t>(d.count() / 1000),
-                 static_cast<suseconds_t>(d.count() % 1000 * 1000)};
-}
-
 evbuffer* input(const std::unique_ptr<net::Stream>& s) {
   return s->input();
 }
@@ -39,13 +33,7 @@ evbuffer* output(const std::unique_ptr<net::Stream>& s) {
 
 ServerConnection::ServerConnection(Context& ctx, const config::ListenConfig& listen,
                                    std::unique_ptr<net::Stream> stream, const net::Address& peer)
-    : ctx_(ctx),
-      listen_(listen),
-      client_(std::move(stream)),
-      timer_(evtimer_new(ctx.base, onTimerThunk, this)),
-      peer_(peer),
-      peer_ip_(peer.hostString()),
-      request_parser_(ctx.config->limits.head) {}
+    : ctx_(ctx), listen_(listen), client_(std::move(stream)), peer_ip_(peer.hostString()) {}
 
 ServerConnection::~ServerConnection() = default;
 
@@ -73,10 +61,6 @@ void ServerConnection::onStreamWrite(net::Stream& stream) {
 void ServerConnection::onStreamEvent(net::Stream& stream, net::StreamEvent event) {
   if (&stream == client_.get()) return onClientEvent(event);
   onUpstreamEvent(event);
-}
-
-void ServerConnection::onTimerThunk(int, short, void* arg) {
-  static_cast<ServerConnection*>(arg)->onTimer();
 }
 
 void ServerConnection::onClientRead() {
@@ -112,6 +96,7 @@ void ServerConnection::onClientWrite() {
 }
 
 void ServerConnection::onClientEvent(net::StreamEvent event) {
+  if (event == net::StreamEvent::kDeadline) return onTimer();
   if (event == net::StreamEvent::kEof) {
     client_eof_ = true;
     // A client may half-close after a complete request (RFC 9112 §9.6):
@@ -142,8 +127,7 @@ void ServerConnection::onTimer() {
 }
 
 void ServerConnection::armTimer(config::Duration d) {
-  timeval tv = toTimeval(d);
-  evtimer_add(timer_.get(), &tv);
+  client_->setDeadline(d);
 }
 
 void ServerConnection::readHeads() {
@@ -156,25 +140,28 @@ void ServerConnection::readHeads() {
   }
   size_t view = std::min(available, ctx_.config->limits.head.header_bytes + 64);
   auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(view)));
-  switch (request_parser_.parse({bytes, view})) {
+  if (!request_parser_) {
+    request_parser_ = std::make_unique<http::RequestParser>(ctx_.config->limits.head);
+  }
+  switch (request_parser_->parse({bytes, view})) {
     case http::RequestParser::Status::kNeedMore:
       return;
     case http::RequestParser::Status::kError:
       LOG_DEBUG("%s: rejected request: %.*s", peer_ip_.c_str(),
-                static_cast<int>(request_parser_.errorReason().size()),
-                request_parser_.errorReason().data());
-      respondError(request_parser_.errorStatus(), true);
+                static_cast<int>(request_parser_->errorReason().size()),
+                request_parser_->errorReason().data());
+      respondError(request_parser_->errorStatus(), true);
       return;
     case http::RequestParser::Status::kComplete:
-      evbuffer_drain(in, request_parser_.consumed());
-      evtimer_del(timer_.get());
+      evbuffer_drain(in, request_parser_->consumed());
+      client_->setDeadline(kNoTimeout);
       handleRequest();
       return;
   }
 }
 
 void ServerConnection::handleRequest() {
-  const http::RequestHead& req = request_parser_.head();
+  const http::RequestHead& req = request_parser_->head();
   keep_alive_ = req.keep_alive;
   bool has_body = req.body != http::BodyKind::kNone;
   if (listen_.redirect_https) {
@@ -290,7 +277,7 @@ void ServerConnection::readResponse() {
     if (available == 0) return;
     size_t view = std::min(available, kMaxResponseHead + 64);
     auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(view)));
-    const http::RequestHead& req = request_parser_.head();
+    const http::RequestHead& req = request_parser_->head();
     switch (response_parser_->parse({bytes, view}, req.method)) {
       case http::ResponseParser::Status::kNeedMore:
         return;
@@ -327,7 +314,7 @@ void ServerConnection::readResponse() {
 }
 
 void ServerConnection::sendResponseHead() {
-  const http::RequestHead& req = request_parser_.head();
+  const http::RequestHead& req = request_parser_->head();
   const http::ResponseHead& resp = response_parser_->head();
   bool http11 = req.version_minor == 1;
   // A body still arriving from the client when the answer comes cannot be
@@ -390,9 +377,18 @@ void ServerConnection::finishResponse() {
 void ServerConnection::nextRequest() {
   if (!keep_alive_ || client_eof_) return closeWhenFlushed();
   client_state_ = Client::kHead;
-  request_parser_.reset();
   head_timer_started_ = false;
   armTimer(ctx_.config->timeouts.idle);
+  if (evbuffer_get_length(input(client_)) == 0) {
+    // Idle keep-alive connections are most connections: drop per-request
+    // state now and build it again when the next request's first byte
+    // arrives (about 1 KiB per idle connection, more with many fields).
+    request_parser_.reset();
+    response_parser_.reset();
+    std::string().swap(request_head_);
+    return;
+  }
+  if (request_parser_) request_parser_->reset();
   readHeads();
 }
 
@@ -507,7 +503,7 @@ void ServerConnection::close() {
   if (client_state_ == Client::kClosed) return;
   client_state_ = Client::kClosed;
   dropUpstream();
-  evtimer_del(timer_.get());
+  client_->setDeadline(kNoTimeout);
   client_->disable();
   ctx_.graveyard.bury(ctx_.release(this));
 }

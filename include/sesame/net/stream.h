@@ -32,6 +32,7 @@ enum class StreamEvent {
   kError,         // socket or TLS error; the stream is dead
   kReadTimeout,   // reading enabled and no byte for the read timeout
   kWriteTimeout,  // output (or a connect) pending with no progress for the write timeout
+  kDeadline,      // the deadline set with setDeadline() passed
 };
 
 // Implemented by the owner of a stream. Callbacks may change the stream's
@@ -73,6 +74,10 @@ class Stream {
   void setWriteLowWater(size_t bytes) { write_low_ = bytes; }
   // Zero disables a timeout.
   void setTimeouts(Duration read, Duration write);
+  // A one-shot kDeadline `after` from now, whatever the traffic (the owner's
+  // "whole request head within N" clock); zero cancels it. Shares the
+  // stream's one timer, so an idle connection holds a single timer event.
+  void setDeadline(Duration after);
   void setReadEnabled(bool enabled);
   // Stops all callbacks for good (before handing the stream to a graveyard).
   void disable();
@@ -84,7 +89,6 @@ class Stream {
   Stream(event_base* base, int fd, ssl_st* ssl);
 
   static void onIoThunk(int fd, short what, void* arg);
-  static void onKickThunk(int fd, short what, void* arg);
   static void onTimerThunk(int fd, short what, void* arg);
   static void onOutputChanged(evbuffer* buf, const ::evbuffer_cb_info* info, void* arg);
   static void onInputChanged(evbuffer* buf, const ::evbuffer_cb_info* info, void* arg);
@@ -101,6 +105,7 @@ class Stream {
   ssize_t writePlain();
   ssize_t writeTls();
   void fail();
+  [[nodiscard]] Duration untilNextCheck(const timeval& now) const;
   void armTimer();
   void onTimer();
 
@@ -111,7 +116,6 @@ class Stream {
   EvBufferPtr input_;
   EvBufferPtr output_;
   EventPtr io_;
-  EventPtr kick_;
   EventPtr timer_;
 
   size_t read_high_ = 0;
@@ -121,6 +125,8 @@ class Stream {
   Duration write_timeout_{0};
   timeval last_read_{};
   timeval last_write_{};
+  timeval deadline_{};
+  bool has_deadline_ = false;
 
   bool readable_ = true;  // edge-triggered: assume ready until EAGAIN
   bool writable_ = true;

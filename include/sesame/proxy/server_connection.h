@@ -36,8 +36,6 @@ class ServerConnection : public Disposable, private net::StreamHandler {
   enum class Client { kHead, kBody, kWaiting, kTunnel, kClosing, kClosed };
   enum class Upstream { kNone, kConnecting, kHead, kBody };
 
-  static void onTimerThunk(int fd, short what, void* arg);
-
   void onStreamRead(net::Stream& stream) override;
   void onStreamWrite(net::Stream& stream) override;
   void onStreamEvent(net::Stream& stream, net::StreamEvent event) override;
@@ -73,12 +71,10 @@ class ServerConnection : public Disposable, private net::StreamHandler {
   Context& ctx_;
   const config::ListenConfig& listen_;
   std::unique_ptr<net::Stream> client_;
-  EventPtr timer_;
-  net::Address peer_;
   std::string peer_ip_;
 
   Client client_state_ = Client::kHead;
-  http::RequestParser request_parser_;
+  std::unique_ptr<http::RequestParser> request_parser_;  // null while idle
   http::BodyDecoder request_body_;
   bool head_timer_started_ = false;
   bool client_eof_ = false;
@@ -88,8 +84,8 @@ class ServerConnection : public Disposable, private net::StreamHandler {
   std::unique_ptr<UpstreamConn> upstream_;
   Upstream upstream_state_ = Upstream::kNone;
   size_t attempt_ = 0;
-  std::string request_head_;  // serialised once, resent on a retry
-  std::unique_ptr<http::ResponseParser> response_parser_;
+  std::string request_head_;                               // serialised once, resent on a retry
+  std::unique_ptr<http::ResponseParser> response_parser_;  // null while idle
   http::BodyDecoder response_body_;
   bool chunked_out_ = false;
   bool upstream_eof_ = false;
