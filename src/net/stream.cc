@@ -260,11 +260,19 @@ void Stream::doRead() {
 
 // >0 bytes read, 0 end of stream, -1 would block, -2 error.
 ssize_t Stream::readPlain(size_t* requested) {
+  size_t want = read_size_;
+  size_t have = evbuffer_get_length(input_.get());
+  if (read_high_ != 0 && read_high_ > have) want = std::min(want, read_high_ - have);
   evbuffer_iovec vec[2];
-  int n = evbuffer_reserve_space(input_.get(), static_cast<ssize_t>(read_size_), vec, 2);
+  int n = evbuffer_reserve_space(input_.get(), static_cast<ssize_t>(want), vec, 2);
   if (n <= 0) return -2;
+  // libevent may offer a whole free chain (up to 128 KiB): read no more than
+  // asked, so input never passes the high watermark by more than one read.
   *requested = 0;
-  for (int i = 0; i < n; ++i) *requested += vec[i].iov_len;
+  for (int i = 0; i < n; ++i) {
+    vec[i].iov_len = std::min(vec[i].iov_len, want - *requested);
+    *requested += vec[i].iov_len;
+  }
   ssize_t r;
   do {
     r = ::readv(fd_, vec, n);

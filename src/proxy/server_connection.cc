@@ -193,7 +193,7 @@ void ServerConnection::handleRequest() {
 
 void ServerConnection::connectUpstream() {
   UpstreamPool& pool = *ctx_.pools[route_->upstream_index];
-  upstream_ = pool.acquire(attempt_);
+  upstream_ = pool.acquire(attempt_, first_server_);
   if (!upstream_) {
     if (!retryUpstream()) upstreamFailed(502, "no socket");
     return;

@@ -30,9 +30,12 @@ size_t UpstreamPool::idleCount() const {
   return n;
 }
 
-std::unique_ptr<UpstreamConn> UpstreamPool::acquire(size_t attempt) {
-  size_t server = (next_ + attempt) % cfg_.servers.size();
-  if (attempt == 0) next_ = (next_ + 1) % cfg_.servers.size();
+std::unique_ptr<UpstreamConn> UpstreamPool::acquire(size_t attempt, size_t& first_server) {
+  if (attempt == 0) {
+    first_server = next_;
+    next_ = (next_ + 1) % cfg_.servers.size();
+  }
+  size_t server = (first_server + attempt) % cfg_.servers.size();
   auto& idle = idle_[server];
   // Only the first attempt may use a pooled connection: a retry follows a
   // failure, and a fresh connect tells us whether the server is alive.

@@ -84,6 +84,7 @@ class ServerConnection : public Disposable, private net::StreamHandler {
   std::unique_ptr<UpstreamConn> upstream_;
   Upstream upstream_state_ = Upstream::kNone;
   size_t attempt_ = 0;
+  size_t first_server_ = 0;
   std::string request_head_;                               // serialised once, resent on a retry
   std::unique_ptr<http::ResponseParser> response_parser_;  // null while idle
   http::BodyDecoder response_body_;

@@ -41,7 +41,9 @@ class UpstreamPool : private net::StreamHandler {
   // caller's handler sees kConnected, or kError / kWriteTimeout). `attempt` counts servers already
   // tried for this request, so a retry goes to the next server. Null when no socket could be
   // created.
-  [[nodiscard]] std::unique_ptr<UpstreamConn> acquire(size_t attempt);
+  // `first_server` is set by attempt 0 and must be passed back unchanged on
+  // retries: other requests move the round robin in between.
+  [[nodiscard]] std::unique_ptr<UpstreamConn> acquire(size_t attempt, size_t& first_server);
   // Returns a connection that finished a response cleanly and may be reused.
   // A burst may push a server's pool past `keepalive`: under load every
   // response of one loop iteration is released before the next requests

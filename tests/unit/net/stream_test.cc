@@ -445,3 +445,28 @@ TEST_CASE("stream: plaintext sent to a TLS stream gives kError", "[net][stream][
   CHECK(handler.events[0] == StreamEvent::kError);
   CHECK(handler.reads == 0);
 }
+
+TEST_CASE("stream: over TCP, input stays within high water plus one 64 KiB read", "[net][stream]") {
+  constexpr size_t kHigh = 256 * kKiB;
+  constexpr size_t kOneRead = 64 * kKiB;
+  constexpr size_t kTotal = 4 * kMiB;
+  Loop loop;
+  auto a = acceptPlain(loop, true);
+  a->stream->setReadHighWater(kHigh);
+  std::string data = pattern(kTotal);
+  size_t sent = 0;
+  size_t max_input = 0;
+  std::string received;
+  a->handler.on_read = [&](Stream& s) {
+    max_input = std::max(max_input, evbuffer_get_length(s.input()));
+    received += drain(s.input());
+  };
+  REQUIRE(loop.runUntil(
+      [&] {
+        sent += writeSome(a->fds.peer.get(), std::string_view(data).substr(sent));
+        return received.size() >= kTotal;
+      },
+      1500ms));
+  CHECK(received == data);
+  CHECK(max_input <= kHigh + kOneRead);
+}

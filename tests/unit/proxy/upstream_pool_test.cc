@@ -3,6 +3,7 @@
 // keepalive limit with its delayed trim of a burst's surplus.
 #include "sesame/proxy/upstream_pool.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
@@ -35,7 +36,7 @@ struct Fixture {
 
   // acquire(attempt), waits for kConnected and accepts the server side.
   std::unique_ptr<UpstreamConn> connect(size_t attempt, UniqueFd* server_side) {
-    auto conn = pool->acquire(attempt);
+    auto conn = pool->acquire(attempt, first_server);
     REQUIRE(conn != nullptr);
     REQUIRE_FALSE(conn->reused);
     conn->stream->setHandler(&handler);
@@ -54,6 +55,7 @@ struct Fixture {
   config::TimeoutsConfig timeouts;
   RecordingHandler handler;
   std::unique_ptr<proxy::UpstreamPool> pool;
+  size_t first_server = 0;  // set by acquire(0), passed back on retries
 };
 
 // True once the server side of a connection reads end of stream.
@@ -110,7 +112,7 @@ TEST_CASE("pool: a released connection is reused", "[proxy][upstream_pool]") {
   f.loop.runFor(50ms);
   CHECK(f.pool->idleCount() == 1);
 
-  auto again = f.pool->acquire(0);
+  auto again = f.pool->acquire(0, f.first_server);
   REQUIRE(again != nullptr);
   CHECK(again->reused);
   CHECK(again->stream.get() == stream);
@@ -201,8 +203,27 @@ TEST_CASE("pool: a surplus above keepalive is kept, then trimmed after a second"
   // The least recently released go; the most recent one stays.
   CHECK(closedByPool(f.loop, sides[0]));
   CHECK(closedByPool(f.loop, sides[1]));
-  auto kept = f.pool->acquire(0);
+  auto kept = f.pool->acquire(0, f.first_server);
   REQUIRE(kept != nullptr);
   CHECK(kept->reused);
   CHECK(kept->stream.get() == newest);
+}
+
+TEST_CASE("pool: a retry goes to the server after the one the first attempt used",
+          "[proxy][upstream_pool]") {
+  size_t servers = GENERATE(size_t{2}, size_t{3});
+  Fixture f(servers);
+  for (int request = 0; request < 3; ++request) {
+    auto first = f.pool->acquire(0, f.first_server);
+    REQUIRE(first != nullptr);
+    std::vector<size_t> tried{first->server};
+    for (size_t attempt = 1; attempt < servers; ++attempt) {
+      auto retry = f.pool->acquire(attempt, f.first_server);
+      REQUIRE(retry != nullptr);
+      CHECK(retry->server == (first->server + attempt) % servers);
+      tried.push_back(retry->server);
+    }
+    std::sort(tried.begin(), tried.end());
+    CHECK(std::unique(tried.begin(), tried.end()) == tried.end());  // every server once
+  }
 }
