@@ -1,13 +1,13 @@
 #include "sesame/base/log.h"
 
-#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 
 namespace sesame::log {
 namespace {
 
-std::atomic<Level> g_level{Level::kInfo};
+// Configurable levels come with [log] (operations issue); until then, info.
+constexpr Level kMinLevel = Level::kInfo;
 
 const char* levelName(Level level) {
   switch (level) {
@@ -25,12 +25,8 @@ const char* levelName(Level level) {
 
 }  // namespace
 
-void setLevel(Level level) {
-  g_level.store(level, std::memory_order_relaxed);
-}
-
 bool enabled(Level level) {
-  return level >= g_level.load(std::memory_order_relaxed);
+  return level >= kMinLevel;
 }
 
 void write(Level level, const char* fmt, ...) {

@@ -38,7 +38,6 @@ Stream::Stream(event_base* base, int fd, ssl_st* ssl)
       output_(evbuffer_new()),
       timer_(evtimer_new(base, onTimerThunk, this)) {
   evbuffer_add_cb(output_.get(), onOutputChanged, this);
-  evbuffer_add_cb(input_.get(), onInputChanged, this);
   event_base_gettimeofday_cached(base_, &last_read_);
   last_write_ = last_read_;
 }
@@ -227,7 +226,13 @@ void Stream::doRead() {
   size_t total = 0;
   bool failed = false;
   while (readable_ && read_enabled_ && !eof_) {
-    if (read_high_ != 0 && evbuffer_get_length(input_.get()) >= read_high_) break;
+    if (read_high_ != 0 && evbuffer_get_length(input_.get()) >= read_high_) {
+      // Paused: hear when the consumer drains. Registered on the first pause
+      // only, so the many connections that never fill up carry no entry.
+      if (!watching_input_) evbuffer_add_cb(input_.get(), onInputChanged, this);
+      watching_input_ = true;
+      break;
+    }
     size_t requested = 0;
     ssize_t n = ssl_ != nullptr ? readTls() : readPlain(&requested);
     if (n > 0) {

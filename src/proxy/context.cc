@@ -22,15 +22,28 @@ Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ss
 }
 
 Context::~Context() {
-  for (Disposable* conn : live_) delete conn;
+  while (live_head_ != nullptr) {
+    Disposable* next = live_head_->live_next_;
+    delete live_head_;
+    live_head_ = next;
+  }
 }
 
 void Context::adopt(std::unique_ptr<Disposable> conn) {
-  live_.insert(conn.release());
+  Disposable* c = conn.release();
+  c->live_next_ = live_head_;
+  if (live_head_ != nullptr) live_head_->live_prev_ = c;
+  live_head_ = c;
 }
 
 std::unique_ptr<Disposable> Context::release(Disposable* conn) {
-  live_.erase(conn);
+  if (conn->live_prev_ != nullptr) {
+    conn->live_prev_->live_next_ = conn->live_next_;
+  } else {
+    live_head_ = conn->live_next_;
+  }
+  if (conn->live_next_ != nullptr) conn->live_next_->live_prev_ = conn->live_prev_;
+  conn->live_prev_ = conn->live_next_ = nullptr;
   return std::unique_ptr<Disposable>(conn);
 }
 

@@ -140,20 +140,18 @@ void ServerConnection::readHeads() {
   }
   size_t view = std::min(available, ctx_.config->limits.head.header_bytes + 64);
   auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(view)));
-  if (!request_parser_) {
-    request_parser_ = std::make_unique<http::RequestParser>(ctx_.config->limits.head);
-  }
-  switch (request_parser_->parse({bytes, view})) {
+  if (!ex_) ex_ = std::make_unique<Exchange>(ctx_.config->limits.head, kMaxResponseHead);
+  switch (ex_->request.parse({bytes, view})) {
     case http::RequestParser::Status::kNeedMore:
       return;
     case http::RequestParser::Status::kError:
       LOG_DEBUG("%s: rejected request: %.*s", peer_ip_.c_str(),
-                static_cast<int>(request_parser_->errorReason().size()),
-                request_parser_->errorReason().data());
-      respondError(request_parser_->errorStatus(), true);
+                static_cast<int>(ex_->request.errorReason().size()),
+                ex_->request.errorReason().data());
+      respondError(ex_->request.errorStatus(), true);
       return;
     case http::RequestParser::Status::kComplete:
-      evbuffer_drain(in, request_parser_->consumed());
+      evbuffer_drain(in, ex_->request.consumed());
       client_->setDeadline(kNoTimeout);
       handleRequest();
       return;
@@ -161,7 +159,7 @@ void ServerConnection::readHeads() {
 }
 
 void ServerConnection::handleRequest() {
-  const http::RequestHead& req = request_parser_->head();
+  const http::RequestHead& req = ex_->request.head();
   keep_alive_ = req.keep_alive;
   bool has_body = req.body != http::BodyKind::kNone;
   if (listen_.redirect_https) {
@@ -178,11 +176,11 @@ void ServerConnection::handleRequest() {
   if (limit != 0 && req.body == http::BodyKind::kLength && req.content_length > limit) {
     return respondError(413, true);
   }
-  request_body_ = http::BodyDecoder(req.body, req.content_length);
-  request_head_.clear();
+  ex_->request_body = http::BodyDecoder(req.body, req.content_length);
+  ex_->upstream_head.clear();
   RequestForwarding fwd{peer_ip_, listen_.tls,
                         ctx_.config->upstreams[route_->upstream_index].servers[0].address};
-  appendUpstreamRequest(request_head_, req, fwd);
+  appendUpstreamRequest(ex_->upstream_head, req, fwd);
   if (req.expect_continue && has_body && req.version_minor == 1) {
     evbuffer_add(output(client_), "HTTP/1.1 100 Continue\r\n\r\n", 25);
   }
@@ -225,23 +223,19 @@ void ServerConnection::onUpstreamConnected() {
   // The read clock runs only once the request is fully sent: an upstream is
   // silent while it receives a long upload.
   stream.setTimeouts(client_state_ == Client::kBody ? kNoTimeout : io, io);
-  if (!response_parser_) {
-    response_parser_ = std::make_unique<http::ResponseParser>(kMaxResponseHead);
-  } else {
-    response_parser_->reset();
-  }
+  ex_->response.reset();
   response_started_ = false;
-  evbuffer_add(stream.output(), request_head_.data(), request_head_.size());
+  evbuffer_add(stream.output(), ex_->upstream_head.data(), ex_->upstream_head.size());
   if (client_state_ == Client::kBody) pumpRequestBody();
 }
 
 void ServerConnection::pumpRequestBody() {
   if (upstream_state_ == Upstream::kNone || upstream_state_ == Upstream::kConnecting) return;
-  bool chunked = request_body_.kind() == http::BodyKind::kChunked;
+  bool chunked = ex_->request_body.kind() == http::BodyKind::kChunked;
   PumpResult r =
-      pumpBody(request_body_, input(client_), output(upstream_->stream), chunked, kHighWater);
+      pumpBody(ex_->request_body, input(client_), output(upstream_->stream), chunked, kHighWater);
   uint64_t limit = ctx_.config->limits.body_bytes;
-  if (limit != 0 && request_body_.payloadBytes() > limit) {
+  if (limit != 0 && ex_->request_body.payloadBytes() > limit) {
     dropUpstream();
     return response_started_ ? close() : respondError(413, true);
   }
@@ -277,19 +271,19 @@ void ServerConnection::readResponse() {
     if (available == 0) return;
     size_t view = std::min(available, kMaxResponseHead + 64);
     auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(view)));
-    const http::RequestHead& req = request_parser_->head();
-    switch (response_parser_->parse({bytes, view}, req.method)) {
+    const http::RequestHead& req = ex_->request.head();
+    switch (ex_->response.parse({bytes, view}, req.method)) {
       case http::ResponseParser::Status::kNeedMore:
         return;
       case http::ResponseParser::Status::kError: {
-        std::string why = "invalid response: " + std::string(response_parser_->errorReason());
+        std::string why = "invalid response: " + std::string(ex_->response.errorReason());
         return upstreamFailed(502, why.c_str());
       }
       case http::ResponseParser::Status::kComplete:
         break;
     }
-    evbuffer_drain(in, response_parser_->consumed());
-    int status = response_parser_->head().status;
+    evbuffer_drain(in, ex_->response.consumed());
+    int status = ex_->response.head().status;
     if (status == 101) {
       if (!req.upgrade) return upstreamFailed(502, "101 Switching Protocols without an upgrade");
       return startTunnel();
@@ -300,10 +294,10 @@ void ServerConnection::readResponse() {
       bool forward = req.version_minor == 1 && status != 100;
       if (forward) {
         std::string head;
-        appendClientResponse(head, response_parser_->head(), {});
+        appendClientResponse(head, ex_->response.head(), {});
         evbuffer_add(output(client_), head.data(), head.size());
       }
-      response_parser_->reset();
+      ex_->response.reset();
       continue;
     }
     // The response may complete here and the next pipelined request start
@@ -314,8 +308,8 @@ void ServerConnection::readResponse() {
 }
 
 void ServerConnection::sendResponseHead() {
-  const http::RequestHead& req = request_parser_->head();
-  const http::ResponseHead& resp = response_parser_->head();
+  const http::RequestHead& req = ex_->request.head();
+  const http::ResponseHead& resp = ex_->response.head();
   bool http11 = req.version_minor == 1;
   // A body still arriving from the client when the answer comes cannot be
   // delimited for a next request: this response is the connection's last.
@@ -337,13 +331,13 @@ void ServerConnection::sendResponseHead() {
   appendClientResponse(head, resp, fwd);
   evbuffer_add(output(client_), head.data(), head.size());
   response_started_ = true;
-  response_body_ = http::BodyDecoder(resp.body, resp.content_length);
+  ex_->response_body = http::BodyDecoder(resp.body, resp.content_length);
   upstream_state_ = Upstream::kBody;
 }
 
 void ServerConnection::pumpResponseBody() {
   evbuffer* in = input(upstream_->stream);
-  PumpResult r = pumpBody(response_body_, in, output(client_), chunked_out_, kHighWater);
+  PumpResult r = pumpBody(ex_->response_body, in, output(client_), chunked_out_, kHighWater);
   if (r == PumpResult::kError) {
     LOG_WARN(
         "upstream %s: malformed response body framing; closing the client connection",
@@ -354,14 +348,14 @@ void ServerConnection::pumpResponseBody() {
   }
   if (r == PumpResult::kDone) return finishResponse();
   if (upstream_eof_ && evbuffer_get_length(in) == 0) {
-    if (response_body_.kind() != http::BodyKind::kUntilClose) return closeWhenFlushed();
+    if (ex_->response_body.kind() != http::BodyKind::kUntilClose) return closeWhenFlushed();
     if (chunked_out_) evbuffer_add(output(client_), "0\r\n\r\n", 5);
     finishResponse();
   }
 }
 
 void ServerConnection::finishResponse() {
-  bool reusable = response_parser_->head().keep_alive && client_state_ == Client::kWaiting &&
+  bool reusable = ex_->response.head().keep_alive && client_state_ == Client::kWaiting &&
                   !upstream_eof_ && evbuffer_get_length(input(upstream_->stream)) == 0;
   if (reusable) {
     upstream_->pool->release(std::move(upstream_));
@@ -383,12 +377,10 @@ void ServerConnection::nextRequest() {
     // Idle keep-alive connections are most connections: drop per-request
     // state now and build it again when the next request's first byte
     // arrives (about 1 KiB per idle connection, more with many fields).
-    request_parser_.reset();
-    response_parser_.reset();
-    std::string().swap(request_head_);
+    ex_.reset();
     return;
   }
-  if (request_parser_) request_parser_->reset();
+  if (ex_) ex_->request.reset();
   readHeads();
 }
 
@@ -396,7 +388,7 @@ void ServerConnection::startTunnel() {
   std::string head;
   ResponseForwarding fwd;
   fwd.upgrade = true;
-  appendClientResponse(head, response_parser_->head(), fwd);
+  appendClientResponse(head, ex_->response.head(), fwd);
   evbuffer_add(output(client_), head.data(), head.size());
   response_started_ = true;
   client_state_ = Client::kTunnel;
@@ -445,7 +437,8 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
     // never reached an application, so sending it again is safe when the
     // client's body is not already consumed.
     bool nothing_received = evbuffer_get_length(input(upstream_->stream)) == 0;
-    if (upstream_->reused && nothing_received && request_body_.kind() == http::BodyKind::kNone) {
+    if (upstream_->reused && nothing_received &&
+        ex_->request_body.kind() == http::BodyKind::kNone) {
       dropUpstream();
       if (retryUpstream()) return;
     }

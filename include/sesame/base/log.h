@@ -7,7 +7,6 @@ namespace sesame::log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
 
-void setLevel(Level level);
 [[nodiscard]] bool enabled(Level level);
 
 // printf-style; the line gets a "sesame[level]: " prefix and a newline.

@@ -137,6 +137,7 @@ class Stream {
   bool eof_ = false;
   bool dead_ = false;
   bool kicked_ = false;
+  bool watching_input_ = false;
   bool in_run_ = false;
 };
 

@@ -5,7 +5,6 @@
 
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "sesame/config/config.h"
@@ -27,7 +26,6 @@ struct Context {
   // Client connections are owned here from accept until they close.
   void adopt(std::unique_ptr<Disposable> conn);
   [[nodiscard]] std::unique_ptr<Disposable> release(Disposable* conn);
-  [[nodiscard]] size_t connectionCount() const { return live_.size(); }
 
   event_base* base;
   std::shared_ptr<const config::Config> config;
@@ -40,7 +38,7 @@ struct Context {
   std::string hsts_field;  // "Strict-Transport-Security: max-age=N\r\n" or empty
 
  private:
-  std::unordered_set<Disposable*> live_;
+  Disposable* live_head_ = nullptr;
 };
 
 }  // namespace sesame::proxy

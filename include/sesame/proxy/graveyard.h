@@ -9,10 +9,18 @@
 
 namespace sesame::proxy {
 
-// Anything the graveyard can hold.
+class Context;
+
+// Anything the graveyard can hold. The two links let a Context own client
+// connections in an intrusive list: no allocation per connection.
 class Disposable {
  public:
   virtual ~Disposable() = default;
+
+ private:
+  friend class Context;
+  Disposable* live_prev_ = nullptr;
+  Disposable* live_next_ = nullptr;
 };
 
 class Graveyard {

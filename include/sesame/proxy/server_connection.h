@@ -21,6 +21,20 @@
 
 namespace sesame::proxy {
 
+// The state of one request/response exchange: allocated at a request's
+// first byte, freed when the connection goes idle, so idle keep-alive
+// connections (most of them) carry none of it.
+struct Exchange {
+  Exchange(const http::RequestLimits& limits, size_t max_response_head)
+      : request(limits), response(max_response_head) {}
+
+  http::RequestParser request;
+  http::ResponseParser response;
+  http::BodyDecoder request_body;
+  http::BodyDecoder response_body;
+  std::string upstream_head;  // serialised once, resent on a retry
+};
+
 class ServerConnection : public Disposable, private net::StreamHandler {
  public:
   // Takes the accepted (plain or TLS-accepting) stream.
@@ -74,8 +88,7 @@ class ServerConnection : public Disposable, private net::StreamHandler {
   std::string peer_ip_;
 
   Client client_state_ = Client::kHead;
-  std::unique_ptr<http::RequestParser> request_parser_;  // null while idle
-  http::BodyDecoder request_body_;
+  std::unique_ptr<Exchange> ex_;  // null while idle
   bool head_timer_started_ = false;
   bool client_eof_ = false;
   bool keep_alive_ = true;
@@ -85,9 +98,6 @@ class ServerConnection : public Disposable, private net::StreamHandler {
   Upstream upstream_state_ = Upstream::kNone;
   size_t attempt_ = 0;
   size_t first_server_ = 0;
-  std::string request_head_;                               // serialised once, resent on a retry
-  std::unique_ptr<http::ResponseParser> response_parser_;  // null while idle
-  http::BodyDecoder response_body_;
   bool chunked_out_ = false;
   bool upstream_eof_ = false;
   bool response_started_ = false;  // bytes of this response reached the client buffer
