@@ -87,6 +87,9 @@ bool configure(SSL_CTX* ctx, const Settings& settings, const std::array<unsigned
   // moved, and accepts partial writes.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_ENABLE_PARTIAL_WRITE);
+  // Read whole socket buffers, not one record header and then its body:
+  // strace counted about ten read() calls per new connection without it.
+  SSL_CTX_set_read_ahead(ctx, 1);
 
   std::string ciphers = settings.ciphers.empty() ? kIntermediateCiphers : settings.ciphers;
   if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
