@@ -38,9 +38,11 @@ NET_SRCS := $(wildcard src/net/*.cc)
 TLS_SRCS := $(wildcard src/tls/*.cc)
 HTTP_SRCS := $(wildcard src/http/*.cc)
 CONFIG_SRCS := $(wildcard src/config/*.cc)
+SESSION_SRCS := $(wildcard src/session/*.cc)
 PROXY_SRCS := $(wildcard src/proxy/*.cc)
 SERVER_SRCS := $(filter-out src/server/main.cc,$(wildcard src/server/*.cc))
-LIB_SRCS := $(BASE_SRCS) $(NET_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(CONFIG_SRCS) $(PROXY_SRCS) $(SERVER_SRCS)
+LIB_SRCS := $(BASE_SRCS) $(NET_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(CONFIG_SRCS) $(SESSION_SRCS) \
+  $(PROXY_SRCS) $(SERVER_SRCS)
 UNIT_SRCS := $(wildcard tests/unit/*.cc tests/unit/*/*.cc)
 FUZZ_SRCS := $(wildcard tests/fuzz/*.cc)
 
@@ -103,7 +105,8 @@ asan: deps
 	  bash scripts/run-tests.sh build-asan
 
 FUZZ_FLAGS := -std=c++20 -O1 -g -Iinclude -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-build-fuzz/%: tests/fuzz/%.cc $(HTTP_SRCS) $(BASE_SRCS) $(NET_SRCS) $(CONFIG_SRCS) $(TLS_SRCS)
+build-fuzz/%: tests/fuzz/%.cc $(HTTP_SRCS) $(BASE_SRCS) $(NET_SRCS) $(CONFIG_SRCS) $(TLS_SRCS) \
+  $(SESSION_SRCS)
 	$(Q)mkdir -p build-fuzz
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang++ $(FUZZ_FLAGS) $^ $(LIBS) -o $@
