@@ -33,10 +33,14 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg,
     : id_(id), base_(newLoop()), tls_(std::move(tls)) {
   ctx_ = std::make_unique<proxy::Context>(base_.get(), cfg, tls_ ? tls_->defaultCtx() : nullptr);
   for (size_t i = 0; i < cfg->listeners.size(); ++i) {
-    auto binding = std::make_unique<Binding>(Binding{this, &ctx_->config->listeners[i]});
+    auto binding = std::make_unique<Binding>();
+    binding->worker = this;
+    binding->listen = &ctx_->config->listeners[i];
     ListenerPtr listener(evconnlistener_new(base_.get(), onAcceptThunk, binding.get(),
                                             LEV_OPT_CLOSE_ON_FREE, -1, listen_fds[i]));
     evconnlistener_set_error_cb(listener.get(), onAcceptErrorThunk);
+    binding->listener = listener.get();
+    binding->resume.reset(evtimer_new(base_.get(), onResumeThunk, binding.get()));
     listeners_.push_back(std::move(listener));
     bindings_.push_back(std::move(binding));
   }
@@ -82,10 +86,22 @@ void Worker::onAcceptThunk(evconnlistener*, int fd, sockaddr* addr, int len, voi
 void Worker::onAcceptErrorThunk(evconnlistener* listener, void* arg) {
   auto* binding = static_cast<Binding*>(arg);
   int err = errno;
-  LOG_ERROR("worker %u: accept on %s failed: %s%s", binding->worker->id_,
-            binding->listen->address.c_str(), std::strerror(err),
-            (err == EMFILE || err == ENFILE) ? " (raise LimitNOFILE / ulimit -n)" : "");
-  (void)listener;
+  bool out_of_descriptors = err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+  LOG_ERROR(
+      "worker %u: accept on %s failed: %s%s", binding->worker->id_,
+      binding->listen->address.c_str(), std::strerror(err),
+      out_of_descriptors ? "; pausing accepts for 500ms (raise LimitNOFILE / ulimit -n)" : "");
+  if (!out_of_descriptors) return;
+  // The pending connection stays in the backlog and the listening socket
+  // stays readable: without a pause the loop would spin on accept(), starving
+  // the connections it already has (the ones whose close frees descriptors).
+  evconnlistener_disable(listener);
+  static constexpr timeval kPause{0, 500 * 1000};
+  evtimer_add(binding->resume.get(), &kPause);
+}
+
+void Worker::onResumeThunk(int, short, void* arg) {
+  evconnlistener_enable(static_cast<Binding*>(arg)->listener);
 }
 
 void Worker::onAccept(const Binding& binding, int fd, sockaddr* addr, int len) {

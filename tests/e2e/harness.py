@@ -9,6 +9,7 @@ sockets (plain or TLS) so tests see exactly the bytes on the wire.
 import json
 import os
 import random
+import resource
 import select
 import signal
 import socket
@@ -208,10 +209,15 @@ class Sesame:
         if start:
             self.start()
 
-    def start(self):
+    def start(self, nofile=None):
+        """Starts the binary; `nofile` caps its descriptor limit (RLIMIT_NOFILE)."""
+        limit = None
+        if nofile is not None:
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.proc = subprocess.Popen([self.env.binary, "-c", self.config_path], stdin=subprocess.DEVNULL,
                                      stdout=open(self.stderr_path + ".stdout", "wb"),
-                                     stderr=open(self.stderr_path, "wb"))
+                                     stderr=open(self.stderr_path, "wb"), preexec_fn=limit)
         for port in (self.port, self.tls_port, self.redirect_port):
             if port and not wait_listening(port, self.proc):
                 raise AssertionError("sesame did not listen on %d within 5 s (exit status %s)" %
@@ -228,6 +234,12 @@ class Sesame:
         except OSError:
             return ""
         return "\n".join(data[-lines:])
+
+    def cpu_seconds(self):
+        """User plus system CPU time the process has used so far."""
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def proc_status(self, field):
         """A /proc/PID/status field in KiB (VmRSS, VmHWM)."""

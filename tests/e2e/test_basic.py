@@ -204,3 +204,36 @@ def test_set_cookie_fields_not_merged(env):
     assert r.status == 200
     assert r.all("Set-Cookie") == ["a=1; Path=/", "b=2; Path=/, c=3"], r.headers
     assert r.all("X-Empty") == [""], r.headers
+
+
+def test_out_of_descriptors_pauses_accepting_and_recovers(env):
+    # With RLIMIT_NOFILE exhausted accept() fails with EMFILE while the
+    # listening socket stays readable; sesame must pause accepting instead of
+    # spinning on it, keep serving, and accept again once descriptors free up.
+    import socket as socketlib
+    import time as timelib
+    up = env.upstream()
+    s = env.sesame(up, start=False)
+    s.start(nofile=48)
+    held = []
+    for _ in range(80):
+        c = socketlib.create_connection(("127.0.0.1", s.port), timeout=5)
+        held.append(c)
+    timelib.sleep(0.5)  # sesame is now failing accept() for part of them
+    before = s.cpu_seconds()
+    timelib.sleep(2.0)
+    used = s.cpu_seconds() - before
+    assert used < 0.5, "sesame used %.2f s of CPU in 2 s while out of descriptors" % used
+    assert "pausing accepts" in s.stderr_tail(200), s.stderr_tail()
+    for c in held:
+        c.close()
+    deadline = timelib.monotonic() + 5
+    while True:
+        try:
+            r = request_once(s.port, "/echo")
+            if r.status == 200:
+                break
+        except OSError:
+            pass
+        assert timelib.monotonic() < deadline, "sesame did not recover after descriptors were freed"
+        timelib.sleep(0.2)

@@ -30,13 +30,16 @@ class Worker {
 
  private:
   struct Binding {
-    Worker* worker;
-    const config::ListenConfig* listen;
+    Worker* worker = nullptr;
+    const config::ListenConfig* listen = nullptr;
+    evconnlistener* listener = nullptr;
+    EventPtr resume;  // re-enables accepting after a pause for lack of descriptors
   };
 
   static void onAcceptThunk(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   static void onAcceptErrorThunk(evconnlistener* listener, void* arg);
   static void onStopThunk(int fd, short what, void* arg);
+  static void onResumeThunk(int fd, short what, void* arg);
   void onAccept(const Binding& binding, int fd, sockaddr* addr, int len);
 
   unsigned id_;
