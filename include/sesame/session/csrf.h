@@ -1,0 +1,48 @@
+// Decides whether a state-changing request may have been forged by another site (CSRF).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sesame/http/header_list.h"
+
+namespace sesame::session {
+
+// Normalises an origin "scheme://host[:port]" (RFC 6454 §6.2): scheme and
+// host lower-cased, the default port (443 for https, 80 for http) and an
+// empty port removed, leading zeros of the port dropped. Returns nullopt for
+// anything else: a path, query, userinfo, other schemes, "null", bad ports
+// or hosts. The configuration can use it to validate csrf_origins.
+[[nodiscard]] std::optional<std::string> normalizeOrigin(std::string_view origin);
+
+// The normalised origin of an absolute http(s) URL such as a Referer value
+// (path, query and fragment dropped); nullopt when there is none.
+[[nodiscard]] std::optional<std::string> originOfUrl(std::string_view url);
+
+// Whether a request may proceed on a route with csrf = true (issue 3 §4).
+// Safe methods (RFC 9110 §9.2.1: GET, HEAD, OPTIONS; case-sensitive) always
+// may. For the others, in this order:
+//  - Sec-Fetch-Site (any field) "cross-site": refused.
+//  - Sec-Fetch-Site "same-origin" or "none" (typed URL, bookmark): allowed.
+//  - Sec-Fetch-Site "same-site" is another origin of the same site, e.g. a
+//    sibling subdomain, which an attacker may control (subdomain takeover);
+//    like any other value it falls through to the Origin check below, which
+//    allows it only if that origin is in `allowed_origins`.
+//  - Origin, else the origin of Referer: allowed when it equals
+//    `request_origin` or one of `allowed_origins` after normalisation;
+//    refused otherwise, including "Origin: null" (sandboxed frames, opaque
+//    redirects) and values that do not parse.
+//  - Neither Origin nor Referer: refused if Sec-Fetch-Site was present
+//    (browsers that send it always send Origin on unsafe requests), else
+//    allowed: refusing would break every non-browser client (curl, API
+//    callers), which carry no ambient cookie a forger could ride, while
+//    browsers old enough to send neither header are rare.
+// `request_origin` is the scheme and Host the request arrived with, e.g.
+// "https://app.example.com:8443"; `allowed_origins` is csrf_origins.
+[[nodiscard]] bool allowUnsafeRequest(std::string_view method, const http::HeaderList& headers,
+                                      std::string_view request_origin,
+                                      const std::vector<std::string>& allowed_origins);
+
+}  // namespace sesame::session
