@@ -1,0 +1,79 @@
+#include "sesame/session/access.h"
+
+#include <algorithm>
+
+namespace sesame::session {
+namespace {
+
+bool inAnyGroup(const std::vector<std::string>& have, const std::vector<std::string>& wanted) {
+  return std::any_of(wanted.begin(), wanted.end(), [&have](const std::string& g) {
+    return std::find(have.begin(), have.end(), g) != have.end();
+  });
+}
+
+// RFC 3986 §2.3 unreserved characters pass; everything else is %XX.
+bool unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+// Does any comma-separated element of an Accept value name text/html?
+bool acceptsHtml(std::string_view accept) {
+  while (!accept.empty()) {
+    size_t comma = accept.find(',');
+    std::string_view item = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? std::string_view{} : accept.substr(comma + 1);
+    size_t start = item.find_first_not_of(" \t");
+    if (start == std::string_view::npos) continue;
+    item = item.substr(start);
+    item = item.substr(0, item.find(';'));
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (http::equalsIgnoreCase(item, "text/html")) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Access decide(const RoutePolicy& policy, const Lookup& lookup, bool browser_navigation) {
+  bool have_session = lookup.status == StoreStatus::kOk && lookup.session != nullptr;
+  if (policy.auth != Auth::kRequired) {
+    return have_session ? Access::kForward : Access::kForwardAnonymous;
+  }
+  // Fail closed: a store that does not answer never lets a request through.
+  if (lookup.status == StoreStatus::kUnavailable) return Access::kUnavailable;
+  if (!have_session || lookup.session->user.empty()) {
+    return browser_navigation ? Access::kLoginRedirect : Access::kUnauthorized;
+  }
+  if (!policy.groups.empty() && !inAnyGroup(lookup.session->groups, policy.groups)) {
+    return Access::kForbidden;
+  }
+  return Access::kForward;
+}
+
+bool isBrowserNavigation(std::string_view method, const http::HeaderList& headers) {
+  if (method != "GET" && method != "HEAD") return false;
+  for (const http::Header& h : headers.fields()) {
+    if (http::equalsIgnoreCase(h.name, "Accept") && acceptsHtml(h.value)) return true;
+  }
+  return false;
+}
+
+std::string loginLocation(std::string_view login_url, std::string_view target) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out(login_url);
+  out.append(login_url.find('?') == std::string_view::npos ? "?" : "&");
+  out.append("return_to=");
+  for (unsigned char c : target) {
+    if (unreserved(c) || c == '/') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
+  }
+  return out;
+}
+
+}  // namespace sesame::session
