@@ -1,8 +1,9 @@
 #include "sesame/session/cookie_codec.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <cstdio>
@@ -93,13 +94,30 @@ bool decodeValue(std::string_view value, std::array<unsigned char, kBlobLength>&
   return o == kBlobLength;
 }
 
-void hmacSha256(const unsigned char* key, size_t key_len, const unsigned char* data,
-                size_t data_len, unsigned char* out) {
-  unsigned int out_len = 0;
-  if (HMAC(EVP_sha256(), key, static_cast<int>(key_len), data, data_len, out, &out_len) ==
-          nullptr ||
-      out_len != kTagLength)
-    cryptoFailure("HMAC-SHA256");
+// A fresh HMAC-SHA256 context keyed with `key`; the key bytes are copied
+// into OpenSSL, which wipes them when the context is freed.
+EVP_MAC_CTX* newHmac(const unsigned char* key, size_t key_len) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr) cryptoFailure("EVP_MAC_fetch(HMAC)");
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+  EVP_MAC_free(mac);  // the context holds its own reference
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (ctx == nullptr || EVP_MAC_init(ctx, key, key_len, params) != 1)
+    cryptoFailure("HMAC-SHA256 init");
+  return ctx;
+}
+
+// Computes the MAC on a copy so that `keyed` stays reusable and is only read.
+void hmacSha256(const EVP_MAC_CTX* keyed, const unsigned char* data, size_t data_len,
+                unsigned char* out) {
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(keyed);
+  size_t out_len = 0;
+  const bool ok = ctx != nullptr && EVP_MAC_update(ctx, data, data_len) == 1 &&
+                  EVP_MAC_final(ctx, out, &out_len, kTagLength) == 1 && out_len == kTagLength;
+  EVP_MAC_CTX_free(ctx);
+  if (!ok) cryptoFailure("HMAC-SHA256");
 }
 
 std::array<unsigned char, 32> labelledHash(std::string_view label, const SessionId& id) {
@@ -142,26 +160,41 @@ CookieCodec::CookieCodec(const std::vector<std::string>& secrets) {
     std::fprintf(stderr, "sesame[fatal]: CookieCodec built from unvalidated secrets\n");
     std::abort();
   }
-  keys_.resize(secrets.size());
-  for (size_t i = 0; i < secrets.size(); ++i) {
+  macs_.reserve(secrets.size());
+  for (const std::string& secret : secrets) {
     // HMAC as a PRF keyed by the secret: the raw secret never signs anything,
     // and a key derived for cookies is useless for any other purpose.
-    hmacSha256(reinterpret_cast<const unsigned char*>(secrets[i].data()), secrets[i].size(),
-               reinterpret_cast<const unsigned char*>(kKeyLabel.data()), kKeyLabel.size(),
-               keys_[i].data());
+    std::array<unsigned char, kTagLength> key{};
+    const Mac from_secret(
+        newHmac(reinterpret_cast<const unsigned char*>(secret.data()), secret.size()));
+    hmacSha256(from_secret.get(), reinterpret_cast<const unsigned char*>(kKeyLabel.data()),
+               kKeyLabel.size(), key.data());
+    macs_.emplace_back(newHmac(key.data(), key.size()));
+    OPENSSL_cleanse(key.data(), key.size());
   }
 }
 
-CookieCodec::~CookieCodec() {
-  if (!keys_.empty()) OPENSSL_cleanse(keys_.data(), keys_.size() * sizeof(Key));
+CookieCodec::~CookieCodec() = default;
+
+CookieCodec::CookieCodec(const CookieCodec& other) {
+  macs_.reserve(other.macs_.size());
+  for (const Mac& mac : other.macs_) {
+    macs_.emplace_back(EVP_MAC_CTX_dup(mac.get()));
+    if (macs_.back() == nullptr) cryptoFailure("EVP_MAC_CTX_dup");
+  }
+}
+
+CookieCodec::CookieCodec(CookieCodec&&) noexcept = default;
+
+void CookieCodec::MacFree::operator()(evp_mac_ctx_st* ctx) const noexcept {
+  EVP_MAC_CTX_free(ctx);
 }
 
 std::string CookieCodec::encode(const SessionId& id) const {
   std::array<unsigned char, kBlobLength> blob{};
   blob[0] = kVersion;
   std::memcpy(blob.data() + 1, id.bytes.data(), id.bytes.size());
-  hmacSha256(keys_[0].data(), keys_[0].size(), blob.data(), 1 + id.bytes.size(),
-             blob.data() + 1 + id.bytes.size());
+  hmacSha256(macs_[0].get(), blob.data(), 1 + id.bytes.size(), blob.data() + 1 + id.bytes.size());
   return base64url(blob.data(), blob.size());
 }
 
@@ -172,9 +205,9 @@ std::optional<SessionId> CookieCodec::verify(std::string_view value) const {
   // Every key is tried even after a match, so the time taken does not tell
   // an attacker which secret (old or new) a cookie was signed with.
   bool ok = false;
-  for (const Key& key : keys_) {
+  for (const Mac& mac : macs_) {
     std::array<unsigned char, kTagLength> expected{};
-    hmacSha256(key.data(), key.size(), blob.data(), 1 + sizeof(SessionId::bytes), expected.data());
+    hmacSha256(mac.get(), blob.data(), 1 + sizeof(SessionId::bytes), expected.data());
     ok |= CRYPTO_memcmp(expected.data(), tag, kTagLength) == 0;
   }
   if (!ok) return std::nullopt;

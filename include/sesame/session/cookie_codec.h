@@ -2,10 +2,13 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+struct evp_mac_ctx_st;
 
 namespace sesame::session {
 
@@ -39,12 +42,13 @@ class CookieCodec {
   // The first secret signs, every one verifies (rotation: put the new secret
   // first, keep the old one until the old cookies have gone). `secrets` must
   // pass validateSecrets; anything else is a configuration bug and aborts.
-  // Only derived keys are kept, never the secrets themselves.
+  // Neither the secrets nor the keys derived from them are kept in plain
+  // memory: only keyed HMAC contexts, which OpenSSL wipes when freed.
   explicit CookieCodec(const std::vector<std::string>& secrets);
   ~CookieCodec();
-  // No assignment: it would free the old keys without wiping them.
-  CookieCodec(const CookieCodec&) = default;
-  CookieCodec(CookieCodec&&) noexcept = default;
+  CookieCodec(const CookieCodec& other);
+  CookieCodec(CookieCodec&&) noexcept;
+  // No assignment: a codec is built once per configuration and then shared.
   CookieCodec& operator=(const CookieCodec&) = delete;
   CookieCodec& operator=(CookieCodec&&) = delete;
 
@@ -69,8 +73,14 @@ class CookieCodec {
   [[nodiscard]] static std::string handle(const SessionId& id);
 
  private:
-  using Key = std::array<unsigned char, 32>;
-  std::vector<Key> keys_;  // keys_[0] signs
+  struct MacFree {
+    void operator()(evp_mac_ctx_st* ctx) const noexcept;
+  };
+  using Mac = std::unique_ptr<evp_mac_ctx_st, MacFree>;
+  // HMAC-SHA256 contexts already keyed with each derived key, copied per
+  // use (EVP_MAC_CTX_dup reads the template only, so concurrent verify()
+  // calls from several workers are safe). macs_[0] signs.
+  std::vector<Mac> macs_;
 };
 
 }  // namespace sesame::session
