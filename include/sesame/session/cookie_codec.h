@@ -57,9 +57,10 @@ class CookieCodec {
 
   // The ID inside `value` when its tag verifies under any configured secret;
   // nullopt for anything else (wrong length, padding, characters outside
-  // base64url, non-canonical encoding, unknown version, bad tag). Allocates
-  // nothing and costs at most one HMAC per secret, so forged cookies are
-  // cheap to refuse and never reach a store.
+  // base64url, non-canonical encoding, unknown version, bad tag). Anything
+  // but the fixed length is refused before decoding; otherwise the cost is
+  // one HMAC per secret and no allocation depends on the input, so forged
+  // cookies are cheap to refuse and never reach a store.
   [[nodiscard]] std::optional<SessionId> verify(std::string_view value) const;
 
   // What stores index sessions by: base64url(SHA-256("sesame store v1" || id)),
