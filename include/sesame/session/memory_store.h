@@ -1,0 +1,119 @@
+// The embedded session store: in-process, shared by every worker, bounded,
+// lost on restart.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "sesame/session/store.h"
+
+namespace sesame::session {
+
+// Every call completes before it returns (the returned TicketPtr is null) and
+// its callback runs with no lock held, so a callback may call the store again.
+// Sessions are spread over shards by a hash of the key, one mutex each, so
+// workers rarely wait for each other. Stored sessions are immutable snapshots
+// (copy on write): a load hands out a reference, never a copy.
+//
+// Bounds: at most ceil(max_sessions / shards) sessions per shard; creating or
+// rotating into a full shard evicts that shard's oldest session (by creation
+// order; rotation keeps a session's place). A session's data may hold at most
+// kMaxFields fields and kMaxDataBytes bytes of keys plus values: create() and
+// update() refuse more with kRejected and change nothing.
+class MemoryStore final : public Store {
+ public:
+  static constexpr size_t kDefaultShards = 16;
+  static constexpr size_t kMaxFields = 256;
+  static constexpr size_t kMaxDataBytes = 64 * 1024;
+
+  // `max_sessions` >= 1; `shards` >= 1 (tests use 1 to observe global order).
+  MemoryStore(size_t max_sessions, Timeouts timeouts, size_t shards = kDefaultShards);
+  ~MemoryStore() override;
+  MemoryStore(const MemoryStore&) = delete;
+  MemoryStore& operator=(const MemoryStore&) = delete;
+
+  [[nodiscard]] TicketPtr load(std::string_view key, TimePoint now, LoadDone done) override;
+  [[nodiscard]] TicketPtr create(std::string_view key, const Session& session, TimePoint now,
+                                 Done done) override;
+  // Overwrites a session already under `new_key` (a 256-bit ID collision).
+  [[nodiscard]] TicketPtr rotate(std::string_view old_key, std::string_view new_key, TimePoint now,
+                                 Done done) override;
+  // Applies `set` in order, then `unset`; kMissing if the session is gone.
+  [[nodiscard]] TicketPtr update(std::string_view key, const Update& update, TimePoint now,
+                                 Done done) override;
+  // Also refreshes `touched`: a login is activity.
+  [[nodiscard]] TicketPtr setIdentity(std::string_view key, std::string_view user,
+                                      const std::vector<std::string>& groups, TimePoint now,
+                                      Done done) override;
+  // kOk whether or not the session existed (logging out twice is not an error).
+  [[nodiscard]] TicketPtr destroy(std::string_view key, Done done) override;
+  [[nodiscard]] TicketPtr destroyUser(std::string_view user, Done done) override;
+  void sweep(TimePoint now) override;
+
+  size_t size() const;
+  // Idle-timeout refreshes written by load() (touch throttling is observable).
+  size_t touchWrites() const { return touch_writes_.load(std::memory_order_relaxed); }
+  // Sessions dropped to respect max_sessions.
+  size_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
+
+ private:
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  using KeySet = std::unordered_set<std::string, KeyHash, std::equal_to<>>;
+
+  struct Entry {
+    std::shared_ptr<const Session> session;
+    uint64_t order;  // creation order, for eviction
+  };
+  struct Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> sessions;
+    std::map<uint64_t, std::string> by_age;
+  };
+  // user -> keys of that user's sessions, sharded by user. Lock order: a
+  // session shard first, then a user shard; never the other way round.
+  struct UserShard {
+    std::mutex mutex;
+    std::unordered_map<std::string, KeySet, KeyHash, std::equal_to<>> keys;
+  };
+  using SessionMap = decltype(Shard::sessions);
+
+  Shard& shardFor(std::string_view key) { return shards_[KeyHash{}(key) % shards_.size()]; }
+  UserShard& userShardFor(std::string_view user) {
+    return user_shards_[KeyHash{}(user) % user_shards_.size()];
+  }
+  bool expired(const Session& session, TimePoint now) const;
+  void indexUser(std::string_view user, std::string_view key);
+  void unindexUser(std::string_view user, std::string_view key);
+  // Removes an entry and its index entries; the shard's lock is held.
+  void eraseLocked(Shard& shard, SessionMap::iterator it);
+  // Makes room for one more session; the shard's lock is held.
+  void evictLocked(Shard& shard);
+  // Looks `key` up, dropping it if expired; the shard's lock is held.
+  Entry* findLiveLocked(Shard& shard, std::string_view key, TimePoint now);
+
+  const Timeouts timeouts_;
+  const size_t max_per_shard_;
+  std::vector<Shard> shards_;
+  std::vector<UserShard> user_shards_;
+  std::atomic<uint64_t> next_order_{0};
+  std::atomic<size_t> touch_writes_{0};
+  std::atomic<size_t> evictions_{0};
+};
+
+// Whether `data` stays within MemoryStore::kMaxFields and kMaxDataBytes.
+bool withinDataBounds(const std::map<std::string, std::string>& data);
+
+}  // namespace sesame::session

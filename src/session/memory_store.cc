@@ -1,0 +1,250 @@
+#include "sesame/session/memory_store.h"
+
+#include <utility>
+
+namespace sesame::session {
+
+bool withinDataBounds(const std::map<std::string, std::string>& data) {
+  if (data.size() > MemoryStore::kMaxFields) return false;
+  size_t bytes = 0;
+  for (const auto& [name, value] : data) bytes += name.size() + value.size();
+  return bytes <= MemoryStore::kMaxDataBytes;
+}
+
+MemoryStore::MemoryStore(size_t max_sessions, Timeouts timeouts, size_t shards)
+    : timeouts_(timeouts),
+      max_per_shard_((max_sessions + shards - 1) / shards),
+      shards_(shards),
+      user_shards_(shards) {}
+
+MemoryStore::~MemoryStore() = default;
+
+bool MemoryStore::expired(const Session& session, TimePoint now) const {
+  return now - session.touched >= timeouts_.idle.count() ||
+         now - session.created >= timeouts_.absolute.count();
+}
+
+void MemoryStore::indexUser(std::string_view user, std::string_view key) {
+  if (user.empty()) return;
+  UserShard& shard = userShardFor(user);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.keys.find(user);
+  if (it == shard.keys.end()) it = shard.keys.emplace(std::string(user), KeySet{}).first;
+  it->second.emplace(key);
+}
+
+void MemoryStore::unindexUser(std::string_view user, std::string_view key) {
+  if (user.empty()) return;
+  UserShard& shard = userShardFor(user);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.keys.find(user);
+  if (it == shard.keys.end()) return;
+  if (auto k = it->second.find(key); k != it->second.end()) it->second.erase(k);
+  if (it->second.empty()) shard.keys.erase(it);
+}
+
+void MemoryStore::eraseLocked(Shard& shard, SessionMap::iterator it) {
+  unindexUser(it->second.session->user, it->first);
+  shard.by_age.erase(it->second.order);
+  shard.sessions.erase(it);
+}
+
+void MemoryStore::evictLocked(Shard& shard) {
+  while (shard.sessions.size() >= max_per_shard_ && !shard.by_age.empty()) {
+    eraseLocked(shard, shard.sessions.find(shard.by_age.begin()->second));
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+MemoryStore::Entry* MemoryStore::findLiveLocked(Shard& shard, std::string_view key, TimePoint now) {
+  auto it = shard.sessions.find(key);
+  if (it == shard.sessions.end()) return nullptr;
+  if (expired(*it->second.session, now)) {
+    eraseLocked(shard, it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+TicketPtr MemoryStore::load(std::string_view key, TimePoint now, LoadDone done) {
+  std::shared_ptr<const Session> session;
+  {
+    Shard& shard = shardFor(key);
+    std::lock_guard lock(shard.mutex);
+    Entry* entry = findLiveLocked(shard, key, now);
+    if (entry != nullptr) {
+      if (now - entry->session->touched >= timeouts_.touch_interval.count()) {
+        auto touched = std::make_shared<Session>(*entry->session);
+        touched->touched = now;
+        entry->session = std::move(touched);
+        touch_writes_.fetch_add(1, std::memory_order_relaxed);
+      }
+      session = entry->session;
+    }
+  }
+  if (session) {
+    done(StoreStatus::kOk, session.get());
+  } else {
+    done(StoreStatus::kMissing, nullptr);
+  }
+  return nullptr;
+}
+
+TicketPtr MemoryStore::create(std::string_view key, const Session& session, TimePoint now,
+                              Done done) {
+  if (!withinDataBounds(session.data)) {
+    done(StoreStatus::kRejected);
+    return nullptr;
+  }
+  auto stored = std::make_shared<Session>(session);
+  stored->created = now;
+  stored->touched = now;
+  {
+    Shard& shard = shardFor(key);
+    std::lock_guard lock(shard.mutex);
+    if (auto old = shard.sessions.find(key); old != shard.sessions.end()) eraseLocked(shard, old);
+    evictLocked(shard);
+    const uint64_t order = next_order_.fetch_add(1, std::memory_order_relaxed);
+    shard.sessions.emplace(std::string(key), Entry{stored, order});
+    shard.by_age.emplace(order, std::string(key));
+    indexUser(stored->user, key);
+  }
+  done(StoreStatus::kOk);
+  return nullptr;
+}
+
+TicketPtr MemoryStore::rotate(std::string_view old_key, std::string_view new_key, TimePoint now,
+                              Done done) {
+  if (old_key == new_key) {
+    return load(old_key, now, [&done](StoreStatus status, const Session*) { done(status); });
+  }
+  Shard& from = shardFor(old_key);
+  Shard& to = shardFor(new_key);
+  StoreStatus status = StoreStatus::kMissing;
+  {
+    // Both locks at once (std::lock avoids deadlock against a reverse rotate)
+    // so the session is never visible under both keys or under neither.
+    std::unique_lock from_lock(from.mutex, std::defer_lock);
+    std::unique_lock to_lock(to.mutex, std::defer_lock);
+    if (&from == &to) {
+      from_lock.lock();
+    } else {
+      std::lock(from_lock, to_lock);
+    }
+    if (Entry* entry = findLiveLocked(from, old_key, now); entry != nullptr) {
+      Entry moved = *entry;
+      eraseLocked(from, from.sessions.find(old_key));
+      if (auto old = to.sessions.find(new_key); old != to.sessions.end()) eraseLocked(to, old);
+      evictLocked(to);
+      to.sessions.emplace(std::string(new_key), moved);
+      to.by_age.emplace(moved.order, std::string(new_key));
+      indexUser(moved.session->user, new_key);
+      status = StoreStatus::kOk;
+    }
+  }
+  done(status);
+  return nullptr;
+}
+
+TicketPtr MemoryStore::update(std::string_view key, const Update& update, TimePoint now,
+                              Done done) {
+  StoreStatus status = StoreStatus::kMissing;
+  {
+    Shard& shard = shardFor(key);
+    std::lock_guard lock(shard.mutex);
+    if (Entry* entry = findLiveLocked(shard, key, now); entry != nullptr) {
+      auto changed = std::make_shared<Session>(*entry->session);
+      for (const auto& [name, value] : update.set) changed->data[name] = value;
+      for (const auto& name : update.unset) changed->data.erase(name);
+      if (withinDataBounds(changed->data)) {
+        entry->session = std::move(changed);
+        status = StoreStatus::kOk;
+      } else {
+        status = StoreStatus::kRejected;
+      }
+    }
+  }
+  done(status);
+  return nullptr;
+}
+
+TicketPtr MemoryStore::setIdentity(std::string_view key, std::string_view user,
+                                   const std::vector<std::string>& groups, TimePoint now,
+                                   Done done) {
+  StoreStatus status = StoreStatus::kMissing;
+  {
+    Shard& shard = shardFor(key);
+    std::lock_guard lock(shard.mutex);
+    if (Entry* entry = findLiveLocked(shard, key, now); entry != nullptr) {
+      auto changed = std::make_shared<Session>(*entry->session);
+      if (changed->user != user) {
+        unindexUser(changed->user, key);
+        changed->user = user;
+        indexUser(changed->user, key);
+      }
+      changed->groups = groups;
+      changed->login = now;
+      changed->created = now;
+      changed->touched = now;
+      entry->session = std::move(changed);
+      status = StoreStatus::kOk;
+    }
+  }
+  done(status);
+  return nullptr;
+}
+
+TicketPtr MemoryStore::destroy(std::string_view key, Done done) {
+  {
+    Shard& shard = shardFor(key);
+    std::lock_guard lock(shard.mutex);
+    if (auto it = shard.sessions.find(key); it != shard.sessions.end()) eraseLocked(shard, it);
+  }
+  done(StoreStatus::kOk);
+  return nullptr;
+}
+
+TicketPtr MemoryStore::destroyUser(std::string_view user, Done done) {
+  KeySet keys;
+  {
+    UserShard& users = userShardFor(user);
+    std::lock_guard lock(users.mutex);
+    if (auto it = users.keys.find(user); it != users.keys.end()) {
+      keys = std::move(it->second);
+      users.keys.erase(it);
+    }
+  }
+  // The user shard is released before any session shard is locked (lock
+  // order). A key re-indexed meanwhile by a login belongs to a session that
+  // logged in after this logout, so only sessions still of `user` go.
+  for (const std::string& key : keys) {
+    Shard& shard = shardFor(key);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.sessions.find(key);
+    if (it != shard.sessions.end() && it->second.session->user == user) eraseLocked(shard, it);
+  }
+  done(StoreStatus::kOk);
+  return nullptr;
+}
+
+void MemoryStore::sweep(TimePoint now) {
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (auto it = shard.sessions.begin(); it != shard.sessions.end();) {
+      auto next = std::next(it);
+      if (expired(*it->second.session, now)) eraseLocked(shard, it);
+      it = next;
+    }
+  }
+}
+
+size_t MemoryStore::size() const {
+  size_t total = 0;
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    total += shard.sessions.size();
+  }
+  return total;
+}
+
+}  // namespace sesame::session

@@ -1,0 +1,219 @@
+// MemoryStore: the shared Store contract, then its own bounds, eviction and
+// thread safety.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sesame/session/memory_store.h"
+#include "store_contract.h"
+
+using sesame::session::MemoryStore;
+using sesame::session::Millis;
+using sesame::session::Session;
+using sesame::session::Store;
+using sesame::session::StoreStatus;
+using sesame::session::TicketPtr;
+using sesame::session::Timeouts;
+using sesame::session::TimePoint;
+using sesame::session::Update;
+using sesame::session::testing::contractSession;
+using sesame::session::testing::runStoreContract;
+using sesame::session::testing::StoreDriver;
+using sesame::session::testing::StoreHarness;
+
+namespace {
+
+constexpr TimePoint kT0 = 1'700'000'000'000;
+
+StoreHarness memoryHarness(size_t max_sessions = 1000, size_t shards = 16) {
+  StoreHarness harness;
+  harness.make = [max_sessions, shards](const Timeouts& timeouts) {
+    return std::make_unique<MemoryStore>(max_sessions, timeouts, shards);
+  };
+  harness.touch_writes = [](Store& store) {
+    return static_cast<MemoryStore&>(store).touchWrites();
+  };
+  return harness;
+}
+
+std::string key(int thread, int i) {
+  return "t" + std::to_string(thread) + "-" + std::to_string(i);
+}
+
+}  // namespace
+
+TEST_CASE("MemoryStore meets the Store contract", "[session][store][memory]") {
+  runStoreContract(memoryHarness());
+}
+
+TEST_CASE("MemoryStore meets the Store contract with one shard", "[session][store][memory]") {
+  runStoreContract(memoryHarness(1000, 1));
+}
+
+TEST_CASE("MemoryStore evicts the oldest session when full", "[session][store][memory]") {
+  const StoreHarness harness = memoryHarness();
+
+  SECTION("one shard: exact creation order, rotation keeps a session's place") {
+    MemoryStore store(3, Timeouts{}, 1);
+    StoreDriver s(harness, store);
+    REQUIRE(s.create("a", contractSession("alice"), kT0) == StoreStatus::kOk);
+    REQUIRE(s.create("b", contractSession(), kT0 + 1) == StoreStatus::kOk);
+    REQUIRE(s.create("c", contractSession(), kT0 + 2) == StoreStatus::kOk);
+    REQUIRE(s.rotate("a", "a2", kT0 + 3) == StoreStatus::kOk);
+    REQUIRE(store.size() == 3);
+    REQUIRE(s.create("d", contractSession(), kT0 + 4) == StoreStatus::kOk);
+    REQUIRE(store.size() == 3);
+    REQUIRE(store.evictions() == 1);
+    REQUIRE_FALSE(s.alive("a2", kT0 + 5));
+    for (const char* k : {"b", "c", "d"}) REQUIRE(s.alive(k, kT0 + 5));
+    REQUIRE(s.create("e", contractSession(), kT0 + 6) == StoreStatus::kOk);
+    REQUIRE_FALSE(s.alive("b", kT0 + 7));
+    REQUIRE(s.alive("e", kT0 + 7));
+    // The evicted session left the user index too.
+    REQUIRE(s.destroyUser("alice") == StoreStatus::kOk);
+    REQUIRE(store.size() == 3);
+  }
+
+  SECTION("sixteen shards: never more than the bound, the newest always kept") {
+    MemoryStore store(64, Timeouts{});
+    StoreDriver s(harness, store);
+    for (int i = 0; i < 1000; ++i) {
+      REQUIRE(s.create(key(0, i), contractSession(), kT0 + i) == StoreStatus::kOk);
+      REQUIRE(store.size() <= 64);
+      REQUIRE(s.alive(key(0, i), kT0 + i));
+    }
+    REQUIRE(store.size() >= 32);
+    REQUIRE(store.evictions() == 1000 - store.size());
+  }
+}
+
+TEST_CASE("MemoryStore bounds a session's data", "[session][store][memory]") {
+  const StoreHarness harness = memoryHarness();
+  MemoryStore store(100, Timeouts{});
+  StoreDriver s(harness, store);
+  REQUIRE(s.create("k", Session{}, kT0) == StoreStatus::kOk);
+
+  SECTION("64 KiB of keys and values") {
+    const std::string value(MemoryStore::kMaxDataBytes / 2 - 1, 'v');
+    REQUIRE(s.update("k", Update{{{"a", value}, {"b", value}}, {}}, kT0) == StoreStatus::kOk);
+    REQUIRE(s.update("k", Update{{{"c", ""}}, {}}, kT0) == StoreStatus::kRejected);
+    REQUIRE(s.load("k", kT0).session->data.size() == 2);
+    // Replacing a value with a shorter one, or removing one, fits again.
+    REQUIRE(s.update("k", Update{{{"c", ""}}, {"a"}}, kT0) == StoreStatus::kOk);
+    Session big;
+    big.data["x"] = std::string(MemoryStore::kMaxDataBytes, 'x');
+    REQUIRE(s.create("big", big, kT0) == StoreStatus::kRejected);
+    REQUIRE_FALSE(s.alive("big", kT0));
+  }
+
+  SECTION("256 fields") {
+    Update fill;
+    for (size_t i = 0; i < MemoryStore::kMaxFields; ++i)
+      fill.set.emplace_back(std::to_string(i), "");
+    REQUIRE(s.update("k", fill, kT0) == StoreStatus::kOk);
+    REQUIRE(s.update("k", Update{{{"one-more", ""}}, {}}, kT0) == StoreStatus::kRejected);
+    REQUIRE(s.update("k", Update{{{"0", "changed"}}, {}}, kT0) == StoreStatus::kOk);
+    REQUIRE(s.load("k", kT0).session->data.size() == MemoryStore::kMaxFields);
+    REQUIRE(s.load("k", kT0).session->data.at("0") == "changed");
+  }
+}
+
+TEST_CASE("MemoryStore size counts live and not yet swept sessions", "[session][store][memory]") {
+  const StoreHarness harness = memoryHarness();
+  Timeouts timeouts;
+  timeouts.idle = Millis(1'000);
+  MemoryStore store(100, timeouts);
+  StoreDriver s(harness, store);
+  REQUIRE(store.size() == 0);
+  for (int i = 0; i < 10; ++i) REQUIRE(s.create(key(0, i), Session{}, kT0) == StoreStatus::kOk);
+  REQUIRE(store.size() == 10);
+  REQUIRE(s.destroy(key(0, 0)) == StoreStatus::kOk);
+  REQUIRE(store.size() == 9);
+  REQUIRE(s.create(key(0, 1), Session{}, kT0 + 500) == StoreStatus::kOk);  // replaces
+  REQUIRE(store.size() == 9);
+  store.sweep(kT0 + 1'000);
+  REQUIRE(store.size() == 1);
+  store.sweep(kT0 + 1'500);
+  REQUIRE(store.size() == 0);
+}
+
+TEST_CASE("MemoryStore loses no field written from many threads", "[session][store][memory]") {
+  MemoryStore store(100, Timeouts{});
+  const StoreHarness harness = memoryHarness();
+  REQUIRE(StoreDriver(harness, store).create("shared", Session{}, kT0) == StoreStatus::kOk);
+  constexpr int kThreads = 8;
+  constexpr int kUpdates = 1000;
+  constexpr int kFieldsPerThread = 30;  // 240 fields: within kMaxFields
+  std::vector<std::thread> threads;
+  std::vector<int> failures(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, &failures, t] {
+      for (int i = 0; i < kUpdates; ++i) {
+        Update update{{{key(t, i % kFieldsPerThread), std::to_string(i)}}, {}};
+        TicketPtr ticket = store.update("shared", update, kT0, [&](StoreStatus status) {
+          if (status != StoreStatus::kOk) ++failures[t];
+        });
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  REQUIRE(failures == std::vector<int>(kThreads, 0));
+  auto loaded = StoreDriver(harness, store).load("shared", kT0);
+  REQUIRE(loaded.session->data.size() == kThreads * kFieldsPerThread);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int f = 0; f < kFieldsPerThread; ++f) {
+      const int last = kUpdates - 1 - ((kUpdates - 1 - f) % kFieldsPerThread);
+      REQUIRE(loaded.session->data.at(key(t, f)) == std::to_string(last));
+    }
+  }
+}
+
+TEST_CASE("MemoryStore survives parallel create, rotate, load and destroy",
+          "[session][store][memory]") {
+  MemoryStore store(100'000, Timeouts{});
+  constexpr int kThreads = 8;
+  constexpr int kSessions = 1000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, t] {
+      const std::string user = "user" + std::to_string(t % 2);
+      for (int i = 0; i < kSessions; ++i) {
+        TicketPtr ticket =
+            store.create(key(t, i), contractSession(i % 3 == 0 ? user : ""), kT0, [](auto) {});
+        if (i % 2 == 1) ticket = store.destroy(key(t, i), [](auto) {});
+        if (i % 4 == 2) ticket = store.rotate(key(t, i), key(t, i) + "r", kT0 + 1, [](auto) {});
+        ticket = store.load(key(t, i - 1), kT0 + 2, [](auto, auto) {});
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  REQUIRE(store.size() == kThreads * kSessions / 2);
+  const StoreHarness harness = memoryHarness();
+  StoreDriver s(harness, store);
+  REQUIRE(s.alive(key(3, 2) + "r", kT0 + 3));
+  REQUIRE_FALSE(s.alive(key(3, 2), kT0 + 3));
+  REQUIRE_FALSE(s.alive(key(3, 3), kT0 + 3));
+
+  // "Log out everywhere" for one user while other threads work on the rest.
+  std::thread logout([&store] { TicketPtr t = store.destroyUser("user0", [](auto) {}); });
+  threads.clear();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int i = 0; i < kSessions; i += 2) {
+        TicketPtr ticket = store.update(key(t, i), Update{{{"x", "1"}}, {}}, kT0 + 4, [](auto) {});
+      }
+    });
+  }
+  logout.join();
+  for (auto& thread : threads) thread.join();
+  // user0 (even threads) had a session at every i divisible by 6 (i % 3 == 0,
+  // kept by i % 2 == 0); i % 4 == 2 ones were rotated, so check i % 12 == 0.
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kSessions; i += 12) {
+      INFO(key(t, i));
+      REQUIRE(s.alive(key(t, i), kT0 + 5) == (t % 2 == 1));
+    }
+  }
+}
