@@ -212,6 +212,12 @@ def test_out_of_descriptors_pauses_accepting_and_recovers(env):
     # spinning on it, keep serving, and accept again once descriptors free up.
     import socket as socketlib
     import time as timelib
+    from harness import under_asan
+    if under_asan(env.binary):
+        # The sanitizer runtime itself needs a free descriptor (UBSan's vptr
+        # check probes memory through a pipe) and reports false errors when
+        # there is none; the plain build runs this test.
+        return
     up = env.upstream()
     s = env.sesame(up, start=False)
     s.start(nofile=48)
