@@ -24,12 +24,15 @@ LoadResult parse(std::string_view text, const std::string& path, const LoadOptio
   auto config = std::make_shared<Config>();
   config->path = path;
   TableReader root(doc, "", diag);
-  root.rejectUnknown({"server", "listen", "tls", "upstream", "route", "limits", "timeouts"});
-  // Order matters: listeners check [tls] certificates, routes check upstream names.
+  root.rejectUnknown({"server", "listen", "tls", "upstream", "session", "identity", "route",
+                      "limits", "timeouts"});
+  // Order matters: listeners check [tls] certificates, routes check upstream
+  // names and whether [session] exists.
   readServer(root, *config);
   readTls(root, *config);
   readListeners(root, options, *config);
   readUpstreams(root, options, *config);
+  readSession(root, *config);
   readRoutes(root, *config);
   readLimits(root, *config);
   readTimeouts(root, *config);

@@ -93,13 +93,22 @@ class TableReader {
                                                       const std::string& text,
                                                       const LoadOptions& options);
 
+// `value` made absolute against the configuration file's directory when
+// relative, so a start from any working directory (systemd's is /) reads
+// the same files.
+[[nodiscard]] std::string resolvePath(const std::string& config_path, const std::string& value);
+
 // Section readers, in the order loader.cc runs them (later ones check
 // references to earlier ones).
 void readServer(TableReader& root, Config& config);
 void readTls(TableReader& root, Config& config);
 void readListeners(TableReader& root, const LoadOptions& options, Config& config);
 void readUpstreams(TableReader& root, const LoadOptions& options, Config& config);
+void readSession(TableReader& root, Config& config);  // [session] and [identity]
 void readRoutes(TableReader& root, Config& config);
+// auth, groups, accept_control and csrf of one [[route]] (session.cc);
+// needs readSession to have run.
+void readRoutePolicy(TableReader& entry, const Config& config, session::RoutePolicy& policy);
 void readLimits(TableReader& root, Config& config);
 void readTimeouts(TableReader& root, Config& config);
 

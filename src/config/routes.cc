@@ -47,8 +47,9 @@ void readServers(TableReader& entry, const LoadOptions& options, UpstreamConfig&
 }
 
 void readRoute(TableReader& entry, const std::string& name, Config& config) {
-  entry.rejectUnknown({"host", "path", "upstream"});
+  entry.rejectUnknown({"host", "path", "upstream", "auth", "groups", "accept_control", "csrf"});
   RouteConfig route;
+  readRoutePolicy(entry, config, route.policy);
   if (auto host = entry.string("host")) {
     std::transform(host->begin(), host->end(), host->begin(),
                    [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });

@@ -13,20 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Relative certificate paths are relative to the configuration file, not to
-// the working directory, so `sesame -c /etc/sesame/sesame.toml` behaves the
-// same from any directory (and under systemd, whose cwd is /).
-std::string resolvePath(const std::string& config_path, const std::string& value) {
-  fs::path p(value);
-  if (p.is_relative()) {
-    fs::path dir = fs::path(config_path).parent_path();
-    p = (dir.empty() ? fs::path(".") : dir) / p;
-  }
-  std::error_code ec;
-  fs::path absolute = fs::absolute(p, ec);
-  return (ec ? p : absolute).lexically_normal().string();
-}
-
 // Only existence and readability: the tls module parses the PEM, and a
 // missing file found now is an error at `sesame -t` time, not at first
 // handshake.
@@ -65,6 +51,17 @@ void readCertificate(TableReader& entry, Config& config) {
 }
 
 }  // namespace
+
+std::string resolvePath(const std::string& config_path, const std::string& value) {
+  fs::path p(value);
+  if (p.is_relative()) {
+    fs::path dir = fs::path(config_path).parent_path();
+    p = (dir.empty() ? fs::path(".") : dir) / p;
+  }
+  std::error_code ec;
+  fs::path absolute = fs::absolute(p, ec);
+  return (ec ? p : absolute).lexically_normal().string();
+}
 
 void readServer(TableReader& root, Config& config) {
   const toml::table* table = root.subtable("server", "a table ([server])");

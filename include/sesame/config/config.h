@@ -12,6 +12,7 @@
 
 #include "sesame/http/request_parser.h"
 #include "sesame/net/address.h"
+#include "sesame/session/settings.h"
 #include "sesame/tls/settings.h"
 
 namespace sesame::config {
@@ -47,6 +48,8 @@ struct RouteConfig {
   std::string path = "/";
   std::string upstream;       // name
   size_t upstream_index = 0;  // index into Config::upstreams, resolved by validation
+  // auth defaults to kSession when a [session] table exists, kPublic otherwise.
+  session::RoutePolicy policy;
 };
 
 struct LimitsConfig {
@@ -72,6 +75,9 @@ struct Config {
   std::vector<RouteConfig> routes;
   LimitsConfig limits;
   TimeoutsConfig timeouts;
+  // Present iff the file has a [session] table ([identity] fills its
+  // `identity`); every route is public without it.
+  std::optional<session::Settings> session;
 };
 
 struct LoadOptions {

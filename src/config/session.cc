@@ -1,0 +1,382 @@
+// [session], [identity] and the session policy keys of each [[route]].
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "reader.h"
+#include "sesame/session/cookie_codec.h"
+#include "sesame/session/cookie_header.h"
+#include "sesame/session/csrf.h"
+#include "sesame/session/identity_filter.h"
+
+namespace sesame::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A secrets file is a few lines; anything larger is the wrong file.
+constexpr uintmax_t kMaxSecretsFileBytes = 64 * 1024;
+
+// The session module's messages are already sentences about one key, but
+// they quote operator values verbatim; escaping control bytes keeps a
+// hostile file from forging log lines, as quote() does for ours.
+std::string sanitized(std::string_view message) {
+  std::string out;
+  for (char c : message) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+bool isTchar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// One secret per line; blank lines and '#' comments are skipped. Errors name
+// the file and the reason, never a line's content.
+std::optional<std::vector<std::string>> readSecretsFile(TableReader& s, const std::string& file) {
+  const toml::node& at = *s.find("secrets_file");
+  std::string where = s.path("secrets_file") + ": " + quote(file);
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    s.diag().error(at,
+                   where + (fs::exists(file, ec) ? " is not a regular file" : " does not exist"));
+    return std::nullopt;
+  }
+  if (fs::file_size(file, ec) > kMaxSecretsFileBytes) {
+    s.diag().error(at, where + " is larger than 64 KiB; it should hold one secret per line");
+    return std::nullopt;
+  }
+  errno = 0;
+  std::ifstream in(file, std::ios::binary);
+  if (!in.is_open()) {
+    s.diag().error(at, s.path("secrets_file") + ": cannot read " + quote(file) + ": " +
+                           std::strerror(errno != 0 ? errno : EACCES));
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::vector<std::string> secrets;
+  std::istringstream lines(text.str());
+  for (std::string line; std::getline(lines, line);) {
+    std::string_view secret = trimmed(line);
+    if (secret.empty() || secret.front() == '#') continue;
+    secrets.emplace_back(secret);
+  }
+  return secrets;
+}
+
+void readSecrets(TableReader& s, const Config& config, session::Settings& settings) {
+  const toml::node* list = s.find("secrets");
+  const toml::node* file = s.find("secrets_file");
+  const toml::node* at = list != nullptr ? list : file;
+  std::string key = s.path(list != nullptr ? "secrets" : "secrets_file");
+  if (list != nullptr && file != nullptr) {
+    s.diag().error(*file, s.path("secrets_file") + " and " + s.path("secrets") +
+                              " are both set; keep only one");
+    return;
+  }
+  if (list != nullptr) {
+    const toml::array* items = s.array("secrets", "an array of strings");
+    if (items == nullptr) return;
+    for (size_t i = 0; i < items->size(); ++i) {
+      const toml::node& item = *items->get(i);
+      if (const auto* text = item.as_string()) {
+        settings.secrets.push_back(text->get());
+      } else {
+        s.diag().error(item, key + "[" + std::to_string(i) + "]: expected a string, got " +
+                                 std::string(typeName(item)));
+        return;
+      }
+    }
+  } else if (file != nullptr) {
+    std::optional<std::string> name = s.string("secrets_file");
+    if (!name) return;
+    if (name->empty()) {
+      s.diag().error(*file,
+                     key + " is empty (expected the path of a file with one secret per line)");
+      return;
+    }
+    std::optional<std::vector<std::string>> secrets =
+        readSecretsFile(s, resolvePath(config.path, *name));
+    if (!secrets) return;
+    settings.secrets = std::move(*secrets);
+  }
+  for (const std::string& problem : session::CookieCodec::validateSecrets(settings.secrets)) {
+    if (at == nullptr) {
+      s.diag().error(s.table(), s.path("secrets") + ": " + problem +
+                                    " (set secrets = [\"...\"] or secrets_file = \"FILE\")");
+    } else {
+      s.diag().error(*at, key + ": " + problem);
+    }
+  }
+}
+
+// Reports each session-module message about cookie_name, same_site or
+// domain at the key it names (at the table when the key is absent).
+void validateCookie(TableReader& s, const session::Settings& settings) {
+  for (const std::string& problem : session::validateCookieSettings(
+           settings.cookie_name, settings.secure, settings.same_site, settings.domain)) {
+    const toml::node* at = nullptr;
+    for (std::string_view key : {"cookie_name", "same_site", "domain"}) {
+      if (problem.starts_with(key)) at = s.find(key);
+    }
+    // The fix is at the other key when it was written: "requires secure =
+    // true", "forbids a domain".
+    for (auto [hint, key] :
+         {std::pair{"requires secure", "secure"}, std::pair{"forbids a domain", "domain"}}) {
+      if (problem.find(hint) != std::string::npos && s.find(key) != nullptr) at = s.find(key);
+    }
+    std::string message = "session." + sanitized(problem);
+    if (at != nullptr) {
+      s.diag().error(*at, message);
+    } else {
+      s.diag().error(s.table(), message);
+    }
+  }
+}
+
+void readSessionTimeouts(TableReader& s, session::Settings& settings) {
+  session::Timeouts& t = settings.timeouts;
+  if (auto d = s.duration("idle_timeout", false)) t.idle = *d;
+  if (auto d = s.duration("absolute_timeout", false)) t.absolute = *d;
+  if (auto d = s.duration("touch_interval", true)) t.touch_interval = *d;
+  auto at = [&](std::string_view first, std::string_view second) -> const toml::node& {
+    if (const toml::node* n = s.find(first)) return *n;
+    if (const toml::node* n = s.find(second)) return *n;
+    return s.table();
+  };
+  if (t.idle > t.absolute) {
+    s.diag().error(at("idle_timeout", "absolute_timeout"),
+                   "session.idle_timeout must not be longer than session.absolute_timeout ("
+                   "the absolute limit would always end the session first)");
+  }
+  if (t.touch_interval >= t.idle) {
+    s.diag().error(at("touch_interval", "idle_timeout"),
+                   "session.touch_interval must be shorter than session.idle_timeout, or active "
+                   "sessions would expire between two refreshes");
+  }
+}
+
+void readLoginUrl(TableReader& s, session::Settings& settings) {
+  std::optional<std::string> url = s.string("login_url");
+  if (!url) return;
+  bool clean = std::none_of(url->begin(), url->end(), [](char c) {
+    return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+  });
+  // "//host/..." is a network-path reference (RFC 3986 §4.2): browsers would
+  // follow it to another site, an open redirect.
+  if (url->empty() || url->front() != '/' || url->starts_with("//") || !clean) {
+    s.diag().error(*s.find("login_url"),
+                   "session.login_url " + quote(*url) +
+                       " must be a path on this site starting with a single \"/\" (no spaces or "
+                       "control characters), e.g. \"/login\"");
+    return;
+  }
+  settings.login_url = *url;
+}
+
+void readCsrfOrigins(TableReader& s, session::Settings& settings) {
+  const toml::array* items = s.array("csrf_origins", "an array of origin strings");
+  if (items == nullptr) return;
+  for (size_t i = 0; i < items->size(); ++i) {
+    const toml::node& item = *items->get(i);
+    std::string key = s.path("csrf_origins") + "[" + std::to_string(i) + "]";
+    const auto* text = item.as_string();
+    if (text == nullptr) {
+      s.diag().error(item, key + ": expected a string such as \"https://app.example.com\", got " +
+                               std::string(typeName(item)));
+      continue;
+    }
+    std::optional<std::string> origin = session::normalizeOrigin(text->get());
+    if (!origin) {
+      s.diag().error(item, key + " " + quote(text->get()) +
+                               " is not an origin (expected \"http://\" or \"https://\", a host "
+                               "and an optional port, without a path, not even \"/\")");
+      continue;
+    }
+    settings.csrf_origins.push_back(std::move(*origin));
+  }
+}
+
+void readStore(TableReader& s, session::Settings& settings) {
+  std::optional<std::string> store = s.string("store");
+  if (!store || *store == "memory") return;
+  const toml::node& at = *s.find("store");
+  if (*store == "redis" || *store == "cookie") {
+    s.diag().error(at, "session.store = " + quote(*store) +
+                           " is not available in this version (only \"memory\")");
+  } else {
+    s.diag().error(at, "session.store " + quote(*store) +
+                           " is not a store (expected \"memory\", the only one in this version)");
+  }
+  settings.store = session::StoreKind::kMemory;
+}
+
+// Headers a client must be able to send and sesame must be able to forward:
+// an identity header or data prefix covering one of them would strip it from
+// every request (the spoofing filter runs on all routes).
+constexpr std::array<std::string_view, 16> kReservedHeaders = {"Host",
+                                                               "Connection",
+                                                               "Content-Length",
+                                                               "Content-Type",
+                                                               "Transfer-Encoding",
+                                                               "Cookie",
+                                                               "Upgrade",
+                                                               "TE",
+                                                               "Trailer",
+                                                               "Authorization",
+                                                               "Accept",
+                                                               "Origin",
+                                                               "Referer",
+                                                               "Sec-Fetch-Site",
+                                                               "X-Forwarded-For",
+                                                               "Forwarded"};
+
+void readHeaderName(TableReader& t, std::string_view key, bool prefix, std::string& field) {
+  std::optional<std::string> name = t.string(key);
+  if (!name) return;
+  const toml::node& at = *t.find(key);
+  std::string label = t.path(key) + " " + quote(*name);
+  if (name->empty() || !std::all_of(name->begin(), name->end(), isTchar)) {
+    t.diag().error(at, label + " is not a header name (letters, digits and !#$%&'*+-.^_`|~)");
+    return;
+  }
+  if (prefix && name->back() != '-') {
+    t.diag().error(at,
+                   label + " must end with \"-\" (data key \"cart\" becomes " + *name + "-Cart)");
+    return;
+  }
+  for (std::string_view reserved : kReservedHeaders) {
+    bool hit = prefix ? session::headerNameHasPrefix(reserved, *name)
+                      : session::headerNameMatches(reserved, *name);
+    if (!hit) continue;
+    t.diag().error(at, label + " would remove the client's " + std::string(reserved) +
+                           " header from every request; choose a name of its own, such as "
+                           "\"X-Remote-User\" or \"X-Session-\"");
+    return;
+  }
+  field = *name;
+}
+
+void readIdentity(TableReader& root, Config& config) {
+  const toml::table* table = root.subtable("identity", "a table ([identity])");
+  if (table == nullptr) return;
+  TableReader t(*table, "identity", root.diag());
+  t.rejectUnknown({"user_header", "groups_header", "data_prefix"});
+  if (!config.session) {
+    root.diag().error(*table,
+                      "[identity] has no effect without a [session] table; add [session] "
+                      "with secrets, or remove [identity]");
+    return;
+  }
+  session::IdentityHeaders& ids = config.session->identity;
+  readHeaderName(t, "user_header", false, ids.user_header);
+  readHeaderName(t, "groups_header", false, ids.groups_header);
+  readHeaderName(t, "data_prefix", true, ids.data_prefix);
+  // A data field must never be able to pose as the user or the groups.
+  if (session::headerNameMatches(ids.user_header, ids.groups_header)) {
+    t.diag().error(*table, "identity.user_header and identity.groups_header are the same header");
+  }
+  for (auto [key, name] : {std::pair{"user_header", &ids.user_header},
+                           std::pair{"groups_header", &ids.groups_header}}) {
+    if (!session::headerNameHasPrefix(*name, ids.data_prefix)) continue;
+    const toml::node* at = t.find(key) != nullptr ? t.find(key) : t.find("data_prefix");
+    t.diag().error(at != nullptr ? *at : static_cast<const toml::node&>(*table),
+                   "identity." + std::string(key) + " " + quote(*name) +
+                       " starts with identity.data_prefix " + quote(ids.data_prefix) +
+                       ", so a session data field could pose as it");
+  }
+}
+
+}  // namespace
+
+void readSession(TableReader& root, Config& config) {
+  if (const toml::table* table = root.subtable("session", "a table ([session])")) {
+    TableReader s(*table, "session", root.diag());
+    s.rejectUnknown({"store", "cookie_name", "same_site", "secure", "domain", "secrets",
+                     "secrets_file", "idle_timeout", "absolute_timeout", "touch_interval",
+                     "login_url", "csrf_origins", "max_sessions"});
+    session::Settings settings;
+    readStore(s, settings);
+    if (auto v = s.string("cookie_name")) settings.cookie_name = *v;
+    if (auto v = s.string("same_site")) settings.same_site = *v;
+    if (auto v = s.boolean("secure")) settings.secure = *v;
+    if (auto v = s.string("domain")) settings.domain = *v;
+    validateCookie(s, settings);
+    readSecrets(s, config, settings);
+    readSessionTimeouts(s, settings);
+    readLoginUrl(s, settings);
+    readCsrfOrigins(s, settings);
+    if (auto v = s.integer("max_sessions", 1, 100'000'000)) {
+      settings.max_sessions = static_cast<size_t>(*v);
+    }
+    config.session = std::move(settings);
+  }
+  readIdentity(root, config);
+}
+
+void readRoutePolicy(TableReader& entry, const Config& config, session::RoutePolicy& policy) {
+  policy.auth = config.session ? session::Auth::kSession : session::Auth::kPublic;
+  if (auto auth = entry.string("auth")) {
+    const toml::node& at = *entry.find("auth");
+    if (*auth == "public") {
+      policy.auth = session::Auth::kPublic;
+    } else if (*auth == "session" || *auth == "required") {
+      policy.auth = *auth == "session" ? session::Auth::kSession : session::Auth::kRequired;
+      if (!config.session) {
+        entry.diag().error(at, entry.path("auth") + " = " + quote(*auth) +
+                                   " needs a [session] table: add [session] with secrets = "
+                                   "[\"...\"] or secrets_file = \"FILE\"");
+      }
+    } else {
+      entry.diag().error(at, entry.path("auth") + " " + quote(*auth) +
+                                 " is not one of \"public\", \"session\", \"required\"");
+    }
+  }
+  if (const toml::array* groups = entry.array("groups", "an array of group names")) {
+    if (policy.auth != session::Auth::kRequired) {
+      entry.diag().error(*groups, entry.path("groups") +
+                                      " only applies with auth = \"required\"; set it or "
+                                      "remove groups");
+    }
+    for (size_t i = 0; i < groups->size(); ++i) {
+      const toml::node& item = *groups->get(i);
+      std::string key = entry.path("groups") + "[" + std::to_string(i) + "]";
+      const auto* name = item.as_string();
+      if (name == nullptr) {
+        entry.diag().error(item, key + ": expected a string, got " + std::string(typeName(item)));
+      } else if (name->get().empty() || name->get().find(',') != std::string::npos) {
+        // Groups travel comma-separated (X-Sesame-Groups, the groups header).
+        entry.diag().error(
+            item, key + " " + quote(name->get()) + " must be a non-empty name without \",\"");
+      } else {
+        policy.groups.push_back(name->get());
+      }
+    }
+  }
+  if (auto v = entry.boolean("accept_control")) policy.accept_control = *v;
+  if (auto v = entry.boolean("csrf")) policy.csrf = *v;
+}
+
+}  // namespace sesame::config

@@ -1,0 +1,371 @@
+// [session], [identity] and route policies: the full round trip, then one
+// failing case per rule asserting the position and the key.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "temp_config.h"
+
+using namespace sesame::config;
+using sesame::config::testing::hasError;
+using sesame::config::testing::joinErrors;
+using sesame::config::testing::kMinimal;
+using sesame::config::testing::TempDir;
+namespace session = sesame::session;
+
+namespace {
+
+constexpr std::string_view kSecret = "0123456789abcdef0123456789abcdef-one";
+constexpr std::string_view kOldSecret = "fedcba9876543210fedcba9876543210-two";
+
+// kMinimal is 9 lines; text appended after it starts on line 10.
+LoadResult withMinimal(const TempDir& dir, std::string_view extra) {
+  return dir.load(std::string(kMinimal) + std::string(extra));
+}
+
+// kMinimal plus a [session] table (lines 10-11) holding a valid secret;
+// `extra` starts on line 12.
+LoadResult withSession(const TempDir& dir, std::string_view extra) {
+  return withMinimal(
+      dir, "[session]\nsecrets = [\"" + std::string(kSecret) + "\"]\n" + std::string(extra));
+}
+
+constexpr std::string_view kFull = R"([[listen]]
+address = "127.0.0.1:8080"
+
+[upstream.app]
+servers = ["127.0.0.1:9000"]
+
+[session]
+store = "memory"
+cookie_name = "sid"
+same_site = "Strict"
+secure = false
+domain = "example.com"
+secrets = ["SECRET1", "SECRET2"]
+idle_timeout = "15m"
+absolute_timeout = "8h"
+touch_interval = "30s"
+login_url = "/auth/login?x=1"
+csrf_origins = ["HTTPS://Admin.Example.com:443", "http://localhost:3000"]
+max_sessions = 5000
+
+[identity]
+user_header = "X-User"
+groups_header = "X-Groups"
+data_prefix = "X-Data-"
+
+[[route]]
+path = "/"
+upstream = "app"
+
+[[route]]
+path = "/admin/"
+upstream = "app"
+auth = "required"
+groups = ["admin", "ops"]
+accept_control = true
+csrf = false
+
+[[route]]
+path = "/static/"
+upstream = "app"
+auth = "public"
+)";
+
+}  // namespace
+
+TEST_CASE("a full [session], [identity] and route policy round-trip", "[config][session]") {
+  TempDir dir;
+  std::string text(kFull);
+  text.replace(text.find("SECRET1"), 7, kSecret);
+  text.replace(text.find("SECRET2"), 7, kOldSecret);
+  LoadResult r = dir.load(text);
+  INFO(joinErrors(r));
+  REQUIRE(r.config);
+  REQUIRE(r.config->session);
+  const session::Settings& s = *r.config->session;
+  CHECK(s.store == session::StoreKind::kMemory);
+  CHECK(s.cookie_name == "sid");
+  CHECK(s.same_site == "Strict");
+  CHECK_FALSE(s.secure);
+  CHECK(s.domain == "example.com");
+  CHECK(s.secrets == std::vector<std::string>{std::string(kSecret), std::string(kOldSecret)});
+  CHECK(s.timeouts.idle == session::Millis{15 * 60 * 1000});
+  CHECK(s.timeouts.absolute == session::Millis{8 * 3600 * 1000});
+  CHECK(s.timeouts.touch_interval == session::Millis{30 * 1000});
+  CHECK(s.login_url == "/auth/login?x=1");
+  CHECK(s.csrf_origins ==
+        std::vector<std::string>{"https://admin.example.com", "http://localhost:3000"});
+  CHECK(s.max_sessions == 5000);
+  CHECK(s.identity.user_header == "X-User");
+  CHECK(s.identity.groups_header == "X-Groups");
+  CHECK(s.identity.data_prefix == "X-Data-");
+
+  const auto& routes = r.config->routes;
+  REQUIRE(routes.size() == 3);
+  CHECK(routes[0].policy.auth == session::Auth::kSession);
+  CHECK(routes[0].policy.groups.empty());
+  CHECK_FALSE(routes[0].policy.accept_control);
+  CHECK(routes[0].policy.csrf);
+  CHECK(routes[1].policy.auth == session::Auth::kRequired);
+  CHECK(routes[1].policy.groups == std::vector<std::string>{"admin", "ops"});
+  CHECK(routes[1].policy.accept_control);
+  CHECK_FALSE(routes[1].policy.csrf);
+  CHECK(routes[2].policy.auth == session::Auth::kPublic);
+}
+
+TEST_CASE("a [session] with only secrets keeps every default", "[config][session]") {
+  TempDir dir;
+  LoadResult r = withSession(dir, "");
+  INFO(joinErrors(r));
+  REQUIRE(r.config);
+  REQUIRE(r.config->session);
+  const session::Settings& s = *r.config->session;
+  const session::Settings defaults;
+  CHECK(s.cookie_name == "__Host-sesame");
+  CHECK(s.same_site == "Lax");
+  CHECK(s.secure);
+  CHECK(s.domain.empty());
+  CHECK(s.timeouts.idle == defaults.timeouts.idle);
+  CHECK(s.timeouts.absolute == defaults.timeouts.absolute);
+  CHECK(s.timeouts.touch_interval == defaults.timeouts.touch_interval);
+  CHECK(s.login_url == "/login");
+  CHECK(s.csrf_origins.empty());
+  CHECK(s.max_sessions == 100000);
+  CHECK(s.identity.user_header == "X-Remote-User");
+  CHECK(s.identity.groups_header == "X-Remote-Groups");
+  CHECK(s.identity.data_prefix == "X-Session-");
+  REQUIRE(r.config->routes.size() == 1);
+  CHECK(r.config->routes[0].policy.auth == session::Auth::kSession);
+}
+
+TEST_CASE("without [session] every route is public", "[config][session]") {
+  TempDir dir;
+  LoadResult r = withMinimal(dir, "[[route]]\npath = \"/b/\"\nupstream = \"app\"\ncsrf = false\n");
+  INFO(joinErrors(r));
+  REQUIRE(r.config);
+  CHECK_FALSE(r.config->session);
+  REQUIRE(r.config->routes.size() == 2);
+  for (const RouteConfig& route : r.config->routes) {
+    CHECK(route.policy.auth == session::Auth::kPublic);
+  }
+}
+
+TEST_CASE("store: only memory exists in this version", "[config][session]") {
+  TempDir dir;
+  for (std::string store : {"redis", "cookie"}) {
+    LoadResult r = withSession(dir, "store = \"" + store + "\"\n");
+    INFO(joinErrors(r));
+    CHECK(hasError(
+        r, "12:9",
+        "session.store = \"" + store + "\" is not available in this version (only \"memory\")"));
+  }
+  LoadResult r = withSession(dir, "store = \"disk\"\n");
+  CHECK(hasError(r, "12:9", "session.store \"disk\" is not a store"));
+}
+
+TEST_CASE("cookie settings are validated at their keys", "[config][session]") {
+  TempDir dir;
+  SECTION("__Host- without secure is refused even though TLS would force it on") {
+    LoadResult r = withSession(dir, "secure = false\n");
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:10", "session.cookie_name \"__Host-sesame\" requires secure = true"));
+  }
+  SECTION("__Host- with a domain") {
+    LoadResult r = withSession(dir, "domain = \"example.com\"\n");
+    CHECK(hasError(r, "12:10", "session.cookie_name \"__Host-sesame\" forbids a domain"));
+  }
+  SECTION("SameSite=None without secure") {
+    LoadResult r =
+        withSession(dir, "cookie_name = \"sid\"\nsame_site = \"None\"\nsecure = false\n");
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "14:10", "session.same_site = \"None\" requires secure = true"));
+  }
+  SECTION("unknown same_site, bad name, bad domain") {
+    LoadResult r =
+        withSession(dir, "same_site = \"lax\"\ncookie_name = \"a b\"\ndomain = \"exa mple.com\"\n");
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:13", "session.same_site \"lax\" is not one of"));
+    CHECK(hasError(r, "13:15", "session.cookie_name \"a b\" is not a valid cookie name"));
+    CHECK(hasError(r, "14:10", "session.domain \"exa mple.com\" is not a host name"));
+  }
+}
+
+TEST_CASE("secrets: present, long enough, one source, never printed", "[config][session]") {
+  TempDir dir;
+  SECTION("missing") {
+    LoadResult r = withMinimal(dir, "[session]\n");
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "10:1", "session.secrets", "no session secret", "secrets_file"));
+  }
+  SECTION("too short, and its text never appears in any message") {
+    LoadResult r = withMinimal(dir, "[session]\nsecrets = [\"" + std::string(kSecret) +
+                                        "\", \"tooshort-SECRET-XYZ\"]\ncookie_name = \"x y\"\n");
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "11:11", "session.secrets", "secret #2 is 19 bytes long"));
+    REQUIRE_FALSE(r.errors.empty());
+    for (const std::string& e : r.errors) {
+      CHECK(e.find("tooshort") == std::string::npos);
+      CHECK(e.find("SECRET-XYZ") == std::string::npos);
+      CHECK(e.find(kSecret) == std::string::npos);
+    }
+  }
+  SECTION("wrong element type") {
+    LoadResult r = withMinimal(dir, "[session]\nsecrets = [\"" + std::string(kSecret) + "\", 7]\n");
+    CHECK(hasError(r, "11:52", "session.secrets[1]: expected a string, got an integer"));
+  }
+  SECTION("both secrets and secrets_file") {
+    LoadResult r = withSession(dir, "secrets_file = \"secrets\"\n");
+    CHECK(hasError(r, "12:16", "session.secrets_file and session.secrets are both set"));
+  }
+}
+
+TEST_CASE("secrets_file: relative to the config, comments and blanks skipped",
+          "[config][session]") {
+  TempDir dir;
+  dir.write("keys/secrets", "# current first\n\n  " + std::string(kSecret) + "  \r\n" +
+                                "   # retired soon\n" + std::string(kOldSecret) + "\n\n");
+  LoadResult r = withMinimal(dir, "[session]\nsecrets_file = \"keys/secrets\"\n");
+  INFO(joinErrors(r));
+  REQUIRE(r.config);
+  CHECK(r.config->session->secrets ==
+        std::vector<std::string>{std::string(kSecret), std::string(kOldSecret)});
+
+  SECTION("a short secret in the file is reported without its text") {
+    dir.write("keys/secrets", std::string(kSecret) + "\ntooshort-SECRET-XYZ\n");
+    LoadResult bad = withMinimal(dir, "[session]\nsecrets_file = \"keys/secrets\"\n");
+    INFO(joinErrors(bad));
+    CHECK(hasError(bad, "11:16", "session.secrets_file", "secret #2 is 19 bytes long"));
+    for (const std::string& e : bad.errors) CHECK(e.find("SECRET-XYZ") == std::string::npos);
+  }
+  SECTION("a file of comments only has no secret") {
+    dir.write("keys/secrets", "# nothing yet\n\n");
+    LoadResult bad = withMinimal(dir, "[session]\nsecrets_file = \"keys/secrets\"\n");
+    CHECK(hasError(bad, "11:16", "session.secrets_file", "no session secret"));
+  }
+  SECTION("a missing file is named") {
+    LoadResult bad = withMinimal(dir, "[session]\nsecrets_file = \"nope\"\n");
+    CHECK(hasError(bad, "11:16", "session.secrets_file", dir.path() + "/nope", "does not exist"));
+  }
+  SECTION("an unreadable file is named") {
+    std::string path = dir.write("locked", std::string(kSecret) + "\n");
+    REQUIRE(::chmod(path.c_str(), 0) == 0);
+    if (::access(path.c_str(), R_OK) == 0) return;  // root reads anything
+    LoadResult bad = withMinimal(dir, "[session]\nsecrets_file = \"locked\"\n");
+    CHECK(hasError(bad, "11:16", "session.secrets_file: cannot read", path));
+  }
+}
+
+TEST_CASE("timeouts: durations, idle <= absolute, touch < idle", "[config][session]") {
+  TempDir dir;
+  LoadResult r = withSession(dir, "idle_timeout = \"13h\"\n");
+  CHECK(hasError(r, "12:16", "session.idle_timeout must not be longer than"));
+  r = withSession(dir, "touch_interval = \"30m\"\n");
+  CHECK(hasError(r, "12:18", "session.touch_interval must be shorter than session.idle_timeout"));
+  r = withSession(dir, "absolute_timeout = \"10m\"\n");
+  CHECK(hasError(r, "12:20", "session.idle_timeout must not be longer"));
+  r = withSession(dir, "idle_timeout = \"0s\"\nabsolute_timeout = \"soon\"\n");
+  CHECK(hasError(r, "12:16", "session.idle_timeout must be greater than zero"));
+  CHECK(hasError(r, "13:20", "session.absolute_timeout \"soon\" is not a valid duration"));
+  r = withSession(dir, "touch_interval = \"0s\"\n");
+  INFO(joinErrors(r));
+  CHECK(r.config);
+}
+
+TEST_CASE("login_url, csrf_origins and max_sessions", "[config][session]") {
+  TempDir dir;
+  LoadResult r = withSession(dir,
+                             "login_url = \"//evil.example/\"\n"
+                             "csrf_origins = [\"https://ok.example\", \"https://a.example/\", "
+                             "\"ftp://b.example\", 3]\n"
+                             "max_sessions = 0\n");
+  INFO(joinErrors(r));
+  CHECK(hasError(r, "12:13", "session.login_url \"//evil.example/\"", "single \"/\""));
+  CHECK(hasError(r, "13:39", "session.csrf_origins[1] \"https://a.example/\" is not an origin"));
+  CHECK(hasError(r, "13:61", "session.csrf_origins[2] \"ftp://b.example\" is not an origin"));
+  CHECK(hasError(r, "13:80", "session.csrf_origins[3]: expected a string"));
+  CHECK(hasError(r, "14:16", "session.max_sessions = 0 is out of range", "1 to 100000000"));
+  r = withSession(dir, "login_url = \"login\"\n");
+  CHECK(hasError(r, "12:13", "session.login_url \"login\" must be a path"));
+}
+
+TEST_CASE("[identity] header names", "[config][session]") {
+  TempDir dir;
+  LoadResult r = withSession(dir,
+                             "[identity]\n"
+                             "user_header = \"X User\"\n"
+                             "groups_header = \"Content-Length\"\n"
+                             "data_prefix = \"X-Data\"\n");
+  INFO(joinErrors(r));
+  CHECK(hasError(r, "13:15", "identity.user_header \"X User\" is not a header name"));
+  CHECK(hasError(r, "14:17", "identity.groups_header \"Content-Length\" would remove"));
+  CHECK(hasError(r, "15:15", "identity.data_prefix \"X-Data\" must end with \"-\""));
+
+  r = withSession(dir, "[identity]\ndata_prefix = \"Content-\"\n");
+  CHECK(hasError(r, "13:15", "identity.data_prefix \"Content-\" would remove"));
+  r = withSession(dir, "[identity]\nuser_header = \"X-Session-User\"\n");
+  CHECK(hasError(r, "13:15", "identity.user_header \"X-Session-User\" starts with"));
+  r = withSession(dir, "[identity]\nuser_header = \"X-Remote-Groups\"\n");
+  CHECK(hasError(r, "12:1", "identity.user_header and identity.groups_header are the same"));
+  r = withSession(dir, "[identity]\nuserheader = \"X-U\"\n");
+  CHECK(hasError(r, "13:1", "unknown key identity.userheader"));
+  r = withMinimal(dir, "[identity]\nuser_header = \"X-U\"\n");
+  CHECK(hasError(r, "10:1", "[identity] has no effect without a [session] table"));
+}
+
+TEST_CASE("route auth, groups, accept_control, csrf", "[config][session]") {
+  TempDir dir;
+  SECTION("session routes need [session]") {
+    LoadResult r =
+        withMinimal(dir,
+                    "[[route]]\npath = \"/a/\"\nupstream = \"app\"\nauth = \"required\"\n"
+                    "[[route]]\npath = \"/b/\"\nupstream = \"app\"\nauth = \"session\"\n");
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "13:8", "route[1].auth = \"required\" needs a [session] table", "secrets"));
+    CHECK(hasError(r, "17:8", "route[2].auth = \"session\" needs a [session] table"));
+  }
+  SECTION("bad values and types") {
+    LoadResult r = withSession(dir,
+                               "[[route]]\npath = \"/a/\"\nupstream = \"app\"\n"
+                               "auth = \"private\"\naccept_control = 1\ncsrf = \"no\"\n");
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "15:8", "route[1].auth \"private\" is not one of"));
+    CHECK(hasError(r, "16:18", "route[1].accept_control: expected a boolean"));
+    CHECK(hasError(r, "17:8", "route[1].csrf: expected a boolean"));
+  }
+  SECTION("groups only with required") {
+    LoadResult r =
+        withSession(dir,
+                    "[[route]]\npath = \"/a/\"\nupstream = \"app\"\ngroups = [\"x\"]\n"
+                    "[[route]]\npath = \"/b/\"\nupstream = \"app\"\nauth = \"required\"\n"
+                    "groups = [\"ok\", \"a,b\", \"\", 4]\n");
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "15:10", "route[1].groups only applies with auth = \"required\""));
+    CHECK(hasError(r, "20:17", "route[2].groups[1] \"a,b\" must be a non-empty name"));
+    CHECK(hasError(r, "20:24", "route[2].groups[2] \"\" must be a non-empty name"));
+    CHECK(hasError(r, "20:28", "route[2].groups[3]: expected a string"));
+  }
+}
+
+TEST_CASE("session errors are all collected in one pass", "[config][session]") {
+  TempDir dir;
+  LoadResult r = withMinimal(dir,
+                             "[session]\n"
+                             "store = \"redis\"\n"
+                             "same_site = \"none\"\n"
+                             "idle_timeout = \"1x\"\n"
+                             "login_url = \"x\"\n"
+                             "max_sessions = -1\n");
+  INFO(joinErrors(r));
+  CHECK_FALSE(r.config);
+  CHECK(r.errors.size() == 6);
+  CHECK(hasError(r, "10:1", "no session secret"));
+  CHECK(hasError(r, "11:9", "session.store"));
+  CHECK(hasError(r, "12:13", "session.same_site"));
+  CHECK(hasError(r, "13:16", "session.idle_timeout"));
+  CHECK(hasError(r, "14:13", "session.login_url"));
+  CHECK(hasError(r, "15:16", "session.max_sessions"));
+}
