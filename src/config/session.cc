@@ -272,8 +272,8 @@ void readHeaderName(TableReader& t, std::string_view key, bool prefix, std::stri
                       : session::headerNameMatches(reserved, *name);
     if (!hit) continue;
     t.diag().error(at, label + " would remove the client's " + std::string(reserved) +
-                           " header from every request; choose a name of its own, such as "
-                           "\"X-Remote-User\" or \"X-Session-\"");
+                           " header from every request; choose one of its own, such as " +
+                           (prefix ? "\"X-Session-\"" : "\"X-Remote-User\""));
     return;
   }
   field = *name;

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "temp_config.h"
@@ -368,4 +370,43 @@ TEST_CASE("session errors are all collected in one pass", "[config][session]") {
   CHECK(hasError(r, "13:16", "session.idle_timeout"));
   CHECK(hasError(r, "14:13", "session.login_url"));
   CHECK(hasError(r, "15:16", "session.max_sessions"));
+}
+
+TEST_CASE("conf/sesame.toml's commented session keys load once uncommented",
+          "[config][session][conf]") {
+  std::filesystem::path conf =
+      std::filesystem::exists("conf/sesame.toml")
+          ? std::filesystem::path("conf/sesame.toml")
+          : std::filesystem::path(__FILE__).parent_path() / "../../../conf/sesame.toml";
+  std::ifstream in(conf);
+  REQUIRE(in);
+  // "#key = value" and "#[table]" are settings; "# text" is prose. Only one
+  // of secrets and secrets_file may be set, and groups needs auth = required.
+  std::string text;
+  size_t uncommented = 0;
+  for (std::string line; std::getline(in, line);) {
+    bool setting = line.size() > 1 && line[0] == '#' && line[1] != ' ';
+    if (setting && !line.starts_with("#secrets_file") && !line.starts_with("#groups =")) {
+      line.erase(0, 1);
+      ++uncommented;
+    }
+    text += line + "\n";
+  }
+  const std::string placeholder = "\"NEW-SECRET...\", \"OLD-SECRET...\"";
+  REQUIRE(text.find(placeholder) != std::string::npos);
+  text.replace(text.find(placeholder), placeholder.size(),
+               "\"" + std::string(kSecret) + "\", \"" + std::string(kOldSecret) + "\"");
+  TempDir dir;
+  for (std::string name :
+       {"tls/example.pem", "tls/example.key", "tls/static.example.pem", "tls/static.example.key"}) {
+    dir.write(name, "x");
+  }
+  LoadResult r = dir.load(text);
+  INFO(joinErrors(r));
+  REQUIRE(r.config);
+  REQUIRE(r.config->session);
+  CHECK(uncommented >= 19);
+  CHECK(r.config->session->secrets.size() == 2);
+  CHECK(r.config->routes.front().policy.auth == session::Auth::kSession);
+  CHECK(r.config->routes.back().policy.auth == session::Auth::kPublic);
 }
