@@ -41,7 +41,8 @@ enum class StoreStatus {
 };
 
 // One change applied atomically per field: parallel requests that set
-// different keys never lose each other's writes.
+// different keys never lose each other's writes. Sets apply in order, then
+// the unsets.
 struct Update {
   std::vector<std::pair<std::string, std::string>> set;
   std::vector<std::string> unset;
@@ -69,7 +70,8 @@ class Store {
   virtual ~Store() = default;
 
   // The session under `key` if it has not expired (idle or absolute timeout
-  // at `now`; an expired one is deleted); when `now - touched` reaches
+  // judged against the stored times and `now`, not only a native TTL; an
+  // expired one is deleted); when `now - touched` reaches
   // touch_interval the refresh is written in the same step.
   [[nodiscard]] virtual TicketPtr load(std::string_view key, TimePoint now, LoadDone done) = 0;
   // Stores a new session (created, touched = now).
@@ -86,6 +88,7 @@ class Store {
   [[nodiscard]] virtual TicketPtr setIdentity(std::string_view key, std::string_view user,
                                               const std::vector<std::string>& groups, TimePoint now,
                                               Done done) = 0;
+  // kOk also when the key is already gone: logging out twice is no error.
   [[nodiscard]] virtual TicketPtr destroy(std::string_view key, Done done) = 0;
   // Every session whose user is `user` ("log out everywhere").
   [[nodiscard]] virtual TicketPtr destroyUser(std::string_view user, Done done) = 0;
