@@ -170,6 +170,8 @@ void Stream::run() {
     return;
   }
   if (writable_ && evbuffer_get_length(output_.get()) > 0) doWrite();
+  // Bytes OpenSSL already holds (read-ahead) never raise another edge.
+  if (ssl_ != nullptr && SSL_has_pending(ssl_) == 1) readable_ = true;
   if (!dead_ && readable_ && read_enabled_ && !eof_) doRead();
   in_run_ = false;
   if (dead_) return;
@@ -204,6 +206,10 @@ bool Stream::handshake() {
   int r = SSL_do_handshake(ssl_);
   if (r == 1) {
     handshaking_ = false;
+    // With read-ahead the handshake may have pulled the first request into
+    // OpenSSL's buffer along with the client's Finished: no socket edge
+    // will announce it, so read now.
+    readable_ = true;
     return true;
   }
   switch (SSL_get_error(ssl_, r)) {
