@@ -117,12 +117,12 @@ build-fuzz/%: tests/fuzz/%.cc $(HTTP_SRCS) $(BASE_SRCS) $(NET_SRCS) $(CONFIG_SRC
 # (marzer/tomlplusplus#190, fixed upstream after 3.3).
 FUZZ_TOML_FLAGS := -std=c++20 -O1 -g -Iinclude -fsanitize=fuzzer,address,undefined \
   -fno-sanitize=unreachable -DNDEBUG -DTOML_HEADER_ONLY=1 \
-  $(shell pkg-config --cflags libevent_core openssl 2>/dev/null)
+  $(shell pkg-config --cflags libevent_core openssl hiredis 2>/dev/null)
 build-fuzz/config_parser: tests/fuzz/config_parser.cc $(CONFIG_SRCS) $(BASE_SRCS) $(NET_SRCS) \
   $(HTTP_SRCS) $(TLS_SRCS) $(SESSION_SRCS)
 	$(Q)mkdir -p build-fuzz
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)clang++ $(FUZZ_TOML_FLAGS) $^ $(shell pkg-config --libs libevent_core openssl) -o $@
+	$(Q)clang++ $(FUZZ_TOML_FLAGS) $^ $(shell pkg-config --libs libevent_core openssl hiredis) -o $@
 
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory -j$(JOBS) $(FUZZ_BINS)
