@@ -1,0 +1,410 @@
+#include "sesame/session/cookie_sealer.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "sesame/session/control_headers.h"
+#include "sesame/session/cookie_codec.h"
+
+namespace sesame::session {
+
+namespace {
+
+constexpr unsigned char kVersion = 0x01;
+constexpr size_t kNonceLength = 24;
+constexpr size_t kKeyNonceLength = 12;  // nonce[0..12) picks the message key
+constexpr size_t kIvLength = kNonceLength - kKeyNonceLength;
+constexpr size_t kTagLength = 16;
+constexpr size_t kKeyLength = 32;
+constexpr size_t kOverhead = 1 + kNonceLength + kTagLength;
+constexpr size_t kFixedPlaintext = 3 * 8 + 3 * 2;  // times, user length, two counts
+constexpr size_t kMaxKeyBytes = 64;
+
+constexpr std::string_view kSalt = "sesame cookie store v1";
+constexpr std::string_view kInfo = "aes-256-gcm message keys";
+
+constexpr size_t base64Length(size_t n) {
+  return (n * 8 + 5) / 6;
+}
+static_assert(CookieSealer::kMinValueBytes == base64Length(kOverhead + kFixedPlaintext));
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+constexpr std::array<signed char, 256> makeDecodeTable() {
+  std::array<signed char, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < 64; ++i)
+    t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<signed char>(i);
+  return t;
+}
+constexpr std::array<signed char, 256> kDecode = makeDecodeTable();
+
+[[noreturn]] void cryptoFailure(const char* what) {
+  std::fprintf(stderr, "sesame[fatal]: %s failed; refusing to continue without working crypto\n",
+               what);
+  std::abort();
+}
+
+std::string base64url(std::string_view in) {
+  const auto* data = reinterpret_cast<const unsigned char*>(in.data());
+  const size_t n = in.size();
+  std::string out;
+  out.reserve(base64Length(n));
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const unsigned v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (n - i == 1) {
+    out += kAlphabet[data[i] >> 2];
+    out += kAlphabet[(data[i] & 3) << 4];
+  } else if (n - i == 2) {
+    const unsigned v = (data[i] << 8) | data[i + 1];
+    out += kAlphabet[v >> 10];
+    out += kAlphabet[(v >> 4) & 63];
+    out += kAlphabet[(v & 15) << 2];
+  }
+  return out;
+}
+
+// Strict RFC 4648 §5 without padding: a length that no byte string encodes
+// to, a character outside the alphabet or unused low bits set in the last
+// character is refused, so each blob has exactly one accepted spelling.
+std::optional<std::string> unbase64url(std::string_view in) {
+  if (in.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(in.size() * 6 / 8);
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const signed char d = kDecode[static_cast<unsigned char>(c)];
+    if (d < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<unsigned>(d);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+      acc &= (1u << bits) - 1;
+    }
+  }
+  if (acc != 0) return std::nullopt;
+  return out;
+}
+
+bool isControl(unsigned char c) {
+  return c < 0x20 || c == 0x7f;
+}
+
+bool freeOfControls(std::string_view s) {
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return isControl(static_cast<unsigned char>(c)); });
+}
+
+bool isCanonicalKey(std::string_view key) {
+  return isValidDataKey(key) && canonicalDataKey(key) == key;
+}
+
+size_t plaintextSize(const Session& session) {
+  size_t n = kFixedPlaintext + session.user.size();
+  for (const std::string& group : session.groups) n += 2 + group.size();
+  for (const auto& [key, value] : session.data) n += 1 + key.size() + 2 + value.size();
+  return n;
+}
+
+void putU16(std::string& out, size_t v) {
+  out += static_cast<char>((v >> 8) & 0xff);
+  out += static_cast<char>(v & 0xff);
+}
+
+void putTime(std::string& out, TimePoint t) {
+  const auto v = static_cast<uint64_t>(t);
+  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+}
+
+std::string serialise(const Session& session) {
+  std::string out;
+  out.reserve(plaintextSize(session));
+  putTime(out, session.created);
+  putTime(out, session.login);
+  putTime(out, session.touched);
+  putU16(out, session.user.size());
+  out += session.user;
+  putU16(out, session.groups.size());
+  for (const std::string& group : session.groups) {
+    putU16(out, group.size());
+    out += group;
+  }
+  putU16(out, session.data.size());
+  for (const auto& [key, value] : session.data) {
+    out += static_cast<char>(key.size());
+    out += key;
+    putU16(out, value.size());
+    out += value;
+  }
+  return out;
+}
+
+// Bounds-checked reads from the plaintext; any read past the end fails the
+// whole parse.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+
+  bool done() const { return in_.empty(); }
+  std::optional<size_t> u8() { return number(1); }
+  std::optional<size_t> u16() { return number(2); }
+  std::optional<TimePoint> time() {
+    const auto v = number(8);
+    if (!v || *v > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<TimePoint>(*v);
+  }
+  std::optional<std::string_view> bytes(std::optional<size_t> n) {
+    if (!n || *n > in_.size()) return std::nullopt;
+    std::string_view out = in_.substr(0, *n);
+    in_.remove_prefix(*n);
+    return out;
+  }
+
+ private:
+  std::optional<uint64_t> number(size_t width) {
+    if (in_.size() < width) return std::nullopt;
+    uint64_t v = 0;
+    for (size_t i = 0; i < width; ++i) v = (v << 8) | static_cast<unsigned char>(in_[i]);
+    in_.remove_prefix(width);
+    return v;
+  }
+
+  std::string_view in_;
+};
+
+std::optional<Session> parse(std::string_view plaintext) {
+  Reader r(plaintext);
+  Session s;
+  const auto created = r.time();
+  const auto login = r.time();
+  const auto touched = r.time();
+  const auto user = r.bytes(r.u16());
+  if (!created || !login || !touched || !user || !freeOfControls(*user)) return std::nullopt;
+  s.created = *created;
+  s.login = *login;
+  s.touched = *touched;
+  s.user = *user;
+  const auto groups = r.u16();
+  if (!groups || *groups > CookieSealer::kMaxGroups) return std::nullopt;
+  for (size_t i = 0; i < *groups; ++i) {
+    const auto group = r.bytes(r.u16());
+    if (!group || group->empty() || !freeOfControls(*group)) return std::nullopt;
+    s.groups.emplace_back(*group);
+  }
+  const auto fields = r.u16();
+  if (!fields || *fields > CookieSealer::kMaxFields) return std::nullopt;
+  for (size_t i = 0; i < *fields; ++i) {
+    const auto key = r.bytes(r.u8());
+    const auto value = r.bytes(r.u16());
+    if (!key || !value || !isCanonicalKey(*key) || !freeOfControls(*value)) return std::nullopt;
+    // Strictly ascending: no duplicates and one encoding per session.
+    if (!s.data.empty() && s.data.rbegin()->first >= *key) return std::nullopt;
+    s.data.emplace_hint(s.data.end(), std::string(*key), std::string(*value));
+  }
+  if (!r.done()) return std::nullopt;
+  return s;
+}
+
+EVP_MAC_CTX* newHmac(const unsigned char* key, size_t key_len) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr) cryptoFailure("EVP_MAC_fetch(HMAC)");
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+  EVP_MAC_free(mac);  // the context holds its own reference
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (ctx == nullptr || EVP_MAC_init(ctx, key, key_len, params) != 1)
+    cryptoFailure("HMAC-SHA256 init");
+  return ctx;
+}
+
+// HKDF-SHA256 (RFC 5869) of one secret.
+std::array<unsigned char, kKeyLength> masterKey(const std::string& secret) {
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  if (kdf == nullptr) cryptoFailure("EVP_KDF_fetch(HKDF)");
+  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
+  EVP_KDF_free(kdf);
+  char digest[] = "SHA256";
+  std::string ikm = secret;
+  std::string salt(kSalt);
+  std::string info(kInfo);
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm.data(), ikm.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt.data(), salt.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
+      OSSL_PARAM_construct_end()};
+  std::array<unsigned char, kKeyLength> key{};
+  const bool ok = ctx != nullptr && EVP_KDF_derive(ctx, key.data(), key.size(), params) == 1;
+  EVP_KDF_CTX_free(ctx);
+  OPENSSL_cleanse(ikm.data(), ikm.size());
+  if (!ok) cryptoFailure("HKDF-SHA256");
+  return key;
+}
+
+// The key of the message with this nonce; the caller wipes it.
+std::array<unsigned char, kKeyLength> messageKey(const EVP_MAC_CTX* master, const char* nonce) {
+  std::array<unsigned char, kKeyLength> key{};
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(master);
+  size_t len = 0;
+  const bool ok =
+      ctx != nullptr &&
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(nonce), kKeyNonceLength) == 1 &&
+      EVP_MAC_final(ctx, key.data(), &len, key.size()) == 1 && len == key.size();
+  EVP_MAC_CTX_free(ctx);
+  if (!ok) cryptoFailure("HMAC-SHA256");
+  return key;
+}
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* ctx) const noexcept { EVP_CIPHER_CTX_free(ctx); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+
+// A GCM context keyed for the message with `nonce`, the AAD already fed.
+CipherCtx gcmFor(const EVP_CIPHER* cipher, const EVP_MAC_CTX* master, const char* nonce,
+                 const std::string& aad, bool encrypt) {
+  std::array<unsigned char, kKeyLength> key = messageKey(master, nonce);
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  const auto* iv = reinterpret_cast<const unsigned char*>(nonce + kKeyNonceLength);
+  const bool ok =
+      ctx != nullptr &&
+      EVP_CipherInit_ex2(ctx.get(), cipher, key.data(), iv, encrypt ? 1 : 0, nullptr) == 1 &&
+      EVP_CipherUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                       static_cast<int>(aad.size())) == 1;
+  OPENSSL_cleanse(key.data(), key.size());
+  if (!ok) cryptoFailure("AES-256-GCM init");
+  return ctx;
+}
+
+}  // namespace
+
+void CookieSealer::MacFree::operator()(evp_mac_ctx_st* ctx) const noexcept {
+  EVP_MAC_CTX_free(ctx);
+}
+
+void CookieSealer::CipherFree::operator()(evp_cipher_st* cipher) const noexcept {
+  EVP_CIPHER_free(cipher);
+}
+
+CookieSealer::CookieSealer(const std::vector<std::string>& secrets, std::string_view cookie_name,
+                           size_t max_value_bytes)
+    : cipher_(EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr)),
+      max_value_bytes_(std::min(max_value_bytes, kMaxCookieBytes)) {
+  if (!CookieCodec::validateSecrets(secrets).empty()) {
+    std::fprintf(stderr, "sesame[fatal]: CookieSealer built from unvalidated secrets\n");
+    std::abort();
+  }
+  if (cipher_ == nullptr) cryptoFailure("EVP_CIPHER_fetch(AES-256-GCM)");
+  static_assert(kIvLength == 12, "GCM's default IV length");
+  aad_ += static_cast<char>(kVersion);
+  aad_ += cookie_name;
+  masters_.reserve(secrets.size());
+  for (const std::string& secret : secrets) {
+    std::array<unsigned char, kKeyLength> key = masterKey(secret);
+    masters_.emplace_back(newHmac(key.data(), key.size()));
+    OPENSSL_cleanse(key.data(), key.size());
+  }
+}
+
+CookieSealer::~CookieSealer() = default;
+
+bool CookieSealer::canCarry(const Session& session) {
+  if (session.created < 0 || session.login < 0 || session.touched < 0) return false;
+  if (session.groups.size() > kMaxGroups || session.data.size() > kMaxFields) return false;
+  // Sizes beyond the length fields cannot fit a cookie anyway.
+  if (session.user.size() > 0xffff || !freeOfControls(session.user)) return false;
+  for (const std::string& group : session.groups) {
+    if (group.empty() || group.size() > 0xffff || !freeOfControls(group)) return false;
+  }
+  for (const auto& [key, value] : session.data) {
+    if (key.size() > kMaxKeyBytes || !isCanonicalKey(key)) return false;
+    if (value.size() > 0xffff || !freeOfControls(value)) return false;
+  }
+  return true;
+}
+
+size_t CookieSealer::sealedSize(const Session& session) {
+  return base64Length(kOverhead + plaintextSize(session));
+}
+
+std::optional<std::string> CookieSealer::seal(const Session& session) const {
+  if (!canCarry(session) || sealedSize(session) > max_value_bytes_) return std::nullopt;
+  const std::string plaintext = serialise(session);
+  std::string blob(kOverhead + plaintext.size(), '\0');
+  blob[0] = static_cast<char>(kVersion);
+  char* nonce = blob.data() + 1;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce), kNonceLength) != 1)
+    cryptoFailure("RAND_bytes");
+  CipherCtx ctx = gcmFor(cipher_.get(), masters_[0].get(), nonce, aad_, true);
+  auto* out = reinterpret_cast<unsigned char*>(nonce + kNonceLength);
+  int len = 0;
+  int final_len = 0;
+  if (EVP_EncryptUpdate(ctx.get(), out, &len,
+                        reinterpret_cast<const unsigned char*>(plaintext.data()),
+                        static_cast<int>(plaintext.size())) != 1 ||
+      static_cast<size_t>(len) != plaintext.size() ||
+      EVP_EncryptFinal_ex(ctx.get(), out + len, &final_len) != 1 || final_len != 0 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagLength, out + len) != 1)
+    cryptoFailure("AES-256-GCM seal");
+  return base64url(blob);
+}
+
+std::optional<std::string> CookieSealer::decrypt(const Mac& master, const std::string& blob) const {
+  const char* nonce = blob.data() + 1;
+  const size_t ciphertext_len = blob.size() - kOverhead;
+  const auto* ciphertext = reinterpret_cast<const unsigned char*>(nonce + kNonceLength);
+  std::array<unsigned char, kTagLength> tag{};
+  std::memcpy(tag.data(), ciphertext + ciphertext_len, kTagLength);
+  CipherCtx ctx = gcmFor(cipher_.get(), master.get(), nonce, aad_, false);
+  std::string plaintext(ciphertext_len, '\0');
+  int len = 0;
+  int final_len = 0;
+  std::array<unsigned char, kTagLength> no_output{};  // GCM's final writes nothing
+  if (EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plaintext.data()), &len,
+                        ciphertext, static_cast<int>(ciphertext_len)) != 1 ||
+      static_cast<size_t>(len) != ciphertext_len ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagLength, tag.data()) != 1)
+    cryptoFailure("AES-256-GCM open");
+  // The tag is compared in constant time inside OpenSSL; nothing of the
+  // unauthenticated plaintext leaves this function.
+  if (EVP_DecryptFinal_ex(ctx.get(), no_output.data(), &final_len) != 1) {
+    OPENSSL_cleanse(plaintext.data(), plaintext.size());
+    return std::nullopt;
+  }
+  return plaintext;
+}
+
+std::optional<Session> CookieSealer::open(std::string_view value) const {
+  if (value.size() < kMinValueBytes || value.size() > max_value_bytes_) return std::nullopt;
+  const std::optional<std::string> blob = unbase64url(value);
+  if (!blob || blob->size() < kOverhead + kFixedPlaintext ||
+      static_cast<unsigned char>((*blob)[0]) != kVersion)
+    return std::nullopt;
+  for (const Mac& master : masters_) {
+    if (std::optional<std::string> plaintext = decrypt(master, *blob)) return parse(*plaintext);
+  }
+  return std::nullopt;
+}
+
+}  // namespace sesame::session

@@ -1,0 +1,158 @@
+#include "sesame/session/cookie_store.h"
+
+#include <utility>
+
+#include "sesame/base/log.h"
+#include "sesame/session/memory_store.h"
+
+namespace sesame::session {
+
+size_t CookieStore::maxValueBytes(size_t overhead) {
+  return overhead >= CookieSealer::kMaxCookieBytes ? 0 : CookieSealer::kMaxCookieBytes - overhead;
+}
+
+CookieStore::CookieStore(std::shared_ptr<const CookieSealer> sealer, Timeouts timeouts)
+    : sealer_(std::move(sealer)), timeouts_(timeouts) {}
+
+CookieStore::~CookieStore() = default;
+
+void CookieStore::adopt(std::string_view key, std::string_view sealed_value) {
+  jar_.insert_or_assign(std::string(key), std::string(sealed_value));
+}
+
+std::optional<std::string> CookieStore::sealed(std::string_view key) const {
+  auto it = jar_.find(key);
+  if (it == jar_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<Session> CookieStore::openLive(std::string_view key, TimePoint now) {
+  auto it = jar_.find(key);
+  if (it == jar_.end()) return std::nullopt;
+  std::optional<Session> session = sealer_->open(it->second);
+  if (!session || now - session->touched >= timeouts_.idle.count() ||
+      now - session->created >= timeouts_.absolute.count()) {
+    jar_.erase(it);
+    return std::nullopt;
+  }
+  return session;
+}
+
+StoreStatus CookieStore::store(std::string_view key, const Session& session) {
+  // Sizes and counts only: a session's contents never reach the log.
+  if (!withinDataBounds(session.data)) {
+    LOG_WARN(
+        "cookie store: session data exceeds %zu fields or %zu bytes (%zu fields); refusing "
+        "the change",
+        MemoryStore::kMaxFields, MemoryStore::kMaxDataBytes, session.data.size());
+    return StoreStatus::kRejected;
+  }
+  if (!CookieSealer::canCarry(session)) {
+    LOG_WARN(
+        "cookie store: session holds a control character, an empty group or a "
+        "non-canonical data key; refusing the change");
+    return StoreStatus::kRejected;
+  }
+  std::optional<std::string> value = sealer_->seal(session);
+  if (!value) {
+    LOG_WARN(
+        "cookie store: session would need a %zu-byte cookie value, over the %zu bytes that "
+        "4096 minus the cookie's name and attributes leave (%zu data fields); refusing the "
+        "change; use store = \"memory\" or \"redis\" for large sessions",
+        CookieSealer::sealedSize(session), sealer_->maxValueBytes(), session.data.size());
+    return StoreStatus::kRejected;
+  }
+  jar_.insert_or_assign(std::string(key), std::move(*value));
+  return StoreStatus::kOk;
+}
+
+TicketPtr CookieStore::load(std::string_view key, TimePoint now, LoadDone done) {
+  std::optional<Session> session = openLive(key, now);
+  if (session && now - session->touched >= timeouts_.touch_interval.count()) {
+    session->touched = now;
+    // The same fields at the same length: it fits whenever the old value did.
+    if (store(key, *session) == StoreStatus::kOk) ++touch_writes_;
+  }
+  if (session) {
+    done(StoreStatus::kOk, &*session);
+  } else {
+    done(StoreStatus::kMissing, nullptr);
+  }
+  return nullptr;
+}
+
+TicketPtr CookieStore::create(std::string_view key, const Session& session, TimePoint now,
+                              Done done) {
+  Session stored = session;
+  stored.created = now;
+  stored.touched = now;
+  done(store(key, stored));
+  return nullptr;
+}
+
+TicketPtr CookieStore::rotate(std::string_view old_key, std::string_view new_key, TimePoint now,
+                              Done done) {
+  std::optional<Session> session = openLive(old_key, now);
+  StoreStatus status = StoreStatus::kMissing;
+  if (session) {
+    jar_.erase(jar_.find(old_key));
+    status = store(new_key, *session);
+  }
+  done(status);
+  return nullptr;
+}
+
+TicketPtr CookieStore::update(std::string_view key, const Update& update, TimePoint now,
+                              Done done) {
+  std::optional<Session> session = openLive(key, now);
+  StoreStatus status = StoreStatus::kMissing;
+  if (session) {
+    for (const auto& [name, value] : update.set) session->data[name] = value;
+    for (const auto& name : update.unset) session->data.erase(name);
+    status = store(key, *session);
+  }
+  done(status);
+  return nullptr;
+}
+
+TicketPtr CookieStore::setIdentity(std::string_view key, std::string_view user,
+                                   const std::vector<std::string>& groups, TimePoint now,
+                                   Done done) {
+  std::optional<Session> session = openLive(key, now);
+  StoreStatus status = StoreStatus::kMissing;
+  if (session) {
+    session->user = user;
+    session->groups = groups;
+    session->login = now;
+    session->created = now;
+    session->touched = now;
+    status = store(key, *session);
+  }
+  done(status);
+  return nullptr;
+}
+
+TicketPtr CookieStore::destroy(std::string_view key, Done done) {
+  if (auto it = jar_.find(key); it != jar_.end()) jar_.erase(it);
+  done(StoreStatus::kOk);
+  return nullptr;
+}
+
+TicketPtr CookieStore::destroyUser(std::string_view user, Done done) {
+  for (auto it = jar_.begin(); it != jar_.end();) {
+    const std::optional<Session> session = sealer_->open(it->second);
+    it = session && session->user == user ? jar_.erase(it) : std::next(it);
+  }
+  done(StoreStatus::kOk);
+  return nullptr;
+}
+
+void CookieStore::sweep(TimePoint now) {
+  for (auto it = jar_.begin(); it != jar_.end();) {
+    auto next = std::next(it);
+    openLive(it->first, now);  // drops it when it does not open or has expired
+    it = next;
+  }
+}
+
+}  // namespace sesame::session
