@@ -3,15 +3,38 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "sesame/net/address.h"
 #include "sesame/session/identity_filter.h"
 #include "sesame/session/store.h"
 
 namespace sesame::session {
 
 enum class StoreKind { kMemory, kRedis, kCookie };
+
+// [redis]: where the Redis store connects and how.
+struct RedisSettings {
+  std::string address = "127.0.0.1:6379";  // as written: "host:port" or "unix:/path", for messages
+  net::Address addr;                       // IPv4, IPv6 or AF_UNIX (sockaddr_un)
+  std::string username;                    // ACL user; empty: AUTH with the password only
+  std::string password;                    // from `password` or `password_file`; empty: no AUTH
+  int64_t database = 0;                    // SELECT; 0 sends none
+  std::string key_prefix = "sesame:";      // may be empty
+  Millis connect_timeout{1000};            // TCP connect plus AUTH, SELECT and SCRIPT LOAD
+  Millis command_timeout{250};             // each command's deadline
+};
+
+// "host:port" / "[v6]:port" with a numeric host (or "localhost", taken as
+// 127.0.0.1 per RFC 6761 §6.3), or "unix:" and an absolute socket path
+// shorter than sun_path. Nothing touches the network. `error` (may be null)
+// says what is wrong.
+[[nodiscard]] std::optional<net::Address> parseRedisAddress(std::string_view text,
+                                                            std::string* error);
 
 struct Settings {
   StoreKind store = StoreKind::kMemory;
@@ -25,6 +48,7 @@ struct Settings {
   std::vector<std::string> csrf_origins;  // normalised "scheme://host[:port]"
   size_t max_sessions = 100000;           // memory store bound, oldest evicted first
   IdentityHeaders identity;               // [identity]
+  RedisSettings redis;                    // [redis], used when store is kRedis
 };
 
 enum class Auth {

@@ -1,0 +1,133 @@
+// The Redis session store: sessions shared by every sesame instance that
+// points at the same Redis, surviving restarts, expired by Redis itself.
+//
+// Transport: one pipelined connection per worker, on the worker's loop.
+// hiredis 0.14 serves only as the reply reader (redisReader*) and command
+// formatter (redisFormatCommandArgv); the bytes travel over sesame's own
+// net::Stream, because that lets TLS to Redis, Sentinel and Cluster come
+// later without a second client, on the same edge-triggered transport as
+// client and upstream traffic. hiredis's async API and libevent adapter are
+// not used.
+//
+// Layout (P = key_prefix): a session is the hash P "s:" storeKey with fields
+// user, groups, created, login, touched and "d:" + name per data field, and
+// a TTL of min(idle left, absolute left). The set P "u:" user lists the
+// store keys of that user's sessions (for destroyUser); its TTL, refreshed
+// on every addition, is the absolute timeout, so it never outlives every
+// session it names; stale members are harmless.
+//
+// Each load is one round trip: a script reads the hash, judges idle and
+// absolute expiry by the stored times and the caller's `now` (deleting an
+// expired session) and writes the touch only once touch_interval has passed.
+// Every script touches one key, never two (Redis Cluster runs a script on
+// the node that owns its key), so nothing uses RENAME: rotate is one script
+// that takes (reads and deletes) the old hash, then a second that writes the
+// new one. Between the two replies the session exists under neither key: a
+// load of the old key is kMissing, as it must be after a login, and if the
+// connection fails in between the session is lost (the user logs in again)
+// rather than left under the old key. setIdentity, destroy and destroyUser
+// likewise touch the user set in separate commands after the session's
+// script.
+//
+// Failure: a call whose command gets no reply within command_timeout, or
+// whose connection fails, completes with kUnavailable (fail closed, never
+// kMissing); the connection is then dropped and remade with backoff from
+// 100 ms doubling to 5 s. While there is no connection, calls complete with
+// kUnavailable at once. At most `max_pending` commands wait for replies;
+// calls beyond that get kUnavailable.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sesame/session/settings.h"
+#include "sesame/session/store.h"
+
+struct event_base;
+struct redisReply;
+
+namespace sesame::session {
+
+namespace redis {
+class Connection;
+struct Script;
+}  // namespace redis
+
+// One per worker, used and destroyed on that worker's loop thread (destroy
+// it after the loop has stopped: pending callbacks are then dropped, never
+// run). Callbacks always run from the loop, never inside the call that
+// issued them, and may call the store again. Every call returns a ticket;
+// destroying it before the callback has run cancels the callback (the
+// command still completes, and a rotation still writes its new key).
+//
+// Bounds: create() and update() refuse data beyond MemoryStore::kMaxFields
+// fields or kMaxDataBytes bytes (withinDataBounds) with kRejected, checked
+// atomically by the update script against the stored fields.
+class RedisStore final : public Store {
+ public:
+  static constexpr size_t kDefaultMaxPending = 10000;
+
+  // Starts connecting at once. `settings.addr` must be filled
+  // (parseRedisAddress); `timeouts` are the [session] ones.
+  RedisStore(event_base* loop, const RedisSettings& settings, const Timeouts& timeouts,
+             size_t max_pending = kDefaultMaxPending);
+  ~RedisStore() override;
+  RedisStore(const RedisStore&) = delete;
+  RedisStore& operator=(const RedisStore&) = delete;
+
+  [[nodiscard]] TicketPtr load(std::string_view key, TimePoint now, LoadDone done) override;
+  [[nodiscard]] TicketPtr create(std::string_view key, const Session& session, TimePoint now,
+                                 Done done) override;
+  [[nodiscard]] TicketPtr rotate(std::string_view old_key, std::string_view new_key, TimePoint now,
+                                 Done done) override;
+  [[nodiscard]] TicketPtr update(std::string_view key, const Update& update, TimePoint now,
+                                 Done done) override;
+  // Also refreshes `touched` and the TTL: a login is activity.
+  [[nodiscard]] TicketPtr setIdentity(std::string_view key, std::string_view user,
+                                      const std::vector<std::string>& groups, TimePoint now,
+                                      Done done) override;
+  [[nodiscard]] TicketPtr destroy(std::string_view key, Done done) override;
+  [[nodiscard]] TicketPtr destroyUser(std::string_view user, Done done) override;
+  // Nothing to do: Redis expires keys itself.
+  void sweep(TimePoint) override {}
+
+  // Connected and past AUTH, SELECT and SCRIPT LOAD (for readiness checks).
+  [[nodiscard]] bool connected() const;
+  // Calls whose callbacks (cancelled or not) have not been settled yet.
+  [[nodiscard]] size_t inFlight() const { return in_flight_; }
+  // Idle-timeout refreshes written by load() (touch throttling is observable).
+  [[nodiscard]] size_t touchWrites() const { return touch_writes_; }
+
+  struct Call;  // one store call's callback and cancellation state
+
+ private:
+  struct Batch;  // a call spread over several commands
+  std::string sessionKey(std::string_view key) const;
+  std::string userKey(std::string_view user) const;
+  std::shared_ptr<Call> begin(Done done, LoadDone load_done, TicketPtr& ticket);
+  void finish(const std::shared_ptr<Call>& call, StoreStatus status, const Session* session);
+  // Fails the call from the loop when the connection has no room.
+  bool admitted(const std::shared_ptr<Call>& call);
+  std::vector<std::string> expiryArgs(TimePoint now) const;
+  // A handler that settles one command of `batch`.
+  std::function<void(const redisReply*)> step(const std::shared_ptr<Batch>& batch);
+  void indexUser(std::string_view user, std::string_view key, const std::shared_ptr<Batch>& batch);
+  void onTaken(const std::shared_ptr<Call>& call, const std::string& old_key,
+               const std::string& new_key, TimePoint now, const redisReply* reply);
+  // Logs an unexpected reply once per distinct text (not once per request).
+  void reportError(std::string_view what, const redisReply* reply);
+
+  const RedisSettings settings_;
+  const Timeouts timeouts_;
+  std::vector<redis::Script> scripts_;
+  std::unique_ptr<redis::Connection> connection_;
+  size_t in_flight_ = 0;
+  size_t touch_writes_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace sesame::session

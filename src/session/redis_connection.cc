@@ -1,0 +1,319 @@
+#include "redis_connection.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "sesame/base/log.h"
+
+namespace sesame::session::redis {
+namespace {
+
+// Redis error text for a log line: bounded, without control bytes.
+std::string printable(std::string_view text) {
+  constexpr size_t kMax = 200;
+  std::string out;
+  for (char c : text.substr(0, kMax)) {
+    auto u = static_cast<unsigned char>(c);
+    out += u < 0x20 || u == 0x7f ? '?' : c;
+  }
+  if (text.size() > kMax) out += "...";
+  return out;
+}
+
+timeval toTimeval(std::chrono::milliseconds d) {
+  return timeval{static_cast<time_t>(d.count() / 1000),
+                 static_cast<suseconds_t>(d.count() % 1000 * 1000)};
+}
+
+}  // namespace
+
+Connection::Connection(event_base* loop, const RedisSettings& settings,
+                       const std::vector<Script>& scripts, size_t max_pending)
+    : loop_(loop),
+      settings_(settings),
+      scripts_(scripts),
+      max_pending_(max_pending),
+      reader_(nullptr, redisReaderFree) {
+  deferred_event_.reset(event_new(
+      loop, -1, 0, [](int, short, void* self) { static_cast<Connection*>(self)->runDeferred(); },
+      this));
+  deadline_timer_.reset(evtimer_new(
+      loop, [](int, short, void* self) { static_cast<Connection*>(self)->onDeadline(); }, this));
+  backoff_timer_.reset(evtimer_new(
+      loop, [](int, short, void* self) { static_cast<Connection*>(self)->onBackoff(); }, this));
+  down_since_ = Clock::now();
+  connect();
+}
+
+Connection::~Connection() = default;
+
+void Connection::connect() {
+  state_ = State::kConnecting;
+  reader_.reset(redisReaderCreate());
+  std::string error;
+  stream_ = net::Stream::connect(loop_, settings_.addr, &error);
+  if (!stream_) return fail("cannot connect: " + error);
+  stream_->setHandler(this);
+  handshake();
+}
+
+void Connection::handshake() {
+  const Clock::time_point deadline = Clock::now() + settings_.connect_timeout;
+  auto step = [this, deadline](std::string_view name, const std::vector<std::string>& argv) {
+    write(argv);
+    pending_.push_back(Entry{[this, name](const redisReply* r) { onHandshakeReply(name, r); },
+                             deadline,
+                             nullptr,
+                             0,
+                             {}});
+    ++handshake_left_;
+  };
+  if (!settings_.password.empty()) {
+    if (settings_.username.empty()) {
+      step("AUTH", {"AUTH", settings_.password});
+    } else {
+      step("AUTH", {"AUTH", settings_.username, settings_.password});
+    }
+  }
+  if (settings_.database != 0) step("SELECT", {"SELECT", std::to_string(settings_.database)});
+  for (const Script& s : scripts_) step("SCRIPT LOAD", {"SCRIPT", "LOAD", std::string(s.body)});
+  armDeadline();
+}
+
+void Connection::onHandshakeReply(std::string_view step, const redisReply* reply) {
+  if (reply == nullptr) return;  // fail() is already reporting why
+  if (reply->type == REDIS_REPLY_ERROR) {
+    std::string error = printable(std::string_view(reply->str, reply->len));
+    std::string hint;
+    if (error.starts_with("NOAUTH")) {
+      hint = "; the server requires a password: set [redis] password or password_file";
+    } else if (step == "AUTH") {
+      hint = "; check [redis] username and password (or password_file)";
+    } else if (step == "SELECT") {
+      hint = "; check [redis] database against the server's `databases` setting";
+    } else if (error.starts_with("NOPERM")) {
+      hint = "; the [redis] username needs the EVALSHA, EVAL, SCRIPT and hash/set commands";
+    }
+    return fail(std::string(step) + " failed: " + error + hint);
+  }
+  if (--handshake_left_ == 0) becomeReady();
+}
+
+void Connection::becomeReady() {
+  state_ = State::kReady;
+  backoff_ = kFirstBackoff;
+  if (reported_down_) {
+    auto down = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - down_since_);
+    LOG_WARN("redis %s: connection back after %.1f s", settings_.address.c_str(),
+             static_cast<double>(down.count()) / 1000);
+  } else if (!was_ready_) {
+    LOG_INFO("redis %s: connected", settings_.address.c_str());
+  }
+  was_ready_ = true;
+  reported_down_ = false;
+  last_reason_.clear();
+  std::deque<Entry> held = std::exchange(held_, {});
+  for (Entry& entry : held) issue(std::move(entry));
+}
+
+bool Connection::admit() {
+  if (pending_.size() + held_.size() < max_pending_) return true;
+  if (!reported_full_) {
+    LOG_WARN("redis %s: %zu commands await replies; refusing more until the server catches up",
+             settings_.address.c_str(), pending_.size() + held_.size());
+    reported_full_ = true;
+  }
+  return false;
+}
+
+void Connection::command(std::vector<std::string> args, ReplyHandler handler) {
+  dispatch(Entry{std::move(handler), {}, nullptr, 0, std::move(args)});
+}
+
+void Connection::script(const Script& script, std::vector<std::string> keys_and_args,
+                        size_t numkeys, ReplyHandler handler) {
+  dispatch(Entry{std::move(handler), {}, &script, numkeys, std::move(keys_and_args)});
+}
+
+void Connection::dispatch(Entry entry) {
+  switch (state_) {
+    case State::kWaiting:
+      defer([handler = std::move(entry.handler)] { handler(nullptr); });
+      return;
+    case State::kConnecting:
+      held_.push_back(std::move(entry));
+      return;
+    case State::kReady:
+      issue(std::move(entry));
+      return;
+  }
+}
+
+void Connection::issue(Entry entry) {
+  if (entry.script != nullptr) {
+    std::vector<std::string> argv{"EVALSHA", entry.script->sha, std::to_string(entry.numkeys)};
+    argv.insert(argv.end(), entry.args.begin(), entry.args.end());
+    write(argv);
+  } else {
+    write(entry.args);
+    entry.args = {};
+  }
+  entry.deadline = Clock::now() + settings_.command_timeout;
+  pending_.push_back(std::move(entry));
+  armDeadline();
+}
+
+void Connection::evalInstead(Entry entry) {
+  std::vector<std::string> argv{"EVAL", std::string(entry.script->body),
+                                std::to_string(entry.numkeys)};
+  argv.insert(argv.end(), entry.args.begin(), entry.args.end());
+  LOG_INFO("redis %s: script %.*s was missing from the server's cache; sent it in full",
+           settings_.address.c_str(), static_cast<int>(entry.script->name.size()),
+           entry.script->name.data());
+  entry.script = nullptr;
+  entry.args = std::move(argv);
+  issue(std::move(entry));
+}
+
+void Connection::write(const std::vector<std::string>& argv) {
+  std::vector<const char*> parts;
+  std::vector<size_t> lengths;
+  parts.reserve(argv.size());
+  lengths.reserve(argv.size());
+  for (const std::string& a : argv) {
+    parts.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  char* cmd = nullptr;
+  int len =
+      redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), parts.data(), lengths.data());
+  if (len > 0) evbuffer_add(stream_->output(), cmd, static_cast<size_t>(len));
+  redisFreeCommand(cmd);
+}
+
+void Connection::defer(std::function<void()> fn) {
+  deferred_.push_back(std::move(fn));
+  if (deferred_.size() == 1) event_active(deferred_event_.get(), 0, 0);
+}
+
+void Connection::runDeferred() {
+  std::vector<std::function<void()>> now = std::exchange(deferred_, {});
+  for (auto& fn : now) fn();
+}
+
+void Connection::onStreamRead(net::Stream& stream) {
+  evbuffer* in = stream.input();
+  while (evbuffer_get_length(in) > 0) {
+    evbuffer_iovec chunk;
+    evbuffer_peek(in, -1, nullptr, &chunk, 1);
+    if (redisReaderFeed(reader_.get(), static_cast<const char*>(chunk.iov_base), chunk.iov_len) !=
+        REDIS_OK) {
+      return fail("out of memory reading a reply");
+    }
+    evbuffer_drain(in, chunk.iov_len);
+  }
+  const uint64_t generation = generation_;
+  while (generation == generation_) {
+    void* raw = nullptr;
+    if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
+      return fail("unreadable reply (" + printable(reader_->errstr) + ")");
+    }
+    if (raw == nullptr) break;
+    std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw),
+                                                       freeReplyObject);
+    if (pending_.empty()) return fail("a reply to no command (is this a Redis server?)");
+    Entry entry = std::move(pending_.front());
+    pending_.pop_front();
+    if (entry.script != nullptr && reply->type == REDIS_REPLY_ERROR &&
+        std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
+      evalInstead(std::move(entry));
+      continue;
+    }
+    entry.handler(reply.get());
+  }
+  if (pending_.empty() && held_.empty()) reported_full_ = false;
+}
+
+void Connection::onStreamEvent(net::Stream&, net::StreamEvent event) {
+  switch (event) {
+    case net::StreamEvent::kConnected:
+      return;
+    case net::StreamEvent::kEof:
+      return fail("the server closed the connection");
+    case net::StreamEvent::kError:
+      return fail(std::string(state_ == State::kConnecting ? "cannot connect: " : "I/O error: ") +
+                  std::strerror(errno != 0 ? errno : EIO));
+    default:
+      return;  // no stream timeouts are set: deadlines are per command
+  }
+}
+
+void Connection::fail(const std::string& reason) {
+  ++generation_;
+  const bool was_ready = state_ == State::kReady;
+  state_ = State::kWaiting;
+  handshake_left_ = 0;
+  if (stream_) {
+    // Possibly inside this stream's own callback: stop it now, free it later.
+    stream_->disable();
+    retired_ = std::move(stream_);
+  }
+  reader_.reset();
+  evtimer_del(deadline_timer_.get());
+  if (was_ready) {
+    down_since_ = Clock::now();
+    reported_down_ = true;
+    LOG_WARN("redis %s: connection lost: %s; session requests fail closed until it is back",
+             settings_.address.c_str(), reason.c_str());
+  } else if (reason != last_reason_) {
+    LOG_WARN("redis %s: %s; retrying (every %lld ms at most), session requests fail closed",
+             settings_.address.c_str(), reason.c_str(),
+             static_cast<long long>(kMaxBackoff.count()));
+  }
+  last_reason_ = reason;
+  const timeval tv = toTimeval(backoff_);
+  evtimer_add(backoff_timer_.get(), &tv);
+  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  std::deque<Entry> failed = std::exchange(pending_, {});
+  for (Entry& entry : held_) failed.push_back(std::move(entry));
+  held_.clear();
+  reported_full_ = false;
+  for (Entry& entry : failed) entry.handler(nullptr);
+}
+
+void Connection::armDeadline() {
+  if (pending_.empty()) return;
+  // A timer set for a later deadline (the handshake's connect_timeout)
+  // would fire too late for this one.
+  const Clock::time_point next = pending_.front().deadline;
+  if (evtimer_pending(deadline_timer_.get(), nullptr) && armed_for_ <= next) return;
+  armed_for_ = next;
+  auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(pending_.front().deadline - Clock::now());
+  const timeval tv = toTimeval(std::max(left, std::chrono::milliseconds{0}));
+  evtimer_add(deadline_timer_.get(), &tv);
+}
+
+void Connection::onDeadline() {
+  if (pending_.empty()) return;
+  if (pending_.front().deadline > Clock::now()) return armDeadline();
+  if (state_ == State::kConnecting) {
+    return fail("no connection within connect_timeout (" +
+                std::to_string(settings_.connect_timeout.count()) + " ms)");
+  }
+  fail("no reply within command_timeout (" + std::to_string(settings_.command_timeout.count()) +
+       " ms)");
+}
+
+void Connection::onBackoff() {
+  retired_.reset();
+  connect();
+}
+
+}  // namespace sesame::session::redis

@@ -1,0 +1,131 @@
+// Private to session/: one pipelined Redis connection on one worker's loop.
+// hiredis only parses replies (redisReader) and formats commands
+// (redisFormatCommandArgv); the bytes travel over sesame's own net::Stream,
+// so TLS to Redis, Sentinel and Cluster can come later without a second
+// client, on the same edge-triggered transport as everything else. hiredis's
+// async API and its libevent adapter are deliberately not used.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "redis_scripts.h"
+#include "sesame/base/c_handle.h"
+#include "sesame/net/stream.h"
+#include "sesame/session/settings.h"
+
+struct redisReply;
+struct redisReader;
+
+namespace sesame::session::redis {
+
+// Runs once per command: with the reply, or with null when the command got
+// none (connection lost, deadline passed, queue full, not connected).
+using ReplyHandler = std::function<void(const redisReply*)>;
+
+// Connects at construction and after every failure, with exponential backoff
+// (kFirstBackoff doubling to kMaxBackoff). Each connection starts with AUTH,
+// SELECT and SCRIPT LOAD, pipelined; commands issued meanwhile wait for them.
+// Every command has a deadline (command_timeout): the first one missed, like
+// any connection error, fails every waiting command and reconnects, since a
+// pipeline cannot skip a reply. While no connection is up, commands fail at
+// once. Handlers never run inside the call that issued the command: failures
+// are delivered from a zero-timeout event, replies from the stream's read.
+class Connection final : private net::StreamHandler {
+ public:
+  static constexpr std::chrono::milliseconds kFirstBackoff{100};
+  static constexpr std::chrono::milliseconds kMaxBackoff{5000};
+
+  // `scripts` must outlive the connection.
+  Connection(event_base* loop, const RedisSettings& settings, const std::vector<Script>& scripts,
+             size_t max_pending);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // The handshake finished and no failure has happened since.
+  [[nodiscard]] bool ready() const { return state_ == State::kReady; }
+  // Room for another call's commands (under max_pending); logs the first
+  // refusal of each overload.
+  [[nodiscard]] bool admit();
+  // Commands written or held, awaiting replies.
+  [[nodiscard]] size_t pending() const { return pending_.size() + held_.size(); }
+
+  void command(std::vector<std::string> args, ReplyHandler handler);
+  // EVALSHA `script` with `keys` then `args`; on NOSCRIPT (the server's
+  // script cache was flushed) the same call is sent once more as EVAL.
+  void script(const Script& script, std::vector<std::string> keys_and_args, size_t numkeys,
+              ReplyHandler handler);
+  // Runs `fn` from the loop, soon; for answers that need no round trip.
+  void defer(std::function<void()> fn);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  enum class State {
+    kWaiting,     // no connection; the backoff timer will start one
+    kConnecting,  // connect and handshake in flight
+    kReady,
+  };
+  struct Entry {
+    ReplyHandler handler;
+    Clock::time_point deadline;
+    const Script* script = nullptr;  // set for EVALSHA: kept to resend as EVAL
+    size_t numkeys = 0;
+    std::vector<std::string> args;
+  };
+
+  void connect();
+  void dispatch(Entry entry);
+  void issue(Entry entry);
+  void write(const std::vector<std::string>& argv);
+  void handshake();
+  void onHandshakeReply(std::string_view step, const redisReply* reply);
+  void becomeReady();
+  // Fails everything waiting, drops the connection and schedules the next.
+  void fail(const std::string& reason);
+  void armDeadline();
+  void onDeadline();
+  void onBackoff();
+  void runDeferred();
+  void evalInstead(Entry entry);
+
+  void onStreamRead(net::Stream& stream) override;
+  void onStreamWrite(net::Stream&) override {}
+  void onStreamEvent(net::Stream& stream, net::StreamEvent event) override;
+
+  event_base* const loop_;
+  const RedisSettings& settings_;
+  const std::vector<Script>& scripts_;
+  const size_t max_pending_;
+
+  State state_ = State::kWaiting;
+  std::unique_ptr<net::Stream> stream_;
+  std::unique_ptr<net::Stream> retired_;  // failed inside its own callback; freed later
+  std::unique_ptr<redisReader, void (*)(redisReader*)> reader_;
+  std::deque<Entry> pending_;  // written, awaiting replies, in order
+  std::deque<Entry> held_;     // issued while connecting, written once ready
+  size_t handshake_left_ = 0;
+  uint64_t generation_ = 0;  // bumped by fail(): stale reply loops stop
+  std::chrono::milliseconds backoff_ = kFirstBackoff;
+
+  std::vector<std::function<void()>> deferred_;
+  EventPtr deferred_event_;
+  EventPtr deadline_timer_;
+  Clock::time_point armed_for_;
+  EventPtr backoff_timer_;
+
+  // Logging: the state changes, not each refused request.
+  bool was_ready_ = false;
+  bool reported_down_ = false;
+  std::string last_reason_;
+  bool reported_full_ = false;
+  Clock::time_point down_since_;
+};
+
+}  // namespace sesame::session::redis

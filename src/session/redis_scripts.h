@@ -1,0 +1,135 @@
+// Private to session/: the Lua scripts of the Redis store. Each touches one
+// key only (Redis Cluster runs a script on the node owning its key), reads
+// and writes in one atomic step, and judges expiry by the stored times and
+// the caller's `now` (sesame instances share wall-clock time, not Redis's).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sesame::session::redis {
+
+struct Script {
+  std::string_view name;  // for log lines
+  std::string_view body;
+  std::string sha;  // SHA-1 hex of body, what EVALSHA names
+};
+
+// Shared prologue: `now`, and whether created/touched put the hash past the
+// idle (ARGV[2]) or absolute (ARGV[3]) timeout.
+#define SESAME_REDIS_EXPIRED                                                       \
+  "local now = tonumber(ARGV[1])\n"                                                \
+  "local function expired(created, touched)\n"                                     \
+  "  return not created or not touched or now - touched >= tonumber(ARGV[2]) or\n" \
+  "    now - created >= tonumber(ARGV[3])\n"                                       \
+  "end\n"
+
+// KEYS[1] session; ARGV now, idle, absolute, touch_interval.
+// 0 when missing or expired (then deleted); else {touched_written, HGETALL}
+// with the written touch already in the fields.
+inline constexpr std::string_view kLoadBody = SESAME_REDIS_EXPIRED R"lua(
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return 0 end
+local created, touched, at
+for i = 1, #h, 2 do
+  if h[i] == 'created' then created = tonumber(h[i + 1])
+  elseif h[i] == 'touched' then touched = tonumber(h[i + 1]); at = i + 1 end
+end
+if expired(created, touched) then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+if now - touched < tonumber(ARGV[4]) then return {0, h} end
+redis.call('HSET', KEYS[1], 'touched', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[2]), created + tonumber(ARGV[3]) - now))
+h[at] = ARGV[1]
+return {1, h}
+)lua";
+
+// KEYS[1] session; ARGV ttl_ms, then field, value pairs: replaces the hash.
+inline constexpr std::string_view kPutBody = R"lua(
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+)lua";
+
+// KEYS[1] session; ARGV now, idle, absolute. Deletes the hash and returns
+// its fields (0 when missing or expired): the first half of a rotation.
+inline constexpr std::string_view kTakeBody = SESAME_REDIS_EXPIRED R"lua(
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return 0 end
+redis.call('DEL', KEYS[1])
+local created, touched
+for i = 1, #h, 2 do
+  if h[i] == 'created' then created = tonumber(h[i + 1])
+  elseif h[i] == 'touched' then touched = tonumber(h[i + 1]) end
+end
+if expired(created, touched) then return 0 end
+return h
+)lua";
+
+// KEYS[1] session; ARGV now, idle, absolute, max_fields, max_bytes, nset,
+// nset field/value pairs, then fields to delete. 1 done, 0 missing or
+// expired, -1 the result would pass the bounds (nothing written). Only the
+// named fields are written, so parallel updates of other fields survive.
+inline constexpr std::string_view kUpdateBody = SESAME_REDIS_EXPIRED R"lua(
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return 0 end
+local data, created, touched = {}, nil, nil
+for i = 1, #h, 2 do
+  local f = h[i]
+  if string.sub(f, 1, 2) == 'd:' then data[f] = h[i + 1]
+  elseif f == 'created' then created = tonumber(h[i + 1])
+  elseif f == 'touched' then touched = tonumber(h[i + 1]) end
+end
+if expired(created, touched) then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+local last = 6 + 2 * tonumber(ARGV[6])
+for i = 7, last, 2 do data[ARGV[i]] = ARGV[i + 1] end
+for i = last + 1, #ARGV do data[ARGV[i]] = nil end
+local fields, bytes = 0, 0
+for f, v in pairs(data) do
+  fields = fields + 1
+  bytes = bytes + #f - 2 + #v
+end
+if fields > tonumber(ARGV[4]) or bytes > tonumber(ARGV[5]) then return -1 end
+if last > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7, last)) end
+if #ARGV > last then redis.call('HDEL', KEYS[1], unpack(ARGV, last + 1)) end
+return 1
+)lua";
+
+// KEYS[1] session; ARGV now, idle, absolute, user, encoded groups.
+// 0 when missing or expired; else {1, previous user}.
+inline constexpr std::string_view kIdentityBody = SESAME_REDIS_EXPIRED R"lua(
+local h = redis.call('HMGET', KEYS[1], 'user', 'created', 'touched')
+if expired(tonumber(h[2]), tonumber(h[3])) then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+redis.call('HSET', KEYS[1], 'user', ARGV[4], 'groups', ARGV[5], 'login', ARGV[1],
+           'created', ARGV[1], 'touched', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[2]), tonumber(ARGV[3])))
+return {1, h[1] or ''}
+)lua";
+
+// KEYS[1] session. Deletes it; returns its user (nil when none).
+inline constexpr std::string_view kDestroyBody = R"lua(
+local user = redis.call('HGET', KEYS[1], 'user')
+redis.call('DEL', KEYS[1])
+return user
+)lua";
+
+// KEYS[1] session; ARGV[1] user. Deletes it only while it is that user's:
+// a session that logged in as someone else since keeps living.
+inline constexpr std::string_view kDestroyIfUserBody = R"lua(
+if redis.call('HGET', KEYS[1], 'user') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+)lua";
+
+#undef SESAME_REDIS_EXPIRED
+
+}  // namespace sesame::session::redis

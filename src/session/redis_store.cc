@@ -1,0 +1,423 @@
+#include "sesame/session/redis_store.h"
+
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <utility>
+
+#include "redis_connection.h"
+#include "redis_scripts.h"
+#include "sesame/base/log.h"
+#include "sesame/session/memory_store.h"
+
+namespace sesame::session {
+namespace {
+
+enum ScriptId : size_t { kLoad, kPut, kTake, kUpdate, kIdentity, kDestroy, kDestroyIfUser };
+
+std::string sha1Hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) {
+    char byte[3];
+    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
+    hex += byte;
+  }
+  return hex;
+}
+
+std::vector<redis::Script> makeScripts() {
+  std::vector<redis::Script> scripts;
+  for (auto [name, body] : {std::pair{"load", redis::kLoadBody},
+                            {"put", redis::kPutBody},
+                            {"take", redis::kTakeBody},
+                            {"update", redis::kUpdateBody},
+                            {"identity", redis::kIdentityBody},
+                            {"destroy", redis::kDestroyBody},
+                            {"destroy-if-user", redis::kDestroyIfUserBody}}) {
+    scripts.push_back(redis::Script{name, body, sha1Hex(body)});
+  }
+  return scripts;
+}
+
+constexpr std::string_view kDataPrefix = "d:";
+
+// Groups as length-prefixed strings ("5:staff3:ops"): any byte may appear
+// in a group without an escaping rule.
+std::string encodeGroups(const std::vector<std::string>& groups) {
+  std::string out;
+  for (const std::string& g : groups) out += std::to_string(g.size()) + ":" + g;
+  return out;
+}
+
+bool decodeGroups(std::string_view text, std::vector<std::string>& groups) {
+  while (!text.empty()) {
+    size_t len = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), len);
+    if (ec != std::errc() || end == text.data() + text.size() || *end != ':') return false;
+    text.remove_prefix(static_cast<size_t>(end - text.data()) + 1);
+    if (len > text.size()) return false;
+    groups.emplace_back(text.substr(0, len));
+    text.remove_prefix(len);
+  }
+  return true;
+}
+
+bool parseTime(std::string_view text, TimePoint& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+std::string_view str(const redisReply* r) {
+  return std::string_view(r->str, r->len);
+}
+
+// HGETALL's flat field/value array -> Session; false if it is not one of ours.
+bool parseSession(const redisReply* fields, Session& session) {
+  if (fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0) return false;
+  bool created = false;
+  bool touched = false;
+  for (size_t i = 0; i < fields->elements; i += 2) {
+    const redisReply* f = fields->element[i];
+    const redisReply* v = fields->element[i + 1];
+    if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) return false;
+    std::string_view name = str(f);
+    std::string_view value = str(v);
+    bool ok = true;
+    if (name.starts_with(kDataPrefix)) {
+      session.data.emplace(name.substr(kDataPrefix.size()), value);
+    } else if (name == "user") {
+      session.user = value;
+    } else if (name == "groups") {
+      ok = decodeGroups(value, session.groups);
+    } else if (name == "created") {
+      ok = created = parseTime(value, session.created);
+    } else if (name == "touched") {
+      ok = touched = parseTime(value, session.touched);
+    } else if (name == "login") {
+      ok = parseTime(value, session.login);
+    }
+    if (!ok) return false;
+  }
+  return created && touched;
+}
+
+void appendFields(std::vector<std::string>& args, const Session& session) {
+  for (auto [name, value] : {std::pair<std::string, std::string>{"user", session.user},
+                             {"groups", encodeGroups(session.groups)},
+                             {"created", std::to_string(session.created)},
+                             {"login", std::to_string(session.login)},
+                             {"touched", std::to_string(session.touched)}}) {
+    args.push_back(std::move(name));
+    args.push_back(std::move(value));
+  }
+  for (const auto& [name, value] : session.data) {
+    args.push_back(std::string(kDataPrefix) + name);
+    args.push_back(value);
+  }
+}
+
+class CallTicket final : public Ticket {
+ public:
+  explicit CallTicket(std::shared_ptr<RedisStore::Call> call) : call_(std::move(call)) {}
+  ~CallTicket() override;
+
+ private:
+  std::shared_ptr<RedisStore::Call> call_;
+};
+
+}  // namespace
+
+struct RedisStore::Call {
+  Done done;
+  LoadDone load_done;
+  bool settled = false;
+};
+
+struct RedisStore::Batch {
+  std::shared_ptr<Call> call;
+  size_t left = 0;
+  StoreStatus status = StoreStatus::kOk;
+};
+
+CallTicket::~CallTicket() {
+  // Drops the callback and what it captured; the commands still complete.
+  call_->done = nullptr;
+  call_->load_done = nullptr;
+}
+
+RedisStore::RedisStore(event_base* loop, const RedisSettings& settings, const Timeouts& timeouts,
+                       size_t max_pending)
+    : settings_(settings),
+      timeouts_(timeouts),
+      scripts_(makeScripts()),
+      connection_(std::make_unique<redis::Connection>(loop, settings_, scripts_, max_pending)) {}
+
+RedisStore::~RedisStore() = default;
+
+bool RedisStore::connected() const {
+  return connection_->ready();
+}
+
+std::string RedisStore::sessionKey(std::string_view key) const {
+  return settings_.key_prefix + "s:" + std::string(key);
+}
+
+std::string RedisStore::userKey(std::string_view user) const {
+  return settings_.key_prefix + "u:" + std::string(user);
+}
+
+std::shared_ptr<RedisStore::Call> RedisStore::begin(Done done, LoadDone load_done,
+                                                    TicketPtr& ticket) {
+  auto call = std::make_shared<Call>(Call{std::move(done), std::move(load_done)});
+  ticket = std::make_unique<CallTicket>(call);
+  ++in_flight_;
+  return call;
+}
+
+void RedisStore::finish(const std::shared_ptr<Call>& call, StoreStatus status,
+                        const Session* session) {
+  if (call->settled) return;
+  call->settled = true;
+  --in_flight_;
+  // Moved out first: the callback may start another call, or drop its ticket.
+  if (Done done = std::move(call->done)) done(status);
+  if (LoadDone done = std::move(call->load_done)) done(status, session);
+}
+
+bool RedisStore::admitted(const std::shared_ptr<Call>& call) {
+  if (connection_->admit()) return true;
+  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
+  return false;
+}
+
+std::vector<std::string> RedisStore::expiryArgs(TimePoint now) const {
+  return {std::to_string(now), std::to_string(timeouts_.idle.count()),
+          std::to_string(timeouts_.absolute.count())};
+}
+
+void RedisStore::reportError(std::string_view what, const redisReply* reply) {
+  std::string text(what);
+  if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
+    text += ": " + std::string(str(reply).substr(0, 200));
+  }
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  if (text == last_error_) return;
+  last_error_ = text;
+  LOG_WARN("redis %s: %s (the request fails closed)", settings_.address.c_str(), text.c_str());
+}
+
+std::function<void(const redisReply*)> RedisStore::step(const std::shared_ptr<Batch>& batch) {
+  ++batch->left;
+  return [this, batch](const redisReply* reply) {
+    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
+      if (reply != nullptr) reportError("a session command failed", reply);
+      batch->status = StoreStatus::kUnavailable;
+    }
+    if (--batch->left == 0) finish(batch->call, batch->status, nullptr);
+  };
+}
+
+void RedisStore::indexUser(std::string_view user, std::string_view key,
+                           const std::shared_ptr<Batch>& batch) {
+  connection_->command({"SADD", userKey(user), std::string(key)}, step(batch));
+  connection_->command({"PEXPIRE", userKey(user), std::to_string(timeouts_.absolute.count())},
+                       step(batch));
+}
+
+TicketPtr RedisStore::load(std::string_view key, TimePoint now, LoadDone done) {
+  TicketPtr ticket;
+  auto call = begin(nullptr, std::move(done), ticket);
+  if (!admitted(call)) return ticket;
+  std::vector<std::string> args = expiryArgs(now);
+  args.insert(args.begin(), sessionKey(key));
+  args.push_back(std::to_string(timeouts_.touch_interval.count()));
+  connection_->script(scripts_[kLoad], std::move(args), 1, [this, call](const redisReply* r) {
+    if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+    if (r->type == REDIS_REPLY_INTEGER) return finish(call, StoreStatus::kMissing, nullptr);
+    Session session;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || !parseSession(r->element[1], session)) {
+      reportError("load: unexpected reply or a malformed session hash", r);
+      return finish(call, StoreStatus::kUnavailable, nullptr);
+    }
+    if (r->element[0]->integer == 1) ++touch_writes_;
+    finish(call, StoreStatus::kOk, &session);
+  });
+  return ticket;
+}
+
+TicketPtr RedisStore::create(std::string_view key, const Session& session, TimePoint now,
+                             Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  if (!withinDataBounds(session.data)) {
+    connection_->defer([this, call] { finish(call, StoreStatus::kRejected, nullptr); });
+    return ticket;
+  }
+  if (!admitted(call)) return ticket;
+  Session stored = session;
+  stored.created = now;
+  stored.touched = now;
+  std::vector<std::string> args{
+      sessionKey(key), std::to_string(std::min(timeouts_.idle, timeouts_.absolute).count())};
+  appendFields(args, stored);
+  auto batch = std::make_shared<Batch>(Batch{call});
+  connection_->script(scripts_[kPut], std::move(args), 1, step(batch));
+  if (!stored.user.empty()) indexUser(stored.user, key, batch);
+  return ticket;
+}
+
+TicketPtr RedisStore::rotate(std::string_view old_key, std::string_view new_key, TimePoint now,
+                             Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  if (!admitted(call)) return ticket;
+  std::vector<std::string> args = expiryArgs(now);
+  args.insert(args.begin(), sessionKey(old_key));
+  connection_->script(scripts_[kTake], std::move(args), 1,
+                      [this, call, from = std::string(old_key), to = std::string(new_key),
+                       now](const redisReply* r) { onTaken(call, from, to, now, r); });
+  return ticket;
+}
+
+void RedisStore::onTaken(const std::shared_ptr<Call>& call, const std::string& old_key,
+                         const std::string& new_key, TimePoint now, const redisReply* reply) {
+  if (reply == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+  if (reply->type == REDIS_REPLY_INTEGER) return finish(call, StoreStatus::kMissing, nullptr);
+  Session session;
+  if (!parseSession(reply, session)) {
+    reportError("rotate: unexpected reply or a malformed session hash", reply);
+    return finish(call, StoreStatus::kUnavailable, nullptr);
+  }
+  // Written even when the ticket was dropped meanwhile: the old key is gone.
+  const TimePoint ends = std::min(session.touched + timeouts_.idle.count(),
+                                  session.created + timeouts_.absolute.count());
+  std::vector<std::string> args{sessionKey(new_key),
+                                std::to_string(std::max<TimePoint>(ends - now, 1))};
+  appendFields(args, session);
+  auto batch = std::make_shared<Batch>(Batch{call});
+  connection_->script(scripts_[kPut], std::move(args), 1, step(batch));
+  if (!session.user.empty()) {
+    indexUser(session.user, new_key, batch);
+    connection_->command({"SREM", userKey(session.user), old_key}, step(batch));
+  }
+}
+
+TicketPtr RedisStore::update(std::string_view key, const Update& update, TimePoint now, Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  if (!admitted(call)) return ticket;
+  std::vector<std::string> args = expiryArgs(now);
+  args.insert(args.begin(), sessionKey(key));
+  args.push_back(std::to_string(MemoryStore::kMaxFields));
+  args.push_back(std::to_string(MemoryStore::kMaxDataBytes));
+  args.push_back(std::to_string(update.set.size()));
+  for (const auto& [name, value] : update.set) {
+    args.push_back(std::string(kDataPrefix) + name);
+    args.push_back(value);
+  }
+  for (const std::string& name : update.unset) args.push_back(std::string(kDataPrefix) + name);
+  connection_->script(scripts_[kUpdate], std::move(args), 1, [this, call](const redisReply* r) {
+    if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+    if (r->type != REDIS_REPLY_INTEGER) {
+      reportError("update: unexpected reply", r);
+      return finish(call, StoreStatus::kUnavailable, nullptr);
+    }
+    finish(call,
+           r->integer == 1   ? StoreStatus::kOk
+           : r->integer == 0 ? StoreStatus::kMissing
+                             : StoreStatus::kRejected,
+           nullptr);
+  });
+  return ticket;
+}
+
+TicketPtr RedisStore::setIdentity(std::string_view key, std::string_view user,
+                                  const std::vector<std::string>& groups, TimePoint now,
+                                  Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  if (!admitted(call)) return ticket;
+  std::vector<std::string> args = expiryArgs(now);
+  args.insert(args.begin(), sessionKey(key));
+  args.push_back(std::string(user));
+  args.push_back(encodeGroups(groups));
+  connection_->script(
+      scripts_[kIdentity], std::move(args), 1,
+      [this, call, key = std::string(key), user = std::string(user)](const redisReply* r) {
+        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+        if (r->type == REDIS_REPLY_INTEGER) return finish(call, StoreStatus::kMissing, nullptr);
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[1]->type != REDIS_REPLY_STRING) {
+          reportError("setIdentity: unexpected reply", r);
+          return finish(call, StoreStatus::kUnavailable, nullptr);
+        }
+        const std::string previous(str(r->element[1]));
+        auto batch = std::make_shared<Batch>(Batch{call});
+        ++batch->left;  // held until every command is queued
+        if (!previous.empty() && previous != user) {
+          connection_->command({"SREM", userKey(previous), key}, step(batch));
+        }
+        if (!user.empty()) indexUser(user, key, batch);
+        if (--batch->left == 0) finish(call, StoreStatus::kOk, nullptr);
+      });
+  return ticket;
+}
+
+TicketPtr RedisStore::destroy(std::string_view key, Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  if (!admitted(call)) return ticket;
+  connection_->script(scripts_[kDestroy], {sessionKey(key)}, 1,
+                      [this, call, key = std::string(key)](const redisReply* r) {
+                        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+                        if (r->type == REDIS_REPLY_ERROR) {
+                          reportError("destroy failed", r);
+                          return finish(call, StoreStatus::kUnavailable, nullptr);
+                        }
+                        if (r->type != REDIS_REPLY_STRING || r->len == 0) {
+                          return finish(call, StoreStatus::kOk, nullptr);
+                        }
+                        auto batch = std::make_shared<Batch>(Batch{call});
+                        connection_->command({"SREM", userKey(str(r)), key}, step(batch));
+                      });
+  return ticket;
+}
+
+TicketPtr RedisStore::destroyUser(std::string_view user, Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  if (!admitted(call)) return ticket;
+  connection_->command({"SMEMBERS", userKey(user)},
+                       [this, call, user = std::string(user)](const redisReply* r) {
+                         if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+                         if (r->type != REDIS_REPLY_ARRAY) {
+                           reportError("destroyUser: unexpected reply", r);
+                           return finish(call, StoreStatus::kUnavailable, nullptr);
+                         }
+                         if (r->elements == 0) return finish(call, StoreStatus::kOk, nullptr);
+                         auto batch = std::make_shared<Batch>(Batch{call});
+                         // SREM of the members read, not DEL of the set: a login indexed
+                         // meanwhile keeps its entry.
+                         std::vector<std::string> srem{"SREM", userKey(user)};
+                         for (size_t i = 0; i < r->elements; ++i) {
+                           const redisReply* member = r->element[i];
+                           if (member->type != REDIS_REPLY_STRING) continue;
+                           connection_->script(scripts_[kDestroyIfUser],
+                                               {sessionKey(str(member)), user}, 1, step(batch));
+                           srem.emplace_back(str(member));
+                         }
+                         connection_->command(std::move(srem), step(batch));
+                       });
+  return ticket;
+}
+
+}  // namespace sesame::session

@@ -1,0 +1,596 @@
+// RedisStore against a real redis-server started by the test on a free
+// loopback port: the shared Store contract, then the Redis layout, AUTH,
+// SELECT, unix sockets, timeouts, reconnection, cancellation and bounds.
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sesame/base/c_handle.h"
+#include "sesame/session/cookie_codec.h"
+#include "sesame/session/memory_store.h"
+#include "sesame/session/redis_store.h"
+#include "store_contract.h"
+
+using sesame::EventBasePtr;
+using sesame::EventPtr;
+using sesame::session::CookieCodec;
+using sesame::session::MemoryStore;
+using sesame::session::Millis;
+using sesame::session::parseRedisAddress;
+using sesame::session::RedisSettings;
+using sesame::session::RedisStore;
+using sesame::session::Session;
+using sesame::session::SessionId;
+using sesame::session::Store;
+using sesame::session::StoreStatus;
+using sesame::session::TicketPtr;
+using sesame::session::Timeouts;
+using sesame::session::TimePoint;
+using sesame::session::Update;
+using sesame::session::testing::contractSession;
+using sesame::session::testing::runStoreContract;
+using sesame::session::testing::StoreDriver;
+using sesame::session::testing::StoreHarness;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+TimePoint wallNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint16_t freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sin;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len) == 0);
+  ::close(fd);
+  return ntohs(sin.sin_port);
+}
+
+// A throwaway redis-server child: no persistence, loopback only, killed on
+// destruction. Extra arguments are config directives (--requirepass ...).
+class RedisServer {
+ public:
+  explicit RedisServer(std::vector<std::string> extra = {}, uint16_t port = 0)
+      : port_(port != 0 ? port : freePort()), extra_(std::move(extra)) {
+    start();
+  }
+  ~RedisServer() { stop(); }
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  pid_t pid() const { return pid_; }
+
+  void start() {
+    std::vector<std::string> args{
+        "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",  "--save", "",
+        "--appendonly", "no",     "--daemonize",         "no",     "--loglevel", "warning"};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      std::freopen("/dev/null", "w", stdout);
+      ::execv("/usr/bin/redis-server", argv.data());
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200; ++i) {
+      if (answersPing()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL("redis-server did not start on port " << port_);
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGCONT);
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  // A blocking side channel for assertions (hiredis' synchronous API).
+  std::unique_ptr<redisReply, void (*)(void*)> run(const std::vector<std::string>& argv,
+                                                   const std::vector<std::string>& auth = {}) {
+    redisContext* c = redisConnect("127.0.0.1", port_);
+    REQUIRE(c != nullptr);
+    REQUIRE(c->err == 0);
+    auto send = [c](const std::vector<std::string>& a) {
+      std::vector<const char*> parts;
+      std::vector<size_t> lengths;
+      for (const std::string& s : a) {
+        parts.push_back(s.data());
+        lengths.push_back(s.size());
+      }
+      return static_cast<redisReply*>(
+          redisCommandArgv(c, static_cast<int>(a.size()), parts.data(), lengths.data()));
+    };
+    if (!auth.empty()) freeReplyObject(send(auth));
+    redisReply* reply = send(argv);
+    redisFree(c);
+    REQUIRE(reply != nullptr);
+    return {reply, freeReplyObject};
+  }
+
+ private:
+  bool answersPing() {
+    redisContext* c = redisConnect("127.0.0.1", port_);
+    bool ok = false;
+    if (c != nullptr && c->err == 0) {
+      auto* reply = static_cast<redisReply*>(redisCommand(c, "PING"));
+      ok = reply != nullptr;  // +PONG, or NOAUTH with --requirepass: it is up
+      if (reply != nullptr) freeReplyObject(reply);
+    }
+    if (c != nullptr) redisFree(c);
+    return ok;
+  }
+
+  uint16_t port_;
+  std::vector<std::string> extra_;
+  pid_t pid_ = -1;
+};
+
+// Runs `loop` until `done` holds or `limit` passes; true if it held.
+bool runUntil(event_base* loop, const std::function<bool()>& done,
+              std::chrono::milliseconds limit = std::chrono::milliseconds(3000)) {
+  const auto until = Clock::now() + limit;
+  EventPtr tick(evtimer_new(
+      loop, [](int, short, void*) {}, nullptr));
+  while (!done()) {
+    if (Clock::now() >= until) return false;
+    timeval tv{0, 5000};
+    evtimer_add(tick.get(), &tv);
+    event_base_loop(loop, EVLOOP_ONCE);
+  }
+  return true;
+}
+
+RedisSettings settingsFor(const std::string& address, std::string prefix = "sesame:") {
+  RedisSettings settings;
+  settings.address = address;
+  std::string error;
+  auto addr = parseRedisAddress(address, &error);
+  INFO(error);
+  REQUIRE(addr);
+  settings.addr = *addr;
+  settings.key_prefix = std::move(prefix);
+  settings.command_timeout = Millis(200);
+  return settings;
+}
+
+Timeouts testTimeouts() {
+  Timeouts t;
+  t.idle = Millis(10'000);
+  t.absolute = Millis(60'000);
+  t.touch_interval = Millis(1'000);
+  return t;
+}
+
+// One loop plus whichever store the test made last.
+struct Fixture {
+  EventBasePtr loop{event_base_new()};
+  RedisStore* current = nullptr;
+
+  std::unique_ptr<RedisStore> make(const RedisSettings& settings,
+                                   const Timeouts& timeouts = testTimeouts(),
+                                   size_t max_pending = RedisStore::kDefaultMaxPending,
+                                   bool wait = true) {
+    auto store = std::make_unique<RedisStore>(loop.get(), settings, timeouts, max_pending);
+    current = store.get();
+    if (wait) REQUIRE(runUntil(loop.get(), [&] { return store->connected(); }));
+    return store;
+  }
+  StoreHarness harness() {
+    StoreHarness h;
+    h.drive = [this] {
+      REQUIRE(runUntil(loop.get(), [this] { return current->inFlight() == 0; }));
+    };
+    h.touch_writes = [](Store& store) { return static_cast<RedisStore&>(store).touchWrites(); };
+    h.sweep_removes = false;
+    h.start = wallNow();
+    return h;
+  }
+};
+
+// Collects what sesame logs to stderr while it lives.
+class StderrCapture {
+ public:
+  StderrCapture() : file_(std::tmpfile()), saved_(::dup(2)) {
+    std::fflush(stderr);
+    ::dup2(::fileno(file_), 2);
+  }
+  ~StderrCapture() {
+    restore();
+    std::fclose(file_);
+  }
+  std::string text() {
+    std::fflush(stderr);
+    std::rewind(file_);
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0) out.append(buf, n);
+    return out;
+  }
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, 2);
+    ::close(saved_);
+    saved_ = -1;
+  }
+
+ private:
+  std::FILE* file_;
+  int saved_;
+};
+
+std::string storeKey() {
+  return CookieCodec::storeKey(SessionId::random());
+}
+
+}  // namespace
+
+TEST_CASE("RedisStore meets the Store contract", "[session][store][redis]") {
+  static RedisServer server;
+  static int made = 0;
+  Fixture f;
+  StoreHarness harness = f.harness();
+  harness.make = [&f](const Timeouts& timeouts) -> std::unique_ptr<Store> {
+    // A fresh prefix per section: the suite reuses its keys.
+    return f.make(settingsFor(server.address(), "contract" + std::to_string(++made) + ":"),
+                  timeouts);
+  };
+  runStoreContract(harness);
+}
+
+TEST_CASE("RedisStore keeps only store keys in Redis, with the documented layout",
+          "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  auto store = f.make(settingsFor(server.address(), "app1:"));
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  const SessionId id = SessionId::random();
+  const std::string key = CookieCodec::storeKey(id);
+  const CookieCodec codec({std::string(40, 'k')});
+  Session session = contractSession("alice");
+  REQUIRE(s.create(key, session, h.start) == StoreStatus::kOk);
+
+  auto keys = server.run({"KEYS", "*"});
+  REQUIRE(keys->type == REDIS_REPLY_ARRAY);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < keys->elements; ++i) names.emplace_back(keys->element[i]->str);
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"app1:s:" + key, "app1:u:alice"});
+  const std::string cookie = codec.encode(id);
+  auto all = server.run({"HGETALL", "app1:s:" + key});
+  for (size_t i = 0; i < all->elements; ++i) {
+    CHECK(std::string(all->element[i]->str).find(cookie) == std::string::npos);
+  }
+  CHECK(std::string(server.run({"HGET", "app1:s:" + key, "d:cart"})->str) == "3");
+  CHECK(std::string(server.run({"HGET", "app1:s:" + key, "user"})->str) == "alice");
+  CHECK(server.run({"PTTL", "app1:u:alice"})->integer > 59'000);
+
+  SECTION("destroy removes the hash and its index entry") {
+    REQUIRE(s.destroy(key) == StoreStatus::kOk);
+    CHECK(server.run({"EXISTS", "app1:s:" + key})->integer == 0);
+    CHECK(server.run({"EXISTS", "app1:u:alice"})->integer == 0);
+  }
+  SECTION("rotate moves the index entry") {
+    const std::string next = storeKey();
+    REQUIRE(s.rotate(key, next, h.start + 1) == StoreStatus::kOk);
+    auto members = server.run({"SMEMBERS", "app1:u:alice"});
+    REQUIRE(members->elements == 1);
+    CHECK(std::string(members->element[0]->str) == next);
+  }
+}
+
+TEST_CASE("RedisStore TTL is min(idle left, absolute left) and touches are throttled",
+          "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  auto store = f.make(settingsFor(server.address()));
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  const std::string key = storeKey();
+  const std::string hash = "sesame:s:" + key;
+  const TimePoint t0 = h.start;
+  REQUIRE(s.create(key, contractSession(), t0) == StoreStatus::kOk);
+  auto pttl = [&] { return server.run({"PTTL", hash})->integer; };
+  CHECK(pttl() > 9'000);
+  CHECK(pttl() <= 10'000);
+  // Within touch_interval: nothing written, the TTL keeps running down.
+  server.run({"PEXPIRE", hash, "7000"});
+  REQUIRE(s.load(key, t0 + 500).status == StoreStatus::kOk);
+  CHECK(pttl() <= 7'000);
+  CHECK(store->touchWrites() == 0);
+  CHECK(std::string(server.run({"HGET", hash, "touched"})->str) == std::to_string(t0));
+  // Past it: touched and the idle TTL written.
+  REQUIRE(s.load(key, t0 + 1'000).status == StoreStatus::kOk);
+  CHECK(pttl() > 9'000);
+  CHECK(store->touchWrites() == 1);
+  CHECK(std::string(server.run({"HGET", hash, "touched"})->str) == std::to_string(t0 + 1'000));
+  // Near the absolute end the absolute limit wins.
+  REQUIRE(s.load(key, t0 + 9'000).status == StoreStatus::kOk);
+  REQUIRE(s.load(key, t0 + 17'000).status == StoreStatus::kOk);
+  REQUIRE(s.load(key, t0 + 25'000).status == StoreStatus::kOk);
+  REQUIRE(s.load(key, t0 + 33'000).status == StoreStatus::kOk);
+  REQUIRE(s.load(key, t0 + 41'000).status == StoreStatus::kOk);
+  REQUIRE(s.load(key, t0 + 49'000).status == StoreStatus::kOk);
+  REQUIRE(s.load(key, t0 + 56'000).status == StoreStatus::kOk);
+  CHECK(pttl() <= 4'000);
+  CHECK(pttl() > 3'000);
+}
+
+TEST_CASE("RedisStore bounds data like the memory store", "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  auto store = f.make(settingsFor(server.address()));
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  const TimePoint t0 = h.start;
+  REQUIRE(s.create("k", Session{}, t0) == StoreStatus::kOk);
+  const std::string value(MemoryStore::kMaxDataBytes / 2 - 1, 'v');
+  REQUIRE(s.update("k", Update{{{"a", value}, {"b", value}}, {}}, t0) == StoreStatus::kOk);
+  REQUIRE(s.update("k", Update{{{"c", ""}}, {}}, t0) == StoreStatus::kRejected);
+  REQUIRE(s.update("k", Update{{{"c", ""}}, {"a"}}, t0) == StoreStatus::kOk);
+  REQUIRE(s.load("k", t0).session->data ==
+          std::map<std::string, std::string>{{"b", value}, {"c", ""}});
+  Update fill;
+  for (size_t i = 0; i < MemoryStore::kMaxFields; ++i) fill.set.emplace_back(std::to_string(i), "");
+  REQUIRE(s.update("k", fill, t0) == StoreStatus::kRejected);
+  Session big;
+  big.data["x"] = std::string(MemoryStore::kMaxDataBytes + 1, 'x');
+  REQUIRE(s.create("big", big, t0) == StoreStatus::kRejected);
+  REQUIRE_FALSE(s.alive("big", t0));
+  // Groups and data survive any bytes.
+  Session odd;
+  odd.groups = {"a:b", "", "3:x", "with,comma"};
+  odd.data = {{"k\n", std::string("\0\r\n", 3)}};
+  REQUIRE(s.create("odd", odd, t0) == StoreStatus::kOk);
+  auto loaded = s.load("odd", t0);
+  REQUIRE(loaded.status == StoreStatus::kOk);
+  CHECK(loaded.session->groups == odd.groups);
+  CHECK(loaded.session->data == odd.data);
+}
+
+TEST_CASE("RedisStore AUTH with a password or an ACL user, SELECT, unix socket",
+          "[session][store][redis]") {
+  Fixture f;
+  SECTION("password only") {
+    RedisServer server({"--requirepass", "s3cret-pw"});
+    RedisSettings settings = settingsFor(server.address());
+    settings.password = "s3cret-pw";
+    auto store = f.make(settings);
+    StoreHarness h = f.harness();
+    REQUIRE(StoreDriver(h, *store).create("k", Session{}, h.start) == StoreStatus::kOk);
+  }
+  SECTION("ACL user") {
+    RedisServer server({"--user", "alice", "on", ">alice-pw", "~*", "&*", "+@all"});
+    RedisSettings settings = settingsFor(server.address());
+    settings.username = "alice";
+    settings.password = "alice-pw";
+    auto store = f.make(settings);
+    StoreHarness h = f.harness();
+    REQUIRE(StoreDriver(h, *store).create("k", Session{}, h.start) == StoreStatus::kOk);
+  }
+  SECTION("a wrong password fails closed with one clear log line, without the password") {
+    RedisServer server({"--requirepass", "s3cret-pw"});
+    RedisSettings settings = settingsFor(server.address());
+    settings.password = "wrong-pw-XYZ";
+    StderrCapture log;
+    auto store = f.make(settings, testTimeouts(), 100, false);
+    runUntil(
+        f.loop.get(), [] { return false; }, std::chrono::milliseconds(400));
+    REQUIRE_FALSE(store->connected());
+    StoreHarness h = f.harness();
+    StoreDriver s(h, *store);
+    CHECK(s.load("k", h.start).status == StoreStatus::kUnavailable);
+    CHECK(s.create("k", Session{}, h.start) == StoreStatus::kUnavailable);
+    const std::string text = log.text();
+    log.restore();
+    INFO(text);
+    CHECK(text.find("redis " + server.address() + ": AUTH failed: WRONGPASS") != std::string::npos);
+    CHECK(text.find("check [redis] username and password") != std::string::npos);
+    CHECK(text.find("wrong-pw-XYZ") == std::string::npos);
+    // Several attempts, one line.
+    CHECK(text.find("AUTH failed") == text.rfind("AUTH failed"));
+  }
+  SECTION("no password where one is required") {
+    RedisServer server({"--requirepass", "s3cret-pw"});
+    StderrCapture log;
+    auto store = f.make(settingsFor(server.address()), testTimeouts(), 100, false);
+    runUntil(
+        f.loop.get(), [] { return false; }, std::chrono::milliseconds(200));
+    const std::string text = log.text();
+    log.restore();
+    INFO(text);
+    REQUIRE_FALSE(store->connected());
+    CHECK(text.find("NOAUTH") != std::string::npos);
+    CHECK(text.find("set [redis] password") != std::string::npos);
+  }
+  SECTION("SELECT database") {
+    RedisServer server;
+    RedisSettings settings = settingsFor(server.address());
+    settings.database = 3;
+    auto store = f.make(settings);
+    StoreHarness h = f.harness();
+    REQUIRE(StoreDriver(h, *store).create("k", Session{}, h.start) == StoreStatus::kOk);
+    CHECK(server.run({"EXISTS", "sesame:s:k"})->integer == 0);
+    CHECK(server.run({"EXISTS", "sesame:s:k"}, {"SELECT", "3"})->integer == 1);
+  }
+  SECTION("unix socket") {
+    const std::string path = "/tmp/sesame-redis-test-" + std::to_string(::getpid()) + ".sock";
+    RedisServer server({"--unixsocket", path, "--unixsocketperm", "700"});
+    auto store = f.make(settingsFor("unix:" + path));
+    StoreHarness h = f.harness();
+    StoreDriver s(h, *store);
+    REQUIRE(s.create("k", contractSession(), h.start) == StoreStatus::kOk);
+    REQUIRE(s.alive("k", h.start + 1));
+    CHECK(server.run({"EXISTS", "sesame:s:k"})->integer == 1);
+  }
+}
+
+TEST_CASE("RedisStore fails closed on a stalled server and recovers", "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  StderrCapture log;
+  auto store = f.make(settingsFor(server.address()));
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  REQUIRE(s.create("k", contractSession(), h.start) == StoreStatus::kOk);
+
+  REQUIRE(::kill(server.pid(), SIGSTOP) == 0);
+  const auto before = Clock::now();
+  CHECK(s.load("k", h.start + 1).status == StoreStatus::kUnavailable);
+  const auto took = Clock::now() - before;
+  CHECK(took >= std::chrono::milliseconds(190));
+  CHECK(took < std::chrono::milliseconds(600));
+  CHECK_FALSE(store->connected());
+  // While down: fast kUnavailable, never kMissing.
+  const auto quick = Clock::now();
+  CHECK(s.load("k", h.start + 2).status == StoreStatus::kUnavailable);
+  CHECK(Clock::now() - quick < std::chrono::milliseconds(150));
+
+  REQUIRE(::kill(server.pid(), SIGCONT) == 0);
+  REQUIRE(runUntil(f.loop.get(), [&] { return store->connected(); }));
+  CHECK(s.alive("k", h.start + 3));
+  const std::string text = log.text();
+  log.restore();
+  INFO(text);
+  CHECK(text.find("connection lost: no reply within command_timeout (200 ms)") !=
+        std::string::npos);
+  CHECK(text.find("connection back after") != std::string::npos);
+}
+
+TEST_CASE("RedisStore reconnects with backoff after a restart", "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  StderrCapture log;
+  auto store = f.make(settingsFor(server.address()));
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  REQUIRE(s.create("k", contractSession(), h.start) == StoreStatus::kOk);
+  server.stop();
+  CHECK(s.load("k", h.start + 1).status == StoreStatus::kUnavailable);
+  // Refused connects back off: a handful of attempts, not a spin.
+  runUntil(
+      f.loop.get(), [] { return false; }, std::chrono::milliseconds(700));
+  server.start();
+  REQUIRE(runUntil(f.loop.get(), [&] { return store->connected(); }));
+  // The restarted server kept nothing (no persistence): a clean kMissing.
+  CHECK(s.load("k", h.start + 2).status == StoreStatus::kMissing);
+  REQUIRE(s.create("k", contractSession(), h.start) == StoreStatus::kOk);
+  CHECK(s.alive("k", h.start + 3));
+  const std::string text = log.text();
+  log.restore();
+  INFO(text);
+  // One line for the loss and one for the refused reconnects, however many.
+  CHECK(text.find("connection lost") == text.rfind("connection lost"));
+  CHECK(text.find("Connection refused") == text.rfind("Connection refused"));
+}
+
+TEST_CASE("RedisStore cancellation, callbacks from the loop, bounded queue",
+          "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  StoreHarness h = f.harness();
+  const TimePoint t0 = h.start;
+
+  SECTION("a cancelled rotate still moves the session") {
+    auto store = f.make(settingsFor(server.address()));
+    StoreDriver s(h, *store);
+    REQUIRE(s.create("old", contractSession("alice"), t0) == StoreStatus::kOk);
+    bool called = false;
+    TicketPtr ticket = store->rotate("old", "new", t0 + 1, [&](StoreStatus) { called = true; });
+    REQUIRE(ticket != nullptr);
+    ticket.reset();
+    h.drive();
+    CHECK_FALSE(called);
+    CHECK_FALSE(s.alive("old", t0 + 2));
+    CHECK(s.alive("new", t0 + 2));
+  }
+  SECTION("callbacks never run inside the call, connected or not") {
+    auto store = f.make(settingsFor(server.address()));
+    bool called = false;
+    TicketPtr ticket = store->load("k", t0, [&](StoreStatus, const Session*) { called = true; });
+    CHECK_FALSE(called);
+    h.drive();
+    CHECK(called);
+    server.stop();
+    auto down = f.make(settingsFor(server.address()), testTimeouts(), 100, false);
+    runUntil(
+        f.loop.get(), [] { return false; }, std::chrono::milliseconds(50));
+    std::optional<StoreStatus> status;
+    ticket = down->destroy("k", [&](StoreStatus st) { status = st; });
+    CHECK_FALSE(status);
+    h.drive();
+    CHECK(status == StoreStatus::kUnavailable);
+  }
+  SECTION("beyond max_pending commands, calls get kUnavailable") {
+    auto store = f.make(settingsFor(server.address()), testTimeouts(), 4);
+    std::vector<std::optional<StoreStatus>> results(10);
+    std::vector<TicketPtr> tickets;
+    for (auto& result : results) {
+      tickets.push_back(
+          store->load("k", t0, [&result](StoreStatus st, const Session*) { result = st; }));
+    }
+    h.drive();
+    size_t missing = 0;
+    size_t unavailable = 0;
+    for (auto& result : results) {
+      REQUIRE(result);
+      missing += *result == StoreStatus::kMissing;
+      unavailable += *result == StoreStatus::kUnavailable;
+    }
+    CHECK(missing == 4);
+    CHECK(unavailable == 6);
+    // Once drained, calls go through again.
+    CHECK(StoreDriver(h, *store).load("k", t0).status == StoreStatus::kMissing);
+  }
+}
+
+TEST_CASE("parseRedisAddress", "[session][store][redis]") {
+  std::string error;
+  auto tcp = parseRedisAddress("127.0.0.1:6379", &error);
+  REQUIRE(tcp);
+  CHECK(tcp->toString() == "127.0.0.1:6379");
+  CHECK(parseRedisAddress("[::1]:6380", &error)->toString() == "[::1]:6380");
+  CHECK(parseRedisAddress("localhost:6379", &error)->toString() == "127.0.0.1:6379");
+  auto unix = parseRedisAddress("unix:/run/redis/redis.sock", &error);
+  REQUIRE(unix);
+  CHECK(unix->family() == AF_UNIX);
+  CHECK_FALSE(parseRedisAddress("unix:relative.sock", &error));
+  CHECK(error.find("absolute path") != std::string::npos);
+  CHECK_FALSE(parseRedisAddress("unix:/" + std::string(200, 'x'), &error));
+  CHECK(error.find("longer than") != std::string::npos);
+  CHECK_FALSE(parseRedisAddress("redis.example:6379", &error));
+  CHECK(error.find("not a numeric") != std::string::npos);
+  CHECK_FALSE(parseRedisAddress("127.0.0.1", &error));
+}
