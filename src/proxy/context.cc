@@ -1,10 +1,20 @@
 #include "sesame/proxy/context.h"
 
+#include <event2/event.h>
+
 #include <chrono>
 
 namespace sesame::proxy {
 
-Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls)
+namespace {
+
+// Sessions nobody asks for again are found by this sweep, not by a lookup.
+constexpr timeval kSweepInterval{60, 0};
+
+}  // namespace
+
+Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls,
+                 const SessionShared* shared)
     : base(loop), config(std::move(cfg)), router(config->routes), graveyard(loop), ssl_ctx(tls) {
   for (const config::UpstreamConfig& upstream : config->upstreams) {
     pools.push_back(std::make_unique<UpstreamPool>(base, graveyard, upstream, config->timeouts));
@@ -19,6 +29,24 @@ Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ss
     auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*config->tls.hsts).count();
     hsts_field = "Strict-Transport-Security: max-age=" + std::to_string(seconds) + "\r\n";
   }
+  if (!config->session) return;
+  const session::Settings& settings = *config->session;
+  identity = settings.identity;
+  sessions = std::make_unique<SessionContext>();
+  sessions->settings = &settings;
+  sessions->codec = &shared->codec;
+  sessions->store = shared->memory.get();
+  sessions->plain_cookie = {settings.cookie_name, settings.secure, true, settings.same_site,
+                            settings.domain};
+  sessions->tls_cookie = sessions->plain_cookie;
+  sessions->tls_cookie.secure = true;
+  sweep_timer_.reset(event_new(base, -1, EV_PERSIST, onSweepThunk, this));
+  event_add(sweep_timer_.get(), &kSweepInterval);
+}
+
+void Context::onSweepThunk(int, short, void* arg) {
+  auto* self = static_cast<Context*>(arg);
+  self->sessions->store->sweep(session::wallClockNow());
 }
 
 Context::~Context() {

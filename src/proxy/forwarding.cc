@@ -1,5 +1,7 @@
 #include "sesame/proxy/forwarding.h"
 
+#include "sesame/session/control_headers.h"
+
 namespace sesame::proxy {
 namespace {
 
@@ -46,6 +48,7 @@ void appendClientResponse(std::string& out, const http::ResponseHead& resp,
   out.append("\r\n");
   http::HeaderList fields = resp.headers;
   fields.removeHopByHop(fwd.upgrade);
+  session::stripControlHeaders(fields);
   http::appendFields(out, fields);
   out.append(fwd.extra_fields);
   if (fwd.upgrade) {

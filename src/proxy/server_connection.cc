@@ -7,6 +7,7 @@
 #include "sesame/base/log.h"
 #include "sesame/proxy/body_pump.h"
 #include "sesame/proxy/forwarding.h"
+#include "sesame/session/identity_filter.h"
 
 namespace sesame::proxy {
 namespace {
@@ -159,7 +160,8 @@ void ServerConnection::readHeads() {
 }
 
 void ServerConnection::handleRequest() {
-  const http::RequestHead& req = ex_->request.head();
+  http::RequestHead& req = ex_->request.head();
+  gated_ = false;
   keep_alive_ = req.keep_alive;
   bool has_body = req.body != http::BodyKind::kNone;
   if (listen_.redirect_https) {
@@ -176,6 +178,33 @@ void ServerConnection::handleRequest() {
   if (limit != 0 && req.body == http::BodyKind::kLength && req.content_length > limit) {
     return respondError(413, true);
   }
+  session::stripSpoofable(req.headers, ctx_.identity);
+  if (ctx_.sessions) {
+    if (route_->policy.auth == session::Auth::kPublic) {
+      takeCookie(req.headers, ctx_.sessions->settings->cookie_name);
+    } else {
+      if (!gate_)
+        gate_ = std::make_unique<SessionGate>(*ctx_.sessions, listen_.tls,
+                                              static_cast<SessionGateOwner&>(*this));
+      gated_ = true;
+      // Bytes after the head (a body, pipelined requests) wait unread until
+      // the check is done; the read watermark bounds them.
+      client_state_ = Client::kWaiting;
+      return gate_->checkRequest(req, route_->policy);
+    }
+  }
+  forwardRequest();
+}
+
+void ServerConnection::onRequestChecked(int status, std::string_view fields) {
+  if (status == 0) return forwardRequest();
+  bool has_body = ex_->request.head().body != http::BodyKind::kNone;
+  respondError(status, has_body || !keep_alive_, fields);
+}
+
+void ServerConnection::forwardRequest() {
+  const http::RequestHead& req = ex_->request.head();
+  bool has_body = req.body != http::BodyKind::kNone;
   ex_->request_body = http::BodyDecoder(req.body, req.content_length);
   ex_->upstream_head.clear();
   RequestForwarding fwd{peer_ip_, listen_.tls,
@@ -300,6 +329,18 @@ void ServerConnection::readResponse() {
       ex_->response.reset();
       continue;
     }
+    if (gated_) {
+      switch (gate_->applyControl(ex_->response.head())) {
+        case SessionGate::Control::kSend:
+          break;
+        case SessionGate::Control::kRefuse:
+          dropUpstream();
+          return respondError(503, true);
+        case SessionGate::Control::kPending:
+          upstream_state_ = Upstream::kHeld;
+          return;
+      }
+    }
     // The response may complete here and the next pipelined request start
     // on another upstream connection: `in` is stale after this call.
     sendResponseHead();
@@ -307,9 +348,18 @@ void ServerConnection::readResponse() {
   }
 }
 
+void ServerConnection::onResponseApplied(bool ok) {
+  if (!ok) {
+    dropUpstream();
+    return respondError(503, true);
+  }
+  sendResponseHead();
+  pumpResponseBody();
+}
+
 void ServerConnection::sendResponseHead() {
   const http::RequestHead& req = ex_->request.head();
-  const http::ResponseHead& resp = ex_->response.head();
+  http::ResponseHead& resp = ex_->response.head();
   bool http11 = req.version_minor == 1;
   // A body still arriving from the client when the answer comes cannot be
   // delimited for a next request: this response is the connection's last.
@@ -323,8 +373,16 @@ void ServerConnection::sendResponseHead() {
     }
   }
   keep_alive_ = !close;
-  std::string_view extra;
+  std::string extra;
   if (listen_.tls && !resp.headers.find("Strict-Transport-Security")) extra = ctx_.hsts_field;
+  if (gated_) {
+    extra.append(gate_->responseFields());
+    if (gate_->noStore()) {
+      // A logout answer must not be replayed from any cache.
+      resp.headers.remove("Cache-Control");
+      extra.append("Cache-Control: no-store\r\n");
+    }
+  }
   ResponseForwarding fwd{chunked_out_, close, !http11 && !close, false, extra};
   std::string head;
   head.reserve(512);
@@ -419,6 +477,15 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
   if (event == net::StreamEvent::kConnected) return onUpstreamConnected();
   const std::string& server =
       ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address;
+  if (upstream_state_ == Upstream::kHeld) {
+    // The body waits in the buffer; pumpResponseBody sees the end later.
+    if (event == net::StreamEvent::kEof) {
+      upstream_eof_ = true;
+      return;
+    }
+    gate_->cancel();
+    return upstreamFailed(502, "connection lost while the session store was busy");
+  }
   if (upstream_state_ == Upstream::kConnecting) {
     LOG_WARN("upstream %s: %s", server.c_str(),
              event == net::StreamEvent::kWriteTimeout ? "connect timed out" : "connect failed");
@@ -495,6 +562,7 @@ void ServerConnection::dropUpstream() {
 void ServerConnection::close() {
   if (client_state_ == Client::kClosed) return;
   client_state_ = Client::kClosed;
+  if (gate_) gate_->cancel();
   dropUpstream();
   client_->setDeadline(kNoTimeout);
   client_->disable();

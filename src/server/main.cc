@@ -15,6 +15,7 @@
 #include "sesame/base/log.h"
 #include "sesame/config/config.h"
 #include "sesame/net/listener.h"
+#include "sesame/proxy/session_gate.h"
 #include "sesame/server/worker.h"
 #include "sesame/tls/context.h"
 
@@ -89,14 +90,6 @@ int run(const Options& opts) {
   using namespace sesame;
   config::LoadResult loaded = config::load(opts.config_path);
   std::vector<std::string> errors = loaded.errors;
-  if (loaded.config && loaded.config->session) {
-    // The session settings parse and validate, but the request path does not
-    // enforce them yet: starting would leave "required" routes open.
-    errors.push_back(opts.config_path +
-                     ": [session] is not enforced by this version of sesame yet; remove the "
-                     "[session] and [identity] tables and the routes' auth, groups, "
-                     "accept_control and csrf keys (sessions arrive with the session gate)");
-  }
   std::unique_ptr<tls::ContextFactory> tls_factory;
   if (loaded.config && needsTls(*loaded.config)) {
     tls_factory = std::make_unique<tls::ContextFactory>(loaded.config->tls);
@@ -130,6 +123,8 @@ int run(const Options& opts) {
     }
   }
 
+  std::unique_ptr<proxy::SessionShared> sessions;
+  if (cfg->session) sessions = std::make_unique<proxy::SessionShared>(*cfg->session);
   std::vector<std::unique_ptr<server::Worker>> workers;
   for (unsigned i = 0; i < cfg->server.workers; ++i) {
     std::unique_ptr<tls::ServerContext> tls_ctx;
@@ -141,7 +136,8 @@ int run(const Options& opts) {
       }
       tls_ctx = std::move(made.context);
     }
-    workers.push_back(std::make_unique<server::Worker>(i, cfg, std::move(tls_ctx), fds[i]));
+    workers.push_back(
+        std::make_unique<server::Worker>(i, cfg, std::move(tls_ctx), fds[i], sessions.get()));
   }
 
   sigset_t signals;

@@ -29,9 +29,11 @@ EventBasePtr newLoop() {
 }  // namespace
 
 Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg,
-               std::unique_ptr<tls::ServerContext> tls, const std::vector<int>& listen_fds)
+               std::unique_ptr<tls::ServerContext> tls, const std::vector<int>& listen_fds,
+               const proxy::SessionShared* sessions)
     : id_(id), base_(newLoop()), tls_(std::move(tls)) {
-  ctx_ = std::make_unique<proxy::Context>(base_.get(), cfg, tls_ ? tls_->defaultCtx() : nullptr);
+  ctx_ = std::make_unique<proxy::Context>(base_.get(), cfg, tls_ ? tls_->defaultCtx() : nullptr,
+                                          sessions);
   for (size_t i = 0; i < cfg->listeners.size(); ++i) {
     auto binding = std::make_unique<Binding>();
     binding->worker = this;

@@ -88,18 +88,3 @@ def test_help(env):
     code, out, err = env.run_sesame("--help")
     assert code == 0
     assert "-c" in out + err and "-t" in out + err, out + err
-
-
-def test_session_table_refused_until_enforced(env):
-    # The session keys validate, but the request path does not enforce them in
-    # this version: sesame must refuse to start rather than serve a "required"
-    # route without checking anything (fail closed).
-    up = env.upstream()
-    extra = ('\n[session]\nsecrets = ["0123456789abcdef0123456789abcdef"]\n')
-    s = env.sesame(up, start=False, extra=extra,
-                   routes=[{"path": "/", "upstream": "app", "auth": "required"}])
-    code, out, err = env.run_sesame("-t", "-c", s.config_path)
-    assert code == 1, "sesame -t accepted [session]:\n%s%s" % (out, err)
-    assert "[session] is not enforced" in out + err, out + err
-    proc = subprocess.run([env.binary, "-c", s.config_path], capture_output=True, timeout=10)
-    assert proc.returncode == 1, "sesame started with [session] (status %d)" % proc.returncode

@@ -22,6 +22,8 @@ import urllib.parse
 
 ENDPOINTS = """
 /echo            method, target, version, headers as received, body length + sha256 (JSON)
+/control?h=N:V   like /echo, plus each h=NAME:VALUE as a response header (X-Sesame-* control
+                 headers); delay=S answers after S seconds
 /bytes?n=N       N bytes of the pattern with Content-Length
 /chunked?n=N&c=C N bytes of the pattern, chunked, chunks of C bytes
 /close?n=N       N bytes of the pattern delimited by closing the connection
@@ -324,6 +326,17 @@ class Handler:
                      head_only=method == "HEAD")
         return True
 
+    def control(self, method, target, version, headers, body, q):
+        body.consume(lambda mv: None)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(target).query)
+        extra = [tuple(x.strip() for x in h.split(":", 1)) for h in query.get("h", [])]
+        time.sleep(float(q("delay", "0")))
+        data = json.dumps({"server": self.server.name, "method": method, "target": target,
+                           "headers": headers}).encode()
+        self.respond(200, [("Content-Type", "application/json")] + extra, data,
+                     head_only=method == "HEAD")
+        return True
+
     def bytes_(self, method, target, version, headers, body, q):
         body.consume(lambda mv: None)
         n = int(q("n", "0"))
@@ -450,6 +463,7 @@ class Handler:
 
 ROUTES = {
     "/echo": Handler.echo,
+    "/control": Handler.control,
     "/bytes": Handler.bytes_,
     "/chunked": Handler.chunked,
     "/close": Handler.close,

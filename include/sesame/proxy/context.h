@@ -7,17 +7,22 @@
 #include <string>
 #include <vector>
 
+#include "sesame/base/c_handle.h"
 #include "sesame/config/config.h"
 #include "sesame/proxy/graveyard.h"
 #include "sesame/proxy/router.h"
+#include "sesame/proxy/session_gate.h"
 #include "sesame/proxy/upstream_pool.h"
+#include "sesame/session/identity_filter.h"
 
 struct ssl_ctx_st;
 
 namespace sesame::proxy {
 
 struct Context {
-  Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls);
+  // `shared` is null exactly when the configuration has no [session].
+  Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls,
+          const SessionShared* shared);
   // Destroys the connections still open (worker shutdown).
   ~Context();
   Context(const Context&) = delete;
@@ -36,8 +41,15 @@ struct Context {
   // ":8443" when the first TLS listener is not on 443, for redirect_https.
   std::string https_port_suffix;
   std::string hsts_field;  // "Strict-Transport-Security: max-age=N\r\n" or empty
+  // Removed from every request, public routes included: the configured
+  // identity headers, or the defaults when there is no [session].
+  session::IdentityHeaders identity;
+  std::unique_ptr<SessionContext> sessions;  // null without [session]
 
  private:
+  static void onSweepThunk(int fd, short what, void* arg);
+
+  EventPtr sweep_timer_;
   Disposable* live_head_ = nullptr;
 };
 

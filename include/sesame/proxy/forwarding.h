@@ -33,7 +33,9 @@ struct ResponseForwarding {
   std::string_view extra_fields;  // preformatted "Name: value\r\n" lines (HSTS)
 };
 
-// Appends the client response head to `out`, hop-by-hop fields removed.
+// Appends the client response head to `out`, hop-by-hop fields and every
+// X-Sesame-* control header removed (whatever the route: the client never
+// sees what the application told sesame).
 void appendClientResponse(std::string& out, const http::ResponseHead& resp,
                           const ResponseForwarding& fwd);
 

@@ -17,6 +17,7 @@
 #include "sesame/net/stream.h"
 #include "sesame/proxy/context.h"
 #include "sesame/proxy/graveyard.h"
+#include "sesame/proxy/session_gate.h"
 #include "sesame/proxy/upstream_pool.h"
 
 namespace sesame::proxy {
@@ -35,7 +36,7 @@ struct Exchange {
   std::string upstream_head;  // serialised once, resent on a retry
 };
 
-class ServerConnection : public Disposable, private net::StreamHandler {
+class ServerConnection : public Disposable, private net::StreamHandler, private SessionGateOwner {
  public:
   // Takes the accepted (plain or TLS-accepting) stream.
   ServerConnection(Context& ctx, const config::ListenConfig& listen,
@@ -48,7 +49,8 @@ class ServerConnection : public Disposable, private net::StreamHandler {
 
  private:
   enum class Client { kHead, kBody, kWaiting, kTunnel, kClosing, kClosed };
-  enum class Upstream { kNone, kConnecting, kHead, kBody };
+  // kHeld: the response head is in, waiting for the session store.
+  enum class Upstream { kNone, kConnecting, kHead, kHeld, kBody };
 
   void onStreamRead(net::Stream& stream) override;
   void onStreamWrite(net::Stream& stream) override;
@@ -63,6 +65,9 @@ class ServerConnection : public Disposable, private net::StreamHandler {
 
   void readHeads();
   void handleRequest();
+  void forwardRequest();
+  void onRequestChecked(int status, std::string_view fields) override;
+  void onResponseApplied(bool ok) override;
   void connectUpstream();
   void onUpstreamConnected();
   bool retryUpstream();
@@ -94,6 +99,8 @@ class ServerConnection : public Disposable, private net::StreamHandler {
   bool keep_alive_ = true;
 
   const config::RouteConfig* route_ = nullptr;
+  std::unique_ptr<SessionGate> gate_;  // made at the first request on a session route
+  bool gated_ = false;                 // this exchange went through gate_
   std::unique_ptr<UpstreamConn> upstream_;
   Upstream upstream_state_ = Upstream::kNone;
   size_t attempt_ = 0;

@@ -17,8 +17,10 @@ class Worker {
  public:
   // `listen_fds` are bound listening sockets, parallel to cfg->listeners;
   // the worker owns them from here on. `tls` may be null without TLS listeners.
+  // `sessions` (null without [session]) must outlive the worker.
   Worker(unsigned id, std::shared_ptr<const config::Config> cfg,
-         std::unique_ptr<tls::ServerContext> tls, const std::vector<int>& listen_fds);
+         std::unique_ptr<tls::ServerContext> tls, const std::vector<int>& listen_fds,
+         const proxy::SessionShared* sessions);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

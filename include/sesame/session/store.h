@@ -18,6 +18,11 @@ using Millis = std::chrono::milliseconds;
 // two sesame instances sharing Redis must agree on times).
 using TimePoint = int64_t;
 
+inline TimePoint wallClockNow() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 struct Session {
   std::string user;  // empty: anonymous
   std::vector<std::string> groups;

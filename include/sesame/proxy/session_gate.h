@@ -1,0 +1,156 @@
+// The session side of one client connection: checks each request against
+// its route's session policy, gives the upstream an identity it can trust,
+// and applies the upstream's X-Sesame-* control headers to the store before
+// the response head leaves.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sesame/http/request_parser.h"
+#include "sesame/http/response_parser.h"
+#include "sesame/session/control_headers.h"
+#include "sesame/session/cookie_codec.h"
+#include "sesame/session/cookie_header.h"
+#include "sesame/session/settings.h"
+#include "sesame/session/store.h"
+
+namespace sesame::proxy {
+
+// Session objects every worker shares, made once at start-up: the codec
+// (immutable) and, for store = "memory", the embedded store (thread-safe).
+struct SessionShared {
+  explicit SessionShared(const session::Settings& settings);
+
+  session::CookieCodec codec;
+  std::unique_ptr<session::Store> memory;
+};
+
+// What every connection of one worker uses for sessions. The codec is
+// shared by all workers; `store` is the process-wide memory store or this
+// worker's own connection to Redis.
+struct SessionContext {
+  const session::Settings* settings = nullptr;
+  const session::CookieCodec* codec = nullptr;
+  session::Store* store = nullptr;
+  session::CookieAttributes plain_cookie;  // for plain listeners
+  session::CookieAttributes tls_cookie;    // Secure forced on
+};
+
+// Removes every `name` pair from the Cookie fields (dropping fields left
+// empty) and returns the first value found: the upstream never sees the
+// session's bearer token, whatever the route.
+std::optional<std::string> takeCookie(http::HeaderList& headers, std::string_view name);
+
+// Told when a check that could not finish at once has finished.
+class SessionGateOwner {
+ public:
+  // The request may go upstream (`status` 0), or gets sesame's own answer
+  // `status` (302, 401, 403, 503) with the preformatted header lines `fields`.
+  virtual void onRequestChecked(int status, std::string_view fields) = 0;
+  // The held response may go out (true), or the store failed a login or
+  // logout and the client must get 503 instead (false).
+  virtual void onResponseApplied(bool ok) = 0;
+
+ protected:
+  ~SessionGateOwner() = default;
+};
+
+class SessionGate {
+ public:
+  SessionGate(const SessionContext& ctx, bool tls, SessionGateOwner& owner);
+  ~SessionGate();
+  SessionGate(const SessionGate&) = delete;
+  SessionGate& operator=(const SessionGate&) = delete;
+
+  // Starts the check of a request on a non-public route: CSRF, the session
+  // cookie (verified before any store is asked, then removed), the store
+  // lookup and the access decision; adds the identity headers to `req`.
+  // The owner's onRequestChecked follows, possibly before this returns;
+  // `req` must live until then.
+  void checkRequest(http::RequestHead& req, const session::RoutePolicy& policy);
+
+  enum class Control {
+    kSend,     // the response may go out now
+    kRefuse,   // the store failed a login or logout: answer 503 instead
+    kPending,  // store work under way; onResponseApplied follows
+  };
+  // Applies the control headers of a final response on an accept_control
+  // route (other routes: kSend at once).
+  Control applyControl(const http::ResponseHead& resp);
+
+  // Header lines for the response to this request (Set-Cookie, and on a
+  // logout Cache-Control and Clear-Site-Data); complete once the request
+  // check and any control work are done.
+  [[nodiscard]] const std::string& responseFields() const { return response_fields_; }
+  // True when this response replaces the upstream's Cache-Control (logout).
+  [[nodiscard]] bool noStore() const { return no_store_; }
+
+  // Forgets any store answer still due (the connection is going away).
+  void cancel();
+
+ private:
+  enum class Phase { kIdle, kLoad, kActions };
+  enum class OpKind { kCreate, kRotate, kIdentity, kUpdate, kDestroy, kDestroyUser };
+  struct Op {
+    OpKind kind;
+    bool required;  // a failure answers 503 (login, logout)
+  };
+
+  void absorb(const session::Session& session);
+  void onLoaded(session::StoreStatus status);
+  void finishRequest(int status);
+  void issueAnonymous();
+  void planActions(session::ControlActions actions);
+  void runNextOp();
+  [[nodiscard]] session::TicketPtr startOp(const Op& op, session::Store::Done done);
+  void onOpDone(session::StoreStatus status);
+  void finishActions();
+  // Runs one store call; its completion comes to `resume` outside the
+  // store's call stack, and the finished ticket is kept until the next
+  // completion so that no ticket is freed inside its own callback.
+  template <typename Call>
+  void run(Call call);
+  void completed(session::StoreStatus status);
+  void resume();
+
+  const SessionContext& ctx_;
+  const session::CookieAttributes& cookie_;
+  SessionGateOwner& owner_;
+  const bool tls_;
+
+  Phase phase_ = Phase::kIdle;
+  bool in_call_ = false;
+  bool done_ = false;
+  session::StoreStatus status_ = session::StoreStatus::kMissing;
+  session::TicketPtr ticket_;
+  session::TicketPtr spent_;
+
+  http::RequestHead* req_ = nullptr;
+  const session::RoutePolicy* policy_ = nullptr;
+  bool cookie_sent_ = false;
+  bool has_id_ = false;
+  bool stored_ = false;  // the store holds (or may hold, when it was down) key_
+  session::SessionId id_;
+  std::string key_;
+  std::string user_;
+  bool has_user_ = false;
+  std::vector<std::string> groups_;
+  std::string response_fields_;
+  bool no_store_ = false;
+
+  // Control work of the current response.
+  std::vector<Op> ops_;
+  size_t next_op_ = 0;
+  session::ControlActions actions_;
+  session::SessionId new_id_;
+  std::string new_key_;
+  bool failed_ = false;
+  bool applying_ = false;  // inside applyControl: report by return value
+};
+
+}  // namespace sesame::proxy

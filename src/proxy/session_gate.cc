@@ -1,0 +1,334 @@
+#include "sesame/proxy/session_gate.h"
+
+#include "sesame/base/log.h"
+#include "sesame/session/access.h"
+#include "sesame/session/csrf.h"
+#include "sesame/session/identity_filter.h"
+#include "sesame/session/memory_store.h"
+
+namespace sesame::proxy {
+namespace {
+
+using session::StoreStatus;
+
+// The origin the request itself names (RFC 6454 §4): the listener's scheme
+// and the Host the client used.
+std::string requestOrigin(const http::RequestHead& req, bool tls) {
+  if (req.host.empty()) return {};
+  std::string origin = (tls ? "https://" : "http://") + req.host;
+  return session::normalizeOrigin(origin).value_or(std::string());
+}
+
+void appendField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+const char* statusText(StoreStatus status) {
+  switch (status) {
+    case StoreStatus::kOk:
+      return "ok";
+    case StoreStatus::kMissing:
+      return "session gone";
+    case StoreStatus::kUnavailable:
+      return "store unavailable";
+    case StoreStatus::kRejected:
+      return "refused as too large";
+  }
+  return "?";
+}
+
+}  // namespace
+
+SessionShared::SessionShared(const session::Settings& settings) : codec(settings.secrets) {
+  if (settings.store == session::StoreKind::kMemory) {
+    memory = std::make_unique<session::MemoryStore>(settings.max_sessions, settings.timeouts);
+  }
+}
+
+std::optional<std::string> takeCookie(http::HeaderList& headers, std::string_view name) {
+  std::optional<std::string> found;
+  for (const http::Header& h : headers.fields()) {
+    if (!http::equalsIgnoreCase(h.name, "Cookie")) continue;
+    if (std::optional<std::string_view> value = session::findCookie(h.value, name)) {
+      found = std::string(*value);
+      break;
+    }
+  }
+  if (!found) return found;
+  http::HeaderList kept;
+  for (const http::Header& h : headers.fields()) {
+    if (!http::equalsIgnoreCase(h.name, "Cookie")) {
+      kept.add(h.name, h.value);
+    } else if (std::string rest = session::removeCookie(h.value, name); !rest.empty()) {
+      kept.add(h.name, rest);
+    }
+  }
+  headers = std::move(kept);
+  return found;
+}
+
+SessionGate::SessionGate(const SessionContext& ctx, bool tls, SessionGateOwner& owner)
+    : ctx_(ctx), cookie_(tls ? ctx.tls_cookie : ctx.plain_cookie), owner_(owner), tls_(tls) {}
+
+SessionGate::~SessionGate() = default;
+
+void SessionGate::cancel() {
+  ticket_.reset();
+  phase_ = Phase::kIdle;
+}
+
+template <typename Call>
+void SessionGate::run(Call call) {
+  done_ = false;
+  in_call_ = true;
+  session::TicketPtr ticket = call();
+  in_call_ = false;
+  if (done_) return resume();
+  ticket_ = std::move(ticket);
+}
+
+void SessionGate::completed(StoreStatus status) {
+  spent_ = std::move(ticket_);
+  status_ = status;
+  done_ = true;
+  if (!in_call_) resume();
+}
+
+void SessionGate::resume() {
+  if (phase_ == Phase::kLoad) return onLoaded(status_);
+  if (phase_ == Phase::kActions) return onOpDone(status_);
+}
+
+void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolicy& policy) {
+  ticket_.reset();
+  req_ = &req;
+  policy_ = &policy;
+  cookie_sent_ = has_id_ = stored_ = has_user_ = no_store_ = false;
+  user_.clear();
+  groups_.clear();
+  response_fields_.clear();
+  const session::Settings& settings = *ctx_.settings;
+  if (policy.csrf && !session::allowUnsafeRequest(req.method, req.headers, requestOrigin(req, tls_),
+                                                  settings.csrf_origins)) {
+    LOG_DEBUG("refused a cross-site %s %s", req.method.c_str(), req.target.c_str());
+    return finishRequest(403);
+  }
+  std::optional<std::string> value = takeCookie(req.headers, settings.cookie_name);
+  cookie_sent_ = value.has_value();
+  // A forged or stale cookie ends here, before any store is asked: floods of
+  // them cost one HMAC each and no store command.
+  std::optional<session::SessionId> id;
+  if (value) id = ctx_.codec->verify(*value);
+  if (!id) return onLoaded(StoreStatus::kMissing);
+  has_id_ = true;
+  id_ = *id;
+  key_ = session::CookieCodec::storeKey(id_);
+  phase_ = Phase::kLoad;
+  run([this] {
+    return ctx_.store->load(key_, session::wallClockNow(),
+                            [this](StoreStatus status, const session::Session* session) {
+                              if (session != nullptr) absorb(*session);
+                              completed(status);
+                            });
+  });
+}
+
+void SessionGate::absorb(const session::Session& session) {
+  const session::IdentityHeaders& ids = ctx_.settings->identity;
+  http::HeaderList& headers = req_->headers;
+  has_user_ = !session.user.empty();
+  if (has_user_) {
+    user_ = session.user;
+    groups_ = session.groups;
+    headers.add(ids.user_header, session.user);
+    if (!session.groups.empty()) {
+      std::string joined;
+      for (const std::string& group : session.groups) {
+        if (!joined.empty()) joined.append(",");
+        joined.append(group);
+      }
+      headers.add(ids.groups_header, joined);
+    }
+  }
+  // Data fields go to anonymous sessions too: a cart before login is the
+  // reason an application writes them.
+  for (const auto& [key, value] : session.data) {
+    headers.add(session::dataHeaderName(ids.data_prefix, key), value);
+  }
+}
+
+void SessionGate::onLoaded(StoreStatus status) {
+  phase_ = Phase::kIdle;
+  bool found = status == StoreStatus::kOk;
+  // A store that did not answer may still hold the session: keep the
+  // cookie, so the session is back when the store is.
+  stored_ = found || (status == StoreStatus::kUnavailable && has_id_);
+  if (status == StoreStatus::kUnavailable) {
+    LOG_DEBUG("session store unavailable for %s %s", req_->method.c_str(), req_->target.c_str());
+  }
+  session::Session view;
+  view.user = user_;
+  view.groups = groups_;
+  session::Lookup lookup{status, found ? &view : nullptr};
+  bool navigation = session::isBrowserNavigation(req_->method, req_->headers);
+  bool clear = cookie_sent_ && status != StoreStatus::kUnavailable;
+  switch (session::decide(*policy_, lookup, navigation)) {
+    case session::Access::kForward:
+    case session::Access::kForwardAnonymous:
+      if (!stored_) issueAnonymous();
+      return finishRequest(0);
+    case session::Access::kLoginRedirect:
+      if (clear) appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+      appendField(response_fields_, "Location",
+                  session::loginLocation(ctx_.settings->login_url, req_->target));
+      appendField(response_fields_, "Cache-Control", "no-store");
+      return finishRequest(302);
+    case session::Access::kUnauthorized:
+      if (clear) appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+      // RFC 9110 §15.5.2: a 401 names the scheme that would succeed.
+      appendField(response_fields_, "WWW-Authenticate", "Cookie realm=\"sesame\"");
+      return finishRequest(401);
+    case session::Access::kForbidden:
+      return finishRequest(403);
+    case session::Access::kUnavailable:
+      return finishRequest(503);
+  }
+}
+
+void SessionGate::issueAnonymous() {
+  id_ = session::SessionId::random();
+  key_ = session::CookieCodec::storeKey(id_);
+  has_id_ = true;
+  // Nothing is stored until something is written: cookieless floods cost
+  // the store nothing.
+  stored_ = false;
+  appendField(response_fields_, "Set-Cookie", session::setCookie(cookie_, ctx_.codec->encode(id_)));
+}
+
+void SessionGate::finishRequest(int status) {
+  if (status != 0) policy_ = nullptr;  // no response side for sesame's own answers
+  owner_.onRequestChecked(status, status != 0 ? std::string_view(response_fields_) : "");
+}
+
+SessionGate::Control SessionGate::applyControl(const http::ResponseHead& resp) {
+  if (policy_ == nullptr || !policy_->accept_control || !has_id_) return Control::kSend;
+  std::vector<std::string> warnings;
+  session::ControlActions actions = session::parseControlHeaders(resp.headers, {}, &warnings);
+  for (const std::string& warning : warnings) {
+    LOG_WARN("upstream control header ignored for %s %s: %s", req_->method.c_str(),
+             req_->target.c_str(), warning.c_str());
+  }
+  if (actions.empty()) return Control::kSend;
+  planActions(std::move(actions));
+  phase_ = Phase::kActions;
+  failed_ = false;
+  applying_ = true;
+  runNextOp();
+  applying_ = false;
+  if (phase_ != Phase::kIdle) return Control::kPending;
+  return failed_ ? Control::kRefuse : Control::kSend;
+}
+
+void SessionGate::planActions(session::ControlActions actions) {
+  actions_ = std::move(actions);
+  ops_.clear();
+  next_op_ = 0;
+  if (actions_.logout != session::Logout::kNone) {
+    if (actions_.logout == session::Logout::kAllSessions && has_user_) {
+      ops_.push_back({OpKind::kDestroyUser, true});
+    }
+    if (stored_) ops_.push_back({OpKind::kDestroy, true});
+    response_fields_.clear();
+    appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+    appendField(response_fields_, "Clear-Site-Data", "\"cookies\"");
+    no_store_ = true;
+    return;
+  }
+  bool data = !actions_.set.empty() || !actions_.unset.empty();
+  if (actions_.login) {
+    // A new ID at login: whoever knew the old one (fixation) holds nothing.
+    new_id_ = session::SessionId::random();
+    new_key_ = session::CookieCodec::storeKey(new_id_);
+    ops_.push_back({stored_ ? OpKind::kRotate : OpKind::kCreate, true});
+    ops_.push_back({OpKind::kIdentity, true});
+    if (data) ops_.push_back({OpKind::kUpdate, false});
+    response_fields_.clear();
+    appendField(response_fields_, "Set-Cookie",
+                session::setCookie(cookie_, ctx_.codec->encode(new_id_)));
+    return;
+  }
+  new_key_ = key_;
+  if (stored_) {
+    ops_.push_back({OpKind::kUpdate, false});
+  } else if (!actions_.set.empty()) {
+    ops_.push_back({OpKind::kCreate, false});
+  }
+}
+
+session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done) {
+  session::Store& store = *ctx_.store;
+  switch (op.kind) {
+    case OpKind::kCreate: {
+      session::Session fresh;
+      // At login the data follows in its own update, after the identity.
+      if (!actions_.login) {
+        for (const session::DataField& field : actions_.set) fresh.data[field.key] = field.value;
+      }
+      return store.create(new_key_, fresh, session::wallClockNow(), std::move(done));
+    }
+    case OpKind::kRotate:
+      return store.rotate(key_, new_key_, session::wallClockNow(), std::move(done));
+    case OpKind::kIdentity:
+      return store.setIdentity(new_key_, *actions_.login, actions_.groups, session::wallClockNow(),
+                               std::move(done));
+    case OpKind::kUpdate: {
+      session::Update update;
+      for (const session::DataField& field : actions_.set) {
+        update.set.emplace_back(field.key, field.value);
+      }
+      update.unset = actions_.unset;
+      return store.update(new_key_, update, session::wallClockNow(), std::move(done));
+    }
+    case OpKind::kDestroy:
+      return store.destroy(key_, std::move(done));
+    case OpKind::kDestroyUser:
+      return store.destroyUser(user_, std::move(done));
+  }
+  return nullptr;
+}
+
+void SessionGate::runNextOp() {
+  if (failed_ || next_op_ == ops_.size()) return finishActions();
+  Op op = ops_[next_op_];
+  run([this, op] { return startOp(op, [this](StoreStatus status) { completed(status); }); });
+}
+
+void SessionGate::onOpDone(StoreStatus status) {
+  Op op = ops_[next_op_++];
+  if (status == StoreStatus::kOk) return runNextOp();
+  if (op.kind == OpKind::kRotate && status == StoreStatus::kMissing) {
+    // The session expired between the request and the login: start afresh.
+    ops_.insert(ops_.begin() + static_cast<std::ptrdiff_t>(next_op_), Op{OpKind::kCreate, true});
+  } else if (op.required) {
+    LOG_WARN("session store failed a %s (%s) for %s %s; answering 503",
+             actions_.login ? "login" : "logout", statusText(status), req_->method.c_str(),
+             req_->target.c_str());
+    failed_ = true;
+  } else {
+    LOG_WARN("session data from the upstream of %s %s not saved: %s", req_->method.c_str(),
+             req_->target.c_str(), statusText(status));
+  }
+  runNextOp();
+}
+
+void SessionGate::finishActions() {
+  phase_ = Phase::kIdle;
+  if (failed_) {
+    response_fields_.clear();
+    no_store_ = false;
+  }
+  if (applying_) return;
+  owner_.onResponseApplied(!failed_);
+}
+
+}  // namespace sesame::proxy
