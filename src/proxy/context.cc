@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "sesame/session/redis_store.h"
+
 namespace sesame::proxy {
 
 namespace {
@@ -36,12 +38,19 @@ Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ss
   sessions->settings = &settings;
   sessions->codec = &shared->codec;
   sessions->store = shared->memory.get();
+  sessions->sealer = shared->sealer;
+  if (settings.store == session::StoreKind::kRedis) {
+    worker_store = std::make_unique<session::RedisStore>(base, settings.redis, settings.timeouts);
+    sessions->store = worker_store.get();
+  }
   sessions->plain_cookie = {settings.cookie_name, settings.secure, true, settings.same_site,
                             settings.domain};
   sessions->tls_cookie = sessions->plain_cookie;
   sessions->tls_cookie.secure = true;
-  sweep_timer_.reset(event_new(base, -1, EV_PERSIST, onSweepThunk, this));
-  event_add(sweep_timer_.get(), &kSweepInterval);
+  if (settings.store == session::StoreKind::kMemory) {
+    sweep_timer_.reset(event_new(base, -1, EV_PERSIST, onSweepThunk, this));
+    event_add(sweep_timer_.get(), &kSweepInterval);
+  }
 }
 
 void Context::onSweepThunk(int, short, void* arg) {

@@ -42,6 +42,14 @@ const char* statusText(StoreStatus status) {
 SessionShared::SessionShared(const session::Settings& settings) : codec(settings.secrets) {
   if (settings.store == session::StoreKind::kMemory) {
     memory = std::make_unique<session::MemoryStore>(settings.max_sessions, settings.timeouts);
+  } else if (settings.store == session::StoreKind::kCookie) {
+    // Sized for the longer Set-Cookie (with Secure), so a value fits on
+    // every listener.
+    session::CookieAttributes attrs{settings.cookie_name, true, true, settings.same_site,
+                                    settings.domain};
+    size_t overhead = session::setCookie(attrs, "").size();
+    sealer = std::make_shared<session::CookieSealer>(settings.secrets, settings.cookie_name,
+                                                     session::CookieStore::maxValueBytes(overhead));
   }
 }
 
@@ -107,6 +115,8 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   user_.clear();
   groups_.clear();
   response_fields_.clear();
+  sent_value_.clear();
+  jar_.reset();
   const session::Settings& settings = *ctx_.settings;
   if (policy.csrf && !session::allowUnsafeRequest(req.method, req.headers, requestOrigin(req, tls_),
                                                   settings.csrf_origins)) {
@@ -115,6 +125,15 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   }
   std::optional<std::string> value = takeCookie(req.headers, settings.cookie_name);
   cookie_sent_ = value.has_value();
+  if (ctx_.sealer) {
+    jar_ = std::make_unique<session::CookieStore>(ctx_.sealer, settings.timeouts);
+    if (!value) return onLoaded(StoreStatus::kMissing);
+    sent_value_ = std::move(*value);
+    key_ = "client";
+    has_id_ = true;
+    jar_->adopt(key_, sent_value_);
+    return startLoad();
+  }
   // A forged or stale cookie ends here, before any store is asked: floods of
   // them cost one HMAC each and no store command.
   std::optional<session::SessionId> id;
@@ -123,14 +142,28 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   has_id_ = true;
   id_ = *id;
   key_ = session::CookieCodec::storeKey(id_);
+  startLoad();
+}
+
+void SessionGate::startLoad() {
   phase_ = Phase::kLoad;
   run([this] {
-    return ctx_.store->load(key_, session::wallClockNow(),
-                            [this](StoreStatus status, const session::Session* session) {
-                              if (session != nullptr) absorb(*session);
-                              completed(status);
-                            });
+    return store().load(key_, session::wallClockNow(),
+                        [this](StoreStatus status, const session::Session* session) {
+                          if (session != nullptr) absorb(*session);
+                          completed(status);
+                        });
   });
+}
+
+void SessionGate::appendJarCookie(std::string_view key) {
+  if (std::optional<std::string> value = jar_->sealed(key)) {
+    if (*value != sent_value_) {
+      appendField(response_fields_, "Set-Cookie", session::setCookie(cookie_, *value));
+    }
+  } else if (cookie_sent_) {
+    appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+  }
 }
 
 void SessionGate::absorb(const session::Session& session) {
@@ -175,7 +208,11 @@ void SessionGate::onLoaded(StoreStatus status) {
   switch (session::decide(*policy_, lookup, navigation)) {
     case session::Access::kForward:
     case session::Access::kForwardAnonymous:
-      if (!stored_) issueAnonymous();
+      if (!stored_) {
+        issueAnonymous();
+      } else if (jar_) {
+        appendJarCookie(key_);  // a touch re-sealed it
+      }
       return finishRequest(0);
     case session::Access::kLoginRedirect:
       if (clear) appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
@@ -196,6 +233,15 @@ void SessionGate::onLoaded(StoreStatus status) {
 }
 
 void SessionGate::issueAnonymous() {
+  if (jar_) {
+    // Nothing to seal until something is written; a value that did not
+    // open goes.
+    key_ = "client";
+    has_id_ = true;
+    stored_ = false;
+    if (cookie_sent_) appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+    return;
+  }
   id_ = session::SessionId::random();
   key_ = session::CookieCodec::storeKey(id_);
   has_id_ = true;
@@ -247,11 +293,15 @@ void SessionGate::planActions(session::ControlActions actions) {
   bool data = !actions_.set.empty() || !actions_.unset.empty();
   if (actions_.login) {
     // A new ID at login: whoever knew the old one (fixation) holds nothing.
-    new_id_ = session::SessionId::random();
-    new_key_ = session::CookieCodec::storeKey(new_id_);
     ops_.push_back({stored_ ? OpKind::kRotate : OpKind::kCreate, true});
     ops_.push_back({OpKind::kIdentity, true});
     if (data) ops_.push_back({OpKind::kUpdate, false});
+    if (jar_) {
+      new_key_ = "login";  // the cookie follows in finishActions
+      return;
+    }
+    new_id_ = session::SessionId::random();
+    new_key_ = session::CookieCodec::storeKey(new_id_);
     response_fields_.clear();
     appendField(response_fields_, "Set-Cookie",
                 session::setCookie(cookie_, ctx_.codec->encode(new_id_)));
@@ -266,7 +316,7 @@ void SessionGate::planActions(session::ControlActions actions) {
 }
 
 session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done) {
-  session::Store& store = *ctx_.store;
+  session::Store& store = this->store();
   switch (op.kind) {
     case OpKind::kCreate: {
       session::Session fresh;
@@ -326,6 +376,9 @@ void SessionGate::finishActions() {
   if (failed_) {
     response_fields_.clear();
     no_store_ = false;
+  } else if (jar_ && actions_.logout == session::Logout::kNone) {
+    response_fields_.clear();
+    appendJarCookie(new_key_);
   }
   if (applying_) return;
   owner_.onResponseApplied(!failed_);

@@ -34,6 +34,9 @@ struct Context {
 
   event_base* base;
   std::shared_ptr<const config::Config> config;
+  // store = "redis": this worker's connection. Declared before everything
+  // that may hold its tickets, so it is destroyed after them.
+  std::unique_ptr<session::Store> worker_store;
   Router router;
   Graveyard graveyard;
   std::vector<std::unique_ptr<UpstreamPool>> pools;  // parallel to config->upstreams

@@ -16,27 +16,33 @@
 #include "sesame/session/control_headers.h"
 #include "sesame/session/cookie_codec.h"
 #include "sesame/session/cookie_header.h"
+#include "sesame/session/cookie_sealer.h"
+#include "sesame/session/cookie_store.h"
 #include "sesame/session/settings.h"
 #include "sesame/session/store.h"
 
 namespace sesame::proxy {
 
 // Session objects every worker shares, made once at start-up: the codec
-// (immutable) and, for store = "memory", the embedded store (thread-safe).
+// (immutable), and the embedded store (thread-safe) for store = "memory" or
+// the sealer (immutable) for store = "cookie".
 struct SessionShared {
   explicit SessionShared(const session::Settings& settings);
 
   session::CookieCodec codec;
   std::unique_ptr<session::Store> memory;
+  std::shared_ptr<const session::CookieSealer> sealer;
 };
 
 // What every connection of one worker uses for sessions. The codec is
 // shared by all workers; `store` is the process-wide memory store or this
-// worker's own connection to Redis.
+// worker's own connection to Redis; with a `sealer` (store = "cookie")
+// each request gets its own CookieStore instead.
 struct SessionContext {
   const session::Settings* settings = nullptr;
   const session::CookieCodec* codec = nullptr;
   session::Store* store = nullptr;
+  std::shared_ptr<const session::CookieSealer> sealer;
   session::CookieAttributes plain_cookie;  // for plain listeners
   session::CookieAttributes tls_cookie;    // Secure forced on
 };
@@ -101,7 +107,12 @@ class SessionGate {
     bool required;  // a failure answers 503 (login, logout)
   };
 
+  session::Store& store() { return jar_ ? *jar_ : *ctx_.store; }
+  // store = "cookie": the session is the cookie; a Set-Cookie goes out
+  // whenever the sealed value under `key` changed (or clears it when gone).
+  void appendJarCookie(std::string_view key);
   void absorb(const session::Session& session);
+  void startLoad();
   void onLoaded(session::StoreStatus status);
   void finishRequest(int status);
   void issueAnonymous();
@@ -142,6 +153,8 @@ class SessionGate {
   std::vector<std::string> groups_;
   std::string response_fields_;
   bool no_store_ = false;
+  std::unique_ptr<session::CookieStore> jar_;  // store = "cookie": this request's jar
+  std::string sent_value_;                     // the cookie value the client sent
 
   // Control work of the current response.
   std::vector<Op> ops_;
