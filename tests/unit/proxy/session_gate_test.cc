@@ -1,0 +1,341 @@
+#include "sesame/proxy/session_gate.h"
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sesame/session/memory_store.h"
+
+namespace sesame::proxy {
+namespace {
+
+using session::Auth;
+using session::StoreStatus;
+
+// Counts the calls that reach the real memory store, so tests can tell
+// "never asked" from "asked and found nothing".
+class CountingStore final : public session::Store {
+ public:
+  explicit CountingStore(session::Store& inner) : inner_(inner) {}
+  size_t calls = 0;
+
+  session::TicketPtr load(std::string_view key, session::TimePoint now, LoadDone done) override {
+    ++calls;
+    return inner_.load(key, now, std::move(done));
+  }
+  session::TicketPtr create(std::string_view key, const session::Session& s, session::TimePoint now,
+                            Done done) override {
+    ++calls;
+    return inner_.create(key, s, now, std::move(done));
+  }
+  session::TicketPtr rotate(std::string_view old_key, std::string_view new_key,
+                            session::TimePoint now, Done done) override {
+    ++calls;
+    return inner_.rotate(old_key, new_key, now, std::move(done));
+  }
+  session::TicketPtr update(std::string_view key, const session::Update& u, session::TimePoint now,
+                            Done done) override {
+    ++calls;
+    return inner_.update(key, u, now, std::move(done));
+  }
+  session::TicketPtr setIdentity(std::string_view key, std::string_view user,
+                                 const std::vector<std::string>& groups, session::TimePoint now,
+                                 Done done) override {
+    ++calls;
+    return inner_.setIdentity(key, user, groups, now, std::move(done));
+  }
+  session::TicketPtr destroy(std::string_view key, Done done) override {
+    ++calls;
+    return inner_.destroy(key, std::move(done));
+  }
+  session::TicketPtr destroyUser(std::string_view user, Done done) override {
+    ++calls;
+    return inner_.destroyUser(user, std::move(done));
+  }
+  void sweep(session::TimePoint now) override { inner_.sweep(now); }
+
+ private:
+  session::Store& inner_;
+};
+
+struct Owner : SessionGateOwner {
+  int checked = -1;  // -1: not told yet
+  std::string fields;
+  int applied = -1;
+  void onRequestChecked(int status, std::string_view f) override {
+    checked = status;
+    fields = std::string(f);
+  }
+  void onResponseApplied(bool ok) override { applied = ok ? 1 : 0; }
+};
+
+struct Fixture {
+  explicit Fixture(session::StoreKind kind = session::StoreKind::kMemory) {
+    settings.secrets = {std::string(40, 's')};
+    settings.cookie_name = "sid";
+    settings.store = kind;
+    shared = std::make_unique<SessionShared>(settings);
+    if (kind == session::StoreKind::kMemory)
+      counting = std::make_unique<CountingStore>(*shared->memory);
+    ctx.settings = &settings;
+    ctx.codec = &shared->codec;
+    ctx.store = counting.get();
+    ctx.sealer = shared->sealer;
+    ctx.plain_cookie = {"sid", false, true, "Lax", ""};
+    ctx.tls_cookie = {"sid", true, true, "Lax", ""};
+    gate = std::make_unique<SessionGate>(ctx, true, owner);
+  }
+
+  http::RequestHead request(std::string method, std::string target,
+                            std::vector<std::pair<std::string, std::string>> headers = {}) {
+    http::RequestHead req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    req.host = "app.test";
+    for (auto& [name, value] : headers) req.headers.add(name, value);
+    return req;
+  }
+
+  // Runs a request through the gate; the owner's verdict is in `owner`.
+  void check(http::RequestHead& req, const session::RoutePolicy& policy) {
+    owner = Owner{};
+    gate->checkRequest(req, policy);
+    REQUIRE(owner.checked != -1);  // the memory and cookie stores answer at once
+  }
+
+  SessionGate::Control respond(std::vector<std::pair<std::string, std::string>> headers) {
+    http::ResponseHead resp;
+    resp.status = 200;
+    for (auto& [name, value] : headers) resp.headers.add(name, value);
+    return gate->applyControl(resp);
+  }
+
+  // The value of the Set-Cookie line in `fields` ("" when there is none).
+  static std::string cookieValue(const std::string& fields) {
+    auto at = fields.find("Set-Cookie: sid=");
+    if (at == std::string::npos) return "";
+    at += 16;
+    return fields.substr(at, fields.find(';', at) - at);
+  }
+
+  session::Settings settings;
+  std::unique_ptr<SessionShared> shared;
+  std::unique_ptr<CountingStore> counting;
+  SessionContext ctx;
+  Owner owner;
+  std::unique_ptr<SessionGate> gate;
+};
+
+session::RoutePolicy policy(Auth auth, bool control = true) {
+  session::RoutePolicy p;
+  p.auth = auth;
+  p.accept_control = control;
+  return p;
+}
+
+const char* header(const http::RequestHead& req, std::string_view name) {
+  const http::Header* h = req.headers.find(name);
+  return h == nullptr ? nullptr : h->value.c_str();
+}
+
+// Logs in through a response carrying X-Sesame-Login; returns the cookie.
+std::string login(Fixture& f, const std::string& user, const std::string& groups = "") {
+  auto req = f.request("GET", "/login");
+  auto route = policy(Auth::kSession);
+  f.check(req, route);
+  REQUIRE(f.owner.checked == 0);
+  std::vector<std::pair<std::string, std::string>> headers{{"X-Sesame-Login", user}};
+  if (!groups.empty()) headers.emplace_back("X-Sesame-Groups", groups);
+  REQUIRE(f.respond(headers) == SessionGate::Control::kSend);
+  std::string cookie = Fixture::cookieValue(f.gate->responseFields());
+  REQUIRE(cookie.size() == session::CookieCodec::kValueLength);
+  return cookie;
+}
+
+TEST_CASE("session gate: a session route without a cookie gets an anonymous one, stores nothing") {
+  Fixture f;
+  auto req = f.request("GET", "/");
+  auto route = policy(Auth::kSession);
+  f.check(req, route);
+  CHECK(f.owner.checked == 0);
+  CHECK(Fixture::cookieValue(f.gate->responseFields()).size() ==
+        session::CookieCodec::kValueLength);
+  CHECK(f.counting->calls == 0);
+  CHECK(header(req, "X-Remote-User") == nullptr);
+}
+
+TEST_CASE("session gate: forged cookies never reach the store") {
+  Fixture f;
+  auto route = policy(Auth::kRequired);
+  std::string forged(session::CookieCodec::kValueLength, 'A');
+  for (const std::string& value : {forged, std::string("short"), std::string()}) {
+    auto req = f.request("GET", "/", {{"Cookie", "a=1; sid=" + value + "; b=2"}});
+    f.check(req, route);
+    CHECK(f.owner.checked == 401);
+    // The bearer token is gone from what would go upstream; the others stay.
+    CHECK(std::string(header(req, "Cookie")) == "a=1; b=2");
+  }
+  CHECK(f.counting->calls == 0);
+}
+
+TEST_CASE("session gate: required routes redirect browsers and answer 401 to others") {
+  Fixture f;
+  auto route = policy(Auth::kRequired);
+  auto browser = f.request("GET", "/admin?x=1", {{"Accept", "text/html"}});
+  f.check(browser, route);
+  CHECK(f.owner.checked == 302);
+  CHECK(f.owner.fields.find("Location: /login?return_to=/admin%3Fx%3D1\r\n") != std::string::npos);
+  auto api = f.request("GET", "/admin", {{"Accept", "application/json"}});
+  f.check(api, route);
+  CHECK(f.owner.checked == 401);
+  CHECK(f.owner.fields.find("WWW-Authenticate:") != std::string::npos);
+}
+
+TEST_CASE("session gate: login rotates the ID, identity reaches the upstream, old cookie dies") {
+  Fixture f;
+  // An anonymous session with data first.
+  auto first = f.request("GET", "/");
+  auto route = policy(Auth::kSession);
+  f.check(first, route);
+  std::string anonymous = Fixture::cookieValue(f.gate->responseFields());
+  REQUIRE(f.respond({{"X-Sesame-Set", "cart=a%20b"}}) == SessionGate::Control::kSend);
+
+  auto with_cart = f.request("GET", "/", {{"Cookie", "sid=" + anonymous}});
+  f.check(with_cart, route);
+  CHECK(std::string(header(with_cart, "X-Session-Cart")) == "a b");
+  CHECK(f.gate->responseFields().empty());  // a known session gets no new cookie
+  REQUIRE(f.respond({{"X-Sesame-Login", "alice"}, {"X-Sesame-Groups", "admins, dev"}}) ==
+          SessionGate::Control::kSend);
+  std::string logged_in = Fixture::cookieValue(f.gate->responseFields());
+  REQUIRE(logged_in.size() == session::CookieCodec::kValueLength);
+  CHECK(logged_in != anonymous);
+
+  auto admin = policy(Auth::kRequired);
+  admin.groups = {"admins"};
+  auto req = f.request("GET", "/admin", {{"Cookie", "sid=" + logged_in}});
+  f.check(req, admin);
+  CHECK(f.owner.checked == 0);
+  CHECK(std::string(header(req, "X-Remote-User")) == "alice");
+  CHECK(std::string(header(req, "X-Remote-Groups")) == "admins,dev");
+  CHECK(std::string(header(req, "X-Session-Cart")) == "a b");  // data kept across login
+
+  auto old = f.request("GET", "/admin", {{"Cookie", "sid=" + anonymous}});
+  f.check(old, admin);
+  CHECK(f.owner.checked == 401);
+
+  admin.groups = {"finance"};
+  auto other = f.request("GET", "/admin", {{"Cookie", "sid=" + logged_in}});
+  f.check(other, admin);
+  CHECK(f.owner.checked == 403);
+}
+
+TEST_CASE("session gate: logout destroys and clears; logout all ends every session of the user") {
+  Fixture f;
+  std::string one = login(f, "bob");
+  std::string two = login(f, "bob");
+  auto route = policy(Auth::kRequired);
+
+  auto req = f.request("GET", "/", {{"Cookie", "sid=" + one}});
+  f.check(req, route);
+  REQUIRE(f.owner.checked == 0);
+  REQUIRE(f.respond({{"X-Sesame-Logout", "1"}}) == SessionGate::Control::kSend);
+  CHECK(f.gate->responseFields().find("Max-Age=0") != std::string::npos);
+  CHECK(f.gate->responseFields().find("Clear-Site-Data: \"cookies\"") != std::string::npos);
+  CHECK(f.gate->noStore());
+  auto after = f.request("GET", "/", {{"Cookie", "sid=" + one}});
+  f.check(after, route);
+  CHECK(f.owner.checked == 401);
+
+  std::string three = login(f, "bob");
+  auto all = f.request("GET", "/", {{"Cookie", "sid=" + three}});
+  f.check(all, route);
+  REQUIRE(f.respond({{"X-Sesame-Logout", "all"}}) == SessionGate::Control::kSend);
+  for (const std::string& cookie : {two, three}) {
+    auto gone = f.request("GET", "/", {{"Cookie", "sid=" + cookie}});
+    f.check(gone, route);
+    CHECK(f.owner.checked == 401);
+  }
+}
+
+TEST_CASE("session gate: control headers are ignored on routes without accept_control") {
+  Fixture f;
+  auto req = f.request("GET", "/");
+  auto route = policy(Auth::kSession, false);
+  f.check(req, route);
+  std::string before = f.gate->responseFields();
+  size_t calls = f.counting->calls;
+  CHECK(f.respond({{"X-Sesame-Login", "mallory"}}) == SessionGate::Control::kSend);
+  CHECK(f.gate->responseFields() == before);
+  CHECK(f.counting->calls == calls);
+}
+
+TEST_CASE("session gate: cross-site unsafe requests are refused before any store work") {
+  Fixture f;
+  auto route = policy(Auth::kSession);
+  auto forged = f.request("POST", "/transfer", {{"Origin", "https://evil.example"}});
+  f.check(forged, route);
+  CHECK(f.owner.checked == 403);
+  auto fetch = f.request("POST", "/transfer", {{"Sec-Fetch-Site", "cross-site"}});
+  f.check(fetch, route);
+  CHECK(f.owner.checked == 403);
+  auto same = f.request("POST", "/transfer", {{"Origin", "https://app.test"}});
+  f.check(same, route);
+  CHECK(f.owner.checked == 0);
+  route.csrf = false;
+  auto allowed = f.request("POST", "/transfer", {{"Origin", "https://evil.example"}});
+  f.check(allowed, route);
+  CHECK(f.owner.checked == 0);
+  CHECK(f.counting->calls == 0);
+}
+
+TEST_CASE("session gate: cookie store seals the session in the cookie and re-seals on change") {
+  Fixture f(session::StoreKind::kCookie);
+  auto route = policy(Auth::kSession);
+  auto first = f.request("GET", "/");
+  f.check(first, route);
+  CHECK(f.gate->responseFields().empty());  // nothing to seal yet
+  REQUIRE(f.respond({{"X-Sesame-Login", "carol"}, {"X-Sesame-Set", "theme=dark"}}) ==
+          SessionGate::Control::kSend);
+  std::string sealed = Fixture::cookieValue(f.gate->responseFields());
+  REQUIRE(sealed.size() > session::CookieCodec::kValueLength);
+
+  auto req = f.request("GET", "/", {{"Cookie", "sid=" + sealed}});
+  f.check(req, policy(Auth::kRequired));
+  CHECK(f.owner.checked == 0);
+  CHECK(std::string(header(req, "X-Remote-User")) == "carol");
+  CHECK(std::string(header(req, "X-Session-Theme")) == "dark");
+  CHECK(header(req, "Cookie") == nullptr);
+
+  std::string tampered = sealed;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  auto bad = f.request("GET", "/", {{"Cookie", "sid=" + tampered}});
+  f.check(bad, policy(Auth::kRequired));
+  CHECK(f.owner.checked == 401);
+
+  // A session too large for a cookie is refused, not truncated: the old
+  // cookie stays, and no Set-Cookie goes out.
+  auto big = f.request("GET", "/", {{"Cookie", "sid=" + sealed}});
+  f.check(big, route);
+  REQUIRE(f.respond({{"X-Sesame-Set", "blob=" + std::string(4000, 'x')}}) ==
+          SessionGate::Control::kSend);
+  CHECK(f.gate->responseFields().empty());
+}
+
+TEST_CASE("takeCookie removes every pair of the name from every Cookie field") {
+  http::HeaderList headers;
+  headers.add("Cookie", "sid=one; a=1");
+  headers.add("Accept", "*/*");
+  headers.add("Cookie", "sid=two");
+  auto value = takeCookie(headers, "sid");
+  REQUIRE(value);
+  CHECK(*value == "one");
+  CHECK(headers.count("Cookie") == 1);
+  CHECK(headers.find("Cookie")->value == "a=1");
+  CHECK(headers.find("Accept") != nullptr);
+  CHECK_FALSE(takeCookie(headers, "sid"));
+}
+
+}  // namespace
+}  // namespace sesame::proxy
