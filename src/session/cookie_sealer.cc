@@ -16,6 +16,7 @@
 
 #include "sesame/session/control_headers.h"
 #include "sesame/session/cookie_codec.h"
+#include "sesame/session/memory_store.h"
 
 namespace sesame::session {
 
@@ -30,6 +31,8 @@ constexpr size_t kKeyLength = 32;
 constexpr size_t kOverhead = 1 + kNonceLength + kTagLength;
 constexpr size_t kFixedPlaintext = 3 * 8 + 3 * 2;  // times, user length, two counts
 constexpr size_t kMaxKeyBytes = 64;
+static_assert(CookieSealer::kMaxFields == MemoryStore::kMaxFields,
+              "the cookie store bounds data as the memory store does");
 
 constexpr std::string_view kSalt = "sesame cookie store v1";
 constexpr std::string_view kInfo = "aes-256-gcm message keys";

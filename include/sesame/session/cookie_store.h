@@ -36,6 +36,9 @@ namespace sesame::session {
 // - A copied cookie replays: a client may present an older value (say, from
 //   before a logout or a data change) and is believed until that value's own
 //   idle or absolute timeout.
+// - Parallel requests of one browser each carry their own copy: when two
+//   change the session, the browser keeps whichever Set-Cookie it gets last
+//   and the other change is lost.
 //
 // Bounds: data as MemoryStore (withinDataBounds), and the sealed value must
 // fit the sealer's maxValueBytes(). A change that would not fit is refused

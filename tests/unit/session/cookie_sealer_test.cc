@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sesame/session/cookie_sealer.h"
@@ -481,4 +482,25 @@ TEST_CASE("CookieSealer refuses garbage before any crypto", "[session][cookie-st
     blob[0] = 1;
     CHECK_FALSE(s.open(b64(blob)));
   }
+}
+
+TEST_CASE("CookieSealer is shared by threads", "[session][cookie-store]") {
+  const CookieSealer s = sealer({kSecret, kOther});
+  const CookieSealer old_only = sealer({kOther});
+  const std::string old_value = old_only.seal(fullSession()).value();
+  std::vector<std::thread> threads;
+  std::vector<int> failures(8, 0);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        Session mine = fullSession();
+        mine.data["thread"] = std::to_string(t * 1000 + i);
+        const auto back = s.open(s.seal(mine).value());
+        if (!back || !same(*back, mine)) ++failures[t];
+        if (!s.open(old_value)) ++failures[t];
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  REQUIRE(failures == std::vector<int>(8, 0));
 }
