@@ -24,8 +24,8 @@ LoadResult parse(std::string_view text, const std::string& path, const LoadOptio
   auto config = std::make_shared<Config>();
   config->path = path;
   TableReader root(doc, "", diag);
-  root.rejectUnknown({"server", "listen", "tls", "upstream", "session", "identity", "route",
-                      "limits", "timeouts"});
+  root.rejectUnknown({"server", "listen", "tls", "upstream", "session", "redis", "identity",
+                      "route", "limits", "timeouts"});
   // Order matters: listeners check [tls] certificates, routes check upstream
   // names and whether [session] exists.
   readServer(root, *config);

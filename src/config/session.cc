@@ -1,7 +1,8 @@
-// [session], [identity] and the session policy keys of each [[route]].
+// [session], [redis], [identity] and the session policy keys of each [[route]].
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "reader.h"
+#include "sesame/base/log.h"
 #include "sesame/session/cookie_codec.h"
 #include "sesame/session/cookie_header.h"
 #include "sesame/session/csrf.h"
@@ -22,6 +24,8 @@ namespace fs = std::filesystem;
 
 // A secrets file is a few lines; anything larger is the wrong file.
 constexpr uintmax_t kMaxSecretsFileBytes = 64 * 1024;
+// Prefixes every key of every session; longer is a mistake, not a namespace.
+constexpr size_t kMaxKeyPrefixBytes = 256;
 
 // The session module's messages are already sentences about one key, but
 // they quote operator values verbatim; escaping control bytes keeps a
@@ -224,15 +228,124 @@ void readCsrfOrigins(TableReader& s, session::Settings& settings) {
 void readStore(TableReader& s, session::Settings& settings) {
   std::optional<std::string> store = s.string("store");
   if (!store || *store == "memory") return;
+  if (*store == "redis") {
+    settings.store = session::StoreKind::kRedis;
+    return;
+  }
   const toml::node& at = *s.find("store");
-  if (*store == "redis" || *store == "cookie") {
+  if (*store == "cookie") {
     s.diag().error(at, "session.store = " + quote(*store) +
                            " is not available in this version (only \"memory\")");
   } else {
     s.diag().error(at, "session.store " + quote(*store) +
-                           " is not a store (expected \"memory\", the only one in this version)");
+                           " is not a store (expected \"memory\" or \"redis\")");
   }
   settings.store = session::StoreKind::kMemory;
+}
+
+// The first line of `file`, without its line ending. Errors name the file
+// and the reason, never its content.
+std::optional<std::string> readPasswordFile(TableReader& r, const std::string& file) {
+  const toml::node& at = *r.find("password_file");
+  std::string where = r.path("password_file") + ": " + quote(file);
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    r.diag().error(at,
+                   where + (fs::exists(file, ec) ? " is not a regular file" : " does not exist"));
+    return std::nullopt;
+  }
+  if (fs::file_size(file, ec) > kMaxSecretsFileBytes) {
+    r.diag().error(at, where + " is larger than 64 KiB; it should hold the password on one line");
+    return std::nullopt;
+  }
+  errno = 0;
+  std::ifstream in(file, std::ios::binary);
+  if (!in.is_open()) {
+    r.diag().error(at, r.path("password_file") + ": cannot read " + quote(file) + ": " +
+                           std::strerror(errno != 0 ? errno : EACCES));
+    return std::nullopt;
+  }
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) {
+    r.diag().error(at, where + " has an empty first line (expected the password there)");
+    return std::nullopt;
+  }
+  return line;
+}
+
+void readRedisAuth(TableReader& r, const Config& config, session::RedisSettings& redis) {
+  if (auto v = r.string("username")) redis.username = *v;
+  const toml::node* password = r.find("password");
+  const toml::node* file = r.find("password_file");
+  if (password != nullptr && file != nullptr) {
+    r.diag().error(*file, "redis.password_file and redis.password are both set; keep only one");
+  } else if (password != nullptr) {
+    // Only the type is checked: the value never appears in a message.
+    if (const auto* text = password->as_string()) {
+      redis.password = text->get();
+    } else {
+      r.diag().error(*password,
+                     "redis.password: expected a string, got " + std::string(typeName(*password)));
+    }
+  } else if (file != nullptr) {
+    std::optional<std::string> name = r.string("password_file");
+    if (name && name->empty()) {
+      r.diag().error(*file,
+                     "redis.password_file is empty (expected the path of a file whose "
+                     "first line is the password)");
+    } else if (name) {
+      if (auto secret = readPasswordFile(r, resolvePath(config.path, *name))) {
+        redis.password = std::move(*secret);
+      }
+    }
+  }
+}
+
+// [redis]: read and checked whether or not the store uses it, so `sesame -t`
+// finds its mistakes before the store is switched to "redis".
+void readRedis(TableReader& root, Config& config) {
+  session::RedisSettings redis;
+  redis.addr = *session::parseRedisAddress(redis.address, nullptr);
+  const toml::table* table = root.subtable("redis", "a table ([redis])");
+  if (table != nullptr) {
+    TableReader r(*table, "redis", root.diag());
+    r.rejectUnknown({"address", "username", "password", "password_file", "database", "key_prefix",
+                     "connect_timeout", "command_timeout"});
+    if (auto v = r.string("address")) {
+      std::string why;
+      if (auto addr = session::parseRedisAddress(*v, &why)) {
+        redis.address = *v;
+        redis.addr = *addr;
+      } else {
+        r.diag().error(*r.find("address"),
+                       "redis.address " + quote(*v) + " is not usable: " + sanitized(why));
+      }
+    }
+    readRedisAuth(r, config, redis);
+    if (auto v = r.integer("database", 0, INT32_MAX)) redis.database = *v;
+    if (auto v = r.string("key_prefix")) {
+      if (v->size() > kMaxKeyPrefixBytes) {
+        r.diag().error(*r.find("key_prefix"), "redis.key_prefix is longer than " +
+                                                  std::to_string(kMaxKeyPrefixBytes) +
+                                                  " bytes; it prefixes every key");
+      } else {
+        redis.key_prefix = *v;
+      }
+    }
+    if (auto d = r.duration("connect_timeout", false)) redis.connect_timeout = *d;
+    if (auto d = r.duration("command_timeout", false)) redis.command_timeout = *d;
+  }
+  if (config.session && config.session->store == session::StoreKind::kRedis) {
+    config.session->redis = std::move(redis);
+  } else if (table != nullptr) {
+    // A warning, not an error: keeping [redis] while switching stores back
+    // and forth is legitimate, but the operator should know it is idle.
+    const toml::source_position at = table->source().begin;
+    LOG_WARN("%s:%u:%u: [redis] is not used: session.store is not \"redis\"",
+             root.diag().file().c_str(), at.line, at.column);
+  }
 }
 
 // Headers a client must be able to send and sesame must be able to forward:
@@ -335,6 +448,7 @@ void readSession(TableReader& root, Config& config) {
     }
     config.session = std::move(settings);
   }
+  readRedis(root, config);
   readIdentity(root, config);
 }
 

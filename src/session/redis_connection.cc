@@ -74,7 +74,8 @@ void Connection::handshake() {
                              {}});
     ++handshake_left_;
   };
-  if (!settings_.password.empty()) {
+  // A username alone is an ACL user with nopass: AUTH still names it.
+  if (!settings_.password.empty() || !settings_.username.empty()) {
     if (settings_.username.empty()) {
       step("AUTH", {"AUTH", settings_.password});
     } else {

@@ -1,9 +1,11 @@
-// [session], [identity] and route policies: the full round trip, then one
+// [session], [redis], [identity] and route policies: the full round trip, then one
 // failing case per rule asserting the position and the key.
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -156,17 +158,31 @@ TEST_CASE("without [session] every route is public", "[config][session]") {
   }
 }
 
-TEST_CASE("store: only memory exists in this version", "[config][session]") {
+TEST_CASE("store: memory or redis; cookie is not available yet", "[config][session]") {
   TempDir dir;
-  for (std::string store : {"redis", "cookie"}) {
-    LoadResult r = withSession(dir, "store = \"" + store + "\"\n");
-    INFO(joinErrors(r));
-    CHECK(hasError(
-        r, "12:9",
-        "session.store = \"" + store + "\" is not available in this version (only \"memory\")"));
-  }
-  LoadResult r = withSession(dir, "store = \"disk\"\n");
-  CHECK(hasError(r, "12:9", "session.store \"disk\" is not a store"));
+  LoadResult r = withSession(dir, "store = \"cookie\"\n");
+  INFO(joinErrors(r));
+  CHECK(hasError(r, "12:9",
+                 "session.store = \"cookie\" is not available in this version (only \"memory\")"));
+  r = withSession(dir, "store = \"disk\"\n");
+  CHECK(hasError(r, "12:9", "session.store \"disk\" is not a store",
+                 "expected \"memory\" or \"redis\""));
+  r = withSession(dir, "store = \"redis\"\n");
+  INFO(joinErrors(r));
+  REQUIRE(r.config);
+  const session::Settings& s = *r.config->session;
+  CHECK(s.store == session::StoreKind::kRedis);
+  // No [redis] table: every default.
+  const session::RedisSettings defaults;
+  CHECK(s.redis.address == "127.0.0.1:6379");
+  CHECK(s.redis.addr.toString() == "127.0.0.1:6379");
+  CHECK(s.redis.username.empty());
+  CHECK(s.redis.password.empty());
+  CHECK(s.redis.database == 0);
+  CHECK(s.redis.key_prefix == "sesame:");
+  CHECK(s.redis.connect_timeout == session::Millis{1000});
+  CHECK(s.redis.command_timeout == session::Millis{250});
+  CHECK(s.redis.command_timeout == defaults.command_timeout);
 }
 
 TEST_CASE("cookie settings are validated at their keys", "[config][session]") {
@@ -356,7 +372,7 @@ TEST_CASE("session errors are all collected in one pass", "[config][session]") {
   TempDir dir;
   LoadResult r = withMinimal(dir,
                              "[session]\n"
-                             "store = \"redis\"\n"
+                             "store = \"cookie\"\n"
                              "same_site = \"none\"\n"
                              "idle_timeout = \"1x\"\n"
                              "login_url = \"x\"\n"
@@ -381,12 +397,14 @@ TEST_CASE("conf/sesame.toml's commented session keys load once uncommented",
   std::ifstream in(conf);
   REQUIRE(in);
   // "#key = value" and "#[table]" are settings; "# text" is prose. Only one
-  // of secrets and secrets_file may be set, and groups needs auth = required.
+  // of secrets and secrets_file (password and password_file) may be set,
+  // and groups needs auth = required.
   std::string text;
   size_t uncommented = 0;
   for (std::string line; std::getline(in, line);) {
     bool setting = line.size() > 1 && line[0] == '#' && line[1] != ' ';
-    if (setting && !line.starts_with("#secrets_file") && !line.starts_with("#groups =")) {
+    if (setting && !line.starts_with("#secrets_file") && !line.starts_with("#groups =") &&
+        !line.starts_with("#password_file")) {
       line.erase(0, 1);
       ++uncommented;
     }
@@ -409,4 +427,132 @@ TEST_CASE("conf/sesame.toml's commented session keys load once uncommented",
   CHECK(r.config->session->secrets.size() == 2);
   CHECK(r.config->routes.front().policy.auth == session::Auth::kSession);
   CHECK(r.config->routes.back().policy.auth == session::Auth::kPublic);
+
+  SECTION("and with store = \"redis\" the [redis] example is used") {
+    const std::string memory = "store = \"memory\"";
+    REQUIRE(text.find(memory) != std::string::npos);
+    text.replace(text.find(memory), memory.size(), "store = \"redis\"");
+    LoadResult redis = dir.load(text);
+    INFO(joinErrors(redis));
+    REQUIRE(redis.config);
+    const session::RedisSettings& settings = redis.config->session->redis;
+    CHECK(redis.config->session->store == session::StoreKind::kRedis);
+    CHECK(settings.addr.toString() == "127.0.0.1:6379");
+    CHECK(settings.key_prefix == "sesame:");
+    CHECK(settings.command_timeout == session::Millis{250});
+  }
+}
+
+TEST_CASE("[redis]: every key round-trips with store = \"redis\"", "[config][session][redis]") {
+  TempDir dir;
+  LoadResult r = withSession(dir,
+                             "store = \"redis\"\n"
+                             "[redis]\n"
+                             "address = \"[::1]:6380\"\n"
+                             "username = \"sesame\"\n"
+                             "password = \"pw-XYZ\"\n"
+                             "database = 42\n"
+                             "key_prefix = \"\"\n"
+                             "connect_timeout = \"2s\"\n"
+                             "command_timeout = \"100ms\"\n");
+  INFO(joinErrors(r));
+  REQUIRE(r.config);
+  const session::RedisSettings& s = r.config->session->redis;
+  CHECK(s.address == "[::1]:6380");
+  CHECK(s.addr.toString() == "[::1]:6380");
+  CHECK(s.username == "sesame");
+  CHECK(s.password == "pw-XYZ");
+  CHECK(s.database == 42);
+  CHECK(s.key_prefix.empty());
+  CHECK(s.connect_timeout == session::Millis{2000});
+  CHECK(s.command_timeout == session::Millis{100});
+
+  r = withSession(dir, "store = \"redis\"\n[redis]\naddress = \"unix:/run/redis/redis.sock\"\n");
+  INFO(joinErrors(r));
+  REQUIRE(r.config);
+  CHECK(r.config->session->redis.addr.family() == AF_UNIX);
+  CHECK(r.config->session->redis.address == "unix:/run/redis/redis.sock");
+}
+
+TEST_CASE("[redis]: each mistake at its key, the password never shown",
+          "[config][session][redis]") {
+  TempDir dir;
+  LoadResult r = withSession(dir,
+                             "store = \"redis\"\n"
+                             "[redis]\n"
+                             "address = \"redis.internal:6379\"\n"
+                             "database = -1\n"
+                             "connect_timeout = \"0s\"\n"
+                             "command_timeout = \"fast\"\n"
+                             "key_prefix = 7\n"
+                             "passwd = \"x\"\n");
+  INFO(joinErrors(r));
+  CHECK_FALSE(r.config);
+  CHECK(r.errors.size() == 6);
+  CHECK(hasError(r, "14:11", "redis.address \"redis.internal:6379\" is not usable", "not a numeric",
+                 "127.0.0.1:6379"));
+  CHECK(hasError(r, "15:12", "redis.database = -1 is out of range"));
+  CHECK(hasError(r, "16:19", "redis.connect_timeout must be greater than zero"));
+  CHECK(hasError(r, "17:19", "redis.command_timeout \"fast\" is not a valid duration"));
+  CHECK(hasError(r, "18:14", "redis.key_prefix: expected a string"));
+  CHECK(hasError(r, "19:1", "unknown key redis.passwd", "password_file"));
+
+  r = withSession(dir, "[redis]\naddress = \"unix:run/redis.sock\"\n");
+  CHECK(hasError(r, "13:11", "redis.address", "absolute path"));
+  r = withSession(dir, "[redis]\nkey_prefix = \"" + std::string(300, 'p') + "\"\n");
+  CHECK(hasError(r, "13:14", "redis.key_prefix is longer than 256 bytes"));
+  r = withSession(dir, "[redis]\npassword = 12345\n");
+  CHECK(hasError(r, "13:12", "redis.password: expected a string, got an integer"));
+  for (const std::string& e : r.errors) CHECK(e.find("12345") == std::string::npos);
+  r = withSession(dir, "[redis]\npassword = \"pw-XYZ\"\npassword_file = \"pw\"\n");
+  CHECK(hasError(r, "14:17", "redis.password_file and redis.password are both set"));
+  for (const std::string& e : r.errors) CHECK(e.find("pw-XYZ") == std::string::npos);
+  r = withMinimal(dir, "[redis]\ntimeout = \"1s\"\n");
+  CHECK(hasError(r, "11:1", "unknown key redis.timeout"));
+}
+
+TEST_CASE("[redis] password_file: first line, relative to the config", "[config][session][redis]") {
+  TempDir dir;
+  const std::string head = "store = \"redis\"\n[redis]\n";
+  dir.write("keys/redis-pw", "p@ss word-XYZ\r\nsecond line\n");
+  LoadResult r = withSession(dir, head + "password_file = \"keys/redis-pw\"\n");
+  INFO(joinErrors(r));
+  REQUIRE(r.config);
+  CHECK(r.config->session->redis.password == "p@ss word-XYZ");
+
+  r = withSession(dir, head + "password_file = \"nope\"\n");
+  CHECK(hasError(r, "14:17", "redis.password_file", dir.path() + "/nope", "does not exist"));
+  dir.write("empty", "\nXYZ-secret\n");
+  r = withSession(dir, head + "password_file = \"empty\"\n");
+  CHECK(hasError(r, "14:17", "redis.password_file", "empty first line"));
+  for (const std::string& e : r.errors) CHECK(e.find("XYZ-secret") == std::string::npos);
+  r = withSession(dir, head + "password_file = \"\"\n");
+  CHECK(hasError(r, "14:17", "redis.password_file is empty"));
+  dir.write("big", std::string(70'000, 'x'));
+  r = withSession(dir, head + "password_file = \"big\"\n");
+  CHECK(hasError(r, "14:17", "larger than 64 KiB"));
+}
+
+TEST_CASE("[redis] without store = \"redis\" loads with a warning and is not used",
+          "[config][session][redis]") {
+  TempDir dir;
+  std::FILE* capture = std::tmpfile();
+  const int saved = ::dup(2);
+  std::fflush(stderr);
+  ::dup2(::fileno(capture), 2);
+  LoadResult r = withSession(dir, "[redis]\naddress = \"10.0.0.1:6379\"\n");
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::rewind(capture);
+  char buf[1024] = {};
+  std::string log(buf, std::fread(buf, 1, sizeof buf - 1, capture));
+  std::fclose(capture);
+  INFO(joinErrors(r));
+  INFO(log);
+  REQUIRE(r.config);
+  CHECK(r.config->session->store == session::StoreKind::kMemory);
+  CHECK(r.config->session->redis.address == "127.0.0.1:6379");
+  CHECK(log.find("sesame.toml:12:1: [redis] is not used: session.store is not \"redis\"") !=
+        std::string::npos);
 }
