@@ -1,97 +1,441 @@
 #!/usr/bin/env python3
-"""The application behind `make demo`: shows what reached it through sesame.
+"""The application behind `make demo`: a tiny app that lets sesame do its sessions.
 
-GET /     an HTML page listing every request header it received, with the
-          ones sesame sets (X-Forwarded-For, -Proto, -Host) highlighted
-GET /api  the same as JSON
+It has no session code of its own. It trusts the identity headers sesame
+adds (X-Remote-User, X-Remote-Groups, X-Session-<Key>) and asks sesame to
+log users in and out or to store session data with X-Sesame-* response
+headers. That is safe only behind sesame, which strips those request headers
+from every client; never expose this port (127.0.0.1:9000) directly.
+
+GET  /                     who you are, your session data, every header received
+GET  /api                  the same as JSON
+GET  /private, /admin      pages sesame lets through only for logged-in users
+                           (/admin: group "admins")
+GET  /login                a login form; POST /login logs in (no passwords!)
+GET  /logout               a logout form; POST /logout logs out
+POST /cart/add?item=NAME   appends NAME to the session's cart
+POST /cart/clear           empties the cart
 Python standard library only; plain HTTP/1.1 with keep-alive.
 """
 import argparse
 import html
 import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, urlsplit
 
+USER_HEADER = "X-Remote-User"
+GROUPS_HEADER = "X-Remote-Groups"
+DATA_PREFIX = "X-Session-"
 SET_BY_SESAME = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host")
+MAX_USER = 64
+MAX_ITEM = 40
+MAX_CART = 20
+MAX_BODY = 64 * 1024
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>sesame demo</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; }}
-td {{ border-bottom: 1px solid #ddd; padding: .35rem .5rem; vertical-align: top; word-break: break-all; }}
-td:first-child {{ font-weight: 600; white-space: nowrap; word-break: normal; }}
-tr.sesame {{ background: #e8f5e9; }}
-code {{ background: #f3f3f3; padding: 0 .25rem; }}
-</style>
-</head>
-<body>
-<h1>Hello through sesame</h1>
-<p>This page comes from a small Python app on <code>127.0.0.1:9000</code>.
-You reached it through sesame, which terminated TLS, checked the request
-strictly and forwarded it. These are the headers the app received; sesame
-set the highlighted rows: X-Forwarded-Proto and -Host replace whatever a
-client sent, X-Forwarded-For gets the client's address appended.</p>
-<p><code>{method} {path}</code> from <code>{peer}</code></p>
-<table>
-{rows}
-</table>
-<p>The same as JSON: <a href="/api">/api</a>.</p>
-</body>
-</html>
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; width: 100%; }
+td { border-bottom: 1px solid #ddd; padding: .35rem .5rem; vertical-align: top; word-break: break-all; }
+td:first-child { font-weight: 600; white-space: nowrap; word-break: normal; }
+tr.sesame { background: #e8f5e9; }
+tr.identity { background: #e3f2fd; }
+code { background: #f3f3f3; padding: 0 .25rem; }
+nav a, nav form { margin-right: 1rem; }
+nav form, form.inline { display: inline; }
+.who { font-size: 1.2rem; padding: .6rem .8rem; background: #fff8e1; border-left: 4px solid #ffb300; }
+.note { color: #666; font-size: .9rem; }
+.error { color: #b00020; }
 """
+
+NAV = """<nav>
+<a href="/">home</a>
+<a href="/private">/private</a>
+<a href="/admin">/admin</a>
+<a href="/login">/login</a>
+<a href="/logout">/logout</a>
+</nav>"""
+
+
+def utf8(value):
+    """A header value as text: http.server decodes header bytes as Latin-1,
+    sesame passes names and data as the UTF-8 bytes they were stored as."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def esc(value):
+    return html.escape(value, quote=True)
+
+
+def page(title, body):
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{esc(title)} - sesame demo</title>\n<style>{STYLE}</style>\n</head>\n"
+        f"<body>\n{NAV}\n<h1>{esc(title)}</h1>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def safe_return_to(value):
+    """A local path to send the user back to after login, else "/".
+
+    "//host" and "/\\host" are other sites to a browser (open redirect), and
+    a control character would split the Location header.
+    """
+    if not value or not value.startswith("/") or value[1:2] in ("/", "\\"):
+        return "/"
+    if any(not (0x21 <= ord(c) <= 0x7E) for c in value):
+        return "/"
+    return value
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "sesame-demo-app"
 
+    # What sesame told us about the requester.
+
+    def user(self):
+        return utf8(self.headers.get(USER_HEADER, ""))
+
+    def groups(self):
+        value = self.headers.get(GROUPS_HEADER, "")
+        return [g for g in value.split(",") if g]
+
+    def session_data(self):
+        n = len(DATA_PREFIX)
+        return {
+            k[n:].lower(): utf8(v)
+            for k, v in self.headers.items()
+            if k.lower().startswith(DATA_PREFIX.lower())
+        }
+
+    def cart(self):
+        value = self.session_data().get("cart", "")
+        return [item for item in value.split(",") if item]
+
+    def identity(self):
+        return {
+            "user": self.user() or None,
+            "groups": self.groups(),
+            "session_data": self.session_data(),
+        }
+
+    def who_html(self):
+        user = self.user()
+        if not user:
+            return '<p class="who">You are <b>anonymous</b>.</p>'
+        groups = ", ".join(self.groups()) or "none"
+        return f'<p class="who">You are <b>{esc(user)}</b> (groups: {esc(groups)}).</p>'
+
+    def headers_html(self):
+        def row_class(name):
+            lname = name.lower()
+            if lname in SET_BY_SESAME:
+                return ' class="sesame"'
+            if lname in (USER_HEADER.lower(), GROUPS_HEADER.lower()) or lname.startswith(
+                DATA_PREFIX.lower()
+            ):
+                return ' class="identity"'
+            return ""
+
+        rows = "\n".join(
+            f"<tr{row_class(k)}><td>{esc(k)}</td><td>{esc(utf8(v))}</td></tr>"
+            for k, v in self.headers.items()
+        )
+        return f"<table>\n{rows}\n</table>"
+
+    def text_summary(self):
+        lines = [f"user:    {self.user() or '(anonymous)'}"]
+        lines.append(f"groups:  {', '.join(self.groups()) or '(none)'}")
+        data = self.session_data()
+        lines.append(
+            "session: " + (", ".join(f"{k}={v}" for k, v in data.items()) or "(no data)")
+        )
+        lines.append("headers received:")
+        lines.extend(f"  {k}: {utf8(v)}" for k, v in self.headers.items())
+        return "\n".join(lines) + "\n"
+
+    # Plumbing.
+
     def do_HEAD(self):
         self.do_GET(head=True)
 
     def do_GET(self, head=False):
         self.head = head
-        if self.path.split("?", 1)[0] == "/api":
-            body = json.dumps(
-                {
-                    "method": self.command,
-                    "path": self.path,
-                    "peer": self.client_address[0],
-                    "headers": [[k, v] for k, v in self.headers.items()],
-                },
-                indent=2,
-            ).encode()
-            self.reply(200, "application/json", body)
-            return
-        rows = "\n".join(
-            '<tr{}><td>{}</td><td>{}</td></tr>'.format(
-                ' class="sesame"' if k.lower() in SET_BY_SESAME else "",
-                html.escape(k),
-                html.escape(v),
-            )
-            for k, v in self.headers.items()
-        )
-        page = PAGE.format(
-            method=html.escape(self.command),
-            path=html.escape(self.path),
-            peer=html.escape(self.client_address[0]),
-            rows=rows,
-        )
-        self.reply(200, "text/html; charset=utf-8", page.encode())
+        path = urlsplit(self.path).path
+        routes = {
+            "/": self.home,
+            "/api": self.api,
+            "/private": self.private,
+            "/admin": self.admin,
+            "/login": self.login_form,
+            "/logout": self.logout_form,
+        }
+        handler = routes.get(path)
+        if handler is None:
+            if path in ("/cart/add", "/cart/clear"):
+                return self.reply(405, "text/plain", b"use POST\n", [("Allow", "POST")])
+            return self.not_found()
+        handler()
 
-    def reply(self, status, content_type, body):
+    def do_POST(self):
+        self.head = False
+        body = self.read_body()
+        if body is None:
+            return
+        path = urlsplit(self.path).path
+        routes = {
+            "/login": self.login,
+            "/logout": self.logout,
+            "/cart/add": self.cart_add,
+            "/cart/clear": self.cart_clear,
+        }
+        handler = routes.get(path)
+        if handler is None:
+            return self.reply(405, "text/plain", b"not here\n", [("Allow", "GET, HEAD")])
+        handler(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+    def read_body(self):
+        """The request body, or None after answering an unreadable one."""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks, size = [], 0
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    n = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    self.close_connection = True
+                    self.reply(400, "text/plain", b"bad chunk\n")
+                    return None
+                if n == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                size += n
+                if size > MAX_BODY:
+                    self.close_connection = True
+                    self.reply(413, "text/plain", b"too large\n")
+                    return None
+                chunks.append(self.rfile.read(n))
+                self.rfile.readline(1024)
+            return b"".join(chunks)
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self.close_connection = True
+            self.reply(413, "text/plain", b"too large\n")
+            return None
+        return self.rfile.read(length)
+
+    def reply(self, status, content_type, body, headers=()):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
         if not self.head:
             self.wfile.write(body)
 
+    def html(self, status, title, body, headers=()):
+        self.reply(status, "text/html; charset=utf-8", page(title, body).encode(), headers)
+
+    def wants_html(self):
+        return "text/html" in self.headers.get("Accept", "")
+
+    def see_other(self, location, headers=()):
+        """303: the browser follows with a GET, so a reload does not re-post."""
+        self.reply(
+            303,
+            "text/plain; charset=utf-8",
+            f"see {location}\n".encode(),
+            [("Location", location), *headers],
+        )
+
+    def not_found(self):
+        self.html(404, "Not found", f"<p>Nothing at <code>{esc(self.path)}</code>.</p>")
+
     def log_message(self, fmt, *args):
         print("demo app: " + fmt % args, flush=True)
+
+    # Pages.
+
+    def home(self):
+        if not self.wants_html():
+            return self.reply(200, "text/plain; charset=utf-8", self.text_summary().encode())
+        cart = self.cart()
+        items = "".join(f"<li>{esc(item)}</li>" for item in cart) or "<li>(empty)</li>"
+        data = self.session_data()
+        data_rows = "\n".join(
+            f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in data.items()
+        )
+        body = f"""{self.who_html()}
+<p>This page comes from a small Python app on <code>127.0.0.1:9000</code>
+that has no session code at all. sesame, in front of it, keeps the session:
+it gave your browser a cookie, looks the session up on every request and
+tells the app who you are in request headers
+(<code>{USER_HEADER}</code>, <code>{GROUPS_HEADER}</code>,
+<code>{DATA_PREFIX}*</code>). The app logs you in or stores data by
+answering with <code>X-Sesame-*</code> headers, which sesame consumes.</p>
+
+<h2>Session data</h2>
+<table>
+{data_rows or '<tr><td>(none)</td><td></td></tr>'}
+</table>
+<p>Your cart (kept by sesame as session data <code>cart</code>, even
+before you log in):</p>
+<ul>{items}</ul>
+<form class="inline" method="post" action="/cart/add?item=tea"><button>add tea</button></form>
+<form class="inline" method="post" action="/cart/add?item=biscuits"><button>add biscuits</button></form>
+<form class="inline" method="post" action="/cart/add">
+<input name="item" maxlength="{MAX_ITEM}" placeholder="anything else" required>
+<button>add</button></form>
+<form class="inline" method="post" action="/cart/clear"><button>empty the cart</button></form>
+
+<h2>Try</h2>
+<ul>
+<li><a href="/private">/private</a> needs a logged-in user: sesame sends you
+to <a href="/login">/login</a> first and brings you back.</li>
+<li><a href="/admin">/admin</a> also needs the group <code>admins</code>;
+other users get 403 from sesame.</li>
+<li><a href="/logout">/logout</a> ends the session.</li>
+</ul>
+
+<h2>Headers the app received</h2>
+<p><code>{esc(self.command)} {esc(self.path)}</code> from
+<code>{esc(self.client_address[0])}</code>. Look for what is <em>not</em> here:
+no <code>Cookie</code> with sesame's session cookie (sesame keeps it to
+itself) and no identity header a client made up: sesame removes
+<code>{USER_HEADER}</code>, <code>{GROUPS_HEADER}</code>,
+<code>{DATA_PREFIX}*</code> and <code>X-Sesame-*</code> from every request
+and adds the real ones (blue). Green rows are the X-Forwarded-* fields sesame
+sets.</p>
+{self.headers_html()}
+<p>The same as JSON: <a href="/api">/api</a>.</p>"""
+        self.html(200, "Hello through sesame", body)
+
+    def api(self):
+        body = json.dumps(
+            {
+                "method": self.command,
+                "path": self.path,
+                "peer": self.client_address[0],
+                **self.identity(),
+                "headers": [[k, v] for k, v in self.headers.items()],
+            },
+            indent=2,
+        ).encode()
+        self.reply(200, "application/json", body + b"\n")
+
+    def protected(self, title, what):
+        if not self.wants_html():
+            return self.reply(
+                200, "text/plain; charset=utf-8", f"{title}\n{self.text_summary()}".encode()
+            )
+        body = f"""{self.who_html()}
+<p>{what}</p>
+<p>The app did not check anything: it trusts <code>{USER_HEADER}</code>
+because only sesame can set it.</p>
+<h2>Headers the app received</h2>
+{self.headers_html()}"""
+        self.html(200, title, body)
+
+    def private(self):
+        self.protected(
+            "Private",
+            'The route <code>/private</code> has <code>auth = "required"</code>: '
+            "sesame forwarded this request only because your session is logged in.",
+        )
+
+    def admin(self):
+        self.protected(
+            "Admin",
+            'The route <code>/admin</code> has <code>auth = "required"</code> and '
+            '<code>groups = ["admins"]</code>: sesame forwarded this request only '
+            "because your session's user is in the group admins.",
+        )
+
+    def login_form(self, error="", status=200, user=""):
+        query = parse_qs(urlsplit(self.path).query)
+        return_to = safe_return_to(query.get("return_to", ["/"])[0])
+        if error:
+            error = f'<p class="error">{esc(error)}</p>'
+        body = f"""{self.who_html()}
+<p><b>This is a demo: there are no passwords.</b> Any name logs you in.
+The app answers the form with <code>X-Sesame-Login: NAME</code> (and
+<code>X-Sesame-Groups: users,admins</code> when "admin" is ticked); sesame
+then gives the session a new ID (so a cookie planted before login is
+worthless) and sends you on to <code>{esc(return_to)}</code>.</p>
+{error}
+<form method="post" action="/login">
+<input type="hidden" name="return_to" value="{esc(return_to)}">
+<p><label>User name <input name="user" value="{esc(user)}" maxlength="{MAX_USER}"
+ required autofocus></label></p>
+<p><label><input type="checkbox" name="admin"> admin (group <code>admins</code>)</label></p>
+<p><button>Log in</button></p>
+</form>"""
+        self.html(status, "Log in", body)
+
+    def logout_form(self):
+        if not self.user():
+            extra = "<p>You are not logged in; logging out ends the anonymous session.</p>"
+        else:
+            extra = ""
+        body = f"""{self.who_html()}
+{extra}
+<form method="post" action="/logout">
+<p><button>Log out</button> (answers <code>X-Sesame-Logout: 1</code>)</p>
+</form>
+<form method="post" action="/logout">
+<input type="hidden" name="all" value="1">
+<p><button>Log out everywhere</button> (answers <code>X-Sesame-Logout: all</code>:
+every session of this user, in every browser)</p>
+</form>"""
+        self.html(200, "Log out", body)
+
+    # Actions.
+
+    def login(self, form):
+        user = form.get("user", [""])[0].strip()
+        if not user or len(user) > MAX_USER or any(ord(c) < 0x20 or ord(c) == 0x7F for c in user):
+            return self.login_form(
+                f"Type a user name of 1 to {MAX_USER} characters.", status=400, user=user[:MAX_USER]
+            )
+        groups = ["users"]
+        if form.get("admin", [""])[0]:
+            groups.append("admins")
+        return_to = form.get("return_to", None)
+        if return_to is None:
+            return_to = parse_qs(urlsplit(self.path).query).get("return_to", ["/"])
+        # X-Sesame-Login carries the name as it is; http.server sends header
+        # values as Latin-1, so encode UTF-8 names through it byte for byte.
+        header_user = user.encode("utf-8").decode("latin-1")
+        self.see_other(
+            safe_return_to(return_to[0]),
+            [("X-Sesame-Login", header_user), ("X-Sesame-Groups", ",".join(groups))],
+        )
+
+    def logout(self, form):
+        scope = "all" if form.get("all", [""])[0] else "1"
+        self.see_other("/", [("X-Sesame-Logout", scope)])
+
+    def cart_add(self, form):
+        item = (form.get("item") or parse_qs(urlsplit(self.path).query).get("item") or [""])[0]
+        item = " ".join(item.replace(",", " ").split())[:MAX_ITEM]
+        if not item:
+            return self.reply(400, "text/plain; charset=utf-8", b"item is missing\n")
+        cart = (self.cart() + [item])[-MAX_CART:]
+        # X-Sesame-Set values are percent-encoded: any byte may be stored.
+        value = quote(",".join(cart), safe="")
+        self.see_other("/", [("X-Sesame-Set", f"cart={value}")])
+
+    def cart_clear(self, form):
+        self.see_other("/", [("X-Sesame-Unset", "cart")])
 
 
 def main():
