@@ -232,14 +232,13 @@ void readStore(TableReader& s, session::Settings& settings) {
     settings.store = session::StoreKind::kRedis;
     return;
   }
-  const toml::node& at = *s.find("store");
   if (*store == "cookie") {
-    s.diag().error(at, "session.store = " + quote(*store) +
-                           " is not available in this version (only \"memory\")");
-  } else {
-    s.diag().error(at, "session.store " + quote(*store) +
-                           " is not a store (expected \"memory\" or \"redis\")");
+    settings.store = session::StoreKind::kCookie;
+    return;
   }
+  s.diag().error(*s.find("store"), "session.store " + quote(*store) +
+                                       " is not a store (expected \"memory\", \"redis\" or "
+                                       "\"cookie\")");
   settings.store = session::StoreKind::kMemory;
 }
 

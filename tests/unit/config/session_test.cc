@@ -158,15 +158,15 @@ TEST_CASE("without [session] every route is public", "[config][session]") {
   }
 }
 
-TEST_CASE("store: memory or redis; cookie is not available yet", "[config][session]") {
+TEST_CASE("store: memory, redis or cookie", "[config][session]") {
   TempDir dir;
   LoadResult r = withSession(dir, "store = \"cookie\"\n");
   INFO(joinErrors(r));
-  CHECK(hasError(r, "12:9",
-                 "session.store = \"cookie\" is not available in this version (only \"memory\")"));
+  REQUIRE(r.config);
+  CHECK(r.config->session->store == session::StoreKind::kCookie);
   r = withSession(dir, "store = \"disk\"\n");
   CHECK(hasError(r, "12:9", "session.store \"disk\" is not a store",
-                 "expected \"memory\" or \"redis\""));
+                 "expected \"memory\", \"redis\" or \"cookie\""));
   r = withSession(dir, "store = \"redis\"\n");
   INFO(joinErrors(r));
   REQUIRE(r.config);
@@ -372,7 +372,7 @@ TEST_CASE("session errors are all collected in one pass", "[config][session]") {
   TempDir dir;
   LoadResult r = withMinimal(dir,
                              "[session]\n"
-                             "store = \"cookie\"\n"
+                             "store = \"disk\"\n"
                              "same_site = \"none\"\n"
                              "idle_timeout = \"1x\"\n"
                              "login_url = \"x\"\n"
