@@ -4,8 +4,9 @@
 # Usage: scripts/bench.sh BINARY
 #   ROUNDS=3      rounds; every row runs once per round, interleaved
 #   DURATION=10s  wrk duration per run
-#   ROWS="..."    subset of: direct nginx sesame nginx-tls sesame-tls
-#                 nginx-hs sesame-hs (default: all); "none" for no wrk rows
+#   ROWS="..."    subset of: direct nginx sesame sesame-mem sesame-redis
+#                 nginx-tls sesame-tls nginx-hs sesame-hs (default: all);
+#                 "none" for no wrk rows
 #   IDLE_CONNS=10000  idle keep-alive TLS connections held against a fresh
 #                 nginx, then a fresh sesame, to compare the memory they
 #                 cost (scripts/bench/idle_conns.py); 0 skips it
@@ -17,6 +18,14 @@
 # direct row's, is what the proxy itself costs. The same is shown from the
 # server processes' own CPU time, which other load on the machine (builds,
 # tests) does not inflate. Medians are printed.
+# sesame-mem and sesame-redis: plain HTTP like the sesame row, but every
+# request carries the cookie of a logged-in session on an auth = "required"
+# route (scripts/bench/sesame-session.toml), kept in the memory store or in a
+# redis-server started here on cpu0; both compare with the nginx row (issue 3
+# targets: req/s >= 1.0x nginx with memory, >= 0.9x with Redis, p99 within
+# 1 ms of nginx's). The cookie comes from one login before the runs; any
+# non-2xx answer during a run stops the bench, as it would mean measuring
+# 401s instead of sessions.
 # The *-hs rows measure new TLS connections per second: scripts/bench/
 # tls_connect.cc (built here) keeps 64 connections in flight, each a full TLS
 # 1.3 handshake (ECDSA P-256) carrying one "Connection: close" request. Not
@@ -36,7 +45,7 @@ fi
 sesame=$(realpath -m "$1")
 rounds=${ROUNDS:-3}
 duration=${DURATION:-10s}
-rows=${ROWS:-direct nginx sesame nginx-tls sesame-tls nginx-hs sesame-hs}
+rows=${ROWS:-direct nginx sesame sesame-mem sesame-redis nginx-tls sesame-tls nginx-hs sesame-hs}
 [ "$rows" != none ] || rows=""
 idle_conns=${IDLE_CONNS:-10000}
 idle_plain=${IDLE_PLAIN:-0}
@@ -72,7 +81,7 @@ want() { [[ " $rows " == *" $1 "* ]]; }
 [[ $idle_conns =~ ^[0-9]+$ ]] || die "IDLE_CONNS must be a number of connections"
 for row in $rows; do
   case $row in
-    direct | nginx | sesame | nginx-tls | sesame-tls | nginx-hs | sesame-hs) ;;
+    direct | nginx | sesame | sesame-mem | sesame-redis | nginx-tls | sesame-tls | nginx-hs | sesame-hs) ;;
     *) die "unknown row $row" ;;
   esac
 done
@@ -80,8 +89,12 @@ done
 for tool in nginx wrk taskset curl openssl python3 g++ pkg-config; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/deps.sh)"
 done
+if want sesame-redis; then
+  command -v redis-server >/dev/null || die "redis-server not found (run scripts/deps.sh)"
+fi
 [ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (servers on cpu0, wrk on cpu1)"
-if want sesame || want sesame-tls || want sesame-hs || [ "$idle_conns" -gt 0 ]; then
+if want sesame || want sesame-mem || want sesame-redis || want sesame-tls || want sesame-hs ||
+  [ "$idle_conns" -gt 0 ]; then
   [ -x "$sesame" ] || die "$sesame is not an executable"
 fi
 # Every server and client inherits this; the idle section needs one
@@ -101,6 +114,9 @@ nginx_plain=$(free_port)
 nginx_tls=$(free_port)
 sesame_plain=$(free_port)
 sesame_tls=$(free_port)
+sesame_mem=$(free_port)
+sesame_redis=$(free_port)
+redis_port=$(free_port)
 
 # ECDSA P-256 certificate shared by both TLS proxies.
 if [ -f "$root/scripts/gen-cert.sh" ]; then
@@ -122,9 +138,11 @@ render() {
     -e "s|@KEY@|$dir/bench.key|" -e "s|@UPSTREAM_PORT@|$upstream_port|g" \
     -e "s|@PLAIN_PORT@|${2:-}|" -e "s|@TLS_PORT@|${3:-}|" -e "s|@NAME@|${out%.*}|g" \
     -e "s|@CONNECTIONS@|$worker_connections|" -e "s|@NOFILE@|$((worker_connections * 2))|" \
+    -e "s|@STORE@|${session_store:-}|" -e "s|@SECRET@|$session_secret|" \
     "$tpl/$1" >"$dir/$out"
 }
 worker_connections=4096
+session_secret=$(openssl rand -hex 32)
 
 # Starts a server pinned to cpu0 in the foreground of a background job.
 start() {
@@ -173,11 +191,55 @@ if want sesame || want sesame-tls || want sesame-hs; then
   wait_ready "http://127.0.0.1:$sesame_plain/"
 fi
 
+if want sesame-redis; then
+  start redis redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$dir"
+  for _ in $(seq 50); do
+    [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" != PONG ] || break
+    sleep 0.1
+  done
+  [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] ||
+    die "redis-server on port $redis_port did not answer; see $dir/redis.out"
+fi
+
+# session_start ROW PORT STORE: starts sesame for a session row, logs in once
+# and keeps the cookie in session_cookie[ROW]. Checks what the row is meant to
+# measure: with the cookie the upstream sees X-Remote-User: bench, without it
+# sesame answers 401.
+declare -A session_cookie
+session_start() {
+  local row=$1 base=http://127.0.0.1:$2 headers="" who code
+  session_store=$3
+  render sesame-session.toml "$2" "" "$row.toml"
+  [ "$3" != redis ] || printf '\n[redis]\naddress = "127.0.0.1:%s"\n' "$redis_port" >>"$dir/$row.toml"
+  "$sesame" -t -c "$dir/$row.toml" >"$dir/$row-check.out" 2>&1 ||
+    die "sesame -t rejected $dir/$row.toml: $(cat "$dir/$row-check.out")"
+  start "$row" "$sesame" -c "$dir/$row.toml"
+  for _ in $(seq 50); do
+    headers=$(curl -s -D - -o /dev/null "$base/bench-login" | tr -d '\r' || true)
+    session_cookie[$row]=$(sed -n 's/^[Ss]et-[Cc]ookie: *\(sid=[^;]*\).*/\1/p' <<<"$headers" | head -1)
+    [ -z "${session_cookie[$row]}" ] || break
+    sleep 0.1
+  done
+  [ -n "${session_cookie[$row]}" ] || die "$row: no sid cookie from $base/bench-login: $headers"
+  who=$(curl -s -H "Cookie: ${session_cookie[$row]}" "$base/bench-whoami")
+  [ "$who" = bench ] ||
+    die "$row: with the login cookie the upstream saw X-Remote-User \"$who\", not \"bench\""
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$base/")
+  [ "$code" = 401 ] || die "$row: GET / without the cookie got $code, not 401"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: ${session_cookie[$row]}" "$base/")
+  [ "$code" = 200 ] || die "$row: GET / with the login cookie got $code, not 200"
+}
+if want sesame-mem; then session_start sesame-mem "$sesame_mem" memory; fi
+if want sesame-redis; then session_start sesame-redis "$sesame_redis" redis; fi
+
 url_of() {
   case $1 in
     direct) echo "http://127.0.0.1:$upstream_port/" ;;
     nginx) echo "http://127.0.0.1:$nginx_plain/" ;;
     sesame) echo "http://127.0.0.1:$sesame_plain/" ;;
+    sesame-mem) echo "http://127.0.0.1:$sesame_mem/" ;;
+    sesame-redis) echo "http://127.0.0.1:$sesame_redis/" ;;
     nginx-tls | nginx-hs) echo "https://127.0.0.1:$nginx_tls/" ;;
     sesame-tls | sesame-hs) echo "https://127.0.0.1:$sesame_tls/" ;;
     *) die "unknown row $1" ;;
@@ -199,7 +261,7 @@ servers_cpu() {
 
 # Runs wrk against row $1; appends "row req/s p99_ms cpu0_us/req servers_us/req".
 run() {
-  local row=$1 secs=$2 out before after sbefore safter url port
+  local row=$1 secs=$2 out before after sbefore safter url port headers=()
   url=$(url_of "$row")
   before=$(cpu0_busy)
   sbefore=$(servers_cpu)
@@ -210,11 +272,15 @@ run() {
            $4 > 0 { printf "Socket errors: %d failed connections\n", $4 }
            $12 + 0 >= 90 { printf "Client-bound: tls_connect used %s of cpu1\n", $12 }')
   else
-    out=$(taskset -c 1 wrk -t1 -c"$conns" -d"$secs" --latency "$url")
+    [ -z "${session_cookie[$row]:-}" ] || headers=(-H "Cookie: ${session_cookie[$row]}")
+    out=$(taskset -c 1 wrk -t1 -c"$conns" -d"$secs" --latency "${headers[@]}" "$url")
   fi
   after=$(cpu0_busy)
   safter=$(servers_cpu)
   echo "$out" >>"$dir/load-$row.log"
+  if [ -n "${session_cookie[$row]:-}" ] && grep -q 'Non-2xx' <<<"$out"; then
+    die "$row: $(grep -o 'Non-2xx.*' <<<"$out") of $(awk '/ requests in / { print $1 }' <<<"$out"): the session was not accepted; see $dir/load-$row.log"
+  fi
   if grep -Eq 'Socket errors|Non-2xx|Client-bound' <<<"$out"; then
     echo "bench: warning: $row: $(grep -E 'Socket errors|Non-2xx|Client-bound' <<<"$out" | tr -s ' ' | tr '\n' ';')" >&2
   fi
@@ -387,13 +453,23 @@ version=n/a
 [ ! -x "$sesame" ] || version=$("$sesame" --version 2>&1 | head -1)
 echo "$(nginx -v 2>&1); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); sesame: $version"
 
+# The nginx row a sesame row compares with: the same protocol, or for the
+# session rows the plain proxy.
+peer_of() {
+  case $1 in
+    sesame-mem | sesame-redis) echo nginx ;;
+    sesame*) echo "nginx${1#sesame}" ;;
+  esac
+}
+
 throughput_report() {
   echo
   direct_us=$(median direct 4)
   direct_own=$(median direct 5)
   minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
-  printf '%-11s %9s %8s %8s %8s %9s %9s %9s %9s\n' "" "" "" cpu0 proxy servers proxy sesame/ sesame/
-  printf '%-11s %9s %8s %8s %8s %9s %9s %9s %9s\n' row req/s "p99 ms" us/req us/req us/req us/req nginx "nginx p99"
+  printf '%-12s %9s %8s %8s %8s %9s %9s %9s %9s %9s\n' "" "" "" cpu0 proxy servers proxy sesame/ sesame/ "p99 -"
+  printf '%-12s %9s %8s %8s %8s %9s %9s %9s %9s %9s\n' row req/s "p99 ms" us/req us/req us/req us/req nginx "nginx p99" "nginx ms"
+  targets=""
   for row in $rows; do
     rps=$(median "$row" 2) p99=$(median "$row" 3) us=$(median "$row" 4) own=$(median "$row" 5)
     cost=- own_cost=-
@@ -401,19 +477,35 @@ throughput_report() {
       cost=$(minus "$us" "$direct_us")
       own_cost=$(minus "$own" "$direct_own")
     fi
-    ratio=- p99_ratio=-
-    if [[ $row == sesame* ]] && want "nginx${row#sesame}"; then
-      peer=nginx${row#sesame}
+    ratio=- p99_ratio=- p99_diff=-
+    peer=$(peer_of "$row")
+    if [ -n "$peer" ] && want "$peer"; then
       ratio=$(awk -v a="$rps" -v b="$(median "$peer" 2)" 'BEGIN { printf "%.2fx", a / b }')
       p99_ratio=$(awk -v a="$p99" -v b="$(median "$peer" 3)" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
+      p99_diff=$(awk -v a="$p99" -v b="$(median "$peer" 3)" 'BEGIN { printf "%+.2f", a - b }')
+      case $row in
+        sesame-mem) targets+=$(target_line "$row" "$ratio" 1.0 "$p99_diff")$'\n' ;;
+        sesame-redis) targets+=$(target_line "$row" "$ratio" 0.9 "$p99_diff")$'\n' ;;
+      esac
     fi
-    printf '%-11s %9.0f %8.2f %8.1f %8s %9.1f %9s %9s %9s\n' "$row" "$rps" "$p99" "$us" "$cost" "$own" "$own_cost" "$ratio" "$p99_ratio"
+    printf '%-12s %9.0f %8.2f %8.1f %8s %9.1f %9s %9s %9s %9s\n' "$row" "$rps" "$p99" "$us" "$cost" "$own" "$own_cost" "$ratio" "$p99_ratio" "$p99_diff"
   done
   echo
   echo "cpu0 us/req: cpu0 busy time (/proc/stat) per request; proxy us/req: that minus the direct row's."
   echo "servers us/req: CPU time of the upstream and proxy processes themselves (/proc/PID/stat), which"
   echo "other load on the machine does not inflate; its proxy column subtracts the direct row's likewise."
   echo "*-hs rows: one request per connection, each a full TLS 1.3 handshake; req/s = new connections/s."
+  echo "sesame-mem, sesame-redis: plain HTTP, each request with a logged-in session's cookie on an"
+  echo "auth = \"required\" route, sessions in memory or in Redis; compared with the nginx row."
+  [ -z "$targets" ] || printf '\nissue 3 targets (against nginx):\n%s' "$targets"
+}
+
+# target_line ROW RATIO MIN_RATIO P99_DIFF: one line of the issue 3 verdict.
+target_line() {
+  awk -v row="$1" -v ratio="${2%x}" -v min="$3" -v diff="$4" 'BEGIN {
+    ok = ratio + 0 >= min && diff + 0 <= 1
+    printf "  %-12s req/s %.2fx (target >= %.1fx), p99 %+.2f ms (target <= +1 ms): %s\n", row, ratio, min, diff, ok ? "met" : "NOT met"
+  }'
 }
 
 [ -z "$rows" ] || throughput_report
