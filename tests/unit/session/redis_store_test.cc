@@ -576,6 +576,28 @@ TEST_CASE("RedisStore cancellation, callbacks from the loop, bounded queue",
   }
 }
 
+TEST_CASE("RedisStore holds calls made while connecting and survives SCRIPT FLUSH",
+          "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  StoreHarness h = f.harness();
+  auto store =
+      f.make(settingsFor(server.address()), testTimeouts(), RedisStore::kDefaultMaxPending, false);
+  REQUIRE_FALSE(store->connected());
+  StoreDriver s(h, *store);
+  // Issued before the handshake finished: sent once it has.
+  REQUIRE(s.create("k", contractSession("alice"), h.start) == StoreStatus::kOk);
+  REQUIRE(store->connected());
+  // The server forgot every script: EVALSHA gets NOSCRIPT, the call is
+  // resent as EVAL and still succeeds.
+  REQUIRE(server.run({"SCRIPT", "FLUSH"})->type == REDIS_REPLY_STATUS);
+  REQUIRE(s.update("k", Update{{{"x", "1"}}, {}}, h.start + 1) == StoreStatus::kOk);
+  auto loaded = s.load("k", h.start + 2);
+  REQUIRE(loaded.status == StoreStatus::kOk);
+  CHECK(loaded.session->data.at("x") == "1");
+  CHECK(store->connected());
+}
+
 TEST_CASE("parseRedisAddress", "[session][store][redis]") {
   std::string error;
   auto tcp = parseRedisAddress("127.0.0.1:6379", &error);
