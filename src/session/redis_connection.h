@@ -54,8 +54,6 @@ class Connection final : private net::StreamHandler {
   // Room for another call's commands (under max_pending); logs the first
   // refusal of each overload.
   [[nodiscard]] bool admit();
-  // Commands written or held, awaiting replies.
-  [[nodiscard]] size_t pending() const { return pending_.size() + held_.size(); }
 
   void command(std::vector<std::string> args, ReplyHandler handler);
   // EVALSHA `script` with `keys` then `args`; on NOSCRIPT (the server's
