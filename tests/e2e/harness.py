@@ -281,6 +281,7 @@ class Env:
         self._certs = None
         self.upstreams = []
         self.sesames = []
+        self.redises = []
 
     @property
     def certs(self):
@@ -336,14 +337,186 @@ class Env:
         """Sesame processes that exited while the test still needed them."""
         return [s for s in self.sesames if s.proc and s.proc.poll() is not None and not s.expect_exit]
 
+    def redis(self, **opts):
+        """A private redis-server on a free loopback port (see RedisServer);
+        `opts` become extra command-line options (requirepass="pw")."""
+        r = RedisServer(self, opts)
+        self.redises.append(r)
+        return r
+
     def cleanup(self):
         for s in self.sesames:
             s.stop()
+        for r in self.redises:
+            r.kill()
         for up in self.upstreams:
             if up.proc.poll() is None:
                 up.proc.kill()
             up.proc.wait()
             up.proc.stdout.close()
+
+
+class RespError(Exception):
+    """An error reply (-ERR ...) from Redis."""
+
+
+class RespClient:
+    """A minimal RESP2 client over a plain socket: enough to inspect what
+    sesame left in Redis. Bulk strings come back as bytes."""
+
+    def __init__(self, port, password=None, timeout=TIMEOUT):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = bytearray()
+        if password is not None:
+            self.command("AUTH", password)
+
+    def command(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+        return self._reply()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("redis closed the connection")
+            self.buf += data
+        i = self.buf.index(b"\r\n")
+        line = bytes(self.buf[:i])
+        del self.buf[:i + 2]
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("redis closed the connection")
+            self.buf += data
+        out = bytes(self.buf[:n])
+        del self.buf[:n + 2]
+        return out
+
+    def _reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RespError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._reply() for _ in range(n)]
+        raise AssertionError("bad RESP reply %r" % line)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class RedisServer:
+    """/usr/bin/redis-server on a loopback port, no persistence, killed by
+    Env.cleanup(). `addr` is "127.0.0.1:PORT"; helpers answer from a fresh
+    RespClient connection each time unless told otherwise."""
+
+    BINARY = "/usr/bin/redis-server"
+
+    def __init__(self, env, opts):
+        self.port = free_port()
+        self.addr = "127.0.0.1:%d" % self.port
+        self.password = opts.get("requirepass")
+        self.log_path = os.path.join(env.workdir, "redis-%d.log" % self.port)
+        args = [self.BINARY, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--daemonize", "no", "--dir", env.workdir,
+                "--logfile", self.log_path]
+        for k, v in opts.items():
+            args += ["--" + k.replace("_", "-"), str(v)]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self.stopped = False
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                c = self.client()
+                try:
+                    if c.command("PING") == "PONG":
+                        break
+                finally:
+                    c.close()
+            except (OSError, EOFError, RespError):
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("redis-server did not answer PING on %d (exit %s)" %
+                                     (self.port, self.proc.poll()))
+            time.sleep(0.02)
+
+    def client(self, db=0):
+        c = RespClient(self.port, self.password)
+        if db:
+            c.command("SELECT", db)
+        return c
+
+    def command(self, *args, db=0):
+        c = self.client(db)
+        try:
+            return c.command(*args)
+        finally:
+            c.close()
+
+    def dbsize(self, db=0):
+        return self.command("DBSIZE", db=db)
+
+    def keys(self, pattern="*", db=0):
+        return sorted(self.command("KEYS", pattern, db=db))
+
+    def hgetall(self, key, db=0):
+        flat = self.command("HGETALL", key, db=db)
+        return dict(zip(flat[::2], flat[1::2]))
+
+    def info(self, section="commandstats"):
+        """INFO `section` as {field: value} (strings)."""
+        text = self.command("INFO", section).decode()
+        out = {}
+        for line in text.splitlines():
+            if ":" in line and not line.startswith("#"):
+                k, v = line.split(":", 1)
+                out[k] = v
+        return out
+
+    def command_calls(self):
+        """{command: calls} from INFO commandstats."""
+        out = {}
+        for k, v in self.info("commandstats").items():
+            if k.startswith("cmdstat_"):
+                fields = dict(x.split("=", 1) for x in v.split(","))
+                out[k[len("cmdstat_"):]] = int(fields["calls"])
+        return out
+
+    def reset_stats(self):
+        self.command("CONFIG", "RESETSTAT")
+
+    def pause(self):
+        """SIGSTOP: connections stay open but nothing answers."""
+        self.proc.send_signal(signal.SIGSTOP)
+        self.stopped = True
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+        self.stopped = False
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
 
 
 # ---------------------------------------------------------------- clients
