@@ -32,7 +32,7 @@ LoadResult parse(std::string_view text, const std::string& path, const LoadOptio
   readTls(root, *config);
   readListeners(root, options, *config);
   readUpstreams(root, options, *config);
-  readSession(root, *config);
+  readSession(root, options, *config);
   readRoutes(root, *config);
   readLimits(root, *config);
   readTimeouts(root, *config);

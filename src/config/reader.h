@@ -104,7 +104,8 @@ void readServer(TableReader& root, Config& config);
 void readTls(TableReader& root, Config& config);
 void readListeners(TableReader& root, const LoadOptions& options, Config& config);
 void readUpstreams(TableReader& root, const LoadOptions& options, Config& config);
-void readSession(TableReader& root, Config& config);  // [session] and [identity]
+void readSession(TableReader& root, const LoadOptions& options,
+                 Config& config);  // [session] and [identity]
 void readRoutes(TableReader& root, Config& config);
 // auth, groups, accept_control and csrf of one [[route]] (session.cc);
 // needs readSession to have run.

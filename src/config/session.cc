@@ -304,7 +304,7 @@ void readRedisAuth(TableReader& r, const Config& config, session::RedisSettings&
 
 // [redis]: read and checked whether or not the store uses it, so `sesame -t`
 // finds its mistakes before the store is switched to "redis".
-void readRedis(TableReader& root, Config& config) {
+void readRedis(TableReader& root, const LoadOptions& options, Config& config) {
   session::RedisSettings redis;
   redis.addr = *session::parseRedisAddress(redis.address, nullptr);
   const toml::table* table = root.subtable("redis", "a table ([redis])");
@@ -314,7 +314,7 @@ void readRedis(TableReader& root, Config& config) {
                      "connect_timeout", "command_timeout"});
     if (auto v = r.string("address")) {
       std::string why;
-      if (auto addr = session::parseRedisAddress(*v, &why)) {
+      if (auto addr = session::parseRedisAddress(*v, &why, options.resolve_names)) {
         redis.address = *v;
         redis.addr = *addr;
       } else {
@@ -425,7 +425,7 @@ void readIdentity(TableReader& root, Config& config) {
 
 }  // namespace
 
-void readSession(TableReader& root, Config& config) {
+void readSession(TableReader& root, const LoadOptions& options, Config& config) {
   if (const toml::table* table = root.subtable("session", "a table ([session])")) {
     TableReader s(*table, "session", root.diag());
     s.rejectUnknown({"store", "cookie_name", "same_site", "secure", "domain", "secrets",
@@ -447,7 +447,7 @@ void readSession(TableReader& root, Config& config) {
     }
     config.session = std::move(settings);
   }
-  readRedis(root, config);
+  readRedis(root, options, config);
   readIdentity(root, config);
 }
 

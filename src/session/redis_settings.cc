@@ -7,7 +7,8 @@
 
 namespace sesame::session {
 
-std::optional<net::Address> parseRedisAddress(std::string_view text, std::string* error) {
+std::optional<net::Address> parseRedisAddress(std::string_view text, std::string* error,
+                                              bool resolve_names) {
   auto fail = [error](std::string why) -> std::optional<net::Address> {
     if (error != nullptr) *error = std::move(why);
     return std::nullopt;
@@ -33,8 +34,11 @@ std::optional<net::Address> parseRedisAddress(std::string_view text, std::string
   std::string why;
   std::optional<net::HostPort> hp = net::parseHostPort(text, &why);
   if (!hp) return fail(why);
-  // Names would need a blocking lookup at every load; loopback is the one
-  // name whose answer is fixed.
+  if (resolve_names) {
+    std::optional<net::Address> addr = net::resolve(*hp, &why);
+    return addr ? addr : fail(why);
+  }
+  // Loopback is the one name whose answer is fixed without a lookup.
   if (hp->host == "localhost") hp->host = "127.0.0.1";
   std::optional<net::Address> addr = net::resolveNumeric(*hp, &why);
   if (!addr) {

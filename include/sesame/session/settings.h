@@ -29,12 +29,14 @@ struct RedisSettings {
   Millis command_timeout{250};             // each command's deadline
 };
 
-// "host:port" / "[v6]:port" with a numeric host (or "localhost", taken as
-// 127.0.0.1 per RFC 6761 §6.3), or "unix:" and an absolute socket path
-// shorter than sun_path. Nothing touches the network. `error` (may be null)
-// says what is wrong.
+// "host:port" / "[v6]:port", or "unix:" and an absolute socket path shorter
+// than sun_path. Host names are looked up (getaddrinfo, blocking: call at
+// configuration time only) when `resolve_names`; otherwise only numeric
+// hosts and "localhost" (127.0.0.1, RFC 6761 §6.3) are accepted and nothing
+// touches the network. `error` (may be null) says what is wrong.
 [[nodiscard]] std::optional<net::Address> parseRedisAddress(std::string_view text,
-                                                            std::string* error);
+                                                            std::string* error,
+                                                            bool resolve_names = false);
 
 struct Settings {
   StoreKind store = StoreKind::kMemory;
