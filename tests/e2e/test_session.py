@@ -207,6 +207,13 @@ def test_cookie_secure_forced_on_tls(env):
         "Set-Cookie")
 
 
+def test_secure_cookie_on_plain_listener_when_configured(env):
+    s, _ = start(env, secure=True, same_site="None")
+    r = Browser(s.port).get("/echo")
+    (_, _, attrs), = set_cookies(r, "sid")
+    assert attrs.get("secure") is True and attrs.get("samesite") == "None", attrs
+
+
 def test_default_cookie_is_host_prefixed_on_tls(env):
     up = env.upstream()
     s, _ = start(env, up, tls=True, plain=False, cookie_name=None, secure=None)
@@ -217,6 +224,14 @@ def test_default_cookie_is_host_prefixed_on_tls(env):
     assert "domain" not in attrs and "max-age" not in attrs, attrs
     b.login("alice")
     assert b.identity() == ("alice", None)
+    # The request's origin is the listener's scheme plus Host.
+    assert b.post("/echo", headers=[("Origin", "https://app.test")]).status == 200
+    assert b.post("/echo", headers=[("Origin", "http://app.test")]).status == 403
+    r = b.get(ctl(("X-Sesame-Logout", "1")))
+    assert_cleared(r, "__Host-sesame")
+    (_, _, attrs), = set_cookies(r, "__Host-sesame")
+    # A __Host- cookie can only be overwritten by a Secure one.
+    assert attrs.get("secure") is True and "domain" not in attrs, attrs
 
 
 def test_cookie_domain_and_same_site(env):
@@ -290,7 +305,7 @@ def test_login_rotates_id(env):
     r = b.get("/echo")
     assert echoed(r, "X-Session-Cart") == ["apple"] and not echoed(r, "X-Remote-User")
     assert not r.all("Set-Cookie"), "a stored session keeps its cookie: %r" % r.all("Set-Cookie")
-    r = b.login("alice", "admins,dev")
+    r = b.login("alice", " admins , dev,,")
     assert not [n for n, _ in r.headers if n.lower().startswith("x-sesame")], r.headers
     logged = issued(r)
     assert logged != anon and len(logged) == 87
