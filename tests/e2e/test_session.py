@@ -479,6 +479,28 @@ def test_control_headers_never_reach_client(env):
             assert b.identity() == ("mallory", "admins")
 
 
+def test_control_headers_refused_when_malformed(env):
+    s, up = start(env)
+    b = Browser(s.port)
+    for headers in ([("X-Sesame-Login", "alice"), ("X-Sesame-Login", "bob")],  # ambiguous
+                    [("X-Sesame-Login", "u" * 257)],
+                    [("X-Sesame-Groups", "admins")],  # groups without a login
+                    [("X-Sesame-Logout", "yes")],
+                    [("X-Sesame-Set", "bad key=1"), ("X-Sesame-Set", "novalue")]):
+        r = b.get(ctl(*headers))
+        assert r.status == 200, (headers, r)
+        assert not [n for n, _ in r.headers if folded(n).startswith("x-sesame-")]
+        r = b.get("/echo")
+        assert spoofed_names(r) == [], (headers, spoofed_names(r))
+    log = s.stderr_tail(100)
+    assert log.count("control header ignored") >= 4, log
+    # (the target names it: /control?h=...; the message must not)
+    messages = [l[l.index(": ", l.index("ignored for")):] for l in log.splitlines() if "ignored for" in l]
+    assert not [m for m in messages if "uuuu" in m], "user names are never logged: %r" % messages
+    b.login("u" * 256, "g" * 64)
+    assert b.identity() == ("u" * 256, "g" * 64)
+
+
 # ---------------------------------------------------------------- access
 
 
