@@ -15,7 +15,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import Client, assert_upstream_untouched, timeout, toml_table, under_asan
+from harness import Client, assert_upstream_untouched, timeout, toml_table
 
 SECRET_A = "first secret, long enough for HMAC keys 0123456789"
 SECRET_B = "second secret, also longer than thirty-two bytes!!"
