@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base64url.h"
+#include "crypto.h"
 #include "sesame/session/control_headers.h"
 #include "sesame/session/cookie_codec.h"
 #include "sesame/session/memory_store.h"
@@ -37,76 +39,8 @@ static_assert(CookieSealer::kMaxFields == MemoryStore::kMaxFields,
 constexpr std::string_view kSalt = "sesame cookie store v1";
 constexpr std::string_view kInfo = "aes-256-gcm message keys";
 
-constexpr size_t base64Length(size_t n) {
-  return (n * 8 + 5) / 6;
-}
-static_assert(CookieSealer::kMinValueBytes == base64Length(kOverhead + kFixedPlaintext));
-
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-constexpr std::array<signed char, 256> makeDecodeTable() {
-  std::array<signed char, 256> t{};
-  for (auto& v : t) v = -1;
-  for (int i = 0; i < 64; ++i)
-    t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<signed char>(i);
-  return t;
-}
-constexpr std::array<signed char, 256> kDecode = makeDecodeTable();
-
-[[noreturn]] void cryptoFailure(const char* what) {
-  std::fprintf(stderr, "sesame[fatal]: %s failed; refusing to continue without working crypto\n",
-               what);
-  std::abort();
-}
-
-std::string base64url(std::string_view in) {
-  const auto* data = reinterpret_cast<const unsigned char*>(in.data());
-  const size_t n = in.size();
-  std::string out;
-  out.reserve(base64Length(n));
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    const unsigned v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (n - i == 1) {
-    out += kAlphabet[data[i] >> 2];
-    out += kAlphabet[(data[i] & 3) << 4];
-  } else if (n - i == 2) {
-    const unsigned v = (data[i] << 8) | data[i + 1];
-    out += kAlphabet[v >> 10];
-    out += kAlphabet[(v >> 4) & 63];
-    out += kAlphabet[(v & 15) << 2];
-  }
-  return out;
-}
-
-// Strict RFC 4648 §5 without padding: a length that no byte string encodes
-// to, a character outside the alphabet or unused low bits set in the last
-// character is refused, so each blob has exactly one accepted spelling.
-std::optional<std::string> unbase64url(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 6 / 8);
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const signed char d = kDecode[static_cast<unsigned char>(c)];
-    if (d < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<unsigned>(d);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-      acc &= (1u << bits) - 1;
-    }
-  }
-  if (acc != 0) return std::nullopt;
-  return out;
-}
+static_assert(CookieSealer::kMinValueBytes == base64urlLength(kOverhead + kFixedPlaintext));
+static_assert(kKeyLength == kHmacSha256Length, "message keys are HMAC-SHA256 outputs");
 
 bool isControl(unsigned char c) {
   return c < 0x20 || c == 0x7f;
@@ -227,19 +161,6 @@ std::optional<Session> parse(std::string_view plaintext) {
   return s;
 }
 
-EVP_MAC_CTX* newHmac(const unsigned char* key, size_t key_len) {
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (mac == nullptr) cryptoFailure("EVP_MAC_fetch(HMAC)");
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
-  EVP_MAC_free(mac);  // the context holds its own reference
-  char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                               OSSL_PARAM_construct_end()};
-  if (ctx == nullptr || EVP_MAC_init(ctx, key, key_len, params) != 1)
-    cryptoFailure("HMAC-SHA256 init");
-  return ctx;
-}
-
 // HKDF-SHA256 (RFC 5869) of one secret.
 std::array<unsigned char, kKeyLength> masterKey(const std::string& secret) {
   EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
@@ -267,14 +188,7 @@ std::array<unsigned char, kKeyLength> masterKey(const std::string& secret) {
 // The key of the message with this nonce; the caller wipes it.
 std::array<unsigned char, kKeyLength> messageKey(const EVP_MAC_CTX* master, const char* nonce) {
   std::array<unsigned char, kKeyLength> key{};
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(master);
-  size_t len = 0;
-  const bool ok =
-      ctx != nullptr &&
-      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(nonce), kKeyNonceLength) == 1 &&
-      EVP_MAC_final(ctx, key.data(), &len, key.size()) == 1 && len == key.size();
-  EVP_MAC_CTX_free(ctx);
-  if (!ok) cryptoFailure("HMAC-SHA256");
+  hmacSha256(master, reinterpret_cast<const unsigned char*>(nonce), kKeyNonceLength, key.data());
   return key;
 }
 
@@ -348,7 +262,7 @@ bool CookieSealer::canCarry(const Session& session) {
 }
 
 size_t CookieSealer::sealedSize(const Session& session) {
-  return base64Length(kOverhead + plaintextSize(session));
+  return base64urlLength(kOverhead + plaintextSize(session));
 }
 
 std::optional<std::string> CookieSealer::seal(const Session& session) const {
@@ -370,7 +284,7 @@ std::optional<std::string> CookieSealer::seal(const Session& session) const {
       EVP_EncryptFinal_ex(ctx.get(), out + len, &final_len) != 1 || final_len != 0 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagLength, out + len) != 1)
     cryptoFailure("AES-256-GCM seal");
-  return base64url(blob);
+  return base64urlEncode(blob);
 }
 
 std::optional<std::string> CookieSealer::decrypt(const Mac& master, const std::string& blob) const {
@@ -400,7 +314,7 @@ std::optional<std::string> CookieSealer::decrypt(const Mac& master, const std::s
 
 std::optional<Session> CookieSealer::open(std::string_view value) const {
   if (value.size() < kMinValueBytes || value.size() > max_value_bytes_) return std::nullopt;
-  const std::optional<std::string> blob = unbase64url(value);
+  const std::optional<std::string> blob = base64urlDecode(value);
   if (!blob || blob->size() < kOverhead + kFixedPlaintext ||
       static_cast<unsigned char>((*blob)[0]) != kVersion)
     return std::nullopt;
