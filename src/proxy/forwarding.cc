@@ -62,14 +62,16 @@ void appendClientResponse(std::string& out, const http::ResponseHead& resp,
   out.append("\r\n");
 }
 
-void appendErrorResponse(std::string& out, int status, bool close, std::string_view extra_fields) {
+void appendErrorResponse(std::string& out, int status, bool close, std::string_view extra_fields,
+                         bool head) {
   std::string_view reason = http::reasonPhrase(status);
   out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason);
   out.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
   out.append(std::to_string(reason.size() + 1)).append("\r\n");
   out.append(extra_fields);
   if (close) out.append("Connection: close\r\n");
-  out.append("\r\n").append(reason).append("\n");
+  out.append("\r\n");
+  if (!head) out.append(reason).append("\n");
 }
 
 }  // namespace sesame::proxy

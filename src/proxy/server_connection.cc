@@ -535,7 +535,8 @@ void ServerConnection::respondError(int status, bool close_after, std::string_vi
   std::string response;
   std::string fields(extra_fields);
   if (listen_.tls) fields.append(ctx_.hsts_field);
-  appendErrorResponse(response, status, close_after, fields);
+  bool head = ex_ && ex_->request.head().method == "HEAD";
+  appendErrorResponse(response, status, close_after, fields, head);
   evbuffer_add(output(client_), response.data(), response.size());
   if (close_after) return closeWhenFlushed();
   nextRequest();

@@ -23,6 +23,12 @@ void appendField(std::string& out, std::string_view name, std::string_view value
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
+// The path without the query: queries may carry tokens or personal data,
+// and logs keep the path's length bounded by the head limit anyway.
+std::string pathOf(const http::RequestHead& req) {
+  return req.target.substr(0, req.target.find('?'));
+}
+
 const char* statusText(StoreStatus status) {
   switch (status) {
     case StoreStatus::kOk:
@@ -120,7 +126,7 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   const session::Settings& settings = *ctx_.settings;
   if (policy.csrf && !session::allowUnsafeRequest(req.method, req.headers, requestOrigin(req, tls_),
                                                   settings.csrf_origins)) {
-    LOG_DEBUG("refused a cross-site %s %s", req.method.c_str(), req.target.c_str());
+    LOG_DEBUG("refused a cross-site %s %s", req.method.c_str(), pathOf(req).c_str());
     return finishRequest(403);
   }
   std::optional<std::string> value = takeCookie(req.headers, settings.cookie_name);
@@ -197,7 +203,7 @@ void SessionGate::onLoaded(StoreStatus status) {
   // cookie, so the session is back when the store is.
   stored_ = found || (status == StoreStatus::kUnavailable && has_id_);
   if (status == StoreStatus::kUnavailable) {
-    LOG_DEBUG("session store unavailable for %s %s", req_->method.c_str(), req_->target.c_str());
+    LOG_DEBUG("session store unavailable for %s %s", req_->method.c_str(), pathOf(*req_).c_str());
   }
   session::Session view;
   view.user = user_;
@@ -261,8 +267,8 @@ SessionGate::Control SessionGate::applyControl(const http::ResponseHead& resp) {
   std::vector<std::string> warnings;
   session::ControlActions actions = session::parseControlHeaders(resp.headers, {}, &warnings);
   for (const std::string& warning : warnings) {
-    LOG_WARN("upstream control header ignored for %s %s: %s", req_->method.c_str(),
-             req_->target.c_str(), warning.c_str());
+    LOG_WARN("upstream control header ignored: %s (%s %s)", warning.c_str(), req_->method.c_str(),
+             pathOf(*req_).c_str());
   }
   if (actions.empty()) return Control::kSend;
   planActions(std::move(actions));
@@ -360,13 +366,13 @@ void SessionGate::onOpDone(StoreStatus status) {
     // The session expired between the request and the login: start afresh.
     ops_.insert(ops_.begin() + static_cast<std::ptrdiff_t>(next_op_), Op{OpKind::kCreate, true});
   } else if (op.required) {
-    LOG_WARN("session store failed a %s (%s) for %s %s; answering 503",
+    LOG_WARN("session store failed a %s (%s); answering 503 (%s %s)",
              actions_.login ? "login" : "logout", statusText(status), req_->method.c_str(),
-             req_->target.c_str());
+             pathOf(*req_).c_str());
     failed_ = true;
   } else {
-    LOG_WARN("session data from the upstream of %s %s not saved: %s", req_->method.c_str(),
-             req_->target.c_str(), statusText(status));
+    LOG_WARN("session data from the upstream not saved: %s (%s %s)", statusText(status),
+             req_->method.c_str(), pathOf(*req_).c_str());
   }
   runNextOp();
 }

@@ -4,10 +4,6 @@ redirects, 401/403, CSRF and expiry.
 
 Helpers here (Browser, session_extra, ctl, ...) are shared with
 test_session_redis.py.
-
-KNOWN_BUGS lists tests that assert the specified behaviour but fail against
-the current binary; run.py does not run them (their names do not start with
-test_). Run one by hand: python3 -c 'import ...' or rename it.
 """
 
 import base64
@@ -32,17 +28,6 @@ ROUTES = [
     {"path": "/admin", "upstream": "app", "auth": "required", "groups": ["admins"]},
     {"path": "/api", "upstream": "app", "auth": "session", "accept_control": True, "csrf": False},
 ]
-
-KNOWN_BUGS = []
-
-
-def known_bug(fn):
-    """Marks a test that fails against the current binary because of a
-    sesame bug: kept out of run.py (no test_ prefix), listed in KNOWN_BUGS.
-    Run them with: python3 tests/e2e/test_session.py BINARY"""
-    KNOWN_BUGS.append(fn)
-    return fn
-
 
 def session_extra(sections=(), **values):
     """[session] text with the test defaults (plain-HTTP cookie "sid"),
@@ -694,15 +679,13 @@ def test_parallel_writes(env):
     assert got == want, "lost writes: %r" % sorted(set(want) - set(got))
 
 
-# ---------------------------------------------------------------- known bugs
+# ---------------------------------------------------------------- HEAD
 
 
-@known_bug
-def bug_head_answer_has_no_body(env):
-    """RFC 9110 §9.3.2: no content in a response to HEAD. sesame's own
-    answers (302, 401 here; respondError in general) carry their text body
-    after a HEAD too, so on a keep-alive connection the client takes that
-    body for the start of the next response."""
+def test_head_answer_has_no_body(env):
+    """RFC 9110 §9.3.2: no content in a response to HEAD, sesame's own
+    answers included; a body would be taken for the start of the next
+    response on the keep-alive connection."""
     s, up = start(env)
     c = Client(s.port)
     for headers in ([HTML], [JSON]):
@@ -711,33 +694,3 @@ def bug_head_answer_has_no_body(env):
         assert r.status in (302, 401), r
         r = c.get("/pub/echo")  # the next response on the same connection
         assert r.status == 200, r
-
-
-def run_known_bugs(binary, bugs):
-    """Runs `bugs` one by one in this process, printing PASS/FAIL."""
-    import os
-    import sys
-    import tempfile
-    import traceback
-
-    from harness import Env
-
-    root = tempfile.mkdtemp(prefix="sesame-bugs-")
-    for fn in bugs:
-        workdir = os.path.join(root, fn.__name__)
-        os.makedirs(workdir)
-        env = Env(binary, workdir, os.path.join(root, "certs"))
-        try:
-            fn(env)
-            print("PASS %s (fixed? move it back into the suite)" % fn.__name__)
-        except Exception:
-            print("FAIL %s: %s" % (fn.__name__, traceback.format_exc().strip().splitlines()[-1]))
-        finally:
-            env.cleanup()
-    sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    import sys
-
-    run_known_bugs(sys.argv[1], KNOWN_BUGS)

@@ -1,10 +1,6 @@
 """Sessions on the shared stores (issue 3 §7): store = "redis" against a real
 redis-server (Env.redis), and store = "cookie" (sealed sessions, no server
 state). Store-independent behaviour is in test_session.py.
-
-KNOWN_BUGS lists tests that assert the specified behaviour but fail against
-the current binary; run.py does not run them (their names do not start with
-test_).
 """
 
 import base64
@@ -15,16 +11,8 @@ import time
 
 from harness import Client, timeout, under_asan
 from test_session import (HTML, JSON, SECRET_A, SECRET_B, Browser, assert_cleared, b64url_decode,
-                          check_logout_all, ctl, echoed, issued, parallel_writes, run_known_bugs, set_cookies,
+                          check_logout_all, ctl, echoed, issued, parallel_writes, set_cookies,
                           start)
-
-KNOWN_BUGS = []  # run with: python3 tests/e2e/test_session_redis.py BINARY
-
-
-def known_bug(fn):
-    """As test_session.known_bug, for this file's list."""
-    KNOWN_BUGS.append(fn)
-    return fn
 
 FAST = {"command_timeout": "200ms", "connect_timeout": "300ms"}
 
@@ -432,9 +420,3 @@ def test_cookie_store_secret_rotation(env):
     s3, _ = cookie_sesame(env, up, secrets=[SECRET_B])
     r = Browser(s3.port, cookie=a.cookie).get("/req/echo", headers=[JSON])
     assert r.status == 401, "a session sealed under a removed secret was accepted: %r" % r
-
-
-if __name__ == "__main__":
-    import sys
-
-    run_known_bugs(sys.argv[1], KNOWN_BUGS)

@@ -103,5 +103,8 @@ TEST_CASE("generated errors have a short text body", "[forwarding]") {
         "Content-Length: 10\r\n\r\nNot Found\n");
   std::string closing;
   proxy::appendErrorResponse(closing, 308, true, "Location: https://h/\r\n");
+  std::string head;
+  proxy::appendErrorResponse(head, 401, false, {}, true);
+  CHECK(head.ends_with("Content-Length: 13\r\n\r\n"));
   CHECK(closing.find("Location: https://h/\r\nConnection: close\r\n\r\n") != std::string::npos);
 }
