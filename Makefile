@@ -146,12 +146,15 @@ man-lint:
 
 install: $(BUILD)/sesame
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
-	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc/sesame $(DESTDIR)/lib/systemd/system
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc/sesame $(DESTDIR)/lib/systemd/system \
+	  $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 	install -m 755 $(BUILD)/sesame $(DESTDIR)$(PREFIX)/sbin/sesame
 	install -m 644 man/sesame.8 $(DESTDIR)$(PREFIX)/share/man/man8/sesame.8
 	install -m 644 man/sesame.toml.5 $(DESTDIR)$(PREFIX)/share/man/man5/sesame.toml.5
 	install -m 644 conf/sesame.toml $(DESTDIR)/etc/sesame/sesame.toml.example
 	install -m 644 conf/sesame.service $(DESTDIR)/lib/systemd/system/sesame.service
+	install -m 644 conf/sysusers.d/sesame.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/sesame.conf
+	install -m 644 conf/tmpfiles.d/sesame.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/sesame.conf
 
 clean:
 	rm -rf build build-asan build-fuzz

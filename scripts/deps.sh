@@ -10,6 +10,7 @@ packages=(
   python3 openssl curl
   nginx wrk redis-server
   mandoc
+  systemd
 )
 
 missing=()

@@ -1,10 +1,12 @@
 // [server], [tls], [[listen]], [limits] and [timeouts].
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "reader.h"
 
@@ -50,6 +52,34 @@ void readCertificate(TableReader& entry, Config& config) {
   if (complete) config.tls.certificates.push_back(std::move(cert));
 }
 
+// Resolved now rather than at the switch, so `sesame -t` catches a typo and a
+// start fails before it binds anything.
+void readUser(TableReader& server, const std::string& name, ServerConfig& out) {
+  const toml::node& at = *server.find("user");
+  if (name.empty()) {
+    server.diag().error(at, "server.user is empty (expected a user name, or leave it out)");
+    return;
+  }
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  int err = ::getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
+  if (found == nullptr) {
+    server.diag().error(at, "server.user " + quote(name) + " is not a user on this system" +
+                                (err != 0 ? std::string(" (") + std::strerror(err) + ")" : ""));
+    return;
+  }
+  if (found->pw_uid == 0) {
+    server.diag().error(at, "server.user " + quote(name) +
+                                " has uid 0: switching to it would keep every privilege "
+                                "(name an unprivileged user such as \"sesame\")");
+    return;
+  }
+  out.user = name;
+  out.uid = found->pw_uid;
+  out.gid = found->pw_gid;
+}
+
 }  // namespace
 
 std::string resolvePath(const std::string& config_path, const std::string& value) {
@@ -67,13 +97,14 @@ void readServer(TableReader& root, Config& config) {
   const toml::table* table = root.subtable("server", "a table ([server])");
   if (table == nullptr) return;
   TableReader server(*table, "server", root.diag());
-  server.rejectUnknown({"workers"});
+  server.rejectUnknown({"workers", "user"});
   if (auto workers = server.integer("workers", 0, 256)) {
     config.server.workers = static_cast<unsigned>(*workers);
     if (config.server.workers == 0) {
       config.server.workers = std::max(1u, std::thread::hardware_concurrency());
     }
   }
+  if (auto user = server.string("user")) readUser(server, *user, config.server);
 }
 
 void readTls(TableReader& root, Config& config) {

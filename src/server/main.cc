@@ -1,12 +1,17 @@
 // sesame entry point: command line, configuration check, listeners, workers,
 // and the signal loop of the main thread.
 #include <event2/event.h>
+#include <grp.h>
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +21,7 @@
 #include "sesame/config/config.h"
 #include "sesame/net/listener.h"
 #include "sesame/proxy/session_gate.h"
+#include "sesame/server/notify.h"
 #include "sesame/server/worker.h"
 #include "sesame/tls/context.h"
 
@@ -40,7 +46,9 @@ const char kUsage[] =
     "  --version   print the version and exit\n"
     "  --help      print this help and exit\n"
     "\n"
-    "Runs in the foreground and logs to stderr. SIGTERM or SIGINT stops it.\n";
+    "Runs in the foreground and logs to stderr. SIGTERM or SIGINT stops it.\n"
+    "Started as root with server.user set, it switches to that user once its\n"
+    "ports are bound and its keys read. Speaks systemd's notify protocol.\n";
 
 struct Options {
   std::string config_path;
@@ -84,6 +92,126 @@ bool needsTls(const sesame::config::Config& cfg) {
     if (l.tls) return true;
   }
   return false;
+}
+
+// Started as root, sesame has bound its ports and read its keys (the only
+// things root was needed for); from here a compromised worker must not hold
+// root. setgroups before setgid before setuid: each needs the privilege the
+// next one gives up. glibc applies each call to every thread of the process.
+bool dropPrivileges(const sesame::config::ServerConfig& server) {
+  auto fail = [&](const char* step) {
+    std::fprintf(stderr, "sesame: cannot switch to server.user \"%s\" (uid %u, gid %u): %s: %s\n",
+                 server.user.c_str(), static_cast<unsigned>(server.uid),
+                 static_cast<unsigned>(server.gid), step, std::strerror(errno));
+    return false;
+  };
+  if (::setgroups(1, &server.gid) != 0) return fail("setgroups");
+  if (::setgid(server.gid) != 0) return fail("setgid");
+  if (::setuid(server.uid) != 0) return fail("setuid");
+  if (::setuid(0) == 0 || ::seteuid(0) == 0) {
+    errno = EPERM;
+    return fail("root could be regained after the switch");
+  }
+  if (::getuid() != server.uid || ::geteuid() != server.uid || ::getgid() != server.gid ||
+      ::getegid() != server.gid) {
+    errno = EPERM;
+    return fail("the process ids did not change");
+  }
+  LOG_INFO("switched to user %s (uid %u, gid %u)", server.user.c_str(),
+           static_cast<unsigned>(server.uid), static_cast<unsigned>(server.gid));
+  return true;
+}
+
+// False when sesame must not serve.
+bool applyPrivilegePolicy(const sesame::config::ServerConfig& server) {
+  if (::geteuid() == 0) {
+    if (!server.user.empty()) return dropPrivileges(server);
+    LOG_WARN(
+        "running as root: set server.user in [server] (sesame switches to it after binding its "
+        "ports and reading its keys) or start it under systemd with User= and "
+        "AmbientCapabilities=CAP_NET_BIND_SERVICE");
+    return true;
+  }
+  if (!server.user.empty() && ::geteuid() != server.uid) {
+    LOG_WARN("server.user \"%s\" ignored: sesame runs as uid %u, not root, so cannot switch users",
+             server.user.c_str(), static_cast<unsigned>(::geteuid()));
+  }
+  return true;
+}
+
+void notify(const sesame::server::Notifier& notifier, const std::string& state) {
+  std::string error;
+  if (!notifier.send(state, &error)) LOG_WARN("%s", error.c_str());
+}
+
+// systemd's watchdog gets a ping only when every worker's loop has run its
+// heartbeat timer since the previous ping: a wedged worker stops the pings
+// and systemd restarts the service after WatchdogSec.
+class Watchdog {
+ public:
+  Watchdog(const sesame::server::Notifier& notifier,
+           const std::vector<std::unique_ptr<sesame::server::Worker>>& workers)
+      : notifier_(notifier), workers_(workers), seen_(workers.size()), alive_(workers.size()) {
+    for (size_t i = 0; i < workers.size(); ++i) seen_[i] = workers[i]->heartbeats();
+  }
+
+  [[nodiscard]] bool enabled() const { return notifier_.watchdogInterval().count() > 0; }
+  // How often workers beat and this checks them: four checks per ping
+  // interval, so a ping is at most a quarter interval late after a slow loop.
+  [[nodiscard]] std::chrono::microseconds tick() const {
+    return std::max(std::chrono::microseconds(1000), notifier_.watchdogInterval() / 4);
+  }
+
+  void check() {
+    bool all = true;
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      uint64_t beats = workers_[i]->heartbeats();
+      if (beats != seen_[i]) alive_[i] = true;
+      seen_[i] = beats;
+      all = all && alive_[i];
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (!all || now - last_ping_ < notifier_.watchdogInterval()) return;
+    notify(notifier_, "WATCHDOG=1");
+    last_ping_ = now;
+    alive_.assign(alive_.size(), false);
+  }
+
+ private:
+  const sesame::server::Notifier& notifier_;
+  const std::vector<std::unique_ptr<sesame::server::Worker>>& workers_;
+  std::vector<uint64_t> seen_;
+  std::vector<bool> alive_;
+  std::chrono::steady_clock::time_point last_ping_{};
+};
+
+// The main thread's life after start: signals, and watchdog checks between them.
+void serveSignals(const sigset_t& signals, Watchdog& watchdog) {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point next_check = Clock::now();
+  for (;;) {
+    int sig = -1;
+    if (watchdog.enabled()) {
+      auto wait = std::max(Clock::duration::zero(), next_check - Clock::now());
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+      timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
+                       static_cast<long>(ns % 1'000'000'000)};
+      sig = ::sigtimedwait(&signals, nullptr, &timeout);
+      if (Clock::now() >= next_check) {
+        watchdog.check();
+        next_check = Clock::now() + watchdog.tick();
+      }
+    } else if (::sigwait(&signals, &sig) != 0) {
+      sig = -1;
+    }
+    if (sig < 0) continue;
+    if (sig == SIGTERM || sig == SIGINT) {
+      LOG_INFO("received %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      return;
+    }
+    LOG_WARN("received %s: reloading and log reopening are not implemented yet; ignored",
+             sig == SIGHUP ? "SIGHUP" : "SIGUSR1");
+  }
 }
 
 int run(const Options& opts) {
@@ -140,6 +268,11 @@ int run(const Options& opts) {
         std::make_unique<server::Worker>(i, cfg, std::move(tls_ctx), fds[i], sessions.get()));
   }
 
+  std::string notify_error;
+  server::Notifier notifier = server::Notifier::fromEnvironment(&notify_error);
+  if (!notify_error.empty()) LOG_WARN("%s", notify_error.c_str());
+  if (!applyPrivilegePolicy(cfg->server)) return kExitConfig;
+
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -148,24 +281,24 @@ int run(const Options& opts) {
   sigaddset(&signals, SIGUSR1);
   // Blocked before the workers start so that only this thread takes them.
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  for (auto& w : workers) w->start();
+  Watchdog watchdog(notifier, workers);
+  for (auto& w : workers) {
+    w->start(watchdog.enabled() ? watchdog.tick() / 2 : std::chrono::microseconds(0));
+  }
   for (const config::ListenConfig& listen : cfg->listeners) {
     LOG_INFO("listening on %s (%s%s)", listen.addr.toString().c_str(),
              listen.tls ? "https" : "http", listen.redirect_https ? ", redirecting to https" : "");
   }
   LOG_INFO("sesame %s started with %u worker%s", SESAME_VERSION, cfg->server.workers,
            cfg->server.workers == 1 ? "" : "s");
-
-  for (;;) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGTERM || sig == SIGINT) {
-      LOG_INFO("received %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      break;
-    }
-    LOG_WARN("received %s: reloading and log reopening are not implemented yet; ignored",
-             sig == SIGHUP ? "SIGHUP" : "SIGUSR1");
-  }
+  // Every worker's loop runs (start() returned) on sockets bound and
+  // listening before any started: connections are accepted from here on.
+  notify(notifier, "READY=1\nSTATUS=serving on " + std::to_string(cfg->listeners.size()) +
+                       " listener" + (cfg->listeners.size() == 1 ? "" : "s") + " with " +
+                       std::to_string(cfg->server.workers) + " worker" +
+                       (cfg->server.workers == 1 ? "" : "s"));
+  serveSignals(signals, watchdog);
+  notify(notifier, "STOPPING=1\nSTATUS=stopping");
   for (auto& w : workers) w->stopAndJoin();
   workers.clear();
   LOG_INFO("stopped");

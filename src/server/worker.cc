@@ -57,16 +57,38 @@ Worker::~Worker() {
   listeners_.clear();
   ctx_.reset();
   stop_event_.reset();
+  heartbeat_event_.reset();
   for (int fd : stop_pipe_) {
     if (fd >= 0) ::close(fd);
   }
 }
 
-void Worker::start() {
+void Worker::start(std::chrono::microseconds heartbeat) {
+  static constexpr timeval kNow{0, 0};
+  if (event_base_once(base_.get(), -1, EV_TIMEOUT, onRunningThunk, this, &kNow) != 0) {
+    LOG_ERROR("worker %u: cannot schedule its first callback (out of memory?)", id_);
+    running_.set_value();
+  }
+  if (heartbeat.count() > 0) {
+    heartbeat_event_.reset(event_new(base_.get(), -1, EV_PERSIST, onHeartbeatThunk, this));
+    timeval every{static_cast<time_t>(heartbeat.count() / 1'000'000),
+                  static_cast<suseconds_t>(heartbeat.count() % 1'000'000)};
+    event_add(heartbeat_event_.get(), &every);
+  }
+  std::future<void> running = running_.get_future();
   thread_ = std::thread([this] {
     LOG_DEBUG("worker %u: running", id_);
     event_base_dispatch(base_.get());
   });
+  running.wait();
+}
+
+void Worker::onRunningThunk(int, short, void* arg) {
+  static_cast<Worker*>(arg)->running_.set_value();
+}
+
+void Worker::onHeartbeatThunk(int, short, void* arg) {
+  static_cast<Worker*>(arg)->heartbeats_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Worker::stopAndJoin() {

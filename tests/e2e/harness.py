@@ -209,15 +209,20 @@ class Sesame:
         if start:
             self.start()
 
-    def start(self, nofile=None):
-        """Starts the binary; `nofile` caps its descriptor limit (RLIMIT_NOFILE)."""
+    def start(self, nofile=None, env=None, wait=True):
+        """Starts the binary; `nofile` caps its descriptor limit (RLIMIT_NOFILE),
+        `env` adds environment variables (NOTIFY_SOCKET), `wait=False` returns
+        without waiting for the ports."""
         limit = None
         if nofile is not None:
             def limit():
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        environ = dict(os.environ, **env) if env else None
         self.proc = subprocess.Popen([self.env.binary, "-c", self.config_path], stdin=subprocess.DEVNULL,
                                      stdout=open(self.stderr_path + ".stdout", "wb"),
-                                     stderr=open(self.stderr_path, "wb"), preexec_fn=limit)
+                                     stderr=open(self.stderr_path, "wb"), preexec_fn=limit, env=environ)
+        if not wait:
+            return
         for port in (self.port, self.tls_port, self.redirect_port):
             if port and not wait_listening(port, self.proc):
                 raise AssertionError("sesame did not listen on %d within 5 s (exit status %s)" %

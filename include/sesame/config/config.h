@@ -2,6 +2,8 @@
 // into per-module structs and validates across sections.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -21,6 +23,12 @@ using Duration = std::chrono::milliseconds;
 
 struct ServerConfig {
   unsigned workers = 1;  // 0 in the file means one per CPU; resolved here, never 0
+  // The account a start as root switches to once its ports are bound and its
+  // keys read; "" = none. uid and gid (its primary group) are looked up at
+  // load, so `sesame -t` reports an unknown user.
+  std::string user;
+  uid_t uid = 0;
+  gid_t gid = 0;
 };
 
 struct ListenConfig {

@@ -2,6 +2,10 @@
 // contexts, upstream pools and connections. Workers share nothing mutable.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -25,7 +29,13 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  void start();
+  // Starts the thread and returns once its loop runs callbacks. With a
+  // nonzero `heartbeat` the loop bumps heartbeats() that often, from a timer
+  // on the loop itself, so the main thread can tell a live loop from a
+  // wedged one before it pings systemd's watchdog.
+  void start(std::chrono::microseconds heartbeat = std::chrono::microseconds(0));
+  // Thread-safe; only its changes mean anything.
+  [[nodiscard]] uint64_t heartbeats() const { return heartbeats_.load(std::memory_order_relaxed); }
   // Thread-safe: asks the loop to exit (through a pipe, so the loop itself
   // needs no locks), then waits for the thread.
   void stopAndJoin();
@@ -42,6 +52,8 @@ class Worker {
   static void onAcceptErrorThunk(evconnlistener* listener, void* arg);
   static void onStopThunk(int fd, short what, void* arg);
   static void onResumeThunk(int fd, short what, void* arg);
+  static void onRunningThunk(int fd, short what, void* arg);
+  static void onHeartbeatThunk(int fd, short what, void* arg);
   void onAccept(const Binding& binding, int fd, sockaddr* addr, int len);
 
   unsigned id_;
@@ -52,6 +64,9 @@ class Worker {
   std::vector<ListenerPtr> listeners_;
   int stop_pipe_[2] = {-1, -1};
   EventPtr stop_event_;
+  EventPtr heartbeat_event_;
+  std::atomic<uint64_t> heartbeats_{0};
+  std::promise<void> running_;
   std::thread thread_;
 };
 
