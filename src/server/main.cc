@@ -99,23 +99,22 @@ bool needsTls(const sesame::config::Config& cfg) {
 // root. setgroups before setgid before setuid: each needs the privilege the
 // next one gives up. glibc applies each call to every thread of the process.
 bool dropPrivileges(const sesame::config::ServerConfig& server) {
-  auto fail = [&](const char* step) {
-    std::fprintf(stderr, "sesame: cannot switch to server.user \"%s\" (uid %u, gid %u): %s: %s\n",
+  auto fail = [&](const char* step, int err) {
+    std::fprintf(stderr, "sesame: cannot switch to server.user \"%s\" (uid %u, gid %u): %s%s%s\n",
                  server.user.c_str(), static_cast<unsigned>(server.uid),
-                 static_cast<unsigned>(server.gid), step, std::strerror(errno));
+                 static_cast<unsigned>(server.gid), step, err != 0 ? ": " : "",
+                 err != 0 ? std::strerror(err) : "");
     return false;
   };
-  if (::setgroups(1, &server.gid) != 0) return fail("setgroups");
-  if (::setgid(server.gid) != 0) return fail("setgid");
-  if (::setuid(server.uid) != 0) return fail("setuid");
+  if (::setgroups(1, &server.gid) != 0) return fail("setgroups", errno);
+  if (::setgid(server.gid) != 0) return fail("setgid", errno);
+  if (::setuid(server.uid) != 0) return fail("setuid", errno);
   if (::setuid(0) == 0 || ::seteuid(0) == 0) {
-    errno = EPERM;
-    return fail("root could be regained after the switch");
+    return fail("root could be regained after the switch", 0);
   }
   if (::getuid() != server.uid || ::geteuid() != server.uid || ::getgid() != server.gid ||
       ::getegid() != server.gid) {
-    errno = EPERM;
-    return fail("the process ids did not change");
+    return fail("the process ids did not change", 0);
   }
   LOG_INFO("switched to user %s (uid %u, gid %u)", server.user.c_str(),
            static_cast<unsigned>(server.uid), static_cast<unsigned>(server.gid));
