@@ -27,6 +27,11 @@ TIMEOUT = 5.0
 MIB = 1 << 20
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run on this machine (not root, a tool
+    missing): the runner reports it as skipped with the reason, never as a pass."""
+
+
 def timeout(seconds):
     """Decorator: the runner kills a test (and its processes) after `seconds`."""
 

@@ -4,7 +4,9 @@
 Discovers functions named test_* in tests/e2e/test_*.py and runs each in its
 own process group (so a timeout or a crash kills sesame and the upstreams it
 started too), a few at a time. Prints one line per test and ends with
-"e2e: N passed, N failed"; exits 1 if any failed.
+"e2e: N passed, N failed"; exits 1 if any failed. A test that raises
+harness.Skip (it cannot run here: not root, a tool missing) is listed as
+skipped with its reason, counted neither as passed nor as failed.
 """
 
 import argparse
@@ -51,12 +53,14 @@ def child(args):
     module_name, name = args.child.split("::")
     fn = getattr(importlib.import_module(module_name), name)
     env = harness.Env(args.binary, args.workdir, args.certs)
-    result = {"ok": True, "reason": "", "traceback": "", "stderr": []}
+    result = {"ok": True, "reason": "", "traceback": "", "stderr": [], "skipped": ""}
     try:
         fn(env)
         dead = env.died()
         if dead:
             raise AssertionError("sesame exited during the test with status %s" % dead[0].proc.returncode)
+    except harness.Skip as e:
+        result["skipped"] = str(e)
     except BaseException as e:  # report everything, including KeyboardInterrupt
         result["ok"] = False
         result["reason"] = ("%s: %s" % (type(e).__name__, e)).strip().splitlines()[0][:300]
@@ -88,6 +92,7 @@ class Runner:
         self.lock = threading.Condition()
         self.passed = 0
         self.failed = []
+        self.skipped = []  # counted neither as passed nor as failed
         self.root = tempfile.mkdtemp(prefix="sesame-e2e-")
         self.groups = set()  # process groups of running tests
         self.certs = os.path.join(self.root, "certs")
@@ -168,6 +173,10 @@ class Runner:
 
     def report(self, name, elapsed, result):
         with self.lock:
+            if result["ok"] and result.get("skipped"):
+                self.skipped.append(name)
+                print("SKIP %s: %s" % (name, result["skipped"]), flush=True)
+                return
             if result["ok"]:
                 self.passed += 1
                 print("PASS %s (%.1fs)" % (name, elapsed), flush=True)
@@ -245,6 +254,8 @@ def main():
         print("e2e: interrupted; tests not run count as failed")
         print("e2e: %d passed, %d failed" % (runner.passed, len(tests) - runner.passed))
         return 1
+    if runner.skipped:
+        print("e2e: %d skipped on this machine: %s" % (len(runner.skipped), ", ".join(runner.skipped)))
     print("e2e: %d passed, %d failed" % (runner.passed, len(runner.failed)))
     return 1 if runner.failed else 0
 

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 
-from harness import request_once, timeout
+from harness import Skip, request_once, timeout
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UNIT = os.path.join(REPO, "conf", "sesame.service")
@@ -145,9 +145,8 @@ def test_watchdog_stops_when_one_worker_is_wedged(env):
     libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
     tid = threads[0]
     if libc.ptrace(PTRACE_SEIZE, tid, None, None) != 0:
-        print("SKIP: ptrace is not allowed here (%s); wedged-worker check not run" %
-              os.strerror(ctypes.get_errno()))
-        return
+        raise Skip("ptrace is not allowed here (%s); wedged-worker check not run" %
+                   os.strerror(ctypes.get_errno()))
     try:
         assert libc.ptrace(PTRACE_INTERRUPT, tid, None, None) == 0
         os.waitpid(tid, 0x40000000)  # __WALL: the thread is in its ptrace stop
@@ -167,14 +166,12 @@ def test_watchdog_stops_when_one_worker_is_wedged(env):
 def systemd_analyze():
     path = shutil.which("systemd-analyze")
     if path is None:
-        print("SKIP: systemd-analyze is not installed (Debian package systemd; scripts/deps.sh)")
+        raise Skip("systemd-analyze is not installed (Debian package systemd; scripts/deps.sh)")
     return path
 
 
 def test_unit_verifies(env):
     tool = systemd_analyze()
-    if tool is None:
-        return
     # verify checks that ExecStart= binaries exist: point them at the one under test.
     with open(UNIT) as f:
         text = f.read()
@@ -189,8 +186,6 @@ def test_unit_verifies(env):
 
 def test_unit_security_exposure(env):
     tool = systemd_analyze()
-    if tool is None:
-        return
     p = subprocess.run([tool, "security", "--offline=yes", "--no-pager", UNIT],
                        capture_output=True, text=True, timeout=60)
     m = re.search(r"Overall exposure level for sesame\.service: (\d+\.\d+)", p.stdout)
@@ -203,8 +198,7 @@ def test_sysusers_and_tmpfiles_entries(env):
     readable by that group only."""
     sysusers, tmpfiles = shutil.which("systemd-sysusers"), shutil.which("systemd-tmpfiles")
     if sysusers is None or tmpfiles is None:
-        print("SKIP: systemd-sysusers / systemd-tmpfiles are not installed")
-        return
+        raise Skip("systemd-sysusers / systemd-tmpfiles are not installed")
     root = os.path.join(env.workdir, "root")
     os.makedirs(os.path.join(root, "etc"))
     for name in ("passwd", "group"):
@@ -246,8 +240,7 @@ def with_server_key(s, line):
 
 def test_root_switches_to_server_user(env):
     if os.geteuid() != 0:
-        print("SKIP: not root, so sesame cannot switch users; run the tests as root")
-        return
+        raise Skip("not root, so sesame cannot switch users; run the tests as root")
     import pwd
     nobody = pwd.getpwnam("nobody")
     up = env.upstream()
@@ -274,8 +267,7 @@ def test_root_switches_to_server_user(env):
 
 def test_root_without_server_user_warns(env):
     if os.geteuid() != 0:
-        print("SKIP: not root; the running-as-root warning cannot be seen")
-        return
+        raise Skip("not root; the running-as-root warning cannot be seen")
     notify = NotifySocket(env)
     s = env.sesame(start=False)
     s.start(env={"NOTIFY_SOCKET": notify.name}, wait=False)
