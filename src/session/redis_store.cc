@@ -236,6 +236,31 @@ TicketPtr RedisStore::load(std::string_view key, TimePoint now, LoadDone done) {
   TicketPtr ticket;
   auto call = begin(nullptr, std::move(done), ticket);
   if (!admitted(call)) return ticket;
+  connection_->command({"HGETALL", sessionKey(key)},
+                       [this, call, key = std::string(key), now](const redisReply* r) {
+                         if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+                         if (r->type == REDIS_REPLY_ARRAY && r->elements == 0) {
+                           return finish(call, StoreStatus::kMissing, nullptr);
+                         }
+                         if (r->type != REDIS_REPLY_ARRAY) {
+                           reportError("load: unexpected reply", r);
+                           return finish(call, StoreStatus::kUnavailable, nullptr);
+                         }
+                         Session session;
+                         // A hash that does not parse (say, without its times) is the
+                         // script's to judge, and to delete.
+                         bool fresh = parseSession(r, session) &&
+                                      now - session.touched < timeouts_.touch_interval.count() &&
+                                      now - session.touched < timeouts_.idle.count() &&
+                                      now - session.created < timeouts_.absolute.count();
+                         if (fresh) return finish(call, StoreStatus::kOk, &session);
+                         loadScripted(call, key, now);
+                       });
+  return ticket;
+}
+
+void RedisStore::loadScripted(const std::shared_ptr<Call>& call, std::string_view key,
+                              TimePoint now) {
   std::vector<std::string> args = expiryArgs(now);
   args.insert(args.begin(), sessionKey(key));
   args.push_back(std::to_string(timeouts_.touch_interval.count()));
@@ -251,7 +276,6 @@ TicketPtr RedisStore::load(std::string_view key, TimePoint now, LoadDone done) {
     if (r->element[0]->integer == 1) ++touch_writes_;
     finish(call, StoreStatus::kOk, &session);
   });
-  return ticket;
 }
 
 TicketPtr RedisStore::create(std::string_view key, const Session& session, TimePoint now,

