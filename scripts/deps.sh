@@ -8,7 +8,7 @@ packages=(
   libevent-dev libssl-dev libhiredis-dev libtomlplusplus-dev catch2 libcrypt-dev
   clang libclang-rt-14-dev
   python3 openssl curl
-  nginx wrk redis-server
+  nginx wrk redis-server goaccess
   mandoc
   systemd
 )

@@ -1,13 +1,15 @@
 #include "sesame/base/log.h"
 
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 
 namespace sesame::log {
 namespace {
 
-// Configurable levels come with [log] (operations issue); until then, info.
-constexpr Level kMinLevel = Level::kInfo;
+// Written once at start, read on every LOG_* by every worker: relaxed is
+// enough, a message near the switch may use either level.
+std::atomic<Level> min_level{Level::kInfo};
 
 const char* levelName(Level level) {
   switch (level) {
@@ -26,7 +28,11 @@ const char* levelName(Level level) {
 }  // namespace
 
 bool enabled(Level level) {
-  return level >= kMinLevel;
+  return level >= min_level.load(std::memory_order_relaxed);
+}
+
+void setMinLevel(Level level) {
+  min_level.store(level, std::memory_order_relaxed);
 }
 
 void write(Level level, const char* fmt, ...) {

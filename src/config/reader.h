@@ -112,5 +112,6 @@ void readRoutes(TableReader& root, Config& config);
 void readRoutePolicy(TableReader& entry, const Config& config, session::RoutePolicy& policy);
 void readLimits(TableReader& root, Config& config);
 void readTimeouts(TableReader& root, Config& config);
+void readLog(TableReader& root, Config& config);
 
 }  // namespace sesame::config

@@ -1,7 +1,8 @@
-// [server], [tls], [[listen]], [limits] and [timeouts].
+// [server], [tls], [[listen]], [limits], [timeouts] and [log].
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -217,6 +218,61 @@ void readTimeouts(TableReader& root, Config& config) {
         std::pair{"upstream_read", &t.upstream_read}, std::pair{"tunnel_idle", &t.tunnel_idle},
         std::pair{"client_send", &t.client_send}}) {
     if (auto d = timeouts.duration(key, false)) *field = *d;
+  }
+}
+
+void readLog(TableReader& root, Config& config) {
+  const toml::table* table = root.subtable("log", "a table ([log])");
+  if (table == nullptr) return;
+  TableReader section(*table, "log", root.diag());
+  section.rejectUnknown({"access", "format", "level"});
+  LogConfig& out = config.log;
+  if (auto access = section.string("access")) {
+    const toml::node& at = *section.find("access");
+    const toml::source_position& pos = at.source().begin;
+    out.access_origin =
+        root.diag().file() + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+    if (*access == "off") {
+      out.access = LogConfig::Access::kOff;
+    } else if (*access == "stderr") {
+      out.access = LogConfig::Access::kStderr;
+    } else if (access->empty()) {
+      section.diag().error(at, "log.access is empty (expected \"stderr\", \"off\" or a file path)");
+    } else {
+      // The file itself is opened at start (and by `sesame -t`), as the
+      // user sesame starts as: the configuration only names it.
+      out.access = LogConfig::Access::kFile;
+      out.access_path = resolvePath(config.path, *access);
+    }
+  }
+  if (auto format = section.string("format")) {
+    if (*format == "combined") {
+      out.format = LogConfig::Format::kCombined;
+    } else if (*format == "json") {
+      out.format = LogConfig::Format::kJson;
+    } else {
+      section.diag().error(*section.find("format"),
+                           "log.format " + quote(*format) +
+                               " is not supported (expected \"combined\" or "
+                               "\"json\")");
+    }
+  }
+  if (auto level = section.string("level")) {
+    static constexpr std::pair<std::string_view, log::Level> kLevels[] = {
+        {"debug", log::Level::kDebug},
+        {"info", log::Level::kInfo},
+        {"warn", log::Level::kWarn},
+        {"error", log::Level::kError}};
+    auto found = std::find_if(std::begin(kLevels), std::end(kLevels),
+                              [&](const auto& entry) { return entry.first == *level; });
+    if (found != std::end(kLevels)) {
+      out.level = found->second;
+    } else {
+      section.diag().error(*section.find("level"),
+                           "log.level " + quote(*level) +
+                               " is not a level (expected \"debug\", \"info\", "
+                               "\"warn\" or \"error\")");
+    }
   }
 }
 

@@ -17,7 +17,12 @@ constexpr timeval kSweepInterval{60, 0};
 
 Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls,
                  const SessionShared* shared)
-    : base(loop), config(std::move(cfg)), router(config->routes), graveyard(loop), ssl_ctx(tls) {
+    : base(loop),
+      config(std::move(cfg)),
+      router(config->routes),
+      graveyard(loop),
+      ssl_ctx(tls),
+      access_log(config->log) {
   for (const config::UpstreamConfig& upstream : config->upstreams) {
     pools.push_back(std::make_unique<UpstreamPool>(base, graveyard, upstream, config->timeouts));
   }

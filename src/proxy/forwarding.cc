@@ -32,10 +32,12 @@ void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
   fields.remove("X-Forwarded-For");
   fields.remove("X-Forwarded-Proto");
   fields.remove("X-Forwarded-Host");
+  if (!fwd.request_id.empty()) fields.remove("X-Request-Id");
   http::appendFields(out, fields);
   appendField(out, "X-Forwarded-For", forwarded_for);
   appendField(out, "X-Forwarded-Proto", fwd.tls ? "https" : "http");
   if (!req.host.empty()) appendField(out, "X-Forwarded-Host", req.host);
+  if (!fwd.request_id.empty()) appendField(out, "X-Request-Id", fwd.request_id);
   if (req.upgrade) out.append("Connection: upgrade\r\n");
   if (req.body == http::BodyKind::kChunked) out.append("Transfer-Encoding: chunked\r\n");
   out.append("\r\n");
@@ -49,8 +51,10 @@ void appendClientResponse(std::string& out, const http::ResponseHead& resp,
   http::HeaderList fields = resp.headers;
   fields.removeHopByHop(fwd.upgrade);
   session::stripControlHeaders(fields);
+  if (!fwd.request_id.empty()) fields.remove("X-Request-Id");
   http::appendFields(out, fields);
   out.append(fwd.extra_fields);
+  if (!fwd.request_id.empty()) appendField(out, "X-Request-Id", fwd.request_id);
   if (fwd.upgrade) {
     out.append("Connection: upgrade\r\n");
   } else if (fwd.close) {

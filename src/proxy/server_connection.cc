@@ -23,6 +23,12 @@ constexpr size_t kMaxResponseHead = 64 * 1024;
 
 constexpr net::Stream::Duration kNoTimeout{0};
 
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t micros(SteadyClock::duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+
 evbuffer* input(const std::unique_ptr<net::Stream>& s) {
   return s->input();
 }
@@ -142,6 +148,10 @@ void ServerConnection::readHeads() {
   size_t view = std::min(available, ctx_.config->limits.head.header_bytes + 64);
   auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(view)));
   if (!ex_) ex_ = std::make_unique<Exchange>(ctx_.config->limits.head, kMaxResponseHead);
+  if (!ex_->log.timed && ctx_.access_log.enabled()) {
+    ex_->log.started = SteadyClock::now();
+    ex_->log.timed = true;
+  }
   switch (ex_->request.parse({bytes, view})) {
     case http::RequestParser::Status::kNeedMore:
       return;
@@ -162,6 +172,8 @@ void ServerConnection::readHeads() {
 void ServerConnection::handleRequest() {
   http::RequestHead& req = ex_->request.head();
   gated_ = false;
+  ex_->log.due = true;
+  chooseRequestId(req.headers, ctx_.request_ids, ex_->request_id);
   keep_alive_ = req.keep_alive;
   bool has_body = req.body != http::BodyKind::kNone;
   if (listen_.redirect_https) {
@@ -208,13 +220,15 @@ void ServerConnection::forwardRequest() {
   ex_->request_body = http::BodyDecoder(req.body, req.content_length);
   ex_->upstream_head.clear();
   RequestForwarding fwd{peer_ip_, listen_.tls,
-                        ctx_.config->upstreams[route_->upstream_index].servers[0].address};
+                        ctx_.config->upstreams[route_->upstream_index].servers[0].address,
+                        ex_->request_id.view()};
   appendUpstreamRequest(ex_->upstream_head, req, fwd);
   if (req.expect_continue && has_body && req.version_minor == 1) {
     evbuffer_add(output(client_), "HTTP/1.1 100 Continue\r\n\r\n", 25);
   }
   client_state_ = has_body ? Client::kBody : Client::kWaiting;
   attempt_ = 0;
+  if (ctx_.access_log.enabled()) ex_->log.upstream_started = SteadyClock::now();
   connectUpstream();
 }
 
@@ -225,6 +239,8 @@ void ServerConnection::connectUpstream() {
     if (!retryUpstream()) upstreamFailed(502, "no socket");
     return;
   }
+  ex_->log.upstream =
+      &ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address;
   net::Stream& stream = *upstream_->stream;
   stream.setHandler(this);
   stream.setReadHighWater(kHighWater);
@@ -384,11 +400,13 @@ void ServerConnection::sendResponseHead() {
     }
   }
   ResponseForwarding fwd{chunked_out_, close, !http11 && !close, false, extra};
+  fwd.request_id = ex_->request_id.view();
   std::string head;
   head.reserve(512);
   appendClientResponse(head, resp, fwd);
   evbuffer_add(output(client_), head.data(), head.size());
   response_started_ = true;
+  ex_->log.status = resp.status;
   ex_->response_body = http::BodyDecoder(resp.body, resp.content_length);
   upstream_state_ = Upstream::kBody;
 }
@@ -398,8 +416,10 @@ void ServerConnection::pumpResponseBody() {
   PumpResult r = pumpBody(ex_->response_body, in, output(client_), chunked_out_, kHighWater);
   if (r == PumpResult::kError) {
     LOG_WARN(
-        "upstream %s: malformed response body framing; closing the client connection",
-        ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address.c_str());
+        "upstream %s: malformed response body framing (request %s); the client got a truncated "
+        "response: fix the application's Content-Length or chunked encoding",
+        ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address.c_str(),
+        requestTag().c_str());
     // The head already went out: deliver what passed validation, then close,
     // so the client sees a truncated message rather than nothing.
     return closeWhenFlushed();
@@ -422,6 +442,7 @@ void ServerConnection::finishResponse() {
     dropUpstream();
   }
   upstream_eof_ = false;
+  logExchange(ex_->log.status, ex_->response_body.payloadBytes());
   if (client_state_ != Client::kWaiting) return closeWhenFlushed();
   nextRequest();
 }
@@ -438,7 +459,11 @@ void ServerConnection::nextRequest() {
     ex_.reset();
     return;
   }
-  if (ex_) ex_->request.reset();
+  if (ex_) {
+    ex_->request.reset();
+    ex_->request_id.clear();
+    ex_->log = {};
+  }
   readHeads();
 }
 
@@ -446,9 +471,11 @@ void ServerConnection::startTunnel() {
   std::string head;
   ResponseForwarding fwd;
   fwd.upgrade = true;
+  fwd.request_id = ex_->request_id.view();
   appendClientResponse(head, ex_->response.head(), fwd);
   evbuffer_add(output(client_), head.data(), head.size());
   response_started_ = true;
+  ex_->log.status = ex_->response.head().status;
   client_state_ = Client::kTunnel;
   upstream_state_ = Upstream::kBody;
   upstream_->stream->setTimeouts(kNoTimeout, kNoTimeout);
@@ -466,6 +493,7 @@ void ServerConnection::pumpTunnel() {
     evbuffer_add_buffer(up_out, client_in);
   }
   if (evbuffer_get_length(client_out) < kHighWater) {
+    ex_->log.tunnel_bytes += evbuffer_get_length(up_in);
     moved += evbuffer_get_length(up_in);
     evbuffer_add_buffer(client_out, up_in);
   }
@@ -487,15 +515,29 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
     return upstreamFailed(502, "connection lost while the session store was busy");
   }
   if (upstream_state_ == Upstream::kConnecting) {
-    LOG_WARN("upstream %s: %s", server.c_str(),
-             event == net::StreamEvent::kWriteTimeout ? "connect timed out" : "connect failed");
+    if (event == net::StreamEvent::kWriteTimeout) {
+      LOG_WARN(
+          "upstream %s: connect timed out after %lld ms (request %s): check the server and the "
+          "network, or raise timeouts.upstream_connect",
+          server.c_str(), static_cast<long long>(ctx_.config->timeouts.upstream_connect.count()),
+          requestTag().c_str());
+    } else {
+      LOG_WARN(
+          "upstream %s: connect failed (request %s): check that the server runs and listens "
+          "there",
+          server.c_str(), requestTag().c_str());
+    }
     dropUpstream();
     if (!retryUpstream()) upstreamFailed(502, "no upstream server answered");
     return;
   }
   if (event == net::StreamEvent::kReadTimeout || event == net::StreamEvent::kWriteTimeout) {
     if (upstream_state_ == Upstream::kHead) return upstreamFailed(504, "response timed out");
-    LOG_WARN("upstream %s: timed out in the middle of a response", server.c_str());
+    LOG_WARN(
+        "upstream %s: silent for timeouts.upstream_read (%lld ms) in the middle of a response "
+        "(request %s); the client got a truncated response",
+        server.c_str(), static_cast<long long>(ctx_.config->timeouts.upstream_read.count()),
+        requestTag().c_str());
     return closeWhenFlushed();
   }
   bool eof = event == net::StreamEvent::kEof;
@@ -516,15 +558,20 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
     if (client_state_ == Client::kTunnel) return pumpTunnel();
     return pumpResponseBody();
   }
-  LOG_WARN("upstream %s: connection error in the middle of a response", server.c_str());
+  LOG_WARN(
+      "upstream %s: connection error in the middle of a response (request %s); the client got a "
+      "truncated response",
+      server.c_str(), requestTag().c_str());
   close();
 }
 
 void ServerConnection::upstreamFailed(int status, const char* why) {
   if (route_ != nullptr) {
     const config::UpstreamConfig& up = ctx_.config->upstreams[route_->upstream_index];
-    LOG_WARN("upstream \"%s\": %s; answering %d to %s", up.name.c_str(), why, status,
-             peer_ip_.c_str());
+    const std::string* server = ex_ ? ex_->log.upstream : nullptr;
+    LOG_WARN("upstream \"%s\"%s%s: %s; answering %d to %s (request %s)", up.name.c_str(),
+             server != nullptr ? " at " : "", server != nullptr ? server->c_str() : "", why, status,
+             peer_ip_.c_str(), requestTag().c_str());
   }
   dropUpstream();
   if (response_started_) return closeWhenFlushed();
@@ -535,11 +582,59 @@ void ServerConnection::respondError(int status, bool close_after, std::string_vi
   std::string response;
   std::string fields(extra_fields);
   if (listen_.tls) fields.append(ctx_.hsts_field);
+  // Before any byte of a request (a silent connection's 408) the ID names
+  // only this answer.
+  RequestId unlogged;
+  RequestId& id = ex_ ? ex_->request_id : unlogged;
+  if (id.empty()) ctx_.request_ids.next(id);
+  fields.append("X-Request-Id: ").append(id.view()).append("\r\n");
   bool head = ex_ && ex_->request.head().method == "HEAD";
   appendErrorResponse(response, status, close_after, fields, head);
   evbuffer_add(output(client_), response.data(), response.size());
+  if (ex_) {
+    size_t body = head ? 0 : response.size() - (response.find("\r\n\r\n") + 4);
+    logExchange(status, body);
+  }
   if (close_after) return closeWhenFlushed();
   nextRequest();
+}
+
+void ServerConnection::logExchange(int status, uint64_t bytes) {
+  ExchangeLog& info = ex_->log;
+  bool parsed = info.due;
+  info.due = false;
+  if (!ctx_.access_log.enabled()) return;
+  SteadyClock::time_point now = SteadyClock::now();
+  AccessRecord record;
+  record.client = peer_ip_;
+  record.status = status;
+  record.bytes = bytes;
+  record.request_id = ex_->request_id.view();
+  std::string handle;
+  // A head that failed to parse may be half-filled: its line logs "-".
+  if (parsed) {
+    const http::RequestHead& req = ex_->request.head();
+    record.method = req.method;
+    record.target = req.target;
+    record.version_minor = req.version_minor;
+    if (const http::Header* h = req.headers.find("Referer")) record.referer = h->value;
+    if (const http::Header* h = req.headers.find("User-Agent")) record.user_agent = h->value;
+    if (gated_) {
+      handle = gate_->sessionHandle();
+      record.session = handle;
+      record.user = gate_->user();
+    }
+  }
+  if (info.timed) record.duration_us = micros(now - info.started);
+  if (info.upstream != nullptr) {
+    record.upstream = *info.upstream;
+    record.upstream_us = micros(now - info.upstream_started);
+  }
+  ctx_.access_log.write(record);
+}
+
+std::string ServerConnection::requestTag() const {
+  return ex_ && !ex_->request_id.empty() ? std::string(ex_->request_id.view()) : "-";
 }
 
 void ServerConnection::closeWhenFlushed() {
@@ -563,6 +658,13 @@ void ServerConnection::dropUpstream() {
 void ServerConnection::close() {
   if (client_state_ == Client::kClosed) return;
   client_state_ = Client::kClosed;
+  if (ex_ && ex_->log.due) {
+    // Cut short: by the client before any answer (499, as nginx logs it),
+    // or by either side in the middle of a response.
+    int status = ex_->log.status;
+    uint64_t bytes = status == 101 ? ex_->log.tunnel_bytes : ex_->response_body.payloadBytes();
+    logExchange(status == 0 ? 499 : status, status == 0 ? 0 : bytes);
+  }
   if (gate_) gate_->cancel();
   dropUpstream();
   client_->setDeadline(kNoTimeout);

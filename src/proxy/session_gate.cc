@@ -86,6 +86,16 @@ SessionGate::SessionGate(const SessionContext& ctx, bool tls, SessionGateOwner& 
 
 SessionGate::~SessionGate() = default;
 
+std::string SessionGate::sessionHandle() const {
+  if (jar_ || !has_id_) return {};
+  return session::CookieCodec::handle(logged_in_ ? new_id_ : id_);
+}
+
+std::string_view SessionGate::user() const {
+  if (logged_in_) return *actions_.login;
+  return has_user_ ? std::string_view(user_) : std::string_view();
+}
+
 void SessionGate::cancel() {
   ticket_.reset();
   phase_ = Phase::kIdle;
@@ -117,7 +127,7 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   ticket_.reset();
   req_ = &req;
   policy_ = &policy;
-  cookie_sent_ = has_id_ = stored_ = has_user_ = no_store_ = false;
+  cookie_sent_ = has_id_ = stored_ = has_user_ = no_store_ = logged_in_ = false;
   user_.clear();
   groups_.clear();
   response_fields_.clear();
@@ -379,6 +389,7 @@ void SessionGate::onOpDone(StoreStatus status) {
 
 void SessionGate::finishActions() {
   phase_ = Phase::kIdle;
+  logged_in_ = !failed_ && actions_.login.has_value();
   if (failed_) {
     response_fields_.clear();
     no_store_ = false;

@@ -20,6 +20,7 @@
 #include "sesame/base/log.h"
 #include "sesame/config/config.h"
 #include "sesame/net/listener.h"
+#include "sesame/proxy/access_log.h"
 #include "sesame/proxy/session_gate.h"
 #include "sesame/server/notify.h"
 #include "sesame/server/worker.h"
@@ -217,6 +218,21 @@ int run(const Options& opts) {
   using namespace sesame;
   config::LoadResult loaded = config::load(opts.config_path);
   std::vector<std::string> errors = loaded.errors;
+  if (loaded.config) {
+    log::setMinLevel(loaded.config->log.level);
+    // Opened (and created) now, like the certificates, so that `sesame -t`
+    // and a start both fail on a path the starting user cannot write; each
+    // worker opens its own descriptor later, still before any privilege drop.
+    if (loaded.config->log.access == config::LogConfig::Access::kFile) {
+      std::string error;
+      int fd = proxy::openAccessLogFile(loaded.config->log, &error);
+      if (fd < 0) {
+        errors.push_back(error);
+      } else {
+        ::close(fd);
+      }
+    }
+  }
   std::unique_ptr<tls::ContextFactory> tls_factory;
   if (loaded.config && needsTls(*loaded.config)) {
     tls_factory = std::make_unique<tls::ContextFactory>(loaded.config->tls);

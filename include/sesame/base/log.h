@@ -9,6 +9,10 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 
 [[nodiscard]] bool enabled(Level level);
 
+// Messages below `level` are dropped from here on (default kInfo). main sets
+// it from [log] level once the configuration is loaded.
+void setMinLevel(Level level);
+
 // printf-style; the line gets a "sesame[level]: " prefix and a newline.
 // Never pass secrets or cookie values.
 void write(Level level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));

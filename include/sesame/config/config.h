@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sesame/base/log.h"
 #include "sesame/http/request_parser.h"
 #include "sesame/net/address.h"
 #include "sesame/session/settings.h"
@@ -74,6 +75,19 @@ struct TimeoutsConfig {
   Duration client_send{60'000};   // a client that stops reading a response
 };
 
+struct LogConfig {
+  enum class Access { kOff, kStderr, kFile };
+  enum class Format { kCombined, kJson };
+
+  Access access = Access::kOff;
+  std::string access_path;  // kFile: absolute (resolved against the file's directory)
+  // "FILE:LINE:COL" of log.access, so an access log that cannot be opened at
+  // start is reported where it was configured.
+  std::string access_origin;
+  Format format = Format::kCombined;
+  log::Level level = log::Level::kInfo;  // the error log's threshold
+};
+
 struct Config {
   std::string path;  // the file it came from
   ServerConfig server;
@@ -83,6 +97,7 @@ struct Config {
   std::vector<RouteConfig> routes;
   LimitsConfig limits;
   TimeoutsConfig timeouts;
+  LogConfig log;
   // Present iff the file has a [session] table ([identity] fills its
   // `identity`); every route is public without it.
   std::optional<session::Settings> session;

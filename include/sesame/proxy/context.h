@@ -9,7 +9,9 @@
 
 #include "sesame/base/c_handle.h"
 #include "sesame/config/config.h"
+#include "sesame/proxy/access_log.h"
 #include "sesame/proxy/graveyard.h"
+#include "sesame/proxy/request_id.h"
 #include "sesame/proxy/router.h"
 #include "sesame/proxy/session_gate.h"
 #include "sesame/proxy/upstream_pool.h"
@@ -48,6 +50,8 @@ struct Context {
   // identity headers, or the defaults when there is no [session].
   session::IdentityHeaders identity;
   std::unique_ptr<SessionContext> sessions;  // null without [session]
+  AccessLog access_log;                      // [log] access; off by default
+  RequestIdSource request_ids;
 
  private:
   static void onSweepThunk(int fd, short what, void* arg);

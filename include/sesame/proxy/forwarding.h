@@ -15,6 +15,8 @@ struct RequestForwarding {
   std::string_view client_ip;      // appended to X-Forwarded-For
   bool tls = false;                // X-Forwarded-Proto
   std::string_view fallback_host;  // Host for an HTTP/1.0 request without one
+  // When set, replaces every X-Request-Id the client sent (proxy::RequestId).
+  std::string_view request_id = {};
 };
 
 // Appends the upstream request head to `out`. Hop-by-hop fields go
@@ -31,6 +33,9 @@ struct ResponseForwarding {
   bool http10_keep_alive = false;  // an HTTP/1.0 client that asked for keep-alive
   bool upgrade = false;  // 101 to an upgrade request: keep Upgrade, add Connection: upgrade
   std::string_view extra_fields;  // preformatted "Name: value\r\n" lines (HSTS)
+  // When set, replaces any X-Request-Id of the upstream's: the client gets
+  // the ID of the access log line.
+  std::string_view request_id = {};
 };
 
 // Appends the client response head to `out`, hop-by-hop fields and every

@@ -4,6 +4,7 @@
 // wait in the input buffer, so responses leave in request order.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,10 +18,23 @@
 #include "sesame/net/stream.h"
 #include "sesame/proxy/context.h"
 #include "sesame/proxy/graveyard.h"
+#include "sesame/proxy/request_id.h"
 #include "sesame/proxy/session_gate.h"
 #include "sesame/proxy/upstream_pool.h"
 
 namespace sesame::proxy {
+
+// What the access log needs beyond the parsed heads. Times are taken only
+// while the access log is on.
+struct ExchangeLog {
+  std::chrono::steady_clock::time_point started{};  // first byte of the request head
+  std::chrono::steady_clock::time_point upstream_started{};
+  const std::string* upstream = nullptr;  // the server last tried, as configured
+  uint64_t tunnel_bytes = 0;              // upstream to client, after a 101
+  int status = 0;                         // of the response head sent to the client
+  bool timed = false;
+  bool due = false;  // a request head parsed and its line not written yet
+};
 
 // The state of one request/response exchange: allocated at a request's
 // first byte, freed when the connection goes idle, so idle keep-alive
@@ -34,6 +48,8 @@ struct Exchange {
   http::BodyDecoder request_body;
   http::BodyDecoder response_body;
   std::string upstream_head;  // serialised once, resent on a retry
+  RequestId request_id;
+  ExchangeLog log;
 };
 
 class ServerConnection : public Disposable, private net::StreamHandler, private SessionGateOwner {
@@ -82,6 +98,11 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
   void upstreamFailed(int status, const char* why);
 
   void respondError(int status, bool close, std::string_view extra_fields = {});
+  // Writes the exchange's access log line (when the log is on).
+  void logExchange(int status, uint64_t bytes);
+  // The exchange's request ID for error log messages ("-" before one exists),
+  // so that they can be matched with the access log line.
+  [[nodiscard]] std::string requestTag() const;
   void armTimer(config::Duration d);
   void closeWhenFlushed();
   void dropUpstream();

@@ -96,6 +96,14 @@ class SessionGate {
   // True when this response replaces the upstream's Cache-Control (logout).
   [[nodiscard]] bool noStore() const { return no_store_; }
 
+  // For the access log, once the response is decided: the session this
+  // exchange used, or created at a login, named by its non-secret handle
+  // (CookieCodec::handle; "" when there is none, and always with
+  // store = "cookie", whose sessions have no ID), and its logged-in user
+  // ("" when anonymous).
+  [[nodiscard]] std::string sessionHandle() const;
+  [[nodiscard]] std::string_view user() const;
+
   // Forgets any store answer still due (the connection is going away).
   void cancel();
 
@@ -163,7 +171,8 @@ class SessionGate {
   session::SessionId new_id_;
   std::string new_key_;
   bool failed_ = false;
-  bool applying_ = false;  // inside applyControl: report by return value
+  bool logged_in_ = false;  // this response's login went through
+  bool applying_ = false;   // inside applyControl: report by return value
 };
 
 }  // namespace sesame::proxy
