@@ -11,6 +11,8 @@ import json
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import time
 
@@ -317,3 +319,20 @@ def test_goaccess_parses_combined(env):
     assert general["total_requests"] == len(targets), general
     assert general["valid_requests"] == len(targets), general
     assert general["failed_requests"] == 0, general
+
+
+def test_access_log_client_gone_is_499(env):
+    """A client that resets the connection while the upstream is still
+    working is logged when the connection ends, with nginx's 499."""
+    up = env.upstream()
+    path = os.path.join(env.workdir, "access.log")
+    s = env.sesame(up, extra=log_extra(access=path, format="json"))
+    c = Client(s.port)
+    c.request("GET", "/slow?delay=1", headers=[("X-Request-Id", "gone-1")])
+    time.sleep(0.3)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    rec = json.loads(read_lines(path, 1)[0])
+    assert rec["status"] == 499 and rec["bytes"] == 0, rec
+    assert rec["request_id"] == "gone-1" and rec["target"] == "/slow?delay=1", rec
+    assert rec["upstream"] == up.addr and rec["request_time"] >= 0.2, rec
