@@ -98,7 +98,7 @@ void readServer(TableReader& root, Config& config) {
   const toml::table* table = root.subtable("server", "a table ([server])");
   if (table == nullptr) return;
   TableReader server(*table, "server", root.diag());
-  server.rejectUnknown({"workers", "user"});
+  server.rejectUnknown({"workers", "user", "shutdown_timeout"});
   if (auto workers = server.integer("workers", 0, 256)) {
     config.server.workers = static_cast<unsigned>(*workers);
     if (config.server.workers == 0) {
@@ -106,6 +106,9 @@ void readServer(TableReader& root, Config& config) {
     }
   }
   if (auto user = server.string("user")) readUser(server, *user, config.server);
+  if (auto timeout = server.duration("shutdown_timeout", true)) {
+    config.server.shutdown_timeout = *timeout;
+  }
 }
 
 void readTls(TableReader& root, Config& config) {

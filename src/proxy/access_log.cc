@@ -225,7 +225,7 @@ int openAccessLogFile(const config::LogConfig& cfg, std::string* error) {
   return -1;
 }
 
-AccessLog::AccessLog(const config::LogConfig& cfg) : format_(cfg.format) {
+AccessLog::AccessLog(const config::LogConfig& cfg) : cfg_(cfg), format_(cfg.format) {
   line_.reserve(kMaxAccessLine);
   if (cfg.access == config::LogConfig::Access::kStderr) {
     fd_ = STDERR_FILENO;
@@ -241,6 +241,19 @@ AccessLog::AccessLog(const config::LogConfig& cfg) : format_(cfg.format) {
 
 AccessLog::~AccessLog() {
   if (owned_) ::close(fd_);
+}
+
+bool AccessLog::reopen() {
+  if (!owned_) return true;
+  std::string error;
+  int fd = openAccessLogFile(cfg_, &error);
+  if (fd < 0) {
+    LOG_ERROR("%s; still writing to the file opened before", error.c_str());
+    return false;
+  }
+  ::close(fd_);
+  fd_ = fd;
+  return true;
 }
 
 void AccessLog::refreshTime(time_t now) {

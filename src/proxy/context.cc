@@ -16,13 +16,14 @@ constexpr timeval kSweepInterval{60, 0};
 }  // namespace
 
 Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls,
-                 const SessionShared* shared)
+                 std::shared_ptr<const SessionShared> shared)
     : base(loop),
       config(std::move(cfg)),
       router(config->routes),
       graveyard(loop),
       ssl_ctx(tls),
-      access_log(config->log) {
+      access_log(config->log),
+      shared_(std::move(shared)) {
   for (const config::UpstreamConfig& upstream : config->upstreams) {
     pools.push_back(std::make_unique<UpstreamPool>(base, graveyard, upstream, config->timeouts));
   }
@@ -41,9 +42,9 @@ Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ss
   identity = settings.identity;
   sessions = std::make_unique<SessionContext>();
   sessions->settings = &settings;
-  sessions->codec = &shared->codec;
-  sessions->store = shared->memory.get();
-  sessions->sealer = shared->sealer;
+  sessions->codec = &shared_->codec;
+  sessions->store = shared_->memory.get();
+  sessions->sealer = shared_->sealer;
   if (settings.store == session::StoreKind::kRedis) {
     worker_store = std::make_unique<session::RedisStore>(base, settings.redis, settings.timeouts);
     sessions->store = worker_store.get();
@@ -69,6 +70,23 @@ Context::~Context() {
     delete live_head_;
     live_head_ = next;
   }
+}
+
+void Context::drain(bool close_idle) {
+  draining = true;
+  if (!close_idle) return;
+  // closeIfIdle() may unlink the connection it is called on.
+  for (Disposable* conn = live_head_; conn != nullptr;) {
+    Disposable* next = conn->live_next_;
+    conn->closeIfIdle();
+    conn = next;
+  }
+}
+
+size_t Context::connections() const {
+  size_t n = 0;
+  for (const Disposable* conn = live_head_; conn != nullptr; conn = conn->live_next_) ++n;
+  return n;
 }
 
 void Context::adopt(std::unique_ptr<Disposable> conn) {

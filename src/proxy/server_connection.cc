@@ -55,6 +55,13 @@ void ServerConnection::start() {
   armTimer(ctx_.config->timeouts.header);
 }
 
+void ServerConnection::closeIfIdle() {
+  // Between requests: no byte of a next request has arrived (a connection
+  // still in its TLS handshake counts too; a partial head stays in the
+  // input buffer until it is complete). Closing then loses nothing.
+  if (client_state_ == Client::kHead && evbuffer_get_length(input(client_)) == 0) close();
+}
+
 void ServerConnection::onStreamRead(net::Stream& stream) {
   if (&stream == client_.get()) return onClientRead();
   onUpstreamRead();
@@ -174,7 +181,7 @@ void ServerConnection::handleRequest() {
   gated_ = false;
   ex_->log.due = true;
   chooseRequestId(req.headers, ctx_.request_ids, ex_->request_id);
-  keep_alive_ = req.keep_alive;
+  keep_alive_ = req.keep_alive && !ctx_.draining;
   bool has_body = req.body != http::BodyKind::kNone;
   if (listen_.redirect_https) {
     if (req.host.empty()) return respondError(400, true);
@@ -379,7 +386,7 @@ void ServerConnection::sendResponseHead() {
   bool http11 = req.version_minor == 1;
   // A body still arriving from the client when the answer comes cannot be
   // delimited for a next request: this response is the connection's last.
-  bool close = !keep_alive_ || client_eof_ || client_state_ == Client::kBody;
+  bool close = !keep_alive_ || ctx_.draining || client_eof_ || client_state_ == Client::kBody;
   chunked_out_ = false;
   if (resp.body == http::BodyKind::kChunked || resp.body == http::BodyKind::kUntilClose) {
     if (http11) {
@@ -448,7 +455,7 @@ void ServerConnection::finishResponse() {
 }
 
 void ServerConnection::nextRequest() {
-  if (!keep_alive_ || client_eof_) return closeWhenFlushed();
+  if (!keep_alive_ || client_eof_ || ctx_.draining) return closeWhenFlushed();
   client_state_ = Client::kHead;
   head_timer_started_ = false;
   armTimer(ctx_.config->timeouts.idle);
@@ -579,6 +586,7 @@ void ServerConnection::upstreamFailed(int status, const char* why) {
 }
 
 void ServerConnection::respondError(int status, bool close_after, std::string_view extra_fields) {
+  close_after = close_after || ctx_.draining;
   std::string response;
   std::string fields(extra_fields);
   if (listen_.tls) fields.append(ctx_.hsts_field);

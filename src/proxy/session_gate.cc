@@ -45,9 +45,16 @@ const char* statusText(StoreStatus status) {
 
 }  // namespace
 
-SessionShared::SessionShared(const session::Settings& settings) : codec(settings.secrets) {
+SessionShared::SessionShared(const session::Settings& settings,
+                             std::shared_ptr<session::MemoryStore> previous)
+    : codec(settings.secrets) {
   if (settings.store == session::StoreKind::kMemory) {
-    memory = std::make_unique<session::MemoryStore>(settings.max_sessions, settings.timeouts);
+    memory = std::move(previous);
+    if (memory) {
+      memory->reconfigure(settings.max_sessions, settings.timeouts);
+    } else {
+      memory = std::make_shared<session::MemoryStore>(settings.max_sessions, settings.timeouts);
+    }
   } else if (settings.store == session::StoreKind::kCookie) {
     // Sized for the longer Set-Cookie (with Secure), so a value fits on
     // every listener.
@@ -376,13 +383,15 @@ void SessionGate::onOpDone(StoreStatus status) {
     // The session expired between the request and the login: start afresh.
     ops_.insert(ops_.begin() + static_cast<std::ptrdiff_t>(next_op_), Op{OpKind::kCreate, true});
   } else if (op.required) {
-    LOG_WARN("session store failed a %s (%s); answering 503 (%s %s)",
-             actions_.login ? "login" : "logout", statusText(status), req_->method.c_str(),
-             pathOf(*req_).c_str());
+    LOG_WARN(
+        "session store failed a %s (%s); answering 503 (%s %s): see the store's own messages "
+        "(redis ADDRESS: ...) for the cause",
+        actions_.login ? "login" : "logout", statusText(status), req_->method.c_str(),
+        pathOf(*req_).c_str());
     failed_ = true;
   } else {
-    LOG_WARN("session data from the upstream not saved: %s (%s %s)", statusText(status),
-             req_->method.c_str(), pathOf(*req_).c_str());
+    LOG_WARN("session data from the upstream not saved: %s (%s %s): see the store's messages",
+             statusText(status), req_->method.c_str(), pathOf(*req_).c_str());
   }
   runNextOp();
 }

@@ -49,8 +49,10 @@ std::unique_ptr<UpstreamConn> UpstreamPool::acquire(size_t attempt, size_t& firs
   std::string error;
   std::unique_ptr<net::Stream> stream = net::Stream::connect(base_, target.addr, &error);
   if (!stream) {
-    LOG_WARN("upstream \"%s\": connect to %s failed: %s", cfg_.name.c_str(), target.address.c_str(),
-             error.c_str());
+    LOG_WARN(
+        "upstream \"%s\": cannot connect to %s: %s (check that the server runs and listens "
+        "there, and the servers of [upstream.%s])",
+        cfg_.name.c_str(), target.address.c_str(), error.c_str(), cfg_.name.c_str());
     return nullptr;
   }
   // A pending connect counts as a pending write: the write timeout is the

@@ -19,12 +19,8 @@
 
 #include "sesame/base/log.h"
 #include "sesame/config/config.h"
-#include "sesame/net/listener.h"
-#include "sesame/proxy/access_log.h"
-#include "sesame/proxy/session_gate.h"
 #include "sesame/server/notify.h"
-#include "sesame/server/worker.h"
-#include "sesame/tls/context.h"
+#include "sesame/server/server.h"
 
 #ifndef SESAME_VERSION
 #define SESAME_VERSION "0.1.0"
@@ -35,7 +31,6 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitConfig = 1;
 constexpr int kExitUsage = 2;
-constexpr int kListenBacklog = 4096;
 
 const char kUsage[] =
     "usage: sesame [-t] -c FILE\n"
@@ -47,7 +42,9 @@ const char kUsage[] =
     "  --version   print the version and exit\n"
     "  --help      print this help and exit\n"
     "\n"
-    "Runs in the foreground and logs to stderr. SIGTERM or SIGINT stops it.\n"
+    "Runs in the foreground and logs to stderr. SIGHUP reloads the configuration,\n"
+    "SIGUSR1 reopens the access log, SIGTERM or SIGINT stops it after the requests\n"
+    "in flight (server.shutdown_timeout).\n"
     "Started as root with server.user set, it switches to that user once its\n"
     "ports are bound and its keys read. Speaks systemd's notify protocol.\n";
 
@@ -86,13 +83,6 @@ std::optional<Options> parseArgs(int argc, char** argv, int* exit_code) {
     return std::nullopt;
   }
   return opts;
-}
-
-bool needsTls(const sesame::config::Config& cfg) {
-  for (const auto& l : cfg.listeners) {
-    if (l.tls) return true;
-  }
-  return false;
 }
 
 // Started as root, sesame has bound its ports and read its keys (the only
@@ -185,8 +175,9 @@ class Watchdog {
   std::chrono::steady_clock::time_point last_ping_{};
 };
 
-// The main thread's life after start: signals, and watchdog checks between them.
-void serveSignals(const sigset_t& signals, Watchdog& watchdog) {
+// The main thread's life after start: signals, and watchdog checks between
+// them. Returns on SIGTERM or SIGINT.
+void serveSignals(const sigset_t& signals, Watchdog& watchdog, sesame::server::Server& server) {
   using Clock = std::chrono::steady_clock;
   Clock::time_point next_check = Clock::now();
   for (;;) {
@@ -204,119 +195,62 @@ void serveSignals(const sigset_t& signals, Watchdog& watchdog) {
     } else if (::sigwait(&signals, &sig) != 0) {
       sig = -1;
     }
-    if (sig < 0) continue;
-    if (sig == SIGTERM || sig == SIGINT) {
-      LOG_INFO("received %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      return;
+    switch (sig) {
+      case SIGTERM:
+      case SIGINT:
+        LOG_INFO("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        return;
+      case SIGHUP:
+        server.reload();
+        break;
+      case SIGUSR1:
+        server.reopenLogs();
+        break;
+      default:
+        break;
     }
-    LOG_WARN("received %s: reloading and log reopening are not implemented yet; ignored",
-             sig == SIGHUP ? "SIGHUP" : "SIGUSR1");
   }
 }
 
 int run(const Options& opts) {
   using namespace sesame;
-  config::LoadResult loaded = config::load(opts.config_path);
-  std::vector<std::string> errors = loaded.errors;
-  if (loaded.config) {
-    log::setMinLevel(loaded.config->log.level);
-    // Opened (and created) now, like the certificates, so that `sesame -t`
-    // and a start both fail on a path the starting user cannot write; each
-    // worker opens its own descriptor later, still before any privilege drop.
-    if (loaded.config->log.access == config::LogConfig::Access::kFile) {
-      std::string error;
-      int fd = proxy::openAccessLogFile(loaded.config->log, &error);
-      if (fd < 0) {
-        errors.push_back(error);
-      } else {
-        ::close(fd);
-      }
-    }
-  }
-  std::unique_ptr<tls::ContextFactory> tls_factory;
-  if (loaded.config && needsTls(*loaded.config)) {
-    tls_factory = std::make_unique<tls::ContextFactory>(loaded.config->tls);
-    for (const std::string& w : tls_factory->warnings()) LOG_WARN("%s", w.c_str());
-    errors.insert(errors.end(), tls_factory->errors().begin(), tls_factory->errors().end());
-  }
-  if (!errors.empty()) {
-    for (const std::string& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
-    std::fprintf(stderr, "sesame: %zu error%s in %s\n", errors.size(),
-                 errors.size() == 1 ? "" : "s", opts.config_path.c_str());
-    return kExitConfig;
-  }
-  std::shared_ptr<const config::Config> cfg = loaded.config;
-  if (opts.check_only) {
-    std::printf("sesame: configuration %s is valid\n", opts.config_path.c_str());
-    return kExitOk;
-  }
-
-  // Every worker gets its own listening socket per address (SO_REUSEPORT);
-  // all are bound before any worker starts, so a busy port fails the start.
-  std::vector<std::vector<int>> fds(cfg->server.workers);
-  for (auto& worker_fds : fds) {
-    for (const config::ListenConfig& listen : cfg->listeners) {
-      std::string error;
-      int fd = net::bindListener(listen.addr, kListenBacklog, &error);
-      if (fd < 0) {
-        std::fprintf(stderr, "sesame: %s\n", error.c_str());
-        return kExitConfig;
-      }
-      worker_fds.push_back(fd);
-    }
-  }
-
-  std::unique_ptr<proxy::SessionShared> sessions;
-  if (cfg->session) sessions = std::make_unique<proxy::SessionShared>(*cfg->session);
-  std::vector<std::unique_ptr<server::Worker>> workers;
-  for (unsigned i = 0; i < cfg->server.workers; ++i) {
-    std::unique_ptr<tls::ServerContext> tls_ctx;
-    if (tls_factory) {
-      tls::ContextResult made = tls_factory->make();
-      if (!made.context) {
-        for (const std::string& e : made.errors) std::fprintf(stderr, "sesame: %s\n", e.c_str());
-        return kExitConfig;
-      }
-      tls_ctx = std::move(made.context);
-    }
-    workers.push_back(
-        std::make_unique<server::Worker>(i, cfg, std::move(tls_ctx), fds[i], sessions.get()));
-  }
-
-  std::string notify_error;
-  server::Notifier notifier = server::Notifier::fromEnvironment(&notify_error);
-  if (!notify_error.empty()) LOG_WARN("%s", notify_error.c_str());
-  if (!applyPrivilegePolicy(cfg->server)) return kExitConfig;
-
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
   sigaddset(&signals, SIGUSR1);
-  // Blocked before the workers start so that only this thread takes them.
+  // Blocked before any socket listens (a SIGHUP sent the moment the port
+  // answers must not kill the process) and before any thread starts, so
+  // that only this thread takes them, from sigwait.
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  Watchdog watchdog(notifier, workers);
-  for (auto& w : workers) {
-    w->start(watchdog.enabled() ? watchdog.tick() / 2 : std::chrono::microseconds(0));
+  server::Checked checked = server::checkConfiguration(opts.config_path);
+  if (checked.config) log::setMinLevel(checked.config->log.level);
+  for (const std::string& w : checked.warnings) LOG_WARN("%s", w.c_str());
+  if (!checked.errors.empty()) {
+    for (const std::string& e : checked.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    std::fprintf(stderr, "sesame: %zu error%s in %s\n", checked.errors.size(),
+                 checked.errors.size() == 1 ? "" : "s", opts.config_path.c_str());
+    return kExitConfig;
   }
-  for (const config::ListenConfig& listen : cfg->listeners) {
-    LOG_INFO("listening on %s (%s%s)", listen.addr.toString().c_str(),
-             listen.tls ? "https" : "http", listen.redirect_https ? ", redirecting to https" : "");
+  if (opts.check_only) {
+    std::printf("sesame: configuration %s is valid\n", opts.config_path.c_str());
+    return kExitOk;
   }
-  LOG_INFO("sesame %s started with %u worker%s", SESAME_VERSION, cfg->server.workers,
-           cfg->server.workers == 1 ? "" : "s");
-  // Every worker's loop runs (start() returned) on sockets bound and
-  // listening before any started: connections are accepted from here on.
-  notify(notifier, "READY=1\nSTATUS=serving on " + std::to_string(cfg->listeners.size()) +
-                       " listener" + (cfg->listeners.size() == 1 ? "" : "s") + " with " +
-                       std::to_string(cfg->server.workers) + " worker" +
-                       (cfg->server.workers == 1 ? "" : "s"));
-  serveSignals(signals, watchdog);
-  notify(notifier, "STOPPING=1\nSTATUS=stopping");
-  for (auto& w : workers) w->stopAndJoin();
-  workers.clear();
-  LOG_INFO("stopped");
+  std::shared_ptr<const config::Config> cfg = checked.config;
+
+  std::string notify_error;
+  server::Notifier notifier = server::Notifier::fromEnvironment(&notify_error);
+  if (!notify_error.empty()) LOG_WARN("%s", notify_error.c_str());
+  server::Server server(opts.config_path, notifier);
+  if (!server.prepare(std::move(checked))) return kExitConfig;
+  if (!applyPrivilegePolicy(cfg->server)) return kExitConfig;
+
+  Watchdog watchdog(notifier, server.workers());
+  server.start(watchdog.enabled() ? watchdog.tick() / 2 : std::chrono::microseconds(0));
+  LOG_INFO("sesame %s running as pid %d", SESAME_VERSION, static_cast<int>(::getpid()));
+  serveSignals(signals, watchdog, server);
+  server.stop();
   return kExitOk;
 }
 

@@ -17,6 +17,10 @@
 namespace sesame::server {
 namespace {
 
+// How often a worker with retired generations looks for ones whose last
+// connection has closed.
+constexpr timeval kReapInterval{0, 100 * 1000};
+
 EventBasePtr newLoop() {
   // Each loop is touched by its own thread only: no internal locking.
   event_config* cfg = event_config_new();
@@ -28,37 +32,30 @@ EventBasePtr newLoop() {
 
 }  // namespace
 
-Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg,
-               std::unique_ptr<tls::ServerContext> tls, const std::vector<int>& listen_fds,
-               const proxy::SessionShared* sessions)
-    : id_(id), base_(newLoop()), tls_(std::move(tls)) {
-  ctx_ = std::make_unique<proxy::Context>(base_.get(), cfg, tls_ ? tls_->defaultCtx() : nullptr,
-                                          sessions);
-  for (size_t i = 0; i < cfg->listeners.size(); ++i) {
-    auto binding = std::make_unique<Binding>();
-    binding->worker = this;
-    binding->listen = &ctx_->config->listeners[i];
-    ListenerPtr listener(evconnlistener_new(base_.get(), onAcceptThunk, binding.get(),
-                                            LEV_OPT_CLOSE_ON_FREE, -1, listen_fds[i]));
-    evconnlistener_set_error_cb(listener.get(), onAcceptErrorThunk);
-    binding->listener = listener.get();
-    binding->resume.reset(evtimer_new(base_.get(), onResumeThunk, binding.get()));
-    listeners_.push_back(std::move(listener));
-    bindings_.push_back(std::move(binding));
+Worker::Worker(unsigned id, Generation first) : id_(id), base_(newLoop()) {
+  ended_future_ = ended_.get_future();
+  if (::pipe2(mailbox_pipe_, O_CLOEXEC | O_NONBLOCK) == 0) {
+    mailbox_event_.reset(
+        event_new(base_.get(), mailbox_pipe_[0], EV_READ | EV_PERSIST, onMailboxThunk, this));
+    event_add(mailbox_event_.get(), nullptr);
+  } else {
+    LOG_ERROR("worker %u: cannot create its control pipe: %s (raise LimitNOFILE / ulimit -n)", id_,
+              std::strerror(errno));
   }
-  if (::pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) == 0) {
-    stop_event_.reset(event_new(base_.get(), stop_pipe_[0], EV_READ, onStopThunk, this));
-    event_add(stop_event_.get(), nullptr);
-  }
+  reap_event_.reset(event_new(base_.get(), -1, EV_PERSIST, onReapThunk, this));
+  install(first);
 }
 
 Worker::~Worker() {
-  // Connections and listeners go before the loop that their events live in.
-  listeners_.clear();
-  ctx_.reset();
-  stop_event_.reset();
+  // Listeners and connections go before the loop that their events live in;
+  // connections before the TLS contexts of their generation.
+  bindings_.clear();
+  current_.reset();
+  retired_.clear();
+  mailbox_event_.reset();
   heartbeat_event_.reset();
-  for (int fd : stop_pipe_) {
+  reap_event_.reset();
+  for (int fd : mailbox_pipe_) {
     if (fd >= 0) ::close(fd);
   }
 }
@@ -79,6 +76,13 @@ void Worker::start(std::chrono::microseconds heartbeat) {
   thread_ = std::thread([this] {
     LOG_DEBUG("worker %u: running", id_);
     event_base_dispatch(base_.get());
+    left_open_ = openConnections();
+    // Connections left at a shutdown_timeout close now, on their own
+    // thread, not when the main thread gets round to this worker.
+    bindings_.clear();
+    current_.reset();
+    retired_.clear();
+    ended_.set_value();
   });
   running.wait();
 }
@@ -91,15 +95,151 @@ void Worker::onHeartbeatThunk(int, short, void* arg) {
   static_cast<Worker*>(arg)->heartbeats_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Worker::stopAndJoin() {
-  if (!thread_.joinable()) return;
+void Worker::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    mailbox_.push_back(std::move(task));
+  }
+  // A full pipe already holds a wake-up: EAGAIN loses nothing.
   char byte = 1;
-  if (::write(stop_pipe_[1], &byte, 1) != 1) LOG_ERROR("worker %u: cannot signal stop", id_);
-  thread_.join();
+  if (::write(mailbox_pipe_[1], &byte, 1) < 0 && errno != EAGAIN) {
+    LOG_ERROR("worker %u: cannot wake its loop: %s", id_, std::strerror(errno));
+  }
 }
 
-void Worker::onStopThunk(int, short, void* arg) {
-  event_base_loopbreak(static_cast<Worker*>(arg)->base_.get());
+void Worker::call(std::function<void()> task) {
+  std::promise<void> done;
+  post([&task, &done] {
+    task();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void Worker::onMailboxThunk(int fd, short, void* arg) {
+  auto* self = static_cast<Worker*>(arg);
+  char bytes[64];
+  while (::read(fd, bytes, sizeof bytes) > 0) {
+  }
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(self->mailbox_mutex_);
+    tasks.swap(self->mailbox_);
+  }
+  for (auto& task : tasks) task();
+}
+
+void Worker::adopt(Generation next) {
+  call([this, &next] { install(next); });
+}
+
+void Worker::reopenLogs() {
+  post([this] {
+    if (current_) current_->ctx->reopenLogs();
+    for (auto& live : retired_) live->ctx->reopenLogs();
+  });
+}
+
+void Worker::drain() {
+  post([this] {
+    stopping_ = true;
+    bindings_.clear();
+    if (current_) current_->ctx->drain(true);
+    for (auto& live : retired_) live->ctx->drain(true);
+    event_add(reap_event_.get(), &kReapInterval);
+    reap();
+  });
+}
+
+size_t Worker::join(std::chrono::steady_clock::time_point deadline) {
+  if (!thread_.joinable()) return 0;
+  if (ended_future_.wait_until(deadline) != std::future_status::ready) {
+    post([this] { event_base_loopbreak(base_.get()); });
+  }
+  thread_.join();
+  return left_open_;
+}
+
+void Worker::install(Generation& next) {
+  auto live = std::make_unique<Live>();
+  live->number = next.number;
+  live->tls = std::move(next.tls);
+  live->ctx = std::make_unique<proxy::Context>(
+      base_.get(), next.config, live->tls ? live->tls->defaultCtx() : nullptr, next.sessions);
+  std::vector<std::unique_ptr<Binding>> bindings;
+  const std::vector<config::ListenConfig>& listeners = live->ctx->config->listeners;
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    std::string key = listeners[i].addr.toString();
+    std::unique_ptr<Binding> binding;
+    if (next.listen_fds[i] >= 0) {
+      binding = listenOn(next.listen_fds[i], key);
+    } else {
+      for (auto& kept : bindings_) {
+        if (kept && kept->key == key) binding = std::move(kept);
+      }
+    }
+    if (!binding) {
+      LOG_ERROR("worker %u: no socket for %s; that address is not served", id_,
+                listeners[i].address.c_str());
+      continue;
+    }
+    binding->listen = &listeners[i];
+    bindings.push_back(std::move(binding));
+  }
+  // Sockets at addresses the new configuration dropped close here.
+  bindings_ = std::move(bindings);
+  if (current_) {
+    current_->ctx->drain(false);
+    retired_.push_back(std::move(current_));
+    event_add(reap_event_.get(), &kReapInterval);
+  }
+  current_ = std::move(live);
+}
+
+std::unique_ptr<Worker::Binding> Worker::listenOn(int fd, const std::string& key) {
+  auto binding = std::make_unique<Binding>();
+  binding->worker = this;
+  binding->key = key;
+  binding->listener.reset(
+      evconnlistener_new(base_.get(), onAcceptThunk, binding.get(), LEV_OPT_CLOSE_ON_FREE, -1, fd));
+  if (!binding->listener) {
+    ::close(fd);
+    return nullptr;
+  }
+  evconnlistener_set_error_cb(binding->listener.get(), onAcceptErrorThunk);
+  binding->resume.reset(evtimer_new(base_.get(), onResumeThunk, binding.get()));
+  return binding;
+}
+
+void Worker::onReapThunk(int, short, void* arg) {
+  static_cast<Worker*>(arg)->reap();
+}
+
+// Runs from the reap timer, never from a callback of the contexts it frees.
+void Worker::reap() {
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if ((*it)->ctx->idle()) {
+      LOG_DEBUG("worker %u: configuration generation %llu served its last connection", id_,
+                static_cast<unsigned long long>((*it)->number));
+      it = retired_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (stopping_) {
+    // loopexit, not loopbreak: the graveyard's pending sweep runs first.
+    if (retired_.empty() && (!current_ || current_->ctx->idle())) {
+      event_base_loopexit(base_.get(), nullptr);
+    }
+    return;
+  }
+  if (retired_.empty()) event_del(reap_event_.get());
+}
+
+size_t Worker::openConnections() const {
+  size_t n = current_ ? current_->ctx->connections() : 0;
+  for (const auto& live : retired_) n += live->ctx->connections();
+  return n;
 }
 
 void Worker::onAcceptThunk(evconnlistener*, int fd, sockaddr* addr, int len, void* arg) {
@@ -125,16 +265,17 @@ void Worker::onAcceptErrorThunk(evconnlistener* listener, void* arg) {
 }
 
 void Worker::onResumeThunk(int, short, void* arg) {
-  evconnlistener_enable(static_cast<Binding*>(arg)->listener);
+  evconnlistener_enable(static_cast<Binding*>(arg)->listener.get());
 }
 
 void Worker::onAccept(const Binding& binding, int fd, sockaddr* addr, int len) {
+  proxy::Context& ctx = *current_->ctx;
   int one = 1;
   // Response heads and small bodies leave in one segment; Nagle would hold them.
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   SSL* ssl = nullptr;
   if (binding.listen->tls) {
-    ssl = SSL_new(ctx_->ssl_ctx);
+    ssl = SSL_new(ctx.ssl_ctx);
     if (ssl == nullptr) {
       LOG_ERROR("worker %u: SSL_new failed (out of memory?)", id_);
       ::close(fd);
@@ -144,10 +285,10 @@ void Worker::onAccept(const Binding& binding, int fd, sockaddr* addr, int len) {
   // The stream owns `fd` and `ssl` from here on.
   std::unique_ptr<net::Stream> stream = net::Stream::accept(base_.get(), fd, ssl);
   auto conn = std::make_unique<proxy::ServerConnection>(
-      *ctx_, *binding.listen, std::move(stream),
+      ctx, *binding.listen, std::move(stream),
       net::fromSockaddr(addr, static_cast<socklen_t>(len)));
   proxy::ServerConnection* raw = conn.get();
-  ctx_->adopt(std::move(conn));
+  ctx.adopt(std::move(conn));
   raw->start();
 }
 

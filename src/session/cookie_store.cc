@@ -43,14 +43,15 @@ StoreStatus CookieStore::store(std::string_view key, const Session& session) {
   if (!withinDataBounds(session.data)) {
     LOG_WARN(
         "cookie store: session data exceeds %zu fields or %zu bytes (%zu fields); refusing "
-        "the change",
+        "the change: have the application store less (X-Sesame-Set)",
         MemoryStore::kMaxFields, MemoryStore::kMaxDataBytes, session.data.size());
     return StoreStatus::kRejected;
   }
   if (!CookieSealer::canCarry(session)) {
     LOG_WARN(
         "cookie store: session holds a control character, an empty group or a "
-        "non-canonical data key; refusing the change");
+        "non-canonical data key; refusing the change: fix the application's X-Sesame-* "
+        "headers");
     return StoreStatus::kRejected;
   }
   std::optional<std::string> value = sealer_->seal(session);

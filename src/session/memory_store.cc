@@ -12,16 +12,23 @@ bool withinDataBounds(const std::map<std::string, std::string>& data) {
 }
 
 MemoryStore::MemoryStore(size_t max_sessions, Timeouts timeouts, size_t shards)
-    : timeouts_(timeouts),
-      max_per_shard_((max_sessions + shards - 1) / shards),
-      shards_(shards),
-      user_shards_(shards) {}
+    : shards_(shards), user_shards_(shards) {
+  reconfigure(max_sessions, timeouts);
+}
 
 MemoryStore::~MemoryStore() = default;
 
+void MemoryStore::reconfigure(size_t max_sessions, Timeouts timeouts) {
+  idle_ms_.store(timeouts.idle.count(), std::memory_order_relaxed);
+  absolute_ms_.store(timeouts.absolute.count(), std::memory_order_relaxed);
+  touch_ms_.store(timeouts.touch_interval.count(), std::memory_order_relaxed);
+  max_per_shard_.store((max_sessions + shards_.size() - 1) / shards_.size(),
+                       std::memory_order_relaxed);
+}
+
 bool MemoryStore::expired(const Session& session, TimePoint now) const {
-  return now - session.touched >= timeouts_.idle.count() ||
-         now - session.created >= timeouts_.absolute.count();
+  return now - session.touched >= idle_ms_.load(std::memory_order_relaxed) ||
+         now - session.created >= absolute_ms_.load(std::memory_order_relaxed);
 }
 
 void MemoryStore::indexUser(std::string_view user, std::string_view key) {
@@ -50,7 +57,8 @@ void MemoryStore::eraseLocked(Shard& shard, SessionMap::iterator it) {
 }
 
 void MemoryStore::evictLocked(Shard& shard) {
-  while (shard.sessions.size() >= max_per_shard_ && !shard.by_age.empty()) {
+  while (shard.sessions.size() >= max_per_shard_.load(std::memory_order_relaxed) &&
+         !shard.by_age.empty()) {
     eraseLocked(shard, shard.sessions.find(shard.by_age.begin()->second));
     evictions_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -73,7 +81,7 @@ TicketPtr MemoryStore::load(std::string_view key, TimePoint now, LoadDone done) 
     std::lock_guard lock(shard.mutex);
     Entry* entry = findLiveLocked(shard, key, now);
     if (entry != nullptr) {
-      if (now - entry->session->touched >= timeouts_.touch_interval.count()) {
+      if (now - entry->session->touched >= touch_ms_.load(std::memory_order_relaxed)) {
         auto touched = std::make_shared<Session>(*entry->session);
         touched->touched = now;
         entry->session = std::move(touched);

@@ -30,6 +30,10 @@ struct ServerConfig {
   std::string user;
   uid_t uid = 0;
   gid_t gid = 0;
+  // A stop waits this long for requests in flight, then closes what is
+  // left. Below systemd's TimeoutStopSec (90 s by default), so that sesame
+  // exits 0 on its own rather than being killed.
+  std::chrono::milliseconds shutdown_timeout{30'000};
 };
 
 struct ListenConfig {

@@ -76,10 +76,16 @@ class AccessLog {
   // Callers skip all access-log work (clock reads included) when false.
   [[nodiscard]] bool enabled() const { return fd_ >= 0; }
   void write(const AccessRecord& record);
+  // Opens the file again by its path, for logrotate (SIGUSR1): lines go to
+  // the new file from the next one on. When the open fails (logged), lines
+  // keep going to the old descriptor, so nothing is lost. True without a
+  // file to reopen.
+  bool reopen();
 
  private:
   void refreshTime(time_t now);
 
+  config::LogConfig cfg_;
   int fd_ = -1;
   bool owned_ = false;
   config::LogConfig::Format format_ = config::LogConfig::Format::kCombined;

@@ -22,9 +22,10 @@ struct ssl_ctx_st;
 namespace sesame::proxy {
 
 struct Context {
-  // `shared` is null exactly when the configuration has no [session].
+  // `shared` is null exactly when the configuration has no [session]; the
+  // context keeps it (and with it the memory store) alive.
   Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls,
-          const SessionShared* shared);
+          std::shared_ptr<const SessionShared> shared);
   // Destroys the connections still open (worker shutdown).
   ~Context();
   Context(const Context&) = delete;
@@ -33,6 +34,18 @@ struct Context {
   // Client connections are owned here from accept until they close.
   void adopt(std::unique_ptr<Disposable> conn);
   [[nodiscard]] std::unique_ptr<Disposable> release(Disposable* conn);
+  // No client connection left: the context may be destroyed (from a
+  // callback that none of its objects own).
+  [[nodiscard]] bool idle() const { return live_head_ == nullptr; }
+  // Client connections open; walks the list (for shutdown reports).
+  [[nodiscard]] size_t connections() const;
+  // Retires the context (a reload or a stop): from now on each connection
+  // closes after its current or next response, with "Connection: close", so
+  // a keep-alive client never races a close with its next request. A stop
+  // (`close_idle`) also closes the connections that sit between requests.
+  void drain(bool close_idle);
+  // SIGUSR1: the access log file is opened again (logrotate).
+  void reopenLogs() { access_log.reopen(); }
 
   event_base* base;
   std::shared_ptr<const config::Config> config;
@@ -52,10 +65,12 @@ struct Context {
   std::unique_ptr<SessionContext> sessions;  // null without [session]
   AccessLog access_log;                      // [log] access; off by default
   RequestIdSource request_ids;
+  bool draining = false;  // set by drain()
 
  private:
   static void onSweepThunk(int fd, short what, void* arg);
 
+  std::shared_ptr<const SessionShared> shared_;
   EventPtr sweep_timer_;
   Disposable* live_head_ = nullptr;
 };

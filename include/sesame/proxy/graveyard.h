@@ -16,6 +16,9 @@ class Context;
 class Disposable {
  public:
   virtual ~Disposable() = default;
+  // A stop: a client connection between requests closes now; anything else
+  // (an exchange in flight, an upstream connection) ignores it.
+  virtual void closeIfIdle() {}
 
  private:
   friend class Context;

@@ -62,6 +62,7 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
   ServerConnection& operator=(const ServerConnection&) = delete;
 
   void start();
+  void closeIfIdle() override;
 
  private:
   enum class Client { kHead, kBody, kWaiting, kTunnel, kClosing, kClosed };

@@ -18,19 +18,24 @@
 #include "sesame/session/cookie_header.h"
 #include "sesame/session/cookie_sealer.h"
 #include "sesame/session/cookie_store.h"
+#include "sesame/session/memory_store.h"
 #include "sesame/session/settings.h"
 #include "sesame/session/store.h"
 
 namespace sesame::proxy {
 
-// Session objects every worker shares, made once at start-up: the codec
-// (immutable), and the embedded store (thread-safe) for store = "memory" or
-// the sealer (immutable) for store = "cookie".
+// Session objects every worker shares, made at start-up and at each reload:
+// the codec (immutable), and the embedded store (thread-safe) for store =
+// "memory" or the sealer (immutable) for store = "cookie".
 struct SessionShared {
-  explicit SessionShared(const session::Settings& settings);
+  // With store = "memory", `previous` (the memory store of the configuration
+  // before a reload, or null) is kept, reconfigured to the new bounds and
+  // timeouts, so a reload logs nobody out.
+  explicit SessionShared(const session::Settings& settings,
+                         std::shared_ptr<session::MemoryStore> previous = nullptr);
 
   session::CookieCodec codec;
-  std::unique_ptr<session::Store> memory;
+  std::shared_ptr<session::MemoryStore> memory;
   std::shared_ptr<const session::CookieSealer> sealer;
 };
 

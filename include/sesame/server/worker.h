@@ -5,8 +5,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -17,14 +20,25 @@
 
 namespace sesame::server {
 
+// What a worker serves with: one configuration and what the main thread
+// built from it. Start-up gives each worker its first generation, each
+// reload a new one.
+struct Generation {
+  uint64_t number = 0;  // 1 at start-up, one more per successful reload
+  std::shared_ptr<const config::Config> config;
+  std::shared_ptr<const proxy::SessionShared> sessions;  // null without [session]
+  std::unique_ptr<tls::ServerContext> tls;               // null without TLS listeners
+  // Parallel to config->listeners: a bound, listening socket the worker
+  // takes over, or -1 to keep the socket it already listens on at that
+  // address (a listener that did not change is never closed).
+  std::vector<int> listen_fds;
+};
+
 class Worker {
  public:
-  // `listen_fds` are bound listening sockets, parallel to cfg->listeners;
-  // the worker owns them from here on. `tls` may be null without TLS listeners.
-  // `sessions` (null without [session]) must outlive the worker.
-  Worker(unsigned id, std::shared_ptr<const config::Config> cfg,
-         std::unique_ptr<tls::ServerContext> tls, const std::vector<int>& listen_fds,
-         const proxy::SessionShared* sessions);
+  // Sets up `first` on the calling thread: its access log file is opened
+  // here, before a start as root drops privileges.
+  Worker(unsigned id, Generation first);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -36,37 +50,74 @@ class Worker {
   void start(std::chrono::microseconds heartbeat = std::chrono::microseconds(0));
   // Thread-safe; only its changes mean anything.
   [[nodiscard]] uint64_t heartbeats() const { return heartbeats_.load(std::memory_order_relaxed); }
-  // Thread-safe: asks the loop to exit (through a pipe, so the loop itself
-  // needs no locks), then waits for the thread.
-  void stopAndJoin();
+
+  // Thread-safe; returns once new connections are served with `next`.
+  // Connections already open finish on their generation: each closes after
+  // its current or next response ("Connection: close"), and the old
+  // generation (its configuration, TLS context, upstream and Redis
+  // connections) is freed with its last connection. Listeners at addresses
+  // `next` no longer has are closed.
+  void adopt(Generation next);
+  // Thread-safe: SIGUSR1, the access log files of every generation are
+  // opened again.
+  void reopenLogs();
+  // Thread-safe: stops accepting (the listeners close), closes connections
+  // between requests and lets exchanges in flight finish; the loop ends by
+  // itself once the last connection has closed.
+  void drain();
+  // Waits for the loop to end, until `deadline` at most, then ends it and
+  // closes what is still open. Returns the number of client connections
+  // that were still open then (0 when the drain finished in time).
+  size_t join(std::chrono::steady_clock::time_point deadline);
 
  private:
   struct Binding {
     Worker* worker = nullptr;
-    const config::ListenConfig* listen = nullptr;
-    evconnlistener* listener = nullptr;
+    const config::ListenConfig* listen = nullptr;  // in the current generation's config
+    std::string key;                               // the bound address, as net::Address prints it
+    ListenerPtr listener;
     EventPtr resume;  // re-enables accepting after a pause for lack of descriptors
+  };
+  // The TLS context outlives the connections that use it.
+  struct Live {
+    uint64_t number = 0;
+    std::unique_ptr<tls::ServerContext> tls;
+    std::unique_ptr<proxy::Context> ctx;
   };
 
   static void onAcceptThunk(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   static void onAcceptErrorThunk(evconnlistener* listener, void* arg);
-  static void onStopThunk(int fd, short what, void* arg);
+  static void onMailboxThunk(int fd, short what, void* arg);
   static void onResumeThunk(int fd, short what, void* arg);
   static void onRunningThunk(int fd, short what, void* arg);
   static void onHeartbeatThunk(int fd, short what, void* arg);
+  static void onReapThunk(int fd, short what, void* arg);
   void onAccept(const Binding& binding, int fd, sockaddr* addr, int len);
+  // Runs `task` on the loop; `wait` returns once it has run.
+  void post(std::function<void()> task);
+  void call(std::function<void()> task);
+  void install(Generation& next);
+  [[nodiscard]] std::unique_ptr<Binding> listenOn(int fd, const std::string& key);
+  void reap();
+  [[nodiscard]] size_t openConnections() const;
 
   unsigned id_;
   EventBasePtr base_;
-  std::unique_ptr<tls::ServerContext> tls_;
-  std::unique_ptr<proxy::Context> ctx_;
+  std::unique_ptr<Live> current_;
+  std::vector<std::unique_ptr<Live>> retired_;  // draining, freed by reap()
   std::vector<std::unique_ptr<Binding>> bindings_;
-  std::vector<ListenerPtr> listeners_;
-  int stop_pipe_[2] = {-1, -1};
-  EventPtr stop_event_;
+  bool stopping_ = false;
+  int mailbox_pipe_[2] = {-1, -1};
+  std::mutex mailbox_mutex_;
+  std::vector<std::function<void()>> mailbox_;
+  EventPtr mailbox_event_;
   EventPtr heartbeat_event_;
+  EventPtr reap_event_;
   std::atomic<uint64_t> heartbeats_{0};
   std::promise<void> running_;
+  std::promise<void> ended_;
+  std::future<void> ended_future_;
+  size_t left_open_ = 0;  // written by the thread before it ends, read after join
   std::thread thread_;
 };
 

@@ -61,6 +61,10 @@ class MemoryStore final : public Store {
   void sweep(TimePoint now) override;
 
   size_t size() const;
+  // A reload: the new bounds and timeouts apply to every call from now on,
+  // to the sessions already stored too. A smaller max_sessions evicts on
+  // the next create into a full shard, not at once. Thread-safe.
+  void reconfigure(size_t max_sessions, Timeouts timeouts);
   // Idle-timeout refreshes written by load() (touch throttling is observable).
   size_t touchWrites() const { return touch_writes_.load(std::memory_order_relaxed); }
   // Sessions dropped to respect max_sessions.
@@ -104,10 +108,13 @@ class MemoryStore final : public Store {
   // Looks `key` up, dropping it if expired; the shard's lock is held.
   Entry* findLiveLocked(Shard& shard, std::string_view key, TimePoint now);
 
-  const Timeouts timeouts_;
-  const size_t max_per_shard_;
   std::vector<Shard> shards_;
   std::vector<UserShard> user_shards_;
+  // Atomics only so that reconfigure() may run while workers use the store.
+  std::atomic<int64_t> idle_ms_{0};
+  std::atomic<int64_t> absolute_ms_{0};
+  std::atomic<int64_t> touch_ms_{0};
+  std::atomic<size_t> max_per_shard_{1};
   std::atomic<uint64_t> next_order_{0};
   std::atomic<size_t> touch_writes_{0};
   std::atomic<size_t> evictions_{0};

@@ -94,3 +94,22 @@ TEST_CASE("server.user errors name the user and its position", "[config][server]
     CHECK(r.errors[0].find('\n') == std::string::npos);
   }
 }
+
+TEST_CASE("server.shutdown_timeout: a duration, 30 s by default", "[config][server]") {
+  TempDir dir;
+  LoadResult plain = dir.load(std::string(kMinimal));
+  REQUIRE(plain.config);
+  CHECK(plain.config->server.shutdown_timeout == std::chrono::seconds(30));
+  LoadResult set = loadWithServer(dir, "shutdown_timeout = \"2500ms\"");
+  REQUIRE(set.config);
+  CHECK(set.config->server.shutdown_timeout == std::chrono::milliseconds(2500));
+  LoadResult zero = loadWithServer(dir, "shutdown_timeout = \"0s\"");
+  REQUIRE(zero.config);
+  CHECK(zero.config->server.shutdown_timeout.count() == 0);
+  LoadResult bad = loadWithServer(dir, "shutdown_timeout = \"soon\"");
+  CHECK_FALSE(bad.config);
+  CHECK(hasError(bad, "2:20", "server.shutdown_timeout"));
+  LoadResult number = loadWithServer(dir, "shutdown_timeout = 30");
+  CHECK_FALSE(number.config);
+  CHECK(hasError(number, "2:20", "server.shutdown_timeout"));
+}

@@ -1,9 +1,11 @@
 #include "sesame/proxy/access_log.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -222,5 +224,43 @@ TEST_CASE("an access log that cannot be opened is reported with where it was set
     config::LogConfig err;
     err.access = config::LogConfig::Access::kStderr;
     CHECK(proxy::AccessLog(err).enabled());
+  }
+}
+
+TEST_CASE("reopen() moves the log to a new file at the same path (logrotate)", "[access_log]") {
+  config::testing::TempDir dir;
+  config::LogConfig cfg;
+  cfg.access = config::LogConfig::Access::kFile;
+  cfg.access_path = dir.path() + "/access.log";
+  proxy::AccessLog log(cfg);
+  log.write(fullRecord());
+  REQUIRE(::rename(cfg.access_path.c_str(), (cfg.access_path + ".1").c_str()) == 0);
+  log.write(fullRecord());  // still the renamed file until reopen()
+  REQUIRE(log.reopen());
+  log.write(fullRecord());
+  std::string rotated = readFile(cfg.access_path + ".1");
+  std::string fresh = readFile(cfg.access_path);
+  CHECK(std::count(rotated.begin(), rotated.end(), '\n') == 2);
+  CHECK(std::count(fresh.begin(), fresh.end(), '\n') == 1);
+
+  SECTION("a failed reopen keeps writing to the file it has") {
+    // The directory replaced by a plain file: ENOTDIR, for root too.
+    std::string moved = dir.path() + ".moved";
+    REQUIRE(::rename(dir.path().c_str(), moved.c_str()) == 0);
+    std::ofstream(dir.path()) << "not a directory";
+    CHECK_FALSE(log.reopen());
+    log.write(fullRecord());
+    REQUIRE(::unlink(dir.path().c_str()) == 0);
+    REQUIRE(::rename(moved.c_str(), dir.path().c_str()) == 0);
+    std::string kept = readFile(cfg.access_path);
+    CHECK(std::count(kept.begin(), kept.end(), '\n') == 2);
+  }
+
+  SECTION("stderr and off have nothing to reopen") {
+    config::LogConfig err;
+    err.access = config::LogConfig::Access::kStderr;
+    proxy::AccessLog to_stderr(err);
+    CHECK(to_stderr.reopen());
+    CHECK(to_stderr.enabled());
   }
 }

@@ -217,3 +217,29 @@ TEST_CASE("MemoryStore survives parallel create, rotate, load and destroy",
     }
   }
 }
+
+TEST_CASE("MemoryStore::reconfigure applies new timeouts and bounds to stored sessions",
+          "[session][store][memory]") {
+  const StoreHarness harness = memoryHarness();
+  Timeouts generous{Millis(60'000), Millis(3'600'000), Millis(1'000)};
+  MemoryStore store(4, generous, 1);
+  StoreDriver s(harness, store);
+  REQUIRE(s.create("a", contractSession("alice"), kT0) == StoreStatus::kOk);
+  REQUIRE(s.create("b", contractSession(), kT0) == StoreStatus::kOk);
+  REQUIRE(s.alive("a", kT0 + 30'000));
+
+  SECTION("a shorter idle timeout expires a session that was live") {
+    store.reconfigure(4, Timeouts{Millis(10'000), Millis(3'600'000), Millis(1'000)});
+    CHECK_FALSE(s.alive("b", kT0 + 20'000));
+    CHECK(s.alive("a", kT0 + 35'000));  // refreshed at +30 s by the load above
+  }
+
+  SECTION("a smaller bound evicts on the next create, oldest first") {
+    store.reconfigure(2, generous);
+    CHECK(store.size() == 2);
+    REQUIRE(s.create("c", contractSession(), kT0 + 1) == StoreStatus::kOk);
+    CHECK(store.size() == 2);
+    CHECK_FALSE(s.alive("a", kT0 + 2));
+    CHECK(s.alive("c", kT0 + 2));
+  }
+}

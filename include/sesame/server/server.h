@@ -1,0 +1,81 @@
+// The process: turns the configuration file into listening workers, and
+// carries out what signals ask for (reload, reopen logs, stop). Every call
+// runs on the main thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sesame/config/config.h"
+#include "sesame/proxy/session_gate.h"
+#include "sesame/server/notify.h"
+#include "sesame/server/worker.h"
+#include "sesame/tls/context.h"
+
+namespace sesame::server {
+
+// The configuration file read and checked exactly as `sesame -t`, a start
+// and a reload all do: the file itself, its certificates and keys, and the
+// access log file.
+struct Checked {
+  std::shared_ptr<const config::Config> config;  // null when `errors` is not empty
+  std::unique_ptr<tls::ContextFactory> tls;      // null without TLS listeners
+  std::vector<std::string> errors;               // operator messages, file:line first
+  std::vector<std::string> warnings;
+};
+[[nodiscard]] Checked checkConfiguration(const std::string& path);
+
+class Server {
+ public:
+  Server(std::string config_path, const Notifier& notifier);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every listener once per worker (all before any worker runs, so a
+  // busy port fails the start) and sets the workers up with `checked`.
+  // False with the reasons on stderr.
+  [[nodiscard]] bool prepare(Checked checked);
+  // Starts the worker threads (after a privilege drop) and tells systemd
+  // READY=1. `heartbeat` as in Worker::start.
+  void start(std::chrono::microseconds heartbeat);
+  // SIGHUP: reads the configuration file, certificates and secrets again.
+  // A file with errors is logged and changes nothing; a good one serves
+  // new connections, while open ones finish on the previous configuration.
+  // Listeners at unchanged addresses stay open; new addresses are bound
+  // (failing the reload when they cannot be); dropped ones close.
+  // server.workers and server.user take effect at the next start (logged).
+  void reload();
+  // SIGUSR1: access log files are opened again (logrotate).
+  void reopenLogs();
+  // SIGTERM/SIGINT: stops accepting, lets requests in flight finish for up
+  // to server.shutdown_timeout, then closes what is left; returns when
+  // every worker has stopped.
+  void stop();
+
+  [[nodiscard]] const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  [[nodiscard]] const config::Config& config() const { return *config_; }
+  [[nodiscard]] uint64_t reloadsSucceeded() const { return reloads_ok_.load(); }
+  [[nodiscard]] uint64_t reloadsFailed() const { return reloads_failed_.load(); }
+
+ private:
+  // The reload itself; false with the reasons in `errors`.
+  bool tryReload(std::vector<std::string>* errors);
+  void notify(const std::string& state) const;
+  [[nodiscard]] std::string status() const;
+
+  std::string path_;
+  const Notifier& notifier_;
+  std::shared_ptr<const config::Config> config_;
+  std::shared_ptr<proxy::SessionShared> sessions_;  // null without [session]
+  std::vector<std::unique_ptr<Worker>> workers_;
+  uint64_t generation_ = 0;
+  std::atomic<uint64_t> reloads_ok_{0};
+  std::atomic<uint64_t> reloads_failed_{0};
+};
+
+}  // namespace sesame::server

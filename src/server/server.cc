@@ -1,0 +1,265 @@
+#include "sesame/server/server.h"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <set>
+
+#include "sesame/base/log.h"
+#include "sesame/net/listener.h"
+#include "sesame/proxy/access_log.h"
+
+namespace sesame::server {
+namespace {
+
+constexpr int kListenBacklog = 4096;
+
+bool needsTls(const config::Config& cfg) {
+  for (const auto& l : cfg.listeners) {
+    if (l.tls) return true;
+  }
+  return false;
+}
+
+// Listening sockets, one row per worker, one column per listener.
+using SocketTable = std::vector<std::vector<int>>;
+
+void closeSockets(SocketTable& table) {
+  for (auto& row : table) {
+    for (int& fd : row) {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+  }
+}
+
+// Every worker gets its own socket per address (SO_REUSEPORT). Addresses in
+// `kept` are already served: their column is -1. All or nothing: after a
+// failure every socket bound here is closed again.
+bool bindSockets(const config::Config& cfg, size_t workers, const std::set<std::string>& kept,
+                 SocketTable* table, std::string* error) {
+  table->assign(workers, {});
+  for (auto& row : *table) {
+    for (const config::ListenConfig& listen : cfg.listeners) {
+      if (kept.count(listen.addr.toString()) != 0) {
+        row.push_back(-1);
+        continue;
+      }
+      int fd = net::bindListener(listen.addr, kListenBacklog, error);
+      if (fd < 0) {
+        closeSockets(*table);
+        return false;
+      }
+      row.push_back(fd);
+    }
+  }
+  return true;
+}
+
+std::string plural(size_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+Checked checkConfiguration(const std::string& path) {
+  Checked checked;
+  config::LoadResult loaded = config::load(path);
+  checked.errors = loaded.errors;
+  if (!loaded.config) return checked;
+  // Opened (and created) now, like the certificates, so that `sesame -t`, a
+  // start and a reload all fail on a path this user cannot write.
+  if (loaded.config->log.access == config::LogConfig::Access::kFile) {
+    std::string error;
+    int fd = proxy::openAccessLogFile(loaded.config->log, &error);
+    if (fd < 0) {
+      checked.errors.push_back(error);
+    } else {
+      ::close(fd);
+    }
+  }
+  if (needsTls(*loaded.config)) {
+    checked.tls = std::make_unique<tls::ContextFactory>(loaded.config->tls);
+    checked.warnings = checked.tls->warnings();
+    checked.errors.insert(checked.errors.end(), checked.tls->errors().begin(),
+                          checked.tls->errors().end());
+  }
+  if (checked.errors.empty()) checked.config = loaded.config;
+  return checked;
+}
+
+Server::Server(std::string config_path, const Notifier& notifier)
+    : path_(std::move(config_path)), notifier_(notifier) {}
+
+Server::~Server() {
+  // Without stop(): end the loops at once.
+  for (auto& w : workers_) {
+    w->drain();
+    static_cast<void>(w->join(std::chrono::steady_clock::now()));
+  }
+}
+
+bool Server::prepare(Checked checked) {
+  config_ = checked.config;
+  size_t count = config_->server.workers;
+  SocketTable sockets;
+  std::string error;
+  if (!bindSockets(*config_, count, {}, &sockets, &error)) {
+    std::fprintf(stderr, "sesame: %s\n", error.c_str());
+    return false;
+  }
+  if (config_->session) sessions_ = std::make_shared<proxy::SessionShared>(*config_->session);
+  generation_ = 1;
+  for (size_t i = 0; i < count; ++i) {
+    Generation first{generation_, config_, sessions_, nullptr, sockets[i]};
+    if (checked.tls) {
+      tls::ContextResult made = checked.tls->make();
+      if (!made.context) {
+        for (const std::string& e : made.errors) std::fprintf(stderr, "sesame: %s\n", e.c_str());
+        closeSockets(sockets);
+        return false;
+      }
+      first.tls = std::move(made.context);
+    }
+    // The worker owns its row of sockets from here on.
+    for (int& fd : sockets[i]) fd = -1;
+    workers_.push_back(std::make_unique<Worker>(static_cast<unsigned>(i), std::move(first)));
+  }
+  return true;
+}
+
+void Server::start(std::chrono::microseconds heartbeat) {
+  for (auto& w : workers_) w->start(heartbeat);
+  for (const config::ListenConfig& listen : config_->listeners) {
+    LOG_INFO("listening on %s (%s%s)", listen.addr.toString().c_str(),
+             listen.tls ? "https" : "http", listen.redirect_https ? ", redirecting to https" : "");
+  }
+  LOG_INFO("sesame started with %s", plural(workers_.size(), "worker").c_str());
+  // Every worker's loop runs (start() returned) on sockets bound and
+  // listening before any started: connections are accepted from here on.
+  notify("READY=1\nSTATUS=" + status());
+}
+
+void Server::reload() {
+  LOG_INFO("SIGHUP: reloading %s", path_.c_str());
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  // systemd 253+ pairs the RELOADING=1 with the reload by this timestamp.
+  notify("RELOADING=1\nMONOTONIC_USEC=" +
+         std::to_string(static_cast<uint64_t>(now.tv_sec) * 1'000'000 +
+                        static_cast<uint64_t>(now.tv_nsec) / 1000) +
+         "\nSTATUS=reloading");
+  std::vector<std::string> errors;
+  if (tryReload(&errors)) {
+    reloads_ok_.fetch_add(1);
+  } else {
+    reloads_failed_.fetch_add(1);
+    for (const std::string& e : errors) LOG_ERROR("%s", e.c_str());
+    LOG_ERROR("reload failed (%s); still serving configuration generation %llu, loaded before",
+              plural(errors.size(), "error").c_str(), static_cast<unsigned long long>(generation_));
+  }
+  notify("READY=1\nSTATUS=" + status());
+}
+
+bool Server::tryReload(std::vector<std::string>* errors) {
+  Checked checked = checkConfiguration(path_);
+  for (const std::string& w : checked.warnings) LOG_WARN("%s", w.c_str());
+  if (!checked.errors.empty()) {
+    *errors = std::move(checked.errors);
+    const config::ServerConfig& server = config_->server;
+    if (!server.user.empty() && server.uid != 0 && ::geteuid() == server.uid) {
+      errors->push_back("sesame runs as user " + server.user +
+                        " since it started, so a reload reads files as that user: make "
+                        "certificates, keys and secret files readable by it, or restart");
+    }
+    return false;
+  }
+  const config::Config& next = *checked.config;
+  std::set<std::string> kept;
+  for (const config::ListenConfig& listen : config_->listeners) {
+    kept.insert(listen.addr.toString());
+  }
+  SocketTable sockets;
+  std::string error;
+  if (!bindSockets(next, workers_.size(), kept, &sockets, &error)) {
+    errors->push_back(error);
+    return false;
+  }
+  std::vector<Generation> generations(workers_.size());
+  std::shared_ptr<proxy::SessionShared> sessions;
+  if (next.session) {
+    sessions = std::make_shared<proxy::SessionShared>(*next.session,
+                                                      sessions_ ? sessions_->memory : nullptr);
+  }
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Generation& gen = generations[i];
+    gen = {generation_ + 1, checked.config, sessions, nullptr, sockets[i]};
+    if (!checked.tls) continue;
+    tls::ContextResult made = checked.tls->make();
+    if (!made.context) {
+      *errors = made.errors;
+      closeSockets(sockets);
+      return false;
+    }
+    gen.tls = std::move(made.context);
+  }
+  if (next.server.workers != workers_.size()) {
+    LOG_WARN("server.workers changed to %u: a reload keeps the %zu running; restart to apply",
+             next.server.workers, workers_.size());
+  }
+  if (next.server.user != config_->server.user) {
+    LOG_WARN("server.user changed: users are switched only at start; restart to apply");
+  }
+  ++generation_;
+  // Each worker owns its row of sockets once it has adopted its generation.
+  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->adopt(std::move(generations[i]));
+  uint64_t previous = generation_ - 1;
+  config_ = checked.config;
+  sessions_ = std::move(sessions);
+  log::setMinLevel(config_->log.level);
+  LOG_INFO(
+      "reloaded %s: new connections get configuration generation %llu; open ones finish on "
+      "generation %llu",
+      path_.c_str(), static_cast<unsigned long long>(generation_),
+      static_cast<unsigned long long>(previous));
+  return true;
+}
+
+void Server::reopenLogs() {
+  LOG_INFO("SIGUSR1: reopening the access log files");
+  for (auto& w : workers_) w->reopenLogs();
+}
+
+void Server::stop() {
+  notify("STOPPING=1\nSTATUS=stopping");
+  auto timeout = config_->server.shutdown_timeout;
+  LOG_INFO(
+      "stopping: closing the listeners; waiting up to %lld ms (server.shutdown_timeout) for "
+      "requests in flight",
+      static_cast<long long>(timeout.count()));
+  for (auto& w : workers_) w->drain();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t cut = 0;
+  for (auto& w : workers_) cut += w->join(deadline);
+  if (cut > 0) {
+    LOG_WARN(
+        "server.shutdown_timeout (%lld ms) passed with %s still open (slow clients, long "
+        "transfers or WebSocket tunnels); closed them. Raise shutdown_timeout to wait longer",
+        static_cast<long long>(timeout.count()), plural(cut, "connection").c_str());
+  }
+  workers_.clear();
+  LOG_INFO("stopped");
+}
+
+void Server::notify(const std::string& state) const {
+  std::string error;
+  if (!notifier_.send(state, &error)) LOG_WARN("%s", error.c_str());
+}
+
+std::string Server::status() const {
+  return "serving on " + plural(config_->listeners.size(), "listener") + " with " +
+         plural(workers_.size(), "worker") + ", configuration generation " +
+         std::to_string(generation_);
+}
+
+}  // namespace sesame::server
