@@ -1,0 +1,364 @@
+// ServerConnection, upstream side: connecting (with retries on the next
+// server), sending the request body, reading the response head, holding it
+// for the session gate, streaming the body back, tunnels, upstream failures.
+#include <event2/buffer.h>
+
+#include <algorithm>
+
+#include "connection_io.h"
+#include "sesame/base/log.h"
+#include "sesame/proxy/body_pump.h"
+#include "sesame/proxy/forwarding.h"
+#include "sesame/proxy/server_connection.h"
+
+namespace sesame::proxy {
+
+using namespace io;
+
+void ServerConnection::connectUpstream() {
+  UpstreamPool& pool = *ctx_.pools[route_->upstream_index];
+  upstream_ = pool.acquire(attempt_, first_server_);
+  if (!upstream_) {
+    if (!retryUpstream()) upstreamFailed(502, "no socket");
+    return;
+  }
+  ex_->log.upstream =
+      &ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address;
+  net::Stream& stream = *upstream_->stream;
+  stream.setHandler(this);
+  stream.setReadHighWater(kHighWater);
+  stream.setWriteLowWater(kLowWater);
+  if (upstream_->reused) {
+    onUpstreamConnected();
+  } else {
+    upstream_state_ = Upstream::kConnecting;
+  }
+}
+
+bool ServerConnection::retryUpstream() {
+  // Each server once, plus one more try when the first pick was a pooled
+  // connection the server had already closed.
+  size_t servers = ctx_.pools[route_->upstream_index]->serverCount();
+  if (++attempt_ > servers) return false;
+  connectUpstream();
+  return true;
+}
+
+void ServerConnection::onUpstreamConnected() {
+  upstream_state_ = Upstream::kHead;
+  net::Stream& stream = *upstream_->stream;
+  config::Duration io = ctx_.config->timeouts.upstream_read;
+  // The read clock runs only once the request is fully sent: an upstream is
+  // silent while it receives a long upload.
+  stream.setTimeouts(client_state_ == Client::kBody ? kNoTimeout : io, io);
+  ex_->response.reset();
+  response_started_ = false;
+  evbuffer_add(stream.output(), ex_->upstream_head.data(), ex_->upstream_head.size());
+  if (client_state_ == Client::kBody) pumpRequestBody();
+}
+
+void ServerConnection::pumpRequestBody() {
+  if (upstream_state_ == Upstream::kNone || upstream_state_ == Upstream::kConnecting) return;
+  bool chunked = ex_->request_body.kind() == http::BodyKind::kChunked;
+  PumpResult r =
+      pumpBody(ex_->request_body, input(client_), output(upstream_->stream), chunked, kHighWater);
+  uint64_t limit = ctx_.config->limits.body_bytes;
+  if (limit != 0 && ex_->request_body.payloadBytes() > limit) {
+    dropUpstream();
+    return response_started_ ? close() : respondError(413, true);
+  }
+  if (r == PumpResult::kError) {
+    dropUpstream();
+    return response_started_ ? close() : respondError(400, true);
+  }
+  if (r == PumpResult::kDone) {
+    client_state_ = Client::kWaiting;
+    config::Duration io = ctx_.config->timeouts.upstream_read;
+    upstream_->stream->setTimeouts(io, io);
+  }
+}
+
+void ServerConnection::onUpstreamWrite() {
+  if (client_state_ == Client::kBody) {
+    pumpRequestBody();
+  } else if (client_state_ == Client::kTunnel) {
+    pumpTunnel();
+  }
+}
+
+void ServerConnection::onUpstreamRead() {
+  if (client_state_ == Client::kTunnel) return pumpTunnel();
+  if (upstream_state_ == Upstream::kHead) return readResponse();
+  if (upstream_state_ == Upstream::kBody) return pumpResponseBody();
+}
+
+void ServerConnection::readResponse() {
+  evbuffer* in = input(upstream_->stream);
+  while (upstream_state_ == Upstream::kHead) {
+    size_t available = evbuffer_get_length(in);
+    if (available == 0) return;
+    size_t view = std::min(available, kMaxResponseHead + 64);
+    auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(view)));
+    const http::RequestHead& req = ex_->request.head();
+    switch (ex_->response.parse({bytes, view}, req.method)) {
+      case http::ResponseParser::Status::kNeedMore:
+        return;
+      case http::ResponseParser::Status::kError: {
+        std::string why = "invalid response: " + std::string(ex_->response.errorReason());
+        return upstreamFailed(502, why.c_str());
+      }
+      case http::ResponseParser::Status::kComplete:
+        break;
+    }
+    evbuffer_drain(in, ex_->response.consumed());
+    int status = ex_->response.head().status;
+    if (status == 101) {
+      if (!req.upgrade) return upstreamFailed(502, "101 Switching Protocols without an upgrade");
+      return startTunnel();
+    }
+    if (status >= 100 && status < 200) {
+      // Interim responses go to HTTP/1.1 clients; 100 only when the client
+      // asked for it and sesame has not already answered it.
+      bool forward = req.version_minor == 1 && status != 100;
+      if (forward) {
+        std::string head;
+        appendClientResponse(head, ex_->response.head(), {});
+        evbuffer_add(output(client_), head.data(), head.size());
+      }
+      ex_->response.reset();
+      continue;
+    }
+    if (gated_) {
+      switch (gate_->applyControl(ex_->response.head())) {
+        case SessionGate::Control::kSend:
+          break;
+        case SessionGate::Control::kRefuse:
+          dropUpstream();
+          return respondError(503, true);
+        case SessionGate::Control::kPending:
+          upstream_state_ = Upstream::kHeld;
+          return;
+      }
+    }
+    // The response may complete here and the next pipelined request start
+    // on another upstream connection: `in` is stale after this call.
+    sendResponseHead();
+    return pumpResponseBody();
+  }
+}
+
+void ServerConnection::onResponseApplied(bool ok) {
+  if (!ok) {
+    dropUpstream();
+    return respondError(503, true);
+  }
+  sendResponseHead();
+  pumpResponseBody();
+}
+
+void ServerConnection::sendResponseHead() {
+  const http::RequestHead& req = ex_->request.head();
+  http::ResponseHead& resp = ex_->response.head();
+  bool http11 = req.version_minor == 1;
+  // A body still arriving from the client when the answer comes cannot be
+  // delimited for a next request: this response is the connection's last.
+  bool close = !keep_alive_ || ctx_.draining || client_eof_ || client_state_ == Client::kBody;
+  chunked_out_ = false;
+  if (resp.body == http::BodyKind::kChunked || resp.body == http::BodyKind::kUntilClose) {
+    if (http11) {
+      chunked_out_ = true;
+    } else {
+      close = true;  // HTTP/1.0: the body ends with the connection
+    }
+  }
+  keep_alive_ = !close;
+  std::string extra;
+  if (listen_.tls && !resp.headers.find("Strict-Transport-Security")) extra = ctx_.hsts_field;
+  if (gated_) {
+    extra.append(gate_->responseFields());
+    if (gate_->noStore()) {
+      // A logout answer must not be replayed from any cache.
+      resp.headers.remove("Cache-Control");
+      extra.append("Cache-Control: no-store\r\n");
+    }
+  }
+  ResponseForwarding fwd{chunked_out_, close, !http11 && !close, false, extra};
+  fwd.request_id = ex_->request_id.view();
+  std::string head;
+  head.reserve(512);
+  appendClientResponse(head, resp, fwd);
+  evbuffer_add(output(client_), head.data(), head.size());
+  response_started_ = true;
+  ex_->log.status = resp.status;
+  ex_->response_body = http::BodyDecoder(resp.body, resp.content_length);
+  upstream_state_ = Upstream::kBody;
+}
+
+void ServerConnection::pumpResponseBody() {
+  evbuffer* in = input(upstream_->stream);
+  PumpResult r = pumpBody(ex_->response_body, in, output(client_), chunked_out_, kHighWater);
+  if (r == PumpResult::kError) {
+    LOG_WARN(
+        "upstream %s: malformed response body framing (request %s); the client got a truncated "
+        "response: fix the application's Content-Length or chunked encoding",
+        ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address.c_str(),
+        requestTag().c_str());
+    // The head already went out: deliver what passed validation, then close,
+    // so the client sees a truncated message rather than nothing.
+    return closeWhenFlushed();
+  }
+  if (r == PumpResult::kDone) return finishResponse();
+  if (upstream_eof_ && evbuffer_get_length(in) == 0) {
+    if (ex_->response_body.kind() != http::BodyKind::kUntilClose) return closeWhenFlushed();
+    if (chunked_out_) evbuffer_add(output(client_), "0\r\n\r\n", 5);
+    finishResponse();
+  }
+}
+
+void ServerConnection::finishResponse() {
+  bool reusable = ex_->response.head().keep_alive && client_state_ == Client::kWaiting &&
+                  !upstream_eof_ && evbuffer_get_length(input(upstream_->stream)) == 0;
+  if (reusable) {
+    upstream_->pool->release(std::move(upstream_));
+    upstream_state_ = Upstream::kNone;
+  } else {
+    dropUpstream();
+  }
+  upstream_eof_ = false;
+  logExchange(ex_->log.status, ex_->response_body.payloadBytes());
+  if (client_state_ != Client::kWaiting) return closeWhenFlushed();
+  nextRequest();
+}
+
+void ServerConnection::nextRequest() {
+  if (!keep_alive_ || client_eof_ || ctx_.draining) return closeWhenFlushed();
+  client_state_ = Client::kHead;
+  head_timer_started_ = false;
+  armTimer(ctx_.config->timeouts.idle);
+  if (evbuffer_get_length(input(client_)) == 0) {
+    // Idle keep-alive connections are most connections: drop per-request
+    // state now and build it again when the next request's first byte
+    // arrives (about 1 KiB per idle connection, more with many fields).
+    ex_.reset();
+    return;
+  }
+  if (ex_) {
+    ex_->request.reset();
+    ex_->request_id.clear();
+    ex_->log = {};
+  }
+  readHeads();
+}
+
+void ServerConnection::startTunnel() {
+  std::string head;
+  ResponseForwarding fwd;
+  fwd.upgrade = true;
+  fwd.request_id = ex_->request_id.view();
+  appendClientResponse(head, ex_->response.head(), fwd);
+  evbuffer_add(output(client_), head.data(), head.size());
+  response_started_ = true;
+  ex_->log.status = ex_->response.head().status;
+  client_state_ = Client::kTunnel;
+  upstream_state_ = Upstream::kBody;
+  upstream_->stream->setTimeouts(kNoTimeout, kNoTimeout);
+  pumpTunnel();
+}
+
+void ServerConnection::pumpTunnel() {
+  evbuffer* client_in = input(client_);
+  evbuffer* client_out = output(client_);
+  evbuffer* up_in = input(upstream_->stream);
+  evbuffer* up_out = output(upstream_->stream);
+  size_t moved = 0;
+  if (evbuffer_get_length(up_out) < kHighWater) {
+    moved += evbuffer_get_length(client_in);
+    evbuffer_add_buffer(up_out, client_in);
+  }
+  if (evbuffer_get_length(client_out) < kHighWater) {
+    ex_->log.tunnel_bytes += evbuffer_get_length(up_in);
+    moved += evbuffer_get_length(up_in);
+    evbuffer_add_buffer(client_out, up_in);
+  }
+  if (moved > 0) armTimer(ctx_.config->timeouts.tunnel_idle);
+  if (upstream_eof_ && evbuffer_get_length(up_in) == 0) closeWhenFlushed();
+}
+
+void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
+  if (event == net::StreamEvent::kConnected) return onUpstreamConnected();
+  const std::string& server =
+      ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address;
+  if (upstream_state_ == Upstream::kHeld) {
+    // The body waits in the buffer; pumpResponseBody sees the end later.
+    if (event == net::StreamEvent::kEof) {
+      upstream_eof_ = true;
+      return;
+    }
+    gate_->cancel();
+    return upstreamFailed(502, "connection lost while the session store was busy");
+  }
+  if (upstream_state_ == Upstream::kConnecting) {
+    if (event == net::StreamEvent::kWriteTimeout) {
+      LOG_WARN(
+          "upstream %s: connect timed out after %lld ms (request %s): check the server and the "
+          "network, or raise timeouts.upstream_connect",
+          server.c_str(), static_cast<long long>(ctx_.config->timeouts.upstream_connect.count()),
+          requestTag().c_str());
+    } else {
+      LOG_WARN(
+          "upstream %s: connect failed (request %s): check that the server runs and listens "
+          "there",
+          server.c_str(), requestTag().c_str());
+    }
+    dropUpstream();
+    if (!retryUpstream()) upstreamFailed(502, "no upstream server answered");
+    return;
+  }
+  if (event == net::StreamEvent::kReadTimeout || event == net::StreamEvent::kWriteTimeout) {
+    if (upstream_state_ == Upstream::kHead) return upstreamFailed(504, "response timed out");
+    LOG_WARN(
+        "upstream %s: silent for timeouts.upstream_read (%lld ms) in the middle of a response "
+        "(request %s); the client got a truncated response",
+        server.c_str(), static_cast<long long>(ctx_.config->timeouts.upstream_read.count()),
+        requestTag().c_str());
+    return closeWhenFlushed();
+  }
+  bool eof = event == net::StreamEvent::kEof;
+  if (upstream_state_ == Upstream::kHead) {
+    // A pooled connection the server closed before we used it: the request
+    // never reached an application, so sending it again is safe when the
+    // client's body is not already consumed.
+    bool nothing_received = evbuffer_get_length(input(upstream_->stream)) == 0;
+    if (upstream_->reused && nothing_received &&
+        ex_->request_body.kind() == http::BodyKind::kNone) {
+      dropUpstream();
+      if (retryUpstream()) return;
+    }
+    return upstreamFailed(502, eof ? "closed before responding" : "connection error");
+  }
+  if (eof) {
+    upstream_eof_ = true;
+    if (client_state_ == Client::kTunnel) return pumpTunnel();
+    return pumpResponseBody();
+  }
+  LOG_WARN(
+      "upstream %s: connection error in the middle of a response (request %s); the client got a "
+      "truncated response",
+      server.c_str(), requestTag().c_str());
+  close();
+}
+
+void ServerConnection::upstreamFailed(int status, const char* why) {
+  if (route_ != nullptr) {
+    const config::UpstreamConfig& up = ctx_.config->upstreams[route_->upstream_index];
+    const std::string* server = ex_ ? ex_->log.upstream : nullptr;
+    LOG_WARN("upstream \"%s\"%s%s: %s; answering %d to %s (request %s)", up.name.c_str(),
+             server != nullptr ? " at " : "", server != nullptr ? server->c_str() : "", why, status,
+             peer_ip_.c_str(), requestTag().c_str());
+  }
+  dropUpstream();
+  if (response_started_) return closeWhenFlushed();
+  respondError(status, true);
+}
+
+}  // namespace sesame::proxy
