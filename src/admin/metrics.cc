@@ -15,7 +15,7 @@ constexpr std::string_view kStatusClasses[5] = {"1xx", "2xx", "3xx", "4xx", "5xx
 constexpr std::string_view kUpstreamErrorNames[kUpstreamErrorKinds] = {"connect", "timeout",
                                                                        "reset", "bad_response"};
 constexpr std::string_view kLookupNames[kSessionLookupResults] = {"valid", "absent", "forged",
-                                                                  "expired"};
+                                                                  "expired", "unavailable"};
 
 // Shortest text that reads back as the same double; +Inf and NaN as the
 // exposition format spells them.

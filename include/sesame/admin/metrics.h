@@ -65,12 +65,13 @@ enum class UpstreamError : uint8_t {
 inline constexpr size_t kUpstreamErrorKinds = 4;
 
 enum class SessionLookup : uint8_t {
-  kValid,    // a cookie whose session the store returned
-  kAbsent,   // no session cookie, or the store no longer knows the session
-  kForged,   // the cookie's tag did not verify (never reaches a store)
-  kExpired,  // the store found the session past its idle or absolute timeout
+  kValid,        // a cookie whose session the store returned
+  kAbsent,       // no session cookie, or the store no longer knows the session
+  kForged,       // the cookie's tag did not verify (never reaches a store)
+  kExpired,      // the store found the session past its idle or absolute timeout
+  kUnavailable,  // the store did not answer (the request failed closed)
 };
-inline constexpr size_t kSessionLookupResults = 4;
+inline constexpr size_t kSessionLookupResults = 5;
 
 struct RouteCounters {
   std::array<uint64_t, 5> by_class{};  // responses by status class, 1xx..5xx
@@ -85,6 +86,11 @@ struct UpstreamCounters {
 
   void add(const UpstreamCounters& other);
 };
+
+// Route labels are the route's host and path prefix as configured
+// ("app.example.com/api/", "/static/" for any host); requests that match
+// no route or fail before routing count under this one.
+inline constexpr std::string_view kNoRouteLabel = "(none)";
 
 // Plain data: one worker's counters, or the sum over all workers.
 struct MetricsSnapshot {

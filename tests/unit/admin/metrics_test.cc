@@ -189,6 +189,7 @@ TEST_CASE("two workers merge into one snapshot", "[admin][metrics]") {
   w1.onSessionLookup(SessionLookup::kValid);
   w2.onSessionLookup(SessionLookup::kForged);
   w2.onSessionLookup(SessionLookup::kForged);
+  w1.onSessionLookup(SessionLookup::kUnavailable);
   w1.onSessionCreated();
   w2.onSessionRotated();
   w2.onSessionDestroyed();
@@ -216,6 +217,8 @@ TEST_CASE("two workers merge into one snapshot", "[admin][metrics]") {
   CHECK(countOf(text, "sesame_tls_handshakes_total{result=\"failure\"} 1\n") == 1);
   CHECK(countOf(text, "sesame_session_lookups_total{result=\"forged\"} 2\n") == 1);
   CHECK(countOf(text, "sesame_session_lookups_total{result=\"valid\"} 1\n") == 1);
+  CHECK(countOf(text, "sesame_session_lookups_total{result=\"unavailable\"} 1\n") == 1);
+  CHECK(countOf(text, "sesame_session_lookups_total{result=\"expired\"} 0\n") == 1);
   CHECK(countOf(text, "\nsesame_sessions_created_total 1\n") == 1);
   CHECK(countOf(text, "\nsesame_sessions_rotated_total 1\n") == 1);
   CHECK(countOf(text, "\nsesame_sessions_destroyed_total 1\n") == 1);

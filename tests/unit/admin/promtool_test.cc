@@ -34,7 +34,7 @@ MetricsSnapshot fullSnapshot() {
       w->onRequest(*api, i % 9 == 0 ? 503 : 201, std::chrono::milliseconds(40 * i));
       w->onUpstream(*backend, std::chrono::microseconds(250 * i));
       w->onUpstream(*other, std::chrono::milliseconds(30 * i));
-      w->onSessionLookup(static_cast<SessionLookup>(i % 4));
+      w->onSessionLookup(static_cast<SessionLookup>(i % kSessionLookupResults));
       w->onStoreCommand(std::chrono::microseconds(80 * i), i % 25 != 0);
       if (i % 5 == 0) w->onConnectionClosed();
     }
