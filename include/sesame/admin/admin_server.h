@@ -70,7 +70,7 @@ class AdminServer {
   // The bound address (with the kernel's port when `addr` had port 0).
   [[nodiscard]] const net::Address& address() const;
 
-  class Impl;
+  class Impl;  // defined in admin_server.cc; named here for its connections
 
  private:
   explicit AdminServer(std::unique_ptr<Impl> impl);

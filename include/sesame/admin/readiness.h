@@ -45,9 +45,9 @@ class ReadinessProber {
   // Rounds started so far (tests: caching and sharing).
   [[nodiscard]] unsigned rounds() const { return rounds_; }
 
-  class Round;  // one set of probes; private to readiness.cc
-
  private:
+  class Round;  // one set of probes, defined in readiness.cc
+
   static void onFinishedThunk(int fd, short what, void* arg);
   void onFinished();
 
