@@ -40,9 +40,10 @@ HTTP_SRCS := $(wildcard src/http/*.cc)
 CONFIG_SRCS := $(wildcard src/config/*.cc)
 SESSION_SRCS := $(wildcard src/session/*.cc)
 PROXY_SRCS := $(wildcard src/proxy/*.cc)
+ADMIN_SRCS := $(wildcard src/admin/*.cc)
 SERVER_SRCS := $(filter-out src/server/main.cc,$(wildcard src/server/*.cc))
 LIB_SRCS := $(BASE_SRCS) $(NET_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(CONFIG_SRCS) $(SESSION_SRCS) \
-  $(PROXY_SRCS) $(SERVER_SRCS)
+  $(PROXY_SRCS) $(ADMIN_SRCS) $(SERVER_SRCS)
 UNIT_SRCS := $(wildcard tests/unit/*.cc tests/unit/*/*.cc)
 FUZZ_SRCS := $(wildcard tests/fuzz/*.cc)
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building, testing, the demo and the
-# benchmark need. Idempotent: a no-op (no apt-get update) when all are present.
+# benchmark need (prometheus for promtool, which lints /metrics).
+# Idempotent: a no-op (no apt-get update) when all are present.
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,7 @@ packages=(
   nginx wrk redis-server goaccess
   mandoc
   systemd
+  prometheus
 )
 
 missing=()
@@ -27,7 +29,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts the packaged servers on install; tests start their own on
 # loopback ports and must not collide with or depend on these.
-for svc in nginx redis-server; do
+for svc in nginx redis-server prometheus; do
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
   if command -v service >/dev/null 2>&1; then $SUDO service "$svc" stop >/dev/null 2>&1 || true; fi
 done

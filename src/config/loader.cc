@@ -25,7 +25,7 @@ LoadResult parse(std::string_view text, const std::string& path, const LoadOptio
   config->path = path;
   TableReader root(doc, "", diag);
   root.rejectUnknown({"server", "listen", "tls", "upstream", "session", "redis", "identity",
-                      "route", "limits", "timeouts", "log"});
+                      "route", "limits", "timeouts", "log", "admin"});
   // Order matters: listeners check [tls] certificates, routes check upstream
   // names and whether [session] exists.
   readServer(root, *config);
@@ -37,6 +37,7 @@ LoadResult parse(std::string_view text, const std::string& path, const LoadOptio
   readLimits(root, *config);
   readTimeouts(root, *config);
   readLog(root, *config);
+  readAdmin(root, options, *config);
   if (diag.empty()) {
     result.config = std::move(config);
   } else {

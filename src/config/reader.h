@@ -113,5 +113,7 @@ void readRoutePolicy(TableReader& entry, const Config& config, session::RoutePol
 void readLimits(TableReader& root, Config& config);
 void readTimeouts(TableReader& root, Config& config);
 void readLog(TableReader& root, Config& config);
+// Needs readListeners to have run: the admin address must differ from theirs.
+void readAdmin(TableReader& root, const LoadOptions& options, Config& config);
 
 }  // namespace sesame::config

@@ -34,11 +34,12 @@ timeval toTimeval(std::chrono::milliseconds d) {
 }  // namespace
 
 Connection::Connection(event_base* loop, const RedisSettings& settings,
-                       const std::vector<Script>& scripts, size_t max_pending)
+                       const std::vector<Script>& scripts, size_t max_pending, Logging logging)
     : loop_(loop),
       settings_(settings),
       scripts_(scripts),
       max_pending_(max_pending),
+      quiet_(logging == Logging::kQuiet),
       reader_(nullptr, redisReaderFree) {
   deferred_event_.reset(event_new(
       loop, -1, 0, [](int, short, void* self) { static_cast<Connection*>(self)->runDeferred(); },
@@ -84,6 +85,9 @@ void Connection::handshake() {
   }
   if (settings_.database != 0) step("SELECT", {"SELECT", std::to_string(settings_.database)});
   for (const Script& s : scripts_) step("SCRIPT LOAD", {"SCRIPT", "LOAD", std::string(s.body)});
+  // Readiness needs a reply: with nothing else to send, a PING proves the
+  // server answers within connect_timeout.
+  if (handshake_left_ == 0) step("PING", {"PING"});
   armDeadline();
 }
 
@@ -109,11 +113,11 @@ void Connection::onHandshakeReply(std::string_view step, const redisReply* reply
 void Connection::becomeReady() {
   state_ = State::kReady;
   backoff_ = kFirstBackoff;
-  if (reported_down_) {
+  if (reported_down_ && !quiet_) {
     auto down = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - down_since_);
     LOG_WARN("redis %s: connection back after %.1f s", settings_.address.c_str(),
              static_cast<double>(down.count()) / 1000);
-  } else if (!was_ready_) {
+  } else if (!was_ready_ && !quiet_) {
     LOG_INFO("redis %s: connected", settings_.address.c_str());
   }
   was_ready_ = true;
@@ -270,9 +274,11 @@ void Connection::fail(const std::string& reason) {
   if (was_ready) {
     down_since_ = Clock::now();
     reported_down_ = true;
-    LOG_WARN("redis %s: connection lost: %s; session requests fail closed until it is back",
-             settings_.address.c_str(), reason.c_str());
-  } else if (reason != last_reason_) {
+    if (!quiet_) {
+      LOG_WARN("redis %s: connection lost: %s; session requests fail closed until it is back",
+               settings_.address.c_str(), reason.c_str());
+    }
+  } else if (reason != last_reason_ && !quiet_) {
     LOG_WARN("redis %s: %s; retrying (every %lld ms at most), session requests fail closed",
              settings_.address.c_str(), reason.c_str(),
              static_cast<long long>(kMaxBackoff.count()));

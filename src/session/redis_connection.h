@@ -42,9 +42,13 @@ class Connection final : private net::StreamHandler {
   static constexpr std::chrono::milliseconds kFirstBackoff{100};
   static constexpr std::chrono::milliseconds kMaxBackoff{5000};
 
+  // kQuiet is for short-lived probes (the admin /readyz check), which report
+  // their outcome themselves and would otherwise log each attempt.
+  enum class Logging { kStateChanges, kQuiet };
+
   // `scripts` must outlive the connection.
   Connection(event_base* loop, const RedisSettings& settings, const std::vector<Script>& scripts,
-             size_t max_pending);
+             size_t max_pending, Logging logging = Logging::kStateChanges);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -62,6 +66,9 @@ class Connection final : private net::StreamHandler {
               ReplyHandler handler);
   // Runs `fn` from the loop, soon; for answers that need no round trip.
   void defer(std::function<void()> fn);
+  // Why the last connection failed ("AUTH failed: WRONGPASS ..."); set
+  // before the failed commands' handlers run, cleared once ready.
+  [[nodiscard]] const std::string& lastFailure() const { return last_reason_; }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -101,6 +108,7 @@ class Connection final : private net::StreamHandler {
   const RedisSettings& settings_;
   const std::vector<Script>& scripts_;
   const size_t max_pending_;
+  const bool quiet_;
 
   State state_ = State::kWaiting;
   std::unique_ptr<net::Stream> stream_;

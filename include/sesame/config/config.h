@@ -92,6 +92,13 @@ struct LogConfig {
   log::Level level = log::Level::kInfo;  // the error log's threshold
 };
 
+// [admin]: the plain-HTTP listener for /metrics, /healthz and /readyz.
+// Read at start only: a reload keeps the listener it has.
+struct AdminConfig {
+  std::string address;  // as written, for messages
+  net::Address addr;
+};
+
 struct Config {
   std::string path;  // the file it came from
   ServerConfig server;
@@ -105,6 +112,7 @@ struct Config {
   // Present iff the file has a [session] table ([identity] fills its
   // `identity`); every route is public without it.
   std::optional<session::Settings> session;
+  std::optional<AdminConfig> admin;  // present iff the file has an [admin] table
 };
 
 struct LoadOptions {

@@ -1,0 +1,65 @@
+// [admin]: the address of the metrics and health listener.
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "reader.h"
+
+namespace sesame::config {
+namespace {
+
+bool isWildcard(const net::Address& a) {
+  if (a.family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(a.sa())->sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  if (a.family() == AF_INET6) {
+    const in6_addr& v6 = reinterpret_cast<const sockaddr_in6*>(a.sa())->sin6_addr;
+    return std::memcmp(&v6, &in6addr_any, sizeof v6) == 0;
+  }
+  return false;
+}
+
+uint16_t portOf(const net::Address& a) {
+  if (a.family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(a.sa())->sin_port);
+  if (a.family() == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(a.sa())->sin6_port);
+  }
+  return 0;
+}
+
+// The same socket address, or one side a wildcard on the same port and
+// family: either way one of the two binds would fail with EADDRINUSE, and
+// /metrics must never be answered on a public listener by accident.
+bool overlaps(const net::Address& a, const net::Address& b) {
+  if (a.family() != b.family() || portOf(a) != portOf(b)) return false;
+  return a.toString() == b.toString() || isWildcard(a) || isWildcard(b);
+}
+
+}  // namespace
+
+void readAdmin(TableReader& root, const LoadOptions& options, Config& config) {
+  const toml::table* table = root.subtable("admin", "a table ([admin])");
+  if (table == nullptr) return;
+  TableReader admin(*table, "admin", root.diag());
+  admin.rejectUnknown({"address"});
+  std::optional<std::string> address = admin.string("address");
+  if (!address) {
+    if (admin.find("address") == nullptr) admin.missing("address", "\"host:port\"");
+    return;
+  }
+  const toml::node& at = *admin.find("address");
+  std::optional<net::Address> addr =
+      readAddress(root.diag(), at, "admin.address", *address, options);
+  if (!addr) return;
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    if (!overlaps(*addr, config.listeners[i].addr)) continue;
+    root.diag().error(at, "admin.address " + quote(*address) + " overlaps listen[" +
+                              std::to_string(i) + "].address " +
+                              quote(config.listeners[i].address) +
+                              "; the admin endpoints need an address of their own (for "
+                              "example \"127.0.0.1:9901\")");
+  }
+  config.admin = AdminConfig{*address, *addr};
+}
+
+}  // namespace sesame::config
