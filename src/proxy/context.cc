@@ -16,14 +16,22 @@ constexpr timeval kSweepInterval{60, 0};
 }  // namespace
 
 Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls,
-                 std::shared_ptr<const SessionShared> shared)
+                 std::shared_ptr<const SessionShared> shared, WorkerMetrics& worker_metrics)
     : base(loop),
       config(std::move(cfg)),
       router(config->routes),
       graveyard(loop),
       ssl_ctx(tls),
       access_log(config->log),
+      metrics(worker_metrics),
+      no_route_metrics(worker_metrics.route(kNoRouteLabel)),
       shared_(std::move(shared)) {
+  for (const config::RouteConfig& route : config->routes) {
+    route_metrics.push_back(metrics.route(route.host + route.path));
+  }
+  for (const config::UpstreamConfig& upstream : config->upstreams) {
+    upstream_metrics.push_back(metrics.upstream(upstream.name));
+  }
   for (const config::UpstreamConfig& upstream : config->upstreams) {
     pools.push_back(std::make_unique<UpstreamPool>(base, graveyard, upstream, config->timeouts));
   }
@@ -45,6 +53,7 @@ Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ss
   sessions->codec = &shared_->codec;
   sessions->store = shared_->memory.get();
   sessions->sealer = shared_->sealer;
+  sessions->metrics = &metrics;
   if (settings.store == session::StoreKind::kRedis) {
     worker_store = std::make_unique<session::RedisStore>(base, settings.redis, settings.timeouts);
     sessions->store = worker_store.get();

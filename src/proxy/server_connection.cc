@@ -55,6 +55,7 @@ void ServerConnection::onStreamEvent(net::Stream& stream, net::StreamEvent event
 }
 
 void ServerConnection::onClientRead() {
+  if (!tls_counted_ && listen_.tls && !client_->handshaking()) countTlsHandshake();
   switch (client_state_) {
     case Client::kHead:
       readHeads();
@@ -132,7 +133,7 @@ void ServerConnection::readHeads() {
   size_t view = std::min(available, ctx_.config->limits.head.header_bytes + 64);
   auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(view)));
   if (!ex_) ex_ = std::make_unique<Exchange>(ctx_.config->limits.head, kMaxResponseHead);
-  if (!ex_->log.timed && ctx_.access_log.enabled()) {
+  if (!ex_->log.timed) {
     ex_->log.started = SteadyClock::now();
     ex_->log.timed = true;
   }
@@ -167,6 +168,7 @@ void ServerConnection::handleRequest() {
                            ctx_.https_port_suffix + req.target + "\r\n";
     return respondError(308, has_body || !keep_alive_, location);
   }
+  route_ = nullptr;  // until matched: sesame's own answers count under no route
   route_ = ctx_.router.match(req.host, req.target);
   if (route_ == nullptr) return respondError(404, has_body || !keep_alive_);
   if (req.method == "CONNECT") return respondError(405, true);
@@ -212,7 +214,7 @@ void ServerConnection::forwardRequest() {
   }
   client_state_ = has_body ? Client::kBody : Client::kWaiting;
   attempt_ = 0;
-  if (ctx_.access_log.enabled()) ex_->log.upstream_started = SteadyClock::now();
+  ex_->log.upstream_started = SteadyClock::now();
   connectUpstream();
 }
 
@@ -242,8 +244,13 @@ void ServerConnection::logExchange(int status, uint64_t bytes) {
   ExchangeLog& info = ex_->log;
   bool parsed = info.due;
   info.due = false;
-  if (!ctx_.access_log.enabled()) return;
   SteadyClock::time_point now = SteadyClock::now();
+  RouteCounters& route =
+      parsed && route_ != nullptr
+          ? *ctx_.route_metrics[static_cast<size_t>(route_ - ctx_.config->routes.data())]
+          : *ctx_.no_route_metrics;
+  ctx_.metrics.onRequest(route, status, info.timed ? now - info.started : SteadyClock::duration{});
+  if (!ctx_.access_log.enabled()) return;
   AccessRecord record;
   record.client = peer_ip_;
   record.status = status;
@@ -270,6 +277,16 @@ void ServerConnection::logExchange(int status, uint64_t bytes) {
     record.upstream_us = micros(now - info.upstream_started);
   }
   ctx_.access_log.write(record);
+}
+
+void ServerConnection::countTlsHandshake() {
+  tls_counted_ = true;
+  // Still handshaking at close: the client gave up, or the handshake failed.
+  ctx_.metrics.onTlsHandshake(!client_->handshaking());
+}
+
+void ServerConnection::countUpstreamError(UpstreamError kind) {
+  ctx_.metrics.onUpstreamError(*ctx_.upstream_metrics[route_->upstream_index], kind);
 }
 
 std::string ServerConnection::requestTag() const {
@@ -305,6 +322,8 @@ void ServerConnection::close() {
     logExchange(status == 0 ? 499 : status, status == 0 ? 0 : bytes);
   }
   if (gate_) gate_->cancel();
+  if (!tls_counted_ && listen_.tls) countTlsHandshake();
+  ctx_.metrics.onConnectionClosed();
   dropUpstream();
   client_->setDeadline(kNoTimeout);
   client_->disable();

@@ -19,6 +19,7 @@ void ServerConnection::connectUpstream() {
   UpstreamPool& pool = *ctx_.pools[route_->upstream_index];
   upstream_ = pool.acquire(attempt_, first_server_);
   if (!upstream_) {
+    countUpstreamError(UpstreamError::kConnect);
     if (!retryUpstream()) upstreamFailed(502, "no socket");
     return;
   }
@@ -105,6 +106,7 @@ void ServerConnection::readResponse() {
         return;
       case http::ResponseParser::Status::kError: {
         std::string why = "invalid response: " + std::string(ex_->response.errorReason());
+        countUpstreamError(UpstreamError::kBadResponse);
         return upstreamFailed(502, why.c_str());
       }
       case http::ResponseParser::Status::kComplete:
@@ -112,8 +114,15 @@ void ServerConnection::readResponse() {
     }
     evbuffer_drain(in, ex_->response.consumed());
     int status = ex_->response.head().status;
+    if (status == 101 || status >= 200) {
+      ctx_.metrics.onUpstream(*ctx_.upstream_metrics[route_->upstream_index],
+                              std::chrono::steady_clock::now() - ex_->log.upstream_started);
+    }
     if (status == 101) {
-      if (!req.upgrade) return upstreamFailed(502, "101 Switching Protocols without an upgrade");
+      if (!req.upgrade) {
+        countUpstreamError(UpstreamError::kBadResponse);
+        return upstreamFailed(502, "101 Switching Protocols without an upgrade");
+      }
       return startTunnel();
     }
     if (status >= 100 && status < 200) {
@@ -198,6 +207,7 @@ void ServerConnection::pumpResponseBody() {
   evbuffer* in = input(upstream_->stream);
   PumpResult r = pumpBody(ex_->response_body, in, output(client_), chunked_out_, kHighWater);
   if (r == PumpResult::kError) {
+    countUpstreamError(UpstreamError::kBadResponse);
     LOG_WARN(
         "upstream %s: malformed response body framing (request %s); the client got a truncated "
         "response: fix the application's Content-Length or chunked encoding",
@@ -295,9 +305,11 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
       return;
     }
     gate_->cancel();
+    countUpstreamError(UpstreamError::kReset);
     return upstreamFailed(502, "connection lost while the session store was busy");
   }
   if (upstream_state_ == Upstream::kConnecting) {
+    countUpstreamError(UpstreamError::kConnect);
     if (event == net::StreamEvent::kWriteTimeout) {
       LOG_WARN(
           "upstream %s: connect timed out after %lld ms (request %s): check the server and the "
@@ -315,6 +327,7 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
     return;
   }
   if (event == net::StreamEvent::kReadTimeout || event == net::StreamEvent::kWriteTimeout) {
+    countUpstreamError(UpstreamError::kTimeout);
     if (upstream_state_ == Upstream::kHead) return upstreamFailed(504, "response timed out");
     LOG_WARN(
         "upstream %s: silent for timeouts.upstream_read (%lld ms) in the middle of a response "
@@ -334,6 +347,7 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
       dropUpstream();
       if (retryUpstream()) return;
     }
+    countUpstreamError(UpstreamError::kReset);
     return upstreamFailed(502, eof ? "closed before responding" : "connection error");
   }
   if (eof) {
@@ -341,6 +355,7 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
     if (client_state_ == Client::kTunnel) return pumpTunnel();
     return pumpResponseBody();
   }
+  countUpstreamError(UpstreamError::kReset);
   LOG_WARN(
       "upstream %s: connection error in the middle of a response (request %s); the client got a "
       "truncated response",

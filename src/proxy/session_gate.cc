@@ -103,6 +103,26 @@ std::string_view SessionGate::user() const {
   return has_user_ ? std::string_view(user_) : std::string_view();
 }
 
+void SessionGate::countLookup(SessionLookup result) {
+  if (ctx_.metrics != nullptr) ctx_.metrics->onSessionLookup(result);
+}
+
+void SessionGate::countOp(OpKind kind) {
+  if (ctx_.metrics == nullptr) return;
+  switch (kind) {
+    case OpKind::kCreate:
+      return ctx_.metrics->onSessionCreated();
+    case OpKind::kRotate:
+      return ctx_.metrics->onSessionRotated();
+    case OpKind::kDestroy:
+    case OpKind::kDestroyUser:
+      return ctx_.metrics->onSessionDestroyed();
+    case OpKind::kIdentity:
+    case OpKind::kUpdate:
+      return;
+  }
+}
+
 void SessionGate::cancel() {
   ticket_.reset();
   phase_ = Phase::kIdle;
@@ -110,6 +130,7 @@ void SessionGate::cancel() {
 
 template <typename Call>
 void SessionGate::run(Call call) {
+  store_started_ = std::chrono::steady_clock::now();
   done_ = false;
   in_call_ = true;
   session::TicketPtr ticket = call();
@@ -119,6 +140,10 @@ void SessionGate::run(Call call) {
 }
 
 void SessionGate::completed(StoreStatus status) {
+  if (ctx_.metrics != nullptr) {
+    ctx_.metrics->onStoreCommand(std::chrono::steady_clock::now() - store_started_,
+                                 status != StoreStatus::kUnavailable);
+  }
   spent_ = std::move(ticket_);
   status_ = status;
   done_ = true;
@@ -150,7 +175,10 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   cookie_sent_ = value.has_value();
   if (ctx_.sealer) {
     jar_ = std::make_unique<session::CookieStore>(ctx_.sealer, settings.timeouts);
-    if (!value) return onLoaded(StoreStatus::kMissing);
+    if (!value) {
+      countLookup(SessionLookup::kAbsent);
+      return onLoaded(StoreStatus::kMissing);
+    }
     sent_value_ = std::move(*value);
     key_ = "client";
     has_id_ = true;
@@ -161,7 +189,10 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   // them cost one HMAC each and no store command.
   std::optional<session::SessionId> id;
   if (value) id = ctx_.codec->verify(*value);
-  if (!id) return onLoaded(StoreStatus::kMissing);
+  if (!id) {
+    countLookup(value ? SessionLookup::kForged : SessionLookup::kAbsent);
+    return onLoaded(StoreStatus::kMissing);
+  }
   has_id_ = true;
   id_ = *id;
   key_ = session::CookieCodec::storeKey(id_);
@@ -215,6 +246,14 @@ void SessionGate::absorb(const session::Session& session) {
 
 void SessionGate::onLoaded(StoreStatus status) {
   phase_ = Phase::kIdle;
+  if (has_id_) {
+    // A cookie that verified but whose session the store no longer has:
+    // timed out, logged out or evicted. (The cookie store cannot tell a
+    // tampered sealed cookie from an expired one; both count here.)
+    countLookup(status == StoreStatus::kOk        ? SessionLookup::kValid
+                : status == StoreStatus::kMissing ? SessionLookup::kExpired
+                                                  : SessionLookup::kUnavailable);
+  }
   bool found = status == StoreStatus::kOk;
   // A store that did not answer may still hold the session: keep the
   // cookie, so the session is back when the store is.
@@ -378,7 +417,10 @@ void SessionGate::runNextOp() {
 
 void SessionGate::onOpDone(StoreStatus status) {
   Op op = ops_[next_op_++];
-  if (status == StoreStatus::kOk) return runNextOp();
+  if (status == StoreStatus::kOk) {
+    countOp(op.kind);
+    return runNextOp();
+  }
   if (op.kind == OpKind::kRotate && status == StoreStatus::kMissing) {
     // The session expired between the request and the login: start afresh.
     ops_.insert(ops_.begin() + static_cast<std::ptrdiff_t>(next_op_), Op{OpKind::kCreate, true});

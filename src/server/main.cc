@@ -22,10 +22,6 @@
 #include "sesame/server/notify.h"
 #include "sesame/server/server.h"
 
-#ifndef SESAME_VERSION
-#define SESAME_VERSION "0.1.0"
-#endif
-
 namespace {
 
 constexpr int kExitOk = 0;
@@ -63,7 +59,7 @@ std::optional<Options> parseArgs(int argc, char** argv, int* exit_code) {
       return std::nullopt;
     }
     if (arg == "--version" || arg == "-v") {
-      std::printf("sesame %s\n", SESAME_VERSION);
+      std::printf("sesame %s\n", sesame::server::kVersion);
       *exit_code = kExitOk;
       return std::nullopt;
     }
@@ -248,7 +244,7 @@ int run(const Options& opts) {
 
   Watchdog watchdog(notifier, server.workers());
   server.start(watchdog.enabled() ? watchdog.tick() / 2 : std::chrono::microseconds(0));
-  LOG_INFO("sesame %s running as pid %d", SESAME_VERSION, static_cast<int>(::getpid()));
+  LOG_INFO("sesame %s running as pid %d", server::kVersion, static_cast<int>(::getpid()));
   serveSignals(signals, watchdog, server);
   server.stop();
   return kExitOk;

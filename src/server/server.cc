@@ -13,6 +13,7 @@ namespace sesame::server {
 namespace {
 
 constexpr int kListenBacklog = 4096;
+constexpr std::chrono::seconds kCollectTimeout{1};
 
 bool needsTls(const config::Config& cfg) {
   for (const auto& l : cfg.listeners) {
@@ -92,6 +93,7 @@ Server::Server(std::string config_path, const Notifier& notifier)
     : path_(std::move(config_path)), notifier_(notifier) {}
 
 Server::~Server() {
+  if (admin_) admin_->stop();
   // Without stop(): end the loops at once.
   for (auto& w : workers_) {
     w->drain();
@@ -100,13 +102,27 @@ Server::~Server() {
 }
 
 bool Server::prepare(Checked checked) {
-  config_ = checked.config;
+  {
+    std::lock_guard lock(config_mutex_);
+    config_ = checked.config;
+  }
+  started_at_ = std::time(nullptr);
+  loaded_at_ = started_at_.load();
   size_t count = config_->server.workers;
   SocketTable sockets;
   std::string error;
   if (!bindSockets(*config_, count, {}, &sockets, &error)) {
     std::fprintf(stderr, "sesame: %s\n", error.c_str());
     return false;
+  }
+  if (config_->admin) {
+    admin_ = admin::AdminServer::create(config_->admin->addr, *this, &error);
+    if (!admin_) {
+      std::fprintf(stderr, "sesame: %s (the [admin] address in %s)\n", error.c_str(),
+                   path_.c_str());
+      closeSockets(sockets);
+      return false;
+    }
   }
   if (config_->session) sessions_ = std::make_shared<proxy::SessionShared>(*config_->session);
   generation_ = 1;
@@ -130,6 +146,12 @@ bool Server::prepare(Checked checked) {
 
 void Server::start(std::chrono::microseconds heartbeat) {
   for (auto& w : workers_) w->start(heartbeat);
+  if (admin_) {
+    admin_->start();
+    LOG_INFO("admin listener on %s (/metrics, /healthz, /readyz)",
+             admin_->address().toString().c_str());
+  }
+  listening_ = true;
   for (const config::ListenConfig& listen : config_->listeners) {
     LOG_INFO("listening on %s (%s%s)", listen.addr.toString().c_str(),
              listen.tls ? "https" : "http", listen.redirect_https ? ", redirecting to https" : "");
@@ -152,8 +174,10 @@ void Server::reload() {
   std::vector<std::string> errors;
   if (tryReload(&errors)) {
     reloads_ok_.fetch_add(1);
+    last_reload_ok_ = true;
   } else {
     reloads_failed_.fetch_add(1);
+    last_reload_ok_ = false;
     for (const std::string& e : errors) LOG_ERROR("%s", e.c_str());
     LOG_ERROR("reload failed (%s); still serving configuration generation %llu, loaded before",
               plural(errors.size(), "error").c_str(), static_cast<unsigned long long>(generation_));
@@ -210,11 +234,20 @@ bool Server::tryReload(std::vector<std::string>* errors) {
   if (next.server.user != config_->server.user) {
     LOG_WARN("server.user changed: users are switched only at start; restart to apply");
   }
+  bool admin_before = config_->admin.has_value();
+  if (admin_before != next.admin.has_value() ||
+      (admin_before && next.admin->addr.toString() != config_->admin->addr.toString())) {
+    LOG_WARN("[admin] changed: the admin listener is set up only at start; restart to apply");
+  }
   ++generation_;
   // Each worker owns its row of sockets once it has adopted its generation.
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->adopt(std::move(generations[i]));
   uint64_t previous = generation_ - 1;
-  config_ = checked.config;
+  {
+    std::lock_guard lock(config_mutex_);
+    config_ = checked.config;
+  }
+  loaded_at_ = std::time(nullptr);
   sessions_ = std::move(sessions);
   log::setMinLevel(config_->log.level);
   LOG_INFO(
@@ -231,6 +264,7 @@ void Server::reopenLogs() {
 }
 
 void Server::stop() {
+  listening_ = false;
   notify("STOPPING=1\nSTATUS=stopping");
   auto timeout = config_->server.shutdown_timeout;
   LOG_INFO(
@@ -247,8 +281,39 @@ void Server::stop() {
         "transfers or WebSocket tunnels); closed them. Raise shutdown_timeout to wait longer",
         static_cast<long long>(timeout.count()), plural(cut, "connection").c_str());
   }
+  // The admin thread may be asking the workers for metrics: it stops first.
+  if (admin_) admin_->stop();
   workers_.clear();
   LOG_INFO("stopped");
+}
+
+proxy::MetricsSnapshot Server::collect() {
+  proxy::MetricsSnapshot sum;
+  // A wedged worker must not hang the scrape: its counters are left out.
+  auto deadline = std::chrono::steady_clock::now() + kCollectTimeout;
+  for (auto& w : workers_) {
+    if (!w->addMetrics(sum, deadline)) LOG_WARN("metrics: a worker did not answer within 1 s");
+  }
+  return sum;
+}
+
+admin::ProcessMetrics Server::process() {
+  std::shared_ptr<const config::Config> cfg = config();
+  admin::ProcessMetrics p;
+  p.version = kVersion;
+  p.start_time_seconds = static_cast<double>(started_at_.load());
+  p.workers = static_cast<unsigned>(workers_.size());
+  p.listeners = listening_ ? static_cast<unsigned>(cfg->listeners.size()) : 0;
+  p.reloads_succeeded = reloads_ok_.load();
+  p.reloads_failed = reloads_failed_.load();
+  p.last_reload_ok = last_reload_ok_.load();
+  p.last_config_load_seconds = static_cast<double>(loaded_at_.load());
+  return p;
+}
+
+std::shared_ptr<const config::Config> Server::config() {
+  std::lock_guard lock(config_mutex_);
+  return config_;
 }
 
 void Server::notify(const std::string& state) const {

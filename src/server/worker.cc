@@ -140,6 +140,21 @@ void Worker::reopenLogs() {
   });
 }
 
+bool Worker::addMetrics(proxy::MetricsSnapshot& out,
+                        std::chrono::steady_clock::time_point deadline) {
+  // Shared with the task, which may run after a caller that gave up.
+  auto snapshot = std::make_shared<proxy::MetricsSnapshot>();
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> ready = done->get_future();
+  post([this, snapshot, done] {
+    metrics_.addTo(*snapshot);
+    done->set_value();
+  });
+  if (ready.wait_until(deadline) != std::future_status::ready) return false;
+  out.add(*snapshot);
+  return true;
+}
+
 void Worker::drain() {
   post([this] {
     stopping_ = true;
@@ -164,8 +179,9 @@ void Worker::install(Generation& next) {
   auto live = std::make_unique<Live>();
   live->number = next.number;
   live->tls = std::move(next.tls);
-  live->ctx = std::make_unique<proxy::Context>(
-      base_.get(), next.config, live->tls ? live->tls->defaultCtx() : nullptr, next.sessions);
+  live->ctx = std::make_unique<proxy::Context>(base_.get(), next.config,
+                                               live->tls ? live->tls->defaultCtx() : nullptr,
+                                               next.sessions, metrics_);
   std::vector<std::unique_ptr<Binding>> bindings;
   const std::vector<config::ListenConfig>& listeners = live->ctx->config->listeners;
   for (size_t i = 0; i < listeners.size(); ++i) {
@@ -270,6 +286,7 @@ void Worker::onResumeThunk(int, short, void* arg) {
 
 void Worker::onAccept(const Binding& binding, int fd, sockaddr* addr, int len) {
   proxy::Context& ctx = *current_->ctx;
+  metrics_.onConnectionOpened();
   int one = 1;
   // Response heads and small bodies leave in one segment; Nagle would hold them.
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

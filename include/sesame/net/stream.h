@@ -83,6 +83,8 @@ class Stream {
   void disable();
 
   [[nodiscard]] bool isTls() const { return ssl_ != nullptr; }
+  // A TLS stream whose handshake has not completed (yet, or ever).
+  [[nodiscard]] bool handshaking() const { return handshaking_; }
   [[nodiscard]] ssl_st* ssl() const { return ssl_; }
 
  private:

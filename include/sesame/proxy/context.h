@@ -11,6 +11,7 @@
 #include "sesame/config/config.h"
 #include "sesame/proxy/access_log.h"
 #include "sesame/proxy/graveyard.h"
+#include "sesame/proxy/metrics.h"
 #include "sesame/proxy/request_id.h"
 #include "sesame/proxy/router.h"
 #include "sesame/proxy/session_gate.h"
@@ -23,9 +24,10 @@ namespace sesame::proxy {
 
 struct Context {
   // `shared` is null exactly when the configuration has no [session]; the
-  // context keeps it (and with it the memory store) alive.
+  // context keeps it (and with it the memory store) alive. `metrics` is the
+  // worker's and outlives the context.
   Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls,
-          std::shared_ptr<const SessionShared> shared);
+          std::shared_ptr<const SessionShared> shared, WorkerMetrics& metrics);
   // Destroys the connections still open (worker shutdown).
   ~Context();
   Context(const Context&) = delete;
@@ -66,6 +68,11 @@ struct Context {
   AccessLog access_log;                      // [log] access; off by default
   RequestIdSource request_ids;
   bool draining = false;  // set by drain()
+  // The worker's counters, and this configuration's slots in them.
+  WorkerMetrics& metrics;
+  std::vector<RouteCounters*> route_metrics;        // parallel to config->routes
+  std::vector<UpstreamCounters*> upstream_metrics;  // parallel to config->upstreams
+  RouteCounters* no_route_metrics;                  // requests that matched no route
 
  private:
   static void onSweepThunk(int fd, short what, void* arg);

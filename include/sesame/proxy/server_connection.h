@@ -97,6 +97,8 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
   void startTunnel();
   void pumpTunnel();
   void upstreamFailed(int status, const char* why);
+  void countTlsHandshake();
+  void countUpstreamError(UpstreamError kind);
 
   void respondError(int status, bool close, std::string_view extra_fields = {});
   // Writes the exchange's access log line (when the log is on).
@@ -121,6 +123,7 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
   bool keep_alive_ = true;
 
   const config::RouteConfig* route_ = nullptr;
+  bool tls_counted_ = false;           // the TLS handshake's outcome is in the metrics
   std::unique_ptr<SessionGate> gate_;  // made at the first request on a session route
   bool gated_ = false;                 // this exchange went through gate_
   std::unique_ptr<UpstreamConn> upstream_;

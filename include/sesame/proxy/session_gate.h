@@ -4,6 +4,7 @@
 // the response head leaves.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "sesame/http/request_parser.h"
 #include "sesame/http/response_parser.h"
+#include "sesame/proxy/metrics.h"
 #include "sesame/session/control_headers.h"
 #include "sesame/session/cookie_codec.h"
 #include "sesame/session/cookie_header.h"
@@ -50,6 +52,7 @@ struct SessionContext {
   std::shared_ptr<const session::CookieSealer> sealer;
   session::CookieAttributes plain_cookie;  // for plain listeners
   session::CookieAttributes tls_cookie;    // Secure forced on
+  WorkerMetrics* metrics = nullptr;        // the worker's; null in tests that do not count
 };
 
 // Removes every `name` pair from the Cookie fields (dropping fields left
@@ -121,6 +124,8 @@ class SessionGate {
   };
 
   session::Store& store() { return jar_ ? *jar_ : *ctx_.store; }
+  void countLookup(SessionLookup result);
+  void countOp(OpKind kind);
   // store = "cookie": the session is the cookie; a Set-Cookie goes out
   // whenever the sealed value under `key` changed (or clears it when gone).
   void appendJarCookie(std::string_view key);
@@ -158,6 +163,7 @@ class SessionGate {
   const session::RoutePolicy* policy_ = nullptr;
   bool cookie_sent_ = false;
   bool has_id_ = false;
+  std::chrono::steady_clock::time_point store_started_{};  // of the store call in flight
   bool stored_ = false;  // the store holds (or may hold, when it was down) key_
   session::SessionId id_;
   std::string key_;

@@ -61,6 +61,11 @@ class Worker {
   // Thread-safe: SIGUSR1, the access log files of every generation are
   // opened again.
   void reopenLogs();
+  // Thread-safe: adds this worker's counters into `out` on the worker's own
+  // loop, waiting for it at most until `deadline` (false when the loop did
+  // not answer in time, e.g. a wedged worker; `out` is then unchanged).
+  [[nodiscard]] bool addMetrics(proxy::MetricsSnapshot& out,
+                                std::chrono::steady_clock::time_point deadline);
   // Thread-safe: stops accepting (the listeners close), closes connections
   // between requests and lets exchanges in flight finish; the loop ends by
   // itself once the last connection has closed.
@@ -103,6 +108,7 @@ class Worker {
 
   unsigned id_;
   EventBasePtr base_;
+  proxy::WorkerMetrics metrics_;  // outlives every generation's context
   std::unique_ptr<Live> current_;
   std::vector<std::unique_ptr<Live>> retired_;  // draining, freed by reap()
   std::vector<std::unique_ptr<Binding>> bindings_;
