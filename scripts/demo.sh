@@ -79,6 +79,10 @@ key = "localhost.key"
 [upstream.app]
 servers = ["127.0.0.1:9000"]
 
+# Metrics (Prometheus), liveness and readiness, on loopback only.
+[admin]
+address = "127.0.0.1:9901"
+
 # Sessions, kept by sesame for an app that has none. The browser holds only
 # a random session ID, signed, in the cookie "__Host-sesame" (the default
 # cookie_name). The __Host- prefix makes browsers refuse that cookie unless
@@ -218,11 +222,15 @@ cat <<'EOF'
         X-Sesame-Logout: 1; the session is gone and the cookie cleared
     curl -i http://127.0.0.1:8080/
         plain HTTP: answered with 308 to https
+    curl -s http://127.0.0.1:9901/metrics | grep sesame_requests_total
+        the admin listener: Prometheus metrics, /healthz and /readyz
 
   Every page lists the headers the app received: the identity and
   X-Forwarded-* headers sesame sets, and never the session cookie.
   Ctrl-C stops sesame and the app.
 
 EOF
+echo "  kill -HUP $sesame_pid reloads build/demo/sesame.toml without dropping a request."
+echo
 
 wait "$sesame_pid"
