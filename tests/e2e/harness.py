@@ -51,24 +51,40 @@ def under_asan(binary):
 # ---------------------------------------------------------------- ports
 
 
+PORT_RANGE = (20000, 32000)
+_given_ports = set()
+
+
 def free_port():
     """A loopback port below the ephemeral range, free right now.
 
     Staying below net.ipv4.ip_local_port_range keeps our listeners from
     colliding with the source ports of outgoing connections made by other
-    tests running in parallel."""
+    tests running in parallel. A port is only checked, not held, until
+    sesame or redis binds it: so that two tests running at once never pick
+    the same one, each runner slot (SESAME_E2E_SLOT of SESAME_E2E_SLOTS, set
+    by run.py) draws from its own share of the range, and a test never gets
+    the same port twice (a port left unbound on purpose, a dead upstream,
+    must stay dead)."""
+    slots = max(1, int(os.environ.get("SESAME_E2E_SLOTS", "1")))
+    slot = int(os.environ.get("SESAME_E2E_SLOT", "0")) % slots
+    share = (PORT_RANGE[1] - PORT_RANGE[0]) // slots
+    low = PORT_RANGE[0] + slot * share
     rng = random.Random(os.getpid() * 7919 + time.monotonic_ns())
     for _ in range(200):
-        port = rng.randrange(20000, 32000)
+        port = rng.randrange(low, low + share)
+        if port in _given_ports:
+            continue
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             s.bind(("127.0.0.1", port))
+            _given_ports.add(port)
             return port
         except OSError:
             continue
         finally:
             s.close()
-    raise RuntimeError("no free port")
+    raise RuntimeError("no free port in %d-%d" % (low, low + share - 1))
 
 
 def wait_listening(port, proc, seconds=5.0):

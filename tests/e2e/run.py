@@ -87,7 +87,9 @@ def child(args):
 class Runner:
     def __init__(self, args, tests):
         self.args = args
-        self.pending = list(tests)
+        # Heavy tests first: they run one at a time, so left for the end they
+        # would run alone while the other slots sit idle.
+        self.pending = sorted(tests, key=lambda t: not t[3])
         self.running_heavy = 0
         self.lock = threading.Condition()
         self.passed = 0
@@ -96,6 +98,7 @@ class Runner:
         self.root = tempfile.mkdtemp(prefix="sesame-e2e-")
         self.groups = set()  # process groups of running tests
         self.certs = os.path.join(self.root, "certs")
+        self.jobs = max(1, args.jobs)
 
     def next_test(self):
         """Heavy tests (GiB streams) run one at a time; others fill the slots."""
@@ -108,19 +111,19 @@ class Runner:
                 self.lock.wait()
             return None
 
-    def worker(self):
+    def worker(self, slot):
         while True:
             t = self.next_test()
             if t is None:
                 return
             try:
-                self.run_one(t)
+                self.run_one(t, slot)
             finally:
                 with self.lock:
                     self.running_heavy -= t[3]
                     self.lock.notify_all()
 
-    def run_one(self, t):
+    def run_one(self, t, slot):
         module_name, name, limit, _ = t
         workdir = os.path.join(self.root, name)
         os.makedirs(workdir)
@@ -128,9 +131,12 @@ class Runner:
         cmd = [sys.executable, os.path.abspath(__file__), "--binary", self.args.binary, "--child",
                "%s::%s" % (module_name, name), "--workdir", workdir, "--certs", self.certs,
                "--result", result_path]
+        # The slot gives the test its own share of the port range (harness.free_port).
+        environ = dict(os.environ, SESAME_E2E_SLOT=str(slot), SESAME_E2E_SLOTS=str(self.jobs))
         start = time.monotonic()
         with open(os.path.join(workdir, "output.txt"), "wb") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                    env=environ)
             with self.lock:
                 self.groups.add(proc.pid)
             try:
@@ -196,7 +202,8 @@ class Runner:
         import harness
 
         harness.ensure_certs(self.certs)
-        threads = [threading.Thread(target=self.worker, daemon=True) for _ in range(max(1, self.args.jobs))]
+        threads = [threading.Thread(target=self.worker, args=(slot,), daemon=True)
+                   for slot in range(self.jobs)]
         for th in threads:
             th.start()
         try:
