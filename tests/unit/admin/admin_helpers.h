@@ -1,5 +1,5 @@
-// Test support for admin/: a throwaway redis-server, configurations with
-// upstreams, and a blocking HTTP client for the admin listener.
+// Test support for admin/: configurations with upstreams and a blocking
+// HTTP client for the admin listener (redis-server: ../redis_server.h).
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -18,22 +18,13 @@
 #include <thread>
 #include <vector>
 
+#include "../redis_server.h"
 #include "sesame/config/config.h"
 #include "sesame/net/address.h"
 
 namespace sesame::admin::testing {
 
-inline uint16_t freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sin;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len) == 0);
-  ::close(fd);
-  return ntohs(sin.sin_port);
-}
+using sesame::testing::freePort;
 
 inline net::Address loopback(uint16_t port) {
   std::string error;
@@ -42,60 +33,7 @@ inline net::Address loopback(uint16_t port) {
   return *addr;
 }
 
-// A redis-server child on a free loopback port (and a unix socket), no
-// persistence, killed on destruction. `extra` are config directives.
-class RedisServer {
- public:
-  explicit RedisServer(std::vector<std::string> extra = {}) : port_(freePort()) {
-    socket_ = "/tmp/sesame-admin-redis-" + std::to_string(port_) + ".sock";
-    std::vector<std::string> args{
-        "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",  "--save", "",
-        "--appendonly", "no",     "--unixsocket",        socket_,  "--loglevel", "warning"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      std::freopen("/dev/null", "w", stdout);
-      ::execv("/usr/bin/redis-server", argv.data());
-      ::_exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {
-      if (answers()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL("redis-server did not start on port " << port_);
-  }
-  ~RedisServer() {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    ::unlink(socket_.c_str());
-  }
-  RedisServer(const RedisServer&) = delete;
-  RedisServer& operator=(const RedisServer&) = delete;
-
-  [[nodiscard]] std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  [[nodiscard]] std::string unixAddress() const { return "unix:" + socket_; }
-
- private:
-  bool answers() const {
-    redisContext* c = redisConnect("127.0.0.1", port_);
-    bool ok = false;
-    if (c != nullptr && c->err == 0) {
-      auto* reply = static_cast<redisReply*>(redisCommand(c, "PING"));
-      ok = reply != nullptr;  // PONG, or NOAUTH with requirepass: it is up
-      if (reply != nullptr) freeReplyObject(reply);
-    }
-    if (c != nullptr) redisFree(c);
-    return ok && ::access(socket_.c_str(), F_OK) == 0;
-  }
-
-  uint16_t port_;
-  std::string socket_;
-  pid_t pid_ = -1;
-};
+using sesame::testing::RedisServer;
 
 // A configuration holding only upstreams: name -> server ports on 127.0.0.1.
 inline std::shared_ptr<config::Config> upstreamConfig(

@@ -2,6 +2,8 @@
 // a real redis-server.
 #include "sesame/admin/readiness.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <optional>
 
@@ -137,16 +139,18 @@ TEST_CASE("the Redis store must answer PING", "[admin][readiness][redis]") {
   auto cfg = upstreamConfig({{"app", {portOf(live)}}});
 
   SECTION("a live server, over TCP and over its unix socket") {
-    RedisServer redis;
+    std::string socket = "/tmp/sesame-readiness-" + std::to_string(::getpid()) + ".sock";
+    RedisServer redis({"--unixsocket", socket});
     useRedis(*cfg, redis.address());
     Readiness r = checkOnce(loop, prober, cfg);
     INFO(joined(r));
     CHECK(r.ready);
     auto over_unix = upstreamConfig({{"app", {portOf(live)}}});
-    useRedis(*over_unix, redis.unixAddress());
+    useRedis(*over_unix, "unix:" + socket);
     r = checkOnce(loop, prober, over_unix);
     INFO(joined(r));
     CHECK(r.ready);
+    ::unlink(socket.c_str());
   }
   SECTION("the right password") {
     RedisServer redis({"--requirepass", "s3cret"});
