@@ -157,6 +157,9 @@ void ServerConnection::readHeads() {
 void ServerConnection::handleRequest() {
   http::RequestHead& req = ex_->request.head();
   gated_ = false;
+  // Until matched (redirect_https answers first): the previous request's
+  // route must not count this one in the metrics.
+  route_ = nullptr;
   ex_->log.due = true;
   chooseRequestId(req.headers, ctx_.request_ids, ex_->request_id);
   keep_alive_ = req.keep_alive && !ctx_.draining;
@@ -168,7 +171,6 @@ void ServerConnection::handleRequest() {
                            ctx_.https_port_suffix + req.target + "\r\n";
     return respondError(308, has_body || !keep_alive_, location);
   }
-  route_ = nullptr;  // until matched: sesame's own answers count under no route
   route_ = ctx_.router.match(req.host, req.target);
   if (route_ == nullptr) return respondError(404, has_body || !keep_alive_);
   if (req.method == "CONNECT") return respondError(405, true);
