@@ -111,18 +111,19 @@ bool Server::prepare(Checked checked) {
   size_t count = config_->server.workers;
   SocketTable sockets;
   std::string error;
-  if (!bindSockets(*config_, count, {}, &sockets, &error)) {
-    std::fprintf(stderr, "sesame: %s\n", error.c_str());
-    return false;
-  }
+  // The admin socket listens first: once a public port answers, so does
+  // /healthz (an orchestrator may probe both the moment one is up).
   if (config_->admin) {
     admin_ = admin::AdminServer::create(config_->admin->addr, *this, &error);
     if (!admin_) {
       std::fprintf(stderr, "sesame: %s (the [admin] address in %s)\n", error.c_str(),
                    path_.c_str());
-      closeSockets(sockets);
       return false;
     }
+  }
+  if (!bindSockets(*config_, count, {}, &sockets, &error)) {
+    std::fprintf(stderr, "sesame: %s\n", error.c_str());
+    return false;
   }
   if (config_->session) sessions_ = std::make_shared<proxy::SessionShared>(*config_->session);
   generation_ = 1;
@@ -146,11 +147,7 @@ bool Server::prepare(Checked checked) {
 
 void Server::start(std::chrono::microseconds heartbeat) {
   for (auto& w : workers_) w->start(heartbeat);
-  if (admin_) {
-    admin_->start();
-    LOG_INFO("admin listener on %s (/metrics, /healthz, /readyz)",
-             admin_->address().toString().c_str());
-  }
+  if (admin_) admin_->start();
   listening_ = true;
   for (const config::ListenConfig& listen : config_->listeners) {
     LOG_INFO("listening on %s (%s%s)", listen.addr.toString().c_str(),
