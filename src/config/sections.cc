@@ -94,11 +94,47 @@ std::string resolvePath(const std::string& config_path, const std::string& value
   return (ec ? p : absolute).lexically_normal().string();
 }
 
+namespace {
+
+// RFC 9110 §5.6.2 token characters.
+bool isToken(std::string_view s) {
+  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           kSymbols.find(c) != std::string_view::npos;
+  });
+}
+
+void readUpgradeProtocols(TableReader& server, const toml::array& list, ServerConfig& out) {
+  out.upgrade_protocols.clear();
+  for (size_t i = 0; i < list.size(); ++i) {
+    const toml::node& item = *list.get(i);
+    std::string key = server.path("upgrade_protocols") + "[" + std::to_string(i) + "]";
+    const auto* name = item.as_string();
+    if (name == nullptr) {
+      server.diag().error(item, key + ": expected a string, got " + std::string(typeName(item)));
+    } else if (!isToken(name->get()) || name->get().find('/') != std::string::npos) {
+      server.diag().error(item, key + " " + quote(name->get()) +
+                                    " is not a protocol name (a token such as \"websocket\")");
+    } else if (http::equalsIgnoreCase(name->get(), "h2c")) {
+      // An h2c tunnel would carry HTTP/2 requests that sesame never parses
+      // past the session gate and the header filters.
+      server.diag().error(item, key + " " + quote(name->get()) +
+                                    " cannot be tunnelled: sesame would not see the HTTP/2 "
+                                    "requests inside it; remove it");
+    } else {
+      out.upgrade_protocols.push_back(name->get());
+    }
+  }
+}
+
+}  // namespace
+
 void readServer(TableReader& root, Config& config) {
   const toml::table* table = root.subtable("server", "a table ([server])");
   if (table == nullptr) return;
   TableReader server(*table, "server", root.diag());
-  server.rejectUnknown({"workers", "user", "shutdown_timeout"});
+  server.rejectUnknown({"workers", "user", "shutdown_timeout", "upgrade_protocols"});
   if (auto workers = server.integer("workers", 0, 256)) {
     config.server.workers = static_cast<unsigned>(*workers);
     if (config.server.workers == 0) {
@@ -108,6 +144,9 @@ void readServer(TableReader& root, Config& config) {
   if (auto user = server.string("user")) readUser(server, *user, config.server);
   if (auto timeout = server.duration("shutdown_timeout", true)) {
     config.server.shutdown_timeout = *timeout;
+  }
+  if (const toml::array* list = server.array("upgrade_protocols", "an array of protocol names")) {
+    readUpgradeProtocols(server, *list, config.server);
   }
 }
 

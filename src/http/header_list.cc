@@ -48,6 +48,21 @@ bool HeaderList::hasToken(std::string_view name, std::string_view token) const {
   return false;
 }
 
+bool isProtectedFromConnection(std::string_view name) {
+  // RFC 9110 §7.6.1 lets a proxy drop the fields Connection names, but the
+  // message it forwards must stay framed and routed as it was received, and
+  // sesame must forward the fields it judged the request by: "Connection:
+  // close, Content-Length" would otherwise send the body unframed, and the
+  // upstream would read it as a second request (smuggling).
+  static constexpr std::array<std::string_view, 8> kProtected = {
+      "content-length", "transfer-encoding", "host",           "cookie",
+      "origin",         "referer",           "sec-fetch-site", "x-request-id"};
+  for (std::string_view p : kProtected) {
+    if (equalsIgnoreCase(name, p)) return true;
+  }
+  return false;
+}
+
 void HeaderList::removeHopByHop(bool keep_upgrade) {
   // RFC 9110 §7.6.1: fields named by Connection are for this hop only. Copy
   // the names first: erase_if moves strings, so views into them would dangle.
@@ -56,7 +71,9 @@ void HeaderList::removeHopByHop(bool keep_upgrade) {
     if (!equalsIgnoreCase(h.name, "connection")) continue;
     chars::ListCursor list(h.value);
     std::string_view element;
-    while (list.next(element)) named.emplace_back(element);
+    while (list.next(element)) {
+      if (!isProtectedFromConnection(element)) named.emplace_back(element);
+    }
   }
   static constexpr std::array<std::string_view, 6> kHopByHop = {
       "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding"};

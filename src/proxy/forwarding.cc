@@ -1,5 +1,7 @@
 #include "sesame/proxy/forwarding.h"
 
+#include <algorithm>
+
 #include "sesame/session/control_headers.h"
 
 namespace sesame::proxy {
@@ -9,7 +11,60 @@ void appendField(std::string& out, std::string_view name, std::string_view value
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
+// The protocol name of an Upgrade list element ("websocket", "h2c" from
+// "h2c/1"; RFC 9110 §7.8).
+std::string_view protocolName(std::string_view element) {
+  return element.substr(0, element.find('/'));
+}
+
+bool protocolAllowed(std::string_view element, const std::vector<std::string>& allowed) {
+  return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& name) {
+    return http::equalsIgnoreCase(protocolName(element), name);
+  });
+}
+
 }  // namespace
+
+void cleanRequestFields(http::RequestHead& req, const std::vector<std::string>& upgrades) {
+  if (req.upgrade) {
+    // Only listed protocols are tunnelled: an h2c or unknown upgrade would
+    // carry requests past the session gate and the header filters. The
+    // request goes on as plain HTTP/1.1 when none is left.
+    std::string kept;
+    for (const http::Header& h : req.headers.fields()) {
+      if (!http::equalsIgnoreCase(h.name, "Upgrade")) continue;
+      http::forEachListElement(h.value, [&](std::string_view element) {
+        if (!protocolAllowed(element, upgrades)) return;
+        if (!kept.empty()) kept.append(", ");
+        kept.append(element);
+      });
+    }
+    req.headers.remove("Upgrade");
+    if (kept.empty()) {
+      req.upgrade = false;
+    } else {
+      req.headers.add("Upgrade", kept);
+    }
+  }
+  req.headers.removeHopByHop(req.upgrade);
+  // Frameworks (IIS URL Rewrite, Symfony, Zend) route on these instead of
+  // the request line: a client would choose a path sesame never routed.
+  req.headers.remove("X-Original-URL");
+  req.headers.remove("X-Rewrite-URL");
+}
+
+bool upgradeAccepted(const http::RequestHead& req, const http::ResponseHead& resp) {
+  // RFC 9110 §7.8: a server must switch only to a protocol the request listed.
+  const http::Header* chosen = resp.headers.find("Upgrade");
+  if (!req.upgrade || chosen == nullptr) return false;
+  const http::Header* offered = req.headers.find("Upgrade");
+  if (offered == nullptr) return false;
+  bool listed = false;
+  http::forEachListElement(offered->value, [&](std::string_view element) {
+    listed = listed || http::equalsIgnoreCase(protocolName(element), protocolName(chosen->value));
+  });
+  return listed;
+}
 
 void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
                            const RequestForwarding& fwd) {
@@ -27,7 +82,6 @@ void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
   forwarded_for.append(fwd.client_ip);
 
   http::HeaderList fields = req.headers;
-  fields.removeHopByHop(req.upgrade);
   fields.remove("Expect");
   fields.remove("X-Forwarded-For");
   fields.remove("X-Forwarded-Proto");

@@ -161,6 +161,9 @@ void ServerConnection::handleRequest() {
   // route must not count this one in the metrics.
   route_ = nullptr;
   ex_->log.due = true;
+  // First, before sesame adds anything: a Connection option must not remove
+  // the identity or forwarding fields added below.
+  cleanRequestFields(req, ctx_.config->server.upgrade_protocols);
   chooseRequestId(req.headers, ctx_.request_ids, ex_->request_id);
   keep_alive_ = req.keep_alive && !ctx_.draining;
   bool has_body = req.body != http::BodyKind::kNone;

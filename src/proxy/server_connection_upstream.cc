@@ -119,9 +119,10 @@ void ServerConnection::readResponse() {
                               std::chrono::steady_clock::now() - ex_->log.upstream_started);
     }
     if (status == 101) {
-      if (!req.upgrade) {
+      if (!upgradeAccepted(req, ex_->response.head())) {
         countUpstreamError(UpstreamError::kBadResponse);
-        return upstreamFailed(502, "101 Switching Protocols without an upgrade");
+        return upstreamFailed(502,
+                              "101 Switching Protocols to a protocol the request did not offer");
       }
       return startTunnel();
     }

@@ -9,7 +9,7 @@ namespace {
 constexpr std::string_view kControlPrefix = "X-Sesame-";
 
 char foldNameChar(char c) {
-  if (c == '_') return '-';
+  if (c == '_' || c == '.') return '-';
   if (c >= 'A' && c <= 'Z') return static_cast<char>(c - 'A' + 'a');
   return c;
 }

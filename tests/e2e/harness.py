@@ -196,12 +196,12 @@ class Sesame:
     """The real binary with a generated configuration."""
 
     def __init__(self, env, upstreams, routes, plain, tls, redirect, workers, tls_settings, certs,
-                 limits, timeouts, extra, start):
+                 limits, timeouts, extra, start, server=None):
         self.env = env
         self.port = free_port() if plain else None
         self.tls_port = free_port() if tls else None
         self.redirect_port = free_port() if redirect else None
-        parts = [toml_table("[server]", {"workers": workers})]
+        parts = [toml_table("[server]", dict({"workers": workers}, **(server or {})))]
         for port, is_tls, redir in ((self.port, False, False), (self.tls_port, True, False),
                                     (self.redirect_port, False, True)):
             if port:
@@ -339,16 +339,17 @@ class Env:
 
     def sesame(self, upstream=None, upstreams=None, routes=None, plain=True, tls=False, redirect=False,
                workers=1, tls_settings=None, certs=("default",), limits=None, timeouts=None, extra="",
-               start=True):
+               start=True, server=None):
         """Starts sesame. `upstream` (an Upstream) is shorthand for one
         upstream "app" with a route "/" to it; `upstreams` maps names to
-        lists of "host:port" and `routes` lists route tables."""
+        lists of "host:port" and `routes` lists route tables; `server` adds
+        keys to [server]."""
         if upstreams is None:
             upstreams = {"app": [upstream.addr]} if upstream else {"app": ["127.0.0.1:%d" % free_port()]}
         if routes is None:
             routes = [{"path": "/", "upstream": next(iter(upstreams))}]
         s = Sesame(self, upstreams, routes, plain, tls, redirect, workers, tls_settings or {}, certs,
-                   limits or {}, timeouts or {}, extra, start=False)
+                   limits or {}, timeouts or {}, extra, start=False, server=server)
         self.sesames.append(s)
         if start:
             s.start()

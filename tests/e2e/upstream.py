@@ -62,6 +62,12 @@ RAW = {
     "short_chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n64\r\nonly ten b",
     "bad_chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
     b"zz\r\nX-Smuggled-Body\r\n0\r\n\r\n",
+    # Names its own framing as a connection option: a proxy that obeyed would
+    # send the body unframed and the client would read it as a response.
+    "conn_cl": b"HTTP/1.1 200 OK\r\nConnection: close, Content-Length\r\nContent-Length: 5\r\n\r\n"
+    b"hello",
+    # Switches to a protocol the request did not offer (RFC 9110 §7.8).
+    "switch_h2c": b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
 }
 
 

@@ -34,6 +34,9 @@ struct ServerConfig {
   // left. Below systemd's TimeoutStopSec (90 s by default), so that sesame
   // exits 0 on its own rather than being killed.
   std::chrono::milliseconds shutdown_timeout{30'000};
+  // Protocols an Upgrade request may switch to (compared case-insensitively);
+  // other offers are removed and the request goes on as plain HTTP/1.1.
+  std::vector<std::string> upgrade_protocols{"websocket"};
 };
 
 struct ListenConfig {

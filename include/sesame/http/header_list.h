@@ -15,6 +15,11 @@ struct Header {
 
 [[nodiscard]] bool equalsIgnoreCase(std::string_view a, std::string_view b);
 
+// Content-Length, Transfer-Encoding, Host, Cookie, Origin, Referer,
+// Sec-Fetch-Site and X-Request-Id: fields that a Connection option may not
+// remove, in either direction.
+[[nodiscard]] bool isProtectedFromConnection(std::string_view name);
+
 class HeaderList {
  public:
   void add(std::string_view name, std::string_view value);
@@ -30,7 +35,9 @@ class HeaderList {
   // Removes hop-by-hop fields (RFC 9110 §7.6.1): Connection and every field
   // it names, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
   // and Upgrade unless `keep_upgrade` (then "Connection: upgrade" is the
-  // caller's to add back).
+  // caller's to add back). A Connection option never removes a field that
+  // frames or routes the message or that sesame acts on
+  // (isProtectedFromConnection): that option is ignored.
   void removeHopByHop(bool keep_upgrade);
 
   [[nodiscard]] const std::vector<Header>& fields() const { return fields_; }
@@ -40,6 +47,21 @@ class HeaderList {
  private:
   std::vector<Header> fields_;
 };
+
+// Calls `fn(std::string_view)` with each non-empty element of a
+// comma-separated field value, optional whitespace trimmed (RFC 9110 §5.6.1).
+template <typename Fn>
+void forEachListElement(std::string_view value, Fn&& fn) {
+  auto ows = [](char c) { return c == ' ' || c == '\t'; };
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    std::string_view element = value.substr(0, comma);
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    while (!element.empty() && ows(element.front())) element.remove_prefix(1);
+    while (!element.empty() && ows(element.back())) element.remove_suffix(1);
+    if (!element.empty()) fn(element);
+  }
+}
 
 // Appends "Name: value\r\n" for every field.
 void appendFields(std::string& out, const HeaderList& headers);

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sesame/http/request_parser.h"
 #include "sesame/http/response_parser.h"
@@ -19,8 +20,22 @@ struct RequestForwarding {
   std::string_view request_id = {};
 };
 
-// Appends the upstream request head to `out`. Hop-by-hop fields go
-// (RFC 9110 §7.6.1), Upgrade survives for an upgrade request; Expect goes
+// Removes from a parsed request what the client may not decide, before
+// sesame adds anything to it (so no Connection option can remove identity
+// or forwarding fields sesame adds): hop-by-hop fields and the fields
+// Connection names (RFC 9110 §7.6.1, framing and routing fields excepted,
+// see HeaderList::removeHopByHop), X-Original-URL and X-Rewrite-URL. An
+// upgrade keeps only the protocols in `upgrades` (case-insensitive protocol
+// names, "websocket"); with none left it is no upgrade (req.upgrade false,
+// Upgrade removed) and goes upstream as a plain request.
+void cleanRequestFields(http::RequestHead& req, const std::vector<std::string>& upgrades);
+
+// True when a 101 response switches to a protocol the (cleaned) upgrade
+// request offered (RFC 9110 §7.8); anything else is a bad response.
+[[nodiscard]] bool upgradeAccepted(const http::RequestHead& req, const http::ResponseHead& resp);
+
+// Appends the upstream request head to `out` for a request whose fields
+// went through cleanRequestFields; Upgrade survives for an upgrade; Expect goes
 // because sesame answers 100-continue itself; X-Forwarded-Proto and
 // X-Forwarded-Host are replaced, X-Forwarded-For gets the client appended.
 // Always HTTP/1.1 upstream: keep-alive by default, chunked when the body is.

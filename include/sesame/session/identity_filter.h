@@ -17,10 +17,11 @@ struct IdentityHeaders {
   std::string data_prefix = "X-Session-";
 };
 
-// True when `name` equals `target` with ASCII case ignored and '_' taken as
-// '-'. CGI, PHP and WSGI map both X-Remote-User and X_Remote_User to
-// HTTP_X_REMOTE_USER, so a client sending the underscore spelling would
-// otherwise smuggle an identity past a filter that only knows the dash one.
+// True when `name` equals `target` with ASCII case ignored and '_' and '.'
+// taken as '-'. CGI, PHP and WSGI map X-Remote-User, X_Remote_User and
+// (PHP, some CGI gateways) X.Remote.User to HTTP_X_REMOTE_USER, so a client
+// sending another spelling would otherwise smuggle an identity past a filter
+// that only knows the dash one.
 [[nodiscard]] bool headerNameMatches(std::string_view name, std::string_view target);
 // The same folding for a prefix test. An empty prefix matches nothing.
 [[nodiscard]] bool headerNameHasPrefix(std::string_view name, std::string_view prefix);

@@ -1,11 +1,16 @@
 // HeaderList: ordered fields, case-insensitive lookup, hop-by-hop removal.
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <vector>
+
 #include "sesame/http/header_list.h"
 
 using sesame::http::appendFields;
 using sesame::http::equalsIgnoreCase;
+using sesame::http::forEachListElement;
 using sesame::http::HeaderList;
+using sesame::http::isProtectedFromConnection;
 
 TEST_CASE("equalsIgnoreCase compares ASCII case-insensitively", "[http][headers]") {
   REQUIRE(equalsIgnoreCase("Content-Length", "content-LENGTH"));
@@ -79,6 +84,34 @@ TEST_CASE("removeHopByHop keeps Upgrade when Connection names it and it is kept"
   h.removeHopByHop(true);
   REQUIRE(h.size() == 1);
   REQUIRE(h.fields()[0].name == "Upgrade");
+}
+
+TEST_CASE("removeHopByHop ignores Connection options naming framing and judged fields",
+          "[http][headers]") {
+  HeaderList h;
+  h.add("Connection",
+        "close, Content-Length, HOST, Cookie, Origin, Referer, Sec-Fetch-Site, "
+        "X-Request-Id, X-Other");
+  h.add("Content-Length", "12");
+  h.add("Cookie", "a=1");
+  h.add("Origin", "https://app");
+  h.add("Referer", "https://app/");
+  h.add("Sec-Fetch-Site", "same-origin");
+  h.add("X-Request-Id", "r1");
+  h.add("X-Other", "gone");
+  h.removeHopByHop(false);
+  REQUIRE(h.size() == 6);
+  CHECK(h.find("X-Other") == nullptr);
+  CHECK(h.find("Connection") == nullptr);
+  CHECK(h.find("Content-Length") != nullptr);
+  CHECK(isProtectedFromConnection("transfer-encoding"));
+  CHECK_FALSE(isProtectedFromConnection("x-remote-user"));
+}
+
+TEST_CASE("forEachListElement trims and skips empty elements", "[http][headers]") {
+  std::vector<std::string> seen;
+  forEachListElement(" a ,, b\t,c,", [&](std::string_view e) { seen.emplace_back(e); });
+  CHECK(seen == std::vector<std::string>{"a", "b", "c"});
 }
 
 TEST_CASE("appendFields writes Name: value CRLF per field", "[http][headers]") {

@@ -20,8 +20,10 @@ std::vector<std::string> names(const HeaderList& headers) {
 
 }  // namespace
 
-TEST_CASE("header names fold case and underscore", "[session][identity]") {
+TEST_CASE("header names fold case, underscore and dot", "[session][identity]") {
   REQUIRE(headerNameMatches("x_remote_user", "X-Remote-User"));
+  REQUIRE(headerNameMatches("X.Remote.User", "X-Remote-User"));
+  REQUIRE(headerNameHasPrefix("x.session.cart", "X-Session-"));
   REQUIRE(headerNameMatches("X-REMOTE_USER", "X-Remote-User"));
   REQUIRE_FALSE(headerNameMatches("X-Remote-Users", "X-Remote-User"));
   REQUIRE_FALSE(headerNameMatches("X-Remote-User", ""));
@@ -32,16 +34,17 @@ TEST_CASE("header names fold case and underscore", "[session][identity]") {
 
 TEST_CASE("stripSpoofable removes every spelling of the identity headers", "[session][identity]") {
   HeaderList h;
-  for (const char* n : {"X-Remote-User", "x-remote-user", "X_Remote_User", "X-REMOTE_USER",
-                        "x_remote-USER", "X-Remote-Groups", "x_remote_groups", "X-Session-Cart",
-                        "x_session_cart", "X-SESSION-", "X-Sesame-Login", "x_sesame_set"}) {
+  for (const char* n :
+       {"X-Remote-User", "x-remote-user", "X_Remote_User", "X-REMOTE_USER", "x_remote-USER",
+        "X-Remote-Groups", "x_remote_groups", "X-Session-Cart", "x_session_cart", "X-SESSION-",
+        "X-Sesame-Login", "x_sesame_set", "X.Remote.User", "x.remote_groups", "X.Session.Role"}) {
     h.add(n, "spoofed");
   }
   h.add("Host", "example.com");
   h.add("X-Remote-Username", "kept");
   h.add("Accept", "text/html");
   h.add("X-Sessions", "kept");
-  REQUIRE(stripSpoofable(h, IdentityHeaders{}) == 12);
+  REQUIRE(stripSpoofable(h, IdentityHeaders{}) == 15);
   REQUIRE(names(h) ==
           std::vector<std::string>{"Host", "X-Remote-Username", "Accept", "X-Sessions"});
 }
