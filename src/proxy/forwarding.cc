@@ -103,7 +103,6 @@ void appendClientResponse(std::string& out, const http::ResponseHead& resp,
   out.append(resp.reason.empty() ? http::reasonPhrase(resp.status) : resp.reason);
   out.append("\r\n");
   http::HeaderList fields = resp.headers;
-  fields.removeHopByHop(fwd.upgrade);
   session::stripControlHeaders(fields);
   if (!fwd.request_id.empty()) fields.remove("X-Request-Id");
   http::appendFields(out, fields);

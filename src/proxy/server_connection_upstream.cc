@@ -114,6 +114,9 @@ void ServerConnection::readResponse() {
     }
     evbuffer_drain(in, ex_->response.consumed());
     int status = ex_->response.head().status;
+    // Before anything looks at the fields (HSTS present? Cache-Control strict
+    // enough?): a field the upstream names in Connection is gone by then.
+    ex_->response.head().headers.removeHopByHop(status == 101);
     if (status == 101 || status >= 200) {
       ctx_.metrics.onUpstream(*ctx_.upstream_metrics[route_->upstream_index],
                               std::chrono::steady_clock::now() - ex_->log.upstream_started);

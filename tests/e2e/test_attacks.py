@@ -51,6 +51,14 @@ def test_response_smuggling_via_connection_content_length(env):
     assert c.get("/echo").status == 200
 
 
+def test_hsts_dropped_through_upstream_connection_option(env):
+    up = env.upstream()
+    s = env.sesame(up, plain=False, tls=True, tls_settings={"hsts": "1d"})
+    r = Client(s.tls_port, tls=True).get("/raw?kind=conn_hsts")
+    assert r.status == 200 and r.body == b"ok", r
+    assert r.all("Strict-Transport-Security") == ["max-age=86400"], r
+
+
 def test_identity_stripped_through_connection(env):
     s, up = start(env)
     b = Browser(s.port)

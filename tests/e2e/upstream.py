@@ -66,6 +66,10 @@ RAW = {
     # send the body unframed and the client would read it as a response.
     "conn_cl": b"HTTP/1.1 200 OK\r\nConnection: close, Content-Length\r\nContent-Length: 5\r\n\r\n"
     b"hello",
+    # Names its own HSTS field as a connection option: sesame must not count
+    # on a field that it then removes.
+    "conn_hsts": b"HTTP/1.1 200 OK\r\nConnection: Strict-Transport-Security\r\n"
+    b"Strict-Transport-Security: max-age=1\r\nContent-Length: 2\r\n\r\nok",
     # Switches to a protocol the request did not offer (RFC 9110 §7.8).
     "switch_h2c": b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
 }

@@ -53,9 +53,11 @@ struct ResponseForwarding {
   std::string_view request_id = {};
 };
 
-// Appends the client response head to `out`, hop-by-hop fields and every
-// X-Sesame-* control header removed (whatever the route: the client never
-// sees what the application told sesame).
+// Appends the client response head to `out` for a response whose hop-by-hop
+// fields are already removed (HeaderList::removeHopByHop, done as soon as
+// the head is parsed so that no decision sees a field that will not be
+// sent), every X-Sesame-* control header removed (whatever the route: the
+// client never sees what the application told sesame).
 void appendClientResponse(std::string& out, const http::ResponseHead& resp,
                           const ResponseForwarding& fwd);
 

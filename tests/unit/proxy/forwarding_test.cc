@@ -12,10 +12,14 @@ http::RequestHead parseRequest(std::string_view text) {
   return parser.head();
 }
 
+// As the connection has it when it builds the client's head: hop-by-hop
+// fields already removed.
 http::ResponseHead parseResponse(std::string_view text, std::string_view method = "GET") {
   http::ResponseParser parser;
   REQUIRE(parser.parse(text, method) == http::ResponseParser::Status::kComplete);
-  return parser.head();
+  http::ResponseHead head = parser.head();
+  head.headers.removeHopByHop(head.status == 101);
+  return head;
 }
 
 }  // namespace
