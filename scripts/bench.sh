@@ -279,6 +279,32 @@ url_of() {
   esac
 }
 
+# Before any run, what each row measures: every proxy answers GET / with the
+# upstream's own body (the session rows were checked by session_start), and
+# the TLS listeners negotiate the same protocol, cipher, key exchange and
+# signature; tls_summary keeps a line per TLS row for the report.
+expected_body=$(curl -sf "http://127.0.0.1:$upstream_port/") || die "the upstream did not answer"
+tls_summary=""
+for row in $rows; do
+  case $row in
+    sesame-mem | sesame-redis | *-hs) continue ;;
+  esac
+  body=$(curl -ksf "$(url_of "$row")") || die "$row: GET $(url_of "$row") failed"
+  [ "$body" = "$expected_body" ] || die "$row: GET / answered \"$body\", not the upstream's body"
+  if [[ $row == *-tls ]]; then
+    port=$(url_of "$row")
+    port=${port##*:}
+    tls=$(openssl s_client -connect "127.0.0.1:${port%/}" </dev/null 2>/dev/null |
+      awk -F': ' '/^New, / { sub(/^New, /, ""); p = $0 } /^Server Temp Key:/ { k = $2 }
+        /^Peer signature type:/ { s = $2 } END { printf "%s, key exchange %s, signature %s", p, k, s }')
+    tls_summary+="${row%-tls}: $tls"$'\n'
+  fi
+done
+if [ "$(cut -d: -f2- <<<"$tls_summary" | sort -u | grep -c .)" -gt 1 ]; then
+  echo "bench: warning: the TLS rows negotiate differently:" >&2
+  printf '%s' "$tls_summary" >&2
+fi
+
 # cpu0's busy jiffies: user + nice + system + irq + softirq.
 cpu0_busy() { awk '$1 == "cpu0" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 clk_tck=$(getconf CLK_TCK)
@@ -520,6 +546,7 @@ echo
 echo "servers on cpu0, wrk on cpu1; nproc $(nproc), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 version=n/a
 [ ! -x "$sesame" ] || version=$("$sesame" --version 2>&1 | head -1)
+[ -z "$tls_summary" ] || printf '%s' "$tls_summary" | sed 's/^/TLS /'
 echo "$(nginx -v 2>&1); $(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f1-3); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); sesame: $version"
 
 # peer_of ROW PEER: the PEER (nginx or haproxy) row a sesame row compares
