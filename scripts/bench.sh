@@ -8,6 +8,9 @@
 #   ROWS="..."    subset of: direct nginx haproxy sesame sesame-mem
 #                 sesame-redis nginx-tls haproxy-tls sesame-tls nginx-hs
 #                 haproxy-hs sesame-hs (default: all); "none" for no wrk rows
+#   KEEPALIVE=64  idle upstream connections each proxy keeps (default: wrk's
+#                 connections); less shows what a short pool costs (the
+#                 upstream conns column and a warning)
 #   IDLE_CONNS=10000  idle keep-alive TLS connections held against a fresh
 #                 nginx, then a fresh sesame, to compare the memory they
 #                 cost (scripts/bench/idle_conns.py); 0 skips it
@@ -64,6 +67,7 @@ rows=${ROWS:-direct nginx haproxy sesame sesame-mem sesame-redis nginx-tls hapro
 idle_conns=${IDLE_CONNS:-10000}
 idle_plain=${IDLE_PLAIN:-0}
 conns=64
+keepalive=${KEEPALIVE:-$conns}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tpl=$root/scripts/bench
@@ -92,6 +96,7 @@ die() {
 
 want() { [[ " $rows " == *" $1 "* ]]; }
 [[ $duration =~ ^[0-9]+s$ ]] || die "DURATION must be whole seconds, like 10s"
+[[ $keepalive =~ ^[0-9]+$ ]] || die "KEEPALIVE must be a number of connections"
 [[ $idle_conns =~ ^[0-9]+$ ]] || die "IDLE_CONNS must be a number of connections"
 for row in $rows; do
   case $row in
@@ -158,7 +163,7 @@ render() {
   [ "$(id -u)" -ne 0 ] || user="user nobody nogroup;"
   sed -e "s|@DIR@|$dir|g" -e "s|@USER@|$user|" -e "s|@CERT@|$dir/bench.pem|" \
     -e "s|@KEY@|$dir/bench.key|" -e "s|@CERT_AND_KEY@|$dir/bench-haproxy.pem|" \
-    -e "s|@UPSTREAM_PORT@|$upstream_port|g" -e "s|@KEEPALIVE@|$conns|" \
+    -e "s|@UPSTREAM_PORT@|$upstream_port|g" -e "s|@KEEPALIVE@|$keepalive|" \
     -e "s|@PLAIN_PORT@|${2:-}|" -e "s|@TLS_PORT@|${3:-}|" -e "s|@NAME@|${out%.*}|g" \
     -e "s|@CONNECTIONS@|$worker_connections|" -e "s|@NOFILE@|$((worker_connections * 2))|" \
     -e "s|@STORE@|${session_store:-}|" -e "s|@SECRET@|$session_secret|" \
@@ -543,6 +548,7 @@ idle_report() {
 
 echo
 [ -z "$rows" ] || echo "sesame benchmark: wrk -t1 -c$conns -d$duration, $rounds rounds, medians"
+echo "upstream keepalive $keepalive in every proxy (nginx keepalive, haproxy pool-max-conn, sesame keepalive)"
 echo "servers on cpu0, wrk on cpu1; nproc $(nproc), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 version=n/a
 [ ! -x "$sesame" ] || version=$("$sesame" --version 2>&1 | head -1)
