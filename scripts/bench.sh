@@ -548,7 +548,7 @@ idle_report() {
 
 echo
 [ -z "$rows" ] || echo "sesame benchmark: wrk -t1 -c$conns -d$duration, $rounds rounds, medians"
-echo "upstream keepalive $keepalive in every proxy (nginx keepalive, haproxy pool-max-conn, sesame keepalive)"
+[ -z "$rows" ] || echo "upstream keepalive $keepalive in every proxy (nginx keepalive, haproxy pool-max-conn, sesame keepalive)"
 echo "servers on cpu0, wrk on cpu1; nproc $(nproc), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 version=n/a
 [ ! -x "$sesame" ] || version=$("$sesame" --version 2>&1 | head -1)
@@ -619,7 +619,9 @@ throughput_report() {
   echo "other load on the machine does not inflate; its proxy column subtracts the direct row's likewise."
   echo "upstream conns: the most connections the upstream accepted during one run of the row"
   echo "(stub_status); for the direct row they are wrk's own ($conns, and one more with which wrk tests"
-  echo "the address). A proxy that keeps its upstream connections opens at most $conns in a run."
+  echo "the address). A proxy that keeps its upstream connections opens at most $conns in a run: some"
+  echo "at its start, as HAProxy closes idle ones after a few seconds and nginx those whose client"
+  echo "left in the middle of a response (the end of the previous run); thousands mean reconnects."
   echo "*-hs rows: one request per connection, each a full TLS 1.3 handshake; req/s = new connections/s."
   echo "sesame-mem, sesame-redis: plain HTTP, each request with a logged-in session's cookie on an"
   echo "auth = \"required\" route, sessions in memory or in Redis; compared with the plain proxy rows."
