@@ -61,7 +61,7 @@ help:
 	@echo "make asan       the same suite built with ASan+UBSan (build-asan/)"
 	@echo "make fuzz       build libFuzzer targets (clang) and run each FUZZ_SECONDS, JOBS at once"
 	@echo "make test-bins, asan-bins, fuzz-bins   only build what test, asan, fuzz run"
-	@echo "make bench      wrk: sesame vs nginx, plain and TLS (scripts/bench.sh)"
+	@echo "make bench      wrk: sesame vs nginx and haproxy, plain and TLS (scripts/bench.sh)"
 	@echo "make demo       sesame on https://127.0.0.1:8443 in front of a demo app"
 	@echo "make install    binary, man pages, example config, systemd unit"
 	@echo "make format     clang-format every C++ file; make lint checks it"

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# make bench: sesame against nginx as a reverse proxy, with wrk, on loopback.
+# make bench: sesame against nginx and HAProxy as reverse proxies, with wrk,
+# on loopback.
 #
 # Usage: scripts/bench.sh BINARY
 #   ROUNDS=3      rounds; every row runs once per round, interleaved
 #   DURATION=10s  wrk duration per run
-#   ROWS="..."    subset of: direct nginx sesame sesame-mem sesame-redis
-#                 nginx-tls sesame-tls nginx-hs sesame-hs (default: all);
-#                 "none" for no wrk rows
+#   ROWS="..."    subset of: direct nginx haproxy sesame sesame-mem
+#                 sesame-redis nginx-tls haproxy-tls sesame-tls nginx-hs
+#                 haproxy-hs sesame-hs (default: all); "none" for no wrk rows
+#   KEEPALIVE=64  idle upstream connections each proxy keeps (default: wrk's
+#                 connections); less shows what a short pool costs (the
+#                 upstream conns column and a warning)
 #   IDLE_CONNS=10000  idle keep-alive TLS connections held against a fresh
 #                 nginx, then a fresh sesame, to compare the memory they
 #                 cost (scripts/bench/idle_conns.py); 0 skips it
@@ -17,7 +21,20 @@
 # row is limited by one core; the busy time of cpu0 per request, minus the
 # direct row's, is what the proxy itself costs. The same is shown from the
 # server processes' own CPU time, which other load on the machine (builds,
-# tests) does not inflate. Medians are printed.
+# tests) does not inflate. Medians are printed with the range (min..max) of
+# req/s over the rounds, and sesame's req/s as a ratio of nginx's and
+# HAProxy's, with the range of the per-round ratios: a round runs every row
+# once, one after the other, so noise from the rest of the machine hits the
+# rows of one round alike.
+# Every peer is configured as a careful operator would (scripts/bench/
+# proxy.conf, haproxy.cfg, sesame.toml): one worker or thread, HTTP/1.1
+# keep-alive to the upstream with as many idle connections kept as wrk opens
+# (nginx's keepalive, HAProxy's pool-max-conn with http-reuse always,
+# sesame's keepalive), no access log. To show that no peer reconnects per
+# request, the upstream's count of accepted connections (nginx stub_status)
+# is read before and after every run: the table prints the most upstream
+# connections a row opened in one run, and the bench warns when that exceeds
+# the client's connections.
 # sesame-mem and sesame-redis: plain HTTP like the sesame row, but every
 # request carries the cookie of a logged-in session on an auth = "required"
 # route (scripts/bench/sesame-session.toml), kept in the memory store or in a
@@ -45,11 +62,12 @@ fi
 sesame=$(realpath -m "$1")
 rounds=${ROUNDS:-3}
 duration=${DURATION:-10s}
-rows=${ROWS:-direct nginx sesame sesame-mem sesame-redis nginx-tls sesame-tls nginx-hs sesame-hs}
+rows=${ROWS:-direct nginx haproxy sesame sesame-mem sesame-redis nginx-tls haproxy-tls sesame-tls nginx-hs haproxy-hs sesame-hs}
 [ "$rows" != none ] || rows=""
 idle_conns=${IDLE_CONNS:-10000}
 idle_plain=${IDLE_PLAIN:-0}
 conns=64
+keepalive=${KEEPALIVE:-$conns}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tpl=$root/scripts/bench
@@ -78,10 +96,12 @@ die() {
 
 want() { [[ " $rows " == *" $1 "* ]]; }
 [[ $duration =~ ^[0-9]+s$ ]] || die "DURATION must be whole seconds, like 10s"
+[[ $keepalive =~ ^[0-9]+$ ]] || die "KEEPALIVE must be a number of connections"
 [[ $idle_conns =~ ^[0-9]+$ ]] || die "IDLE_CONNS must be a number of connections"
 for row in $rows; do
   case $row in
-    direct | nginx | sesame | sesame-mem | sesame-redis | nginx-tls | sesame-tls | nginx-hs | sesame-hs) ;;
+    direct | nginx | haproxy | sesame | sesame-mem | sesame-redis) ;;
+    nginx-tls | haproxy-tls | sesame-tls | nginx-hs | haproxy-hs | sesame-hs) ;;
     *) die "unknown row $row" ;;
   esac
 done
@@ -89,6 +109,9 @@ done
 for tool in nginx wrk taskset curl openssl python3 g++ pkg-config; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/deps.sh)"
 done
+if want haproxy || want haproxy-tls || want haproxy-hs; then
+  command -v haproxy >/dev/null || die "haproxy not found (run scripts/deps.sh)"
+fi
 if want sesame-redis; then
   command -v redis-server >/dev/null || die "redis-server not found (run scripts/deps.sh)"
 fi
@@ -112,6 +135,8 @@ free_port() {
 upstream_port=$(free_port)
 nginx_plain=$(free_port)
 nginx_tls=$(free_port)
+haproxy_plain=$(free_port)
+haproxy_tls=$(free_port)
 sesame_plain=$(free_port)
 sesame_tls=$(free_port)
 sesame_mem=$(free_port)
@@ -127,6 +152,8 @@ else
     -keyout "$dir/bench.key" -out "$dir/bench.pem" 2>/dev/null
 fi
 [ -r "$dir/bench.pem" ] && [ -r "$dir/bench.key" ] || die "no certificate in $dir"
+# HAProxy reads the certificate and its key from one file.
+cat "$dir/bench.pem" "$dir/bench.key" >"$dir/bench-haproxy.pem"
 
 # render TEMPLATE [PLAIN_PORT TLS_PORT [OUTPUT]]: writes $dir/OUTPUT (default
 # TEMPLATE); @NAME@ becomes OUTPUT without its extension.
@@ -135,7 +162,8 @@ render() {
   # nginx's compiled-in default group "nobody" does not exist on Debian.
   [ "$(id -u)" -ne 0 ] || user="user nobody nogroup;"
   sed -e "s|@DIR@|$dir|g" -e "s|@USER@|$user|" -e "s|@CERT@|$dir/bench.pem|" \
-    -e "s|@KEY@|$dir/bench.key|" -e "s|@UPSTREAM_PORT@|$upstream_port|g" \
+    -e "s|@KEY@|$dir/bench.key|" -e "s|@CERT_AND_KEY@|$dir/bench-haproxy.pem|" \
+    -e "s|@UPSTREAM_PORT@|$upstream_port|g" -e "s|@KEEPALIVE@|$keepalive|" \
     -e "s|@PLAIN_PORT@|${2:-}|" -e "s|@TLS_PORT@|${3:-}|" -e "s|@NAME@|${out%.*}|g" \
     -e "s|@CONNECTIONS@|$worker_connections|" -e "s|@NOFILE@|$((worker_connections * 2))|" \
     -e "s|@STORE@|${session_store:-}|" -e "s|@SECRET@|$session_secret|" \
@@ -182,6 +210,14 @@ if want nginx || want nginx-tls || want nginx-hs; then
   render proxy.conf "$nginx_plain" "$nginx_tls"
   nginx_start proxy
   wait_ready "http://127.0.0.1:$nginx_plain/"
+fi
+if want haproxy || want haproxy-tls || want haproxy-hs; then
+  render haproxy.cfg "$haproxy_plain" "$haproxy_tls"
+  haproxy -c -q -f "$dir/haproxy.cfg" >"$dir/haproxy-check.out" 2>&1 ||
+    die "haproxy -c rejected $dir/haproxy.cfg: $(cat "$dir/haproxy-check.out")"
+  # -db: in the foreground, so that its pid is the one start() keeps.
+  start haproxy haproxy -db -f "$dir/haproxy.cfg"
+  wait_ready "http://127.0.0.1:$haproxy_plain/"
 fi
 if want sesame || want sesame-tls || want sesame-hs; then
   render sesame.toml "$sesame_plain" "$sesame_tls"
@@ -237,14 +273,42 @@ url_of() {
   case $1 in
     direct) echo "http://127.0.0.1:$upstream_port/" ;;
     nginx) echo "http://127.0.0.1:$nginx_plain/" ;;
+    haproxy) echo "http://127.0.0.1:$haproxy_plain/" ;;
     sesame) echo "http://127.0.0.1:$sesame_plain/" ;;
     sesame-mem) echo "http://127.0.0.1:$sesame_mem/" ;;
     sesame-redis) echo "http://127.0.0.1:$sesame_redis/" ;;
     nginx-tls | nginx-hs) echo "https://127.0.0.1:$nginx_tls/" ;;
+    haproxy-tls | haproxy-hs) echo "https://127.0.0.1:$haproxy_tls/" ;;
     sesame-tls | sesame-hs) echo "https://127.0.0.1:$sesame_tls/" ;;
     *) die "unknown row $1" ;;
   esac
 }
+
+# Before any run, what each row measures: every proxy answers GET / with the
+# upstream's own body (the session rows were checked by session_start), and
+# the TLS listeners negotiate the same protocol, cipher, key exchange and
+# signature; tls_summary keeps a line per TLS row for the report.
+expected_body=$(curl -sf "http://127.0.0.1:$upstream_port/") || die "the upstream did not answer"
+tls_summary=""
+for row in $rows; do
+  case $row in
+    sesame-mem | sesame-redis | *-hs) continue ;;
+  esac
+  body=$(curl -ksf "$(url_of "$row")") || die "$row: GET $(url_of "$row") failed"
+  [ "$body" = "$expected_body" ] || die "$row: GET / answered \"$body\", not the upstream's body"
+  if [[ $row == *-tls ]]; then
+    port=$(url_of "$row")
+    port=${port##*:}
+    tls=$(openssl s_client -connect "127.0.0.1:${port%/}" </dev/null 2>/dev/null |
+      awk -F': ' '/^New, / { sub(/^New, /, ""); p = $0 } /^Server Temp Key:/ { k = $2 }
+        /^Peer signature type:/ { s = $2 } END { printf "%s, key exchange %s, signature %s", p, k, s }')
+    tls_summary+="${row%-tls}: $tls"$'\n'
+  fi
+done
+if [ "$(cut -d: -f2- <<<"$tls_summary" | sort -u | grep -c .)" -gt 1 ]; then
+  echo "bench: warning: the TLS rows negotiate differently:" >&2
+  printf '%s' "$tls_summary" >&2
+fi
 
 # cpu0's busy jiffies: user + nice + system + irq + softirq.
 cpu0_busy() { awk '$1 == "cpu0" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
@@ -259,10 +323,18 @@ servers_cpu() {
   done | awk '{ t += $12 + $13 } END { print t + 0 }'
 }
 
-# Runs wrk against row $1; appends "row req/s p99_ms cpu0_us/req servers_us/req".
+# Connections the upstream has accepted so far (stub_status), counting the
+# one this asks on.
+upstream_accepts() {
+  curl -sf "http://127.0.0.1:$upstream_port/bench-upstream-status" | awk 'NR == 3 { print $1 }'
+}
+
+# Runs wrk against row $1 for $2 in round $3; appends "row req/s p99_ms
+# cpu0_us/req servers_us/req upstream_connections round".
 run() {
-  local row=$1 secs=$2 out before after sbefore safter url port headers=()
+  local row=$1 secs=$2 round=$3 out before after sbefore safter ubefore uafter url port headers=()
   url=$(url_of "$row")
+  ubefore=$(upstream_accepts) || die "no stub_status from the upstream; see $dir"
   before=$(cpu0_busy)
   sbefore=$(servers_cpu)
   if [[ $row == *-hs ]]; then
@@ -277,6 +349,7 @@ run() {
   fi
   after=$(cpu0_busy)
   safter=$(servers_cpu)
+  uafter=$(upstream_accepts) || die "no stub_status from the upstream; see $dir"
   echo "$out" >>"$dir/load-$row.log"
   if [ -n "${session_cookie[$row]:-}" ] && grep -q 'Non-2xx' <<<"$out"; then
     die "$row: $(grep -o 'Non-2xx.*' <<<"$out") of $(awk '/ requests in / { print $1 }' <<<"$out"): the session was not accepted; see $dir/load-$row.log"
@@ -284,7 +357,9 @@ run() {
   if grep -Eq 'Socket errors|Non-2xx|Client-bound' <<<"$out"; then
     echo "bench: warning: $row: $(grep -E 'Socket errors|Non-2xx|Client-bound' <<<"$out" | tr -s ' ' | tr '\n' ';')" >&2
   fi
-  awk -v row="$row" -v busy=$((after - before)) -v own=$((safter - sbefore)) -v tck="$clk_tck" '
+  # The second stub_status request is the one connection not opened by the row.
+  awk -v row="$row" -v busy=$((after - before)) -v own=$((safter - sbefore)) -v tck="$clk_tck" \
+    -v upstream=$((uafter - ubefore - 1)) -v round="$round" '
     / requests in / { total = $1 }
     /^Requests\/sec:/ { rps = $2 }
     $1 == "99%" {
@@ -293,7 +368,8 @@ run() {
     }
     END {
       if (total == 0 || ms < 0) exit 1
-      printf "%s %.2f %.3f %.2f %.2f\n", row, rps, ms, busy * 1e6 / tck / total, own * 1e6 / tck / total
+      printf "%s %.2f %.3f %.2f %.2f %d %d\n", row, rps, ms, busy * 1e6 / tck / total,
+        own * 1e6 / tck / total, upstream, round
     }' <<<"$out" >>"$dir/results" || die "could not parse wrk output for $row: $out"
 }
 
@@ -303,24 +379,48 @@ median() {
 }
 
 # Servers are already running; a short unrecorded run warms caches and pools.
-for row in $rows; do run "$row" 2s; done
+for row in $rows; do run "$row" 2s 0; done
 : >"$dir/results"
 
-# Pairs swap order every other round so neither proxy always runs first.
-for round in $(seq "$rounds"); do
-  order=""
+# The kind of a proxy row: "proxy" followed by its suffix (-tls, -hs, -mem,
+# -redis); nothing for the direct row.
+kind_of() {
+  local s
+  case $1 in
+    nginx* | haproxy* | sesame*)
+      s=${1#nginx} s=${s#haproxy}
+      echo "proxy${s#sesame}"
+      ;;
+  esac
+}
+
+# The rows of round $1 in the order they run: the rows of one kind (nginx,
+# haproxy and sesame over plain HTTP, say) take each other's places in turn
+# from round to round, so that none always runs first.
+round_order() {
+  local round=$1 row kind k list
+  local -A members=() taken=()
   for row in $rows; do
-    if [ $((round % 2)) -eq 0 ]; then
-      case $row in
-        nginx*) if want "sesame${row#nginx}"; then row=sesame${row#nginx}; fi ;;
-        sesame*) if want "nginx${row#sesame}"; then row=nginx${row#sesame}; fi ;;
-      esac
-    fi
-    order="$order $row"
+    kind=$(kind_of "$row")
+    if [ -n "$kind" ]; then members[$kind]+="$row "; fi
   done
-  for row in $order; do
+  for row in $rows; do
+    kind=$(kind_of "$row")
+    if [ -z "$kind" ]; then
+      echo "$row"
+    else
+      read -ra list <<<"${members[$kind]}"
+      k=${taken[$kind]:-0}
+      taken[$kind]=$((k + 1))
+      echo "${list[(k + round - 1) % ${#list[@]}]}"
+    fi
+  done
+}
+
+for round in $(seq "$rounds"); do
+  for row in $(round_order "$round"); do
     echo "bench: round $round/$rounds: $row" >&2
-    run "$row" "$duration"
+    run "$row" "$duration" "$round"
   done
 done
 
@@ -448,56 +548,116 @@ idle_report() {
 
 echo
 [ -z "$rows" ] || echo "sesame benchmark: wrk -t1 -c$conns -d$duration, $rounds rounds, medians"
+[ -z "$rows" ] || echo "upstream keepalive $keepalive in every proxy (nginx keepalive, haproxy pool-max-conn, sesame keepalive)"
 echo "servers on cpu0, wrk on cpu1; nproc $(nproc), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 version=n/a
 [ ! -x "$sesame" ] || version=$("$sesame" --version 2>&1 | head -1)
-echo "$(nginx -v 2>&1); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); sesame: $version"
+[ -z "$tls_summary" ] || printf '%s' "$tls_summary" | sed 's/^/TLS /'
+echo "$(nginx -v 2>&1); $(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f1-3); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); sesame: $version"
 
-# The nginx row a sesame row compares with: the same protocol, or for the
-# session rows the plain proxy.
+# peer_of ROW PEER: the PEER (nginx or haproxy) row a sesame row compares
+# with: the same protocol, or for the session rows the plain proxy.
 peer_of() {
   case $1 in
-    sesame-mem | sesame-redis) echo nginx ;;
-    sesame*) echo "nginx${1#sesame}" ;;
+    sesame-mem | sesame-redis) echo "$2" ;;
+    sesame*) echo "$2${1#sesame}" ;;
   esac
 }
 
+# "min..max" of column $2 of row $1 over the rounds.
+range() {
+  awk -v row="$1" -v col="$2" -v fmt="$3" '$1 == row {
+      if (n++ == 0 || $col < lo) lo = $col
+      if (n == 1 || $col > hi) hi = $col
+    }
+    END { if (n == 0) print "-"; else printf fmt ".." fmt "\n", lo, hi }' "$dir/results"
+}
+
+# ratio_of ROW PEER: req/s of ROW over PEER's as "median-ratio min max", the
+# first from the medians, the others from the rounds (both ran in each).
+ratio_of() {
+  awk -v a="$1" -v b="$2" -v ma="$(median "$1" 2)" -v mb="$(median "$2" 2)" '
+    $1 == a { ra[$7] = $2 }
+    $1 == b { rb[$7] = $2 }
+    END {
+      for (r in ra) if ((r in rb) && rb[r] > 0) {
+        x = ra[r] / rb[r]
+        if (n++ == 0 || x < lo) lo = x
+        if (n == 1 || x > hi) hi = x
+      }
+      if (n > 0 && mb > 0) printf "%.2f %.2f %.2f\n", ma / mb, lo, hi
+    }' "$dir/results"
+}
+
 throughput_report() {
+  local row rps p99 us own cost own_cost up peer kind r lo hi diff targets="" warnings="" cells
   echo
   direct_us=$(median direct 4)
   direct_own=$(median direct 5)
   minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
-  printf '%-12s %9s %8s %8s %8s %9s %9s %9s %9s %9s\n' "" "" "" cpu0 proxy servers proxy sesame/ sesame/ "p99 -"
-  printf '%-12s %9s %8s %8s %8s %9s %9s %9s %9s %9s\n' row req/s "p99 ms" us/req us/req us/req us/req nginx "nginx p99" "nginx ms"
-  targets=""
+  printf '%-12s %8s %15s %7s %7s %7s %7s %7s %8s\n' "" "req/s" "req/s" "p99" cpu0 proxy servers proxy upstream
+  printf '%-12s %8s %15s %7s %7s %7s %7s %7s %8s\n' row median "min..max" ms us/req us/req us/req us/req conns
   for row in $rows; do
     rps=$(median "$row" 2) p99=$(median "$row" 3) us=$(median "$row" 4) own=$(median "$row" 5)
+    up=$(awk -v row="$row" '$1 == row && $6 > m { m = $6 } END { print m + 0 }' "$dir/results")
     cost=- own_cost=-
     if [[ $row != direct && $row != *-hs && $direct_us != - ]]; then
       cost=$(minus "$us" "$direct_us")
       own_cost=$(minus "$own" "$direct_own")
     fi
-    ratio=- p99_ratio=- p99_diff=-
-    peer=$(peer_of "$row")
-    if [ -n "$peer" ] && want "$peer"; then
-      ratio=$(awk -v a="$rps" -v b="$(median "$peer" 2)" 'BEGIN { printf "%.2fx", a / b }')
-      p99_ratio=$(awk -v a="$p99" -v b="$(median "$peer" 3)" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
-      p99_diff=$(awk -v a="$p99" -v b="$(median "$peer" 3)" 'BEGIN { printf "%+.2f", a - b }')
-      case $row in
-        sesame-mem) targets+=$(target_line "$row" "$ratio" 1.0 "$p99_diff")$'\n' ;;
-        sesame-redis) targets+=$(target_line "$row" "$ratio" 0.9 "$p99_diff")$'\n' ;;
-      esac
+    if [ "$row" != direct ] && [ "$up" -gt "$conns" ]; then
+      warnings+="WARNING: $row opened $up upstream connections in one run for $conns client connections:"$'\n'
+      warnings+="  it reconnects to the upstream, so the row measures connection set-up, not proxying"$'\n'
     fi
-    printf '%-12s %9.0f %8.2f %8.1f %8s %9.1f %9s %9s %9s %9s\n' "$row" "$rps" "$p99" "$us" "$cost" "$own" "$own_cost" "$ratio" "$p99_ratio" "$p99_diff"
+    printf '%-12s %8.0f %15s %7.2f %7.1f %7s %7.1f %7s %8s\n' "$row" "$rps" "$(range "$row" 2 %.0f)" \
+      "$p99" "$us" "$cost" "$own" "$own_cost" "$up"
   done
   echo
+  echo "req/s median and min..max over the rounds; p99 and the us/req columns are medians."
   echo "cpu0 us/req: cpu0 busy time (/proc/stat) per request; proxy us/req: that minus the direct row's."
   echo "servers us/req: CPU time of the upstream and proxy processes themselves (/proc/PID/stat), which"
   echo "other load on the machine does not inflate; its proxy column subtracts the direct row's likewise."
+  echo "upstream conns: the most connections the upstream accepted during one run of the row"
+  echo "(stub_status); for the direct row they are wrk's own ($conns, and one more with which wrk tests"
+  echo "the address). A proxy that keeps its upstream connections opens at most $conns in a run, when"
+  echo "a pool that shrank between runs refills (HAProxy closes idle server connections"
+  echo "after a few seconds by default); thousands mean it reconnects for requests."
   echo "*-hs rows: one request per connection, each a full TLS 1.3 handshake; req/s = new connections/s."
   echo "sesame-mem, sesame-redis: plain HTTP, each request with a logged-in session's cookie on an"
-  echo "auth = \"required\" route, sessions in memory or in Redis; compared with the nginx row."
+  echo "auth = \"required\" route, sessions in memory or in Redis; compared with the plain proxy rows."
+
+  echo
+  echo "sesame's req/s as a ratio of its peer's: of the medians, then min..max of the rounds' ratios;"
+  echo "p99 difference in ms (sesame's minus the peer's medians)"
+  printf '%-12s %21s %21s %9s %9s\n' row "/ nginx" "/ haproxy" "p99 -" "p99 -"
+  printf '%-12s %21s %21s %9s %9s\n' "" "" "" nginx haproxy
+  for row in $rows; do
+    [[ $row == sesame* ]] || continue
+    cells=()
+    for kind in nginx haproxy; do
+      peer=$(peer_of "$row" "$kind")
+      cells+=(- -)
+      want "$peer" || continue
+      read -r r lo hi <<<"$(ratio_of "$row" "$peer")"
+      [ -n "${r:-}" ] || continue
+      cells[-2]="${r}x (${lo}..${hi})"
+      diff=$(awk -v a="$(median "$row" 3)" -v b="$(median "$peer" 3)" 'BEGIN { printf "%+.2f", a - b }')
+      cells[-1]=$diff
+      if awk -v r="$r" 'BEGIN { exit !(r > 1.5 || r < 1 / 1.5) }'; then
+        warnings+="WARNING: $row is ${r}x $peer: a margin this large usually means one side is"$'\n'
+        warnings+="  misconfigured or starved (see upstream conns); check before believing it"$'\n'
+      fi
+      if [ "$kind" = nginx ]; then
+        case $row in
+          sesame-mem) targets+=$(target_line "$row" "$r" 1.0 "$diff")$'\n' ;;
+          sesame-redis) targets+=$(target_line "$row" "$r" 0.9 "$diff")$'\n' ;;
+        esac
+      fi
+    done
+    printf '%-12s %21s %21s %9s %9s\n' "$row" "${cells[0]}" "${cells[2]}" "${cells[1]}" "${cells[3]}"
+  done
   [ -z "$targets" ] || printf '\nissue 3 targets (against nginx):\n%s' "$targets"
+  [ -z "$warnings" ] || printf '\n%s' "$warnings"
 }
 
 # target_line ROW RATIO MIN_RATIO P99_DIFF: one line of the issue 3 verdict.
