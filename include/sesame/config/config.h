@@ -15,6 +15,7 @@
 #include "sesame/base/log.h"
 #include "sesame/http/request_parser.h"
 #include "sesame/net/address.h"
+#include "sesame/net/cidr.h"
 #include "sesame/session/settings.h"
 #include "sesame/tls/settings.h"
 
@@ -34,6 +35,10 @@ struct ServerConfig {
   // left. Below systemd's TimeoutStopSec (90 s by default), so that sesame
   // exits 0 on its own rather than being killed.
   std::chrono::milliseconds shutdown_timeout{30'000};
+  // Peers (load balancers, proxies) whose X-Forwarded-For, X-Forwarded-Proto,
+  // X-Forwarded-Host and Forwarded are believed, and the only peers a
+  // proxy_protocol listener accepts. Empty: nobody's.
+  std::vector<net::Cidr> trusted_proxies;
 };
 
 struct ListenConfig {
@@ -41,6 +46,9 @@ struct ListenConfig {
   net::Address addr;
   bool tls = false;
   bool redirect_https = false;
+  // Every connection starts with a PROXY protocol v1 or v2 header (HAProxy,
+  // nginx, cloud load balancers) naming the client; only from trusted_proxies.
+  bool proxy_protocol = false;
 };
 
 using TlsConfig = tls::Settings;
