@@ -18,7 +18,7 @@ void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
 
   std::string forwarded_for;
   for (const http::Header& h : req.headers.fields()) {
-    if (http::equalsIgnoreCase(h.name, "X-Forwarded-For")) {
+    if (fwd.trusted_peer && http::equalsIgnoreCase(h.name, "X-Forwarded-For")) {
       if (!forwarded_for.empty()) forwarded_for.append(", ");
       forwarded_for.append(h.value);
     }
@@ -31,12 +31,16 @@ void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
   fields.remove("Expect");
   fields.remove("X-Forwarded-For");
   fields.remove("X-Forwarded-Proto");
-  fields.remove("X-Forwarded-Host");
+  fields.remove("X-Real-IP");
+  bool keep_host = fwd.trusted_peer && fields.find("X-Forwarded-Host") != nullptr;
+  if (!keep_host) fields.remove("X-Forwarded-Host");
+  if (!fwd.trusted_peer) fields.remove("Forwarded");
   if (!fwd.request_id.empty()) fields.remove("X-Request-Id");
   http::appendFields(out, fields);
   appendField(out, "X-Forwarded-For", forwarded_for);
   appendField(out, "X-Forwarded-Proto", fwd.tls ? "https" : "http");
-  if (!req.host.empty()) appendField(out, "X-Forwarded-Host", req.host);
+  if (!req.host.empty() && !keep_host) appendField(out, "X-Forwarded-Host", req.host);
+  appendField(out, "X-Real-IP", fwd.real_ip.empty() ? fwd.client_ip : fwd.real_ip);
   if (!fwd.request_id.empty()) appendField(out, "X-Request-Id", fwd.request_id);
   if (req.upgrade) out.append("Connection: upgrade\r\n");
   if (req.body == http::BodyKind::kChunked) out.append("Transfer-Encoding: chunked\r\n");

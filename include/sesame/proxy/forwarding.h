@@ -12,17 +12,25 @@
 namespace sesame::proxy {
 
 struct RequestForwarding {
-  std::string_view client_ip;      // appended to X-Forwarded-For
-  bool tls = false;                // X-Forwarded-Proto
+  std::string_view client_ip;      // the peer: appended to X-Forwarded-For
+  bool tls = false;                // X-Forwarded-Proto: the scheme the client used
   std::string_view fallback_host;  // Host for an HTTP/1.0 request without one
   // When set, replaces every X-Request-Id the client sent (proxy::RequestId).
   std::string_view request_id = {};
+  std::string_view real_ip = {};  // X-Real-IP (ClientView::address); client_ip when empty
+  // The peer is a trusted proxy: its X-Forwarded-For chain, X-Forwarded-Host
+  // and Forwarded stand (ClientView::trusted_peer).
+  bool trusted_peer = false;
 };
 
 // Appends the upstream request head to `out`. Hop-by-hop fields go
 // (RFC 9110 §7.6.1), Upgrade survives for an upgrade request; Expect goes
-// because sesame answers 100-continue itself; X-Forwarded-Proto and
-// X-Forwarded-Host are replaced, X-Forwarded-For gets the client appended.
+// because sesame answers 100-continue itself. Forwarding fields are
+// sesame's own: X-Forwarded-Proto and X-Real-IP always; from an untrusted
+// peer X-Forwarded-For is the peer alone, X-Forwarded-Host the Host, and
+// Forwarded is removed; from a trusted peer X-Forwarded-For is its chain
+// with the peer appended, and its X-Forwarded-Host (else the Host) and
+// Forwarded go through.
 // Always HTTP/1.1 upstream: keep-alive by default, chunked when the body is.
 void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
                            const RequestForwarding& fwd);

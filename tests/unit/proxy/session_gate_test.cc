@@ -85,7 +85,7 @@ struct Fixture {
     ctx.sealer = shared->sealer;
     ctx.plain_cookie = {"sid", false, true, "Lax", ""};
     ctx.tls_cookie = {"sid", true, true, "Lax", ""};
-    gate = std::make_unique<SessionGate>(ctx, true, owner);
+    gate = std::make_unique<SessionGate>(ctx, owner);
   }
 
   http::RequestHead request(std::string method, std::string target,
@@ -101,7 +101,7 @@ struct Fixture {
   // Runs a request through the gate; the owner's verdict is in `owner`.
   void check(http::RequestHead& req, const session::RoutePolicy& policy) {
     owner = Owner{};
-    gate->checkRequest(req, policy);
+    gate->checkRequest(req, policy, true);
     REQUIRE(owner.checked != -1);  // the memory and cookie stores answer at once
   }
 
