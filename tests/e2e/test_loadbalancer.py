@@ -106,7 +106,8 @@ def test_forged_forwarding_headers_from_untrusted_client_replaced(env):
 
 def test_forged_x_forwarded_for_through_haproxy_not_believed(env):
     up = env.upstream()
-    s = env.sesame(up, server=TRUSTED)
+    access = os.path.join(env.workdir, "access.log")
+    s = env.sesame(up, server=TRUSTED, extra='\n[log]\naccess = "%s"\n' % access)
     lb = haproxy(env, ["mode http", "bind 127.0.0.1:PORT", "option forwardfor"],
                  ["mode http", "server s1 127.0.0.1:%d" % s.port])
     # The client's own value precedes HAProxy's: the right-most untrusted
@@ -119,6 +120,14 @@ def test_forged_x_forwarded_for_through_haproxy_not_believed(env):
     # Direct to sesame from an untrusted address: nothing the client said stands.
     r = ask(s.port, headers=FORGED)
     assert_own_forwarding(r, CLIENT)
+    # The access log names the client, not the balancer or the forgery.
+    deadline = time.monotonic() + 3
+    lines = []
+    while len(lines) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        with open(access) as f:
+            lines = f.read().splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == [CLIENT, CLIENT], lines
 
 
 def test_proxy_v2_from_haproxy_names_the_client(env):
