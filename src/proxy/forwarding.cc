@@ -1,12 +1,29 @@
 #include "sesame/proxy/forwarding.h"
 
+#include <vector>
+
 #include "sesame/session/control_headers.h"
+#include "sesame/session/identity_filter.h"
 
 namespace sesame::proxy {
 namespace {
 
 void appendField(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
+}
+
+// Removes `name` in every spelling a backend may fold into it (case, '_'
+// for '-'): CGI and WSGI hand "X_Forwarded_For" to the application as
+// HTTP_X_FORWARDED_FOR, the same variable as the real field. With
+// `keep_exact`, only the folded spellings go (a trusted peer's own field stays).
+void removeSpellings(http::HeaderList& fields, std::string_view name, bool keep_exact) {
+  std::vector<std::string> names;
+  for (const http::Header& h : fields.fields()) {
+    if (!session::headerNameMatches(h.name, name)) continue;
+    if (keep_exact && http::equalsIgnoreCase(h.name, name)) continue;
+    names.push_back(h.name);
+  }
+  for (const std::string& n : names) fields.remove(n);
 }
 
 }  // namespace
@@ -29,12 +46,12 @@ void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
   http::HeaderList fields = req.headers;
   fields.removeHopByHop(req.upgrade);
   fields.remove("Expect");
-  fields.remove("X-Forwarded-For");
-  fields.remove("X-Forwarded-Proto");
-  fields.remove("X-Real-IP");
+  removeSpellings(fields, "X-Forwarded-For", false);
+  removeSpellings(fields, "X-Forwarded-Proto", false);
+  removeSpellings(fields, "X-Real-IP", false);
   bool keep_host = fwd.trusted_peer && fields.find("X-Forwarded-Host") != nullptr;
-  if (!keep_host) fields.remove("X-Forwarded-Host");
-  if (!fwd.trusted_peer) fields.remove("Forwarded");
+  removeSpellings(fields, "X-Forwarded-Host", keep_host);
+  removeSpellings(fields, "Forwarded", fwd.trusted_peer);
   if (!fwd.request_id.empty()) fields.remove("X-Request-Id");
   http::appendFields(out, fields);
   appendField(out, "X-Forwarded-For", forwarded_for);

@@ -30,7 +30,8 @@ struct RequestForwarding {
 // peer X-Forwarded-For is the peer alone, X-Forwarded-Host the Host, and
 // Forwarded is removed; from a trusted peer X-Forwarded-For is its chain
 // with the peer appended, and its X-Forwarded-Host (else the Host) and
-// Forwarded go through.
+// Forwarded go through. Spellings a backend folds into these names
+// ("X_Forwarded_For") are removed whoever the peer is.
 // Always HTTP/1.1 upstream: keep-alive by default, chunked when the body is.
 void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
                            const RequestForwarding& fwd);

@@ -148,3 +148,24 @@ TEST_CASE("resolveClient takes the scheme from a trusted X-Forwarded-Proto",
     CHECK(view.https == c.https);
   }
 }
+
+TEST_CASE("forwarding headers spelled with underscores never reach the upstream",
+          "[forwarding][trusted]") {
+  // CGI and WSGI fold X_Forwarded_For into the same variable as X-Forwarded-For.
+  http::RequestHead req = parseRequest(
+      "GET / HTTP/1.1\r\nHost: app.example\r\nX_Forwarded_For: 6.6.6.6\r\n"
+      "x_real_ip: 6.6.6.6\r\nX_FORWARDED_PROTO: https\r\nX_Forwarded-Host: evil\r\n"
+      "X-Forwarded-Host: lb.example\r\nforwarded: for=10.0.0.9\r\n\r\n");
+  for (bool trusted : {false, true}) {
+    INFO("trusted peer: " << trusted);
+    std::string out;
+    proxy::RequestForwarding fwd{"10.0.0.2", false, ""};
+    fwd.trusted_peer = trusted;
+    proxy::appendUpstreamRequest(out, req, fwd);
+    CHECK(out.find("6.6.6.6") == std::string::npos);
+    CHECK(out.find('_') == std::string::npos);
+    CHECK(out.find("evil") == std::string::npos);
+    CHECK((out.find("X-Forwarded-Host: lb.example\r\n") != std::string::npos) == trusted);
+    CHECK((out.find("forwarded: for=10.0.0.9\r\n") != std::string::npos) == trusted);
+  }
+}
