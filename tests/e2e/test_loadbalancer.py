@@ -24,6 +24,9 @@ FORGED = [
     ("X-Forwarded-Host", "evil.test"),
     ("Forwarded", "for=203.0.113.66;proto=https;host=evil.test"),
     ("X-Real-IP", "203.0.113.66"),
+    # CGI/WSGI fold these into the same variables as the real fields.
+    ("X_Forwarded_For", "203.0.113.77"),
+    ("X_Real_IP", "203.0.113.77"),
 ]
 
 
@@ -94,6 +97,12 @@ def assert_own_forwarding(r, client, proto="http", host="app.test"):
     assert echoed(r, "X-Forwarded-Proto") == [proto], r.json()["headers"]
     assert echoed(r, "X-Forwarded-Host") == [host], r.json()["headers"]
     assert echoed(r, "Forwarded") == [], r.json()["headers"]
+    assert_no_underscored(r)
+
+
+def assert_no_underscored(r):
+    names = [n for n, _ in r.json()["headers"]]
+    assert not any("_" in n for n in names), names
 
 
 def test_forged_forwarding_headers_from_untrusted_client_replaced(env):
@@ -117,6 +126,7 @@ def test_forged_x_forwarded_for_through_haproxy_not_believed(env):
     assert echoed(r, "X-Real-IP") == [CLIENT], r.json()["headers"]
     chain = ", ".join(echoed(r, "X-Forwarded-For"))
     assert chain == "203.0.113.66, %s, 127.0.0.1" % CLIENT, r.json()["headers"]
+    assert_no_underscored(r)
     # Direct to sesame from an untrusted address: nothing the client said stands.
     r = ask(s.port, headers=FORGED)
     assert_own_forwarding(r, CLIENT)
