@@ -81,6 +81,31 @@ void readUser(TableReader& server, const std::string& name, ServerConfig& out) {
   out.gid = found->pw_gid;
 }
 
+void readTrustedProxies(TableReader& server, ServerConfig& out) {
+  const toml::array* items =
+      server.array("trusted_proxies", "an array of CIDR strings such as \"10.0.0.0/8\"");
+  if (items == nullptr) return;
+  for (size_t i = 0; i < items->size(); ++i) {
+    const toml::node& item = *items->get(i);
+    std::string key = server.path("trusted_proxies") + "[" + std::to_string(i) + "]";
+    const auto* text = item.as_string();
+    if (text == nullptr) {
+      server.diag().error(item, key +
+                                    ": expected a string such as \"10.0.0.0/8\" or \"::1\", got " +
+                                    std::string(typeName(item)));
+      continue;
+    }
+    std::string why;
+    std::optional<net::Cidr> cidr = net::parseCidr(text->get(), &why);
+    if (!cidr) {
+      server.diag().error(
+          item, key + " " + quote(text->get()) + " is not an address or CIDR block: " + why);
+      continue;
+    }
+    out.trusted_proxies.push_back(*cidr);
+  }
+}
+
 }  // namespace
 
 std::string resolvePath(const std::string& config_path, const std::string& value) {
@@ -134,7 +159,8 @@ void readServer(TableReader& root, Config& config) {
   const toml::table* table = root.subtable("server", "a table ([server])");
   if (table == nullptr) return;
   TableReader server(*table, "server", root.diag());
-  server.rejectUnknown({"workers", "user", "shutdown_timeout", "upgrade_protocols"});
+  server.rejectUnknown(
+      {"workers", "user", "shutdown_timeout", "upgrade_protocols", "trusted_proxies"});
   if (auto workers = server.integer("workers", 0, 256)) {
     config.server.workers = static_cast<unsigned>(*workers);
     if (config.server.workers == 0) {
@@ -148,6 +174,7 @@ void readServer(TableReader& root, Config& config) {
   if (const toml::array* list = server.array("upgrade_protocols", "an array of protocol names")) {
     readUpgradeProtocols(server, *list, config.server);
   }
+  readTrustedProxies(server, config.server);
 }
 
 void readTls(TableReader& root, Config& config) {
@@ -195,10 +222,22 @@ void readListeners(TableReader& root, const LoadOptions& options, Config& config
   for (auto [i, t] : entries) {
     std::string name = "listen[" + std::to_string(i) + "]";
     TableReader entry(*t, name, root.diag());
-    entry.rejectUnknown({"address", "tls", "redirect_https"});
+    entry.rejectUnknown({"address", "tls", "redirect_https", "proxy_protocol"});
     ListenConfig listen;
     listen.tls = entry.boolean("tls").value_or(false);
     listen.redirect_https = entry.boolean("redirect_https").value_or(false);
+    listen.proxy_protocol = entry.boolean("proxy_protocol").value_or(false);
+    // Without a trusted peer every connection would be refused: a listener
+    // that can never serve is a configuration mistake, said at -t time.
+    // Counted as written, so a bad entry is reported once, by itself.
+    const toml::array* trusted = root.table().at_path("server.trusted_proxies").as_array();
+    if (listen.proxy_protocol && (trusted == nullptr || trusted->empty())) {
+      entry.diag().error(*entry.find("proxy_protocol"),
+                         name +
+                             ".proxy_protocol = true needs server.trusted_proxies: list the "
+                             "addresses of the load balancers that send the PROXY header "
+                             "(connections from any other peer are refused)");
+    }
     if (listen.tls && !has_certificate) {
       entry.diag().error(
           *entry.find("tls"),

@@ -1,8 +1,10 @@
 #include "sesame/proxy/forwarding.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "sesame/session/control_headers.h"
+#include "sesame/session/identity_filter.h"
 
 namespace sesame::proxy {
 namespace {
@@ -21,6 +23,20 @@ bool protocolAllowed(std::string_view element, const std::vector<std::string>& a
   return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& name) {
     return http::equalsIgnoreCase(protocolName(element), name);
   });
+}
+
+// Removes `name` in every spelling a backend may fold into it (case, '_', '.'
+// for '-'): CGI and WSGI hand "X_Forwarded_For" to the application as
+// HTTP_X_FORWARDED_FOR, the same variable as the real field. With
+// `keep_exact`, only the folded spellings go (a trusted peer's own field stays).
+void removeSpellings(http::HeaderList& fields, std::string_view name, bool keep_exact) {
+  std::vector<std::string> names;
+  for (const http::Header& h : fields.fields()) {
+    if (!session::headerNameMatches(h.name, name)) continue;
+    if (keep_exact && http::equalsIgnoreCase(h.name, name)) continue;
+    names.push_back(h.name);
+  }
+  for (const std::string& n : names) fields.remove(n);
 }
 
 }  // namespace
@@ -73,7 +89,7 @@ void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
 
   std::string forwarded_for;
   for (const http::Header& h : req.headers.fields()) {
-    if (http::equalsIgnoreCase(h.name, "X-Forwarded-For")) {
+    if (fwd.trusted_peer && http::equalsIgnoreCase(h.name, "X-Forwarded-For")) {
       if (!forwarded_for.empty()) forwarded_for.append(", ");
       forwarded_for.append(h.value);
     }
@@ -83,14 +99,18 @@ void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
 
   http::HeaderList fields = req.headers;
   fields.remove("Expect");
-  fields.remove("X-Forwarded-For");
-  fields.remove("X-Forwarded-Proto");
-  fields.remove("X-Forwarded-Host");
+  removeSpellings(fields, "X-Forwarded-For", false);
+  removeSpellings(fields, "X-Forwarded-Proto", false);
+  removeSpellings(fields, "X-Real-IP", false);
+  bool keep_host = fwd.trusted_peer && fields.find("X-Forwarded-Host") != nullptr;
+  removeSpellings(fields, "X-Forwarded-Host", keep_host);
+  removeSpellings(fields, "Forwarded", fwd.trusted_peer);
   if (!fwd.request_id.empty()) fields.remove("X-Request-Id");
   http::appendFields(out, fields);
   appendField(out, "X-Forwarded-For", forwarded_for);
   appendField(out, "X-Forwarded-Proto", fwd.tls ? "https" : "http");
-  if (!req.host.empty()) appendField(out, "X-Forwarded-Host", req.host);
+  if (!req.host.empty() && !keep_host) appendField(out, "X-Forwarded-Host", req.host);
+  appendField(out, "X-Real-IP", fwd.real_ip.empty() ? fwd.client_ip : fwd.real_ip);
   if (!fwd.request_id.empty()) appendField(out, "X-Request-Id", fwd.request_id);
   if (req.upgrade) out.append("Connection: upgrade\r\n");
   if (req.body == http::BodyKind::kChunked) out.append("Transfer-Encoding: chunked\r\n");

@@ -165,6 +165,8 @@ void ServerConnection::handleRequest() {
   // the identity or forwarding fields added below.
   cleanRequestFields(req, ctx_.config->server.upgrade_protocols);
   chooseRequestId(req.headers, ctx_.request_ids, ex_->request_id);
+  ex_->client =
+      resolveClient(ctx_.config->server.trusted_proxies, peer_ip_, listen_.tls, req.headers);
   keep_alive_ = req.keep_alive && !ctx_.draining;
   bool has_body = req.body != http::BodyKind::kNone;
   if (listen_.redirect_https) {
@@ -187,13 +189,13 @@ void ServerConnection::handleRequest() {
       takeCookie(req.headers, ctx_.sessions->settings->cookie_name);
     } else {
       if (!gate_)
-        gate_ = std::make_unique<SessionGate>(*ctx_.sessions, listen_.tls,
-                                              static_cast<SessionGateOwner&>(*this));
+        gate_ =
+            std::make_unique<SessionGate>(*ctx_.sessions, static_cast<SessionGateOwner&>(*this));
       gated_ = true;
       // Bytes after the head (a body, pipelined requests) wait unread until
       // the check is done; the read watermark bounds them.
       client_state_ = Client::kWaiting;
-      return gate_->checkRequest(req, route_->policy);
+      return gate_->checkRequest(req, route_->policy, ex_->client.https);
     }
   }
   forwardRequest();
@@ -210,9 +212,12 @@ void ServerConnection::forwardRequest() {
   bool has_body = req.body != http::BodyKind::kNone;
   ex_->request_body = http::BodyDecoder(req.body, req.content_length);
   ex_->upstream_head.clear();
-  RequestForwarding fwd{peer_ip_, listen_.tls,
+  RequestForwarding fwd{peer_ip_,
+                        ex_->client.https,
                         ctx_.config->upstreams[route_->upstream_index].servers[0].address,
-                        ex_->request_id.view()};
+                        ex_->request_id.view(),
+                        ex_->client.address,
+                        ex_->client.trusted_peer};
   appendUpstreamRequest(ex_->upstream_head, req, fwd);
   if (req.expect_continue && has_body && req.version_minor == 1) {
     evbuffer_add(output(client_), "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -227,7 +232,7 @@ void ServerConnection::respondError(int status, bool close_after, std::string_vi
   close_after = close_after || ctx_.draining;
   std::string response;
   std::string fields(extra_fields);
-  if (listen_.tls) fields.append(ctx_.hsts_field);
+  if (https()) fields.append(ctx_.hsts_field);
   // Before any byte of a request (a silent connection's 408) the ID names
   // only this answer.
   RequestId unlogged;
@@ -257,7 +262,7 @@ void ServerConnection::logExchange(int status, uint64_t bytes) {
   ctx_.metrics.onRequest(route, status, info.timed ? now - info.started : SteadyClock::duration{});
   if (!ctx_.access_log.enabled()) return;
   AccessRecord record;
-  record.client = peer_ip_;
+  record.client = parsed ? std::string_view(ex_->client.address) : std::string_view(peer_ip_);
   record.status = status;
   record.bytes = bytes;
   record.request_id = ex_->request_id.view();
@@ -292,6 +297,10 @@ void ServerConnection::countTlsHandshake() {
 
 void ServerConnection::countUpstreamError(UpstreamError kind) {
   ctx_.metrics.onUpstreamError(*ctx_.upstream_metrics[route_->upstream_index], kind);
+}
+
+bool ServerConnection::https() const {
+  return ex_ && ex_->log.due ? ex_->client.https : listen_.tls;
 }
 
 std::string ServerConnection::requestTag() const {

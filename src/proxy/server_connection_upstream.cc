@@ -186,7 +186,7 @@ void ServerConnection::sendResponseHead() {
   }
   keep_alive_ = !close;
   std::string extra;
-  if (listen_.tls && !resp.headers.find("Strict-Transport-Security")) extra = ctx_.hsts_field;
+  if (https() && !resp.headers.find("Strict-Transport-Security")) extra = ctx_.hsts_field;
   if (gated_) {
     extra.append(gate_->responseFields());
     if (gate_->noStore()) {

@@ -11,11 +11,12 @@ namespace {
 
 using session::StoreStatus;
 
-// The origin the request itself names (RFC 6454 §4): the listener's scheme
-// and the Host the client used.
-std::string requestOrigin(const http::RequestHead& req, bool tls) {
+// The origin the request itself names (RFC 6454 §4): the scheme the client
+// used (behind a TLS-terminating load balancer, its X-Forwarded-Proto, not
+// the listener's) and the Host it sent.
+std::string requestOrigin(const http::RequestHead& req, bool https) {
   if (req.host.empty()) return {};
-  std::string origin = (tls ? "https://" : "http://") + req.host;
+  std::string origin = (https ? "https://" : "http://") + req.host;
   return session::normalizeOrigin(origin).value_or(std::string());
 }
 
@@ -88,8 +89,8 @@ std::optional<std::string> takeCookie(http::HeaderList& headers, std::string_vie
   return found;
 }
 
-SessionGate::SessionGate(const SessionContext& ctx, bool tls, SessionGateOwner& owner)
-    : ctx_(ctx), cookie_(tls ? ctx.tls_cookie : ctx.plain_cookie), owner_(owner), tls_(tls) {}
+SessionGate::SessionGate(const SessionContext& ctx, SessionGateOwner& owner)
+    : ctx_(ctx), cookie_(&ctx.plain_cookie), owner_(owner) {}
 
 SessionGate::~SessionGate() = default;
 
@@ -155,7 +156,9 @@ void SessionGate::resume() {
   if (phase_ == Phase::kActions) return onOpDone(status_);
 }
 
-void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolicy& policy) {
+void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolicy& policy,
+                               bool https) {
+  cookie_ = https ? &ctx_.tls_cookie : &ctx_.plain_cookie;
   ticket_.reset();
   req_ = &req;
   policy_ = &policy;
@@ -166,8 +169,9 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   sent_value_.clear();
   jar_.reset();
   const session::Settings& settings = *ctx_.settings;
-  if (policy.csrf && !session::allowUnsafeRequest(req.method, req.headers, requestOrigin(req, tls_),
-                                                  settings.csrf_origins)) {
+  if (policy.csrf &&
+      !session::allowUnsafeRequest(req.method, req.headers, requestOrigin(req, https),
+                                   settings.csrf_origins)) {
     LOG_DEBUG("refused a cross-site %s %s", req.method.c_str(), pathOf(req).c_str());
     return finishRequest(403);
   }
@@ -213,10 +217,10 @@ void SessionGate::startLoad() {
 void SessionGate::appendJarCookie(std::string_view key) {
   if (std::optional<std::string> value = jar_->sealed(key)) {
     if (*value != sent_value_) {
-      appendField(response_fields_, "Set-Cookie", session::setCookie(cookie_, *value));
+      appendField(response_fields_, "Set-Cookie", session::setCookie(*cookie_, *value));
     }
   } else if (cookie_sent_) {
-    appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+    appendField(response_fields_, "Set-Cookie", session::clearCookie(*cookie_));
   }
 }
 
@@ -277,13 +281,13 @@ void SessionGate::onLoaded(StoreStatus status) {
       }
       return finishRequest(0);
     case session::Access::kLoginRedirect:
-      if (clear) appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+      if (clear) appendField(response_fields_, "Set-Cookie", session::clearCookie(*cookie_));
       appendField(response_fields_, "Location",
                   session::loginLocation(ctx_.settings->login_url, req_->target));
       appendField(response_fields_, "Cache-Control", "no-store");
       return finishRequest(302);
     case session::Access::kUnauthorized:
-      if (clear) appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+      if (clear) appendField(response_fields_, "Set-Cookie", session::clearCookie(*cookie_));
       // RFC 9110 §15.5.2: a 401 names the scheme that would succeed.
       appendField(response_fields_, "WWW-Authenticate", "Cookie realm=\"sesame\"");
       return finishRequest(401);
@@ -301,7 +305,7 @@ void SessionGate::issueAnonymous() {
     key_ = "client";
     has_id_ = true;
     stored_ = false;
-    if (cookie_sent_) appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+    if (cookie_sent_) appendField(response_fields_, "Set-Cookie", session::clearCookie(*cookie_));
     return;
   }
   id_ = session::SessionId::random();
@@ -310,7 +314,8 @@ void SessionGate::issueAnonymous() {
   // Nothing is stored until something is written: cookieless floods cost
   // the store nothing.
   stored_ = false;
-  appendField(response_fields_, "Set-Cookie", session::setCookie(cookie_, ctx_.codec->encode(id_)));
+  appendField(response_fields_, "Set-Cookie",
+              session::setCookie(*cookie_, ctx_.codec->encode(id_)));
 }
 
 void SessionGate::finishRequest(int status) {
@@ -347,7 +352,7 @@ void SessionGate::planActions(session::ControlActions actions) {
     }
     if (stored_) ops_.push_back({OpKind::kDestroy, true});
     response_fields_.clear();
-    appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+    appendField(response_fields_, "Set-Cookie", session::clearCookie(*cookie_));
     appendField(response_fields_, "Clear-Site-Data", "\"cookies\"");
     no_store_ = true;
     return;
@@ -366,7 +371,7 @@ void SessionGate::planActions(session::ControlActions actions) {
     new_key_ = session::CookieCodec::storeKey(new_id_);
     response_fields_.clear();
     appendField(response_fields_, "Set-Cookie",
-                session::setCookie(cookie_, ctx_.codec->encode(new_id_)));
+                session::setCookie(*cookie_, ctx_.codec->encode(new_id_)));
     return;
   }
   new_key_ = key_;

@@ -150,8 +150,9 @@ void Server::start(std::chrono::microseconds heartbeat) {
   if (admin_) admin_->start();
   listening_ = true;
   for (const config::ListenConfig& listen : config_->listeners) {
-    LOG_INFO("listening on %s (%s%s)", listen.addr.toString().c_str(),
-             listen.tls ? "https" : "http", listen.redirect_https ? ", redirecting to https" : "");
+    LOG_INFO("listening on %s (%s%s%s)", listen.addr.toString().c_str(),
+             listen.tls ? "https" : "http", listen.redirect_https ? ", redirecting to https" : "",
+             listen.proxy_protocol ? ", PROXY protocol from trusted_proxies" : "");
   }
   LOG_INFO("sesame started with %s", plural(workers_.size(), "worker").c_str());
   // Every worker's loop runs (start() returned) on sockets bound and

@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "sesame/base/log.h"
-#include "sesame/proxy/server_connection.h"
+#include "sesame/proxy/accept.h"
 
 namespace sesame::server {
 namespace {
@@ -299,14 +299,8 @@ void Worker::onAccept(const Binding& binding, int fd, sockaddr* addr, int len) {
       return;
     }
   }
-  // The stream owns `fd` and `ssl` from here on.
-  std::unique_ptr<net::Stream> stream = net::Stream::accept(base_.get(), fd, ssl);
-  auto conn = std::make_unique<proxy::ServerConnection>(
-      ctx, *binding.listen, std::move(stream),
-      net::fromSockaddr(addr, static_cast<socklen_t>(len)));
-  proxy::ServerConnection* raw = conn.get();
-  ctx.adopt(std::move(conn));
-  raw->start();
+  proxy::acceptConnection(ctx, *binding.listen, fd, ssl,
+                          net::fromSockaddr(addr, static_cast<socklen_t>(len)));
 }
 
 }  // namespace sesame::server

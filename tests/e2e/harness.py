@@ -196,7 +196,7 @@ class Sesame:
     """The real binary with a generated configuration."""
 
     def __init__(self, env, upstreams, routes, plain, tls, redirect, workers, tls_settings, certs,
-                 limits, timeouts, extra, start, server=None):
+                 limits, timeouts, extra, start, server=None, listen=None):
         self.env = env
         self.port = free_port() if plain else None
         self.tls_port = free_port() if tls else None
@@ -205,10 +205,11 @@ class Sesame:
         for port, is_tls, redir in ((self.port, False, False), (self.tls_port, True, False),
                                     (self.redirect_port, False, True)):
             if port:
-                listen = {"address": "127.0.0.1:%d" % port, "tls": is_tls}
+                listen_table = {"address": "127.0.0.1:%d" % port, "tls": is_tls}
+                listen_table.update(listen or {})
                 if redir:
-                    listen["redirect_https"] = True
-                parts.append(toml_table("[[listen]]", listen))
+                    listen_table["redirect_https"] = True
+                parts.append(toml_table("[[listen]]", listen_table))
         if tls:
             parts.append(toml_table("[tls]", tls_settings))
             for name in certs:
@@ -308,6 +309,7 @@ class Env:
         self.upstreams = []
         self.sesames = []
         self.redises = []
+        self.cleanups = []  # callables run first by cleanup(): other processes a test started
 
     @property
     def certs(self):
@@ -339,17 +341,18 @@ class Env:
 
     def sesame(self, upstream=None, upstreams=None, routes=None, plain=True, tls=False, redirect=False,
                workers=1, tls_settings=None, certs=("default",), limits=None, timeouts=None, extra="",
-               start=True, server=None):
+               start=True, server=None, listen=None):
         """Starts sesame. `upstream` (an Upstream) is shorthand for one
         upstream "app" with a route "/" to it; `upstreams` maps names to
         lists of "host:port" and `routes` lists route tables; `server` adds
-        keys to [server]."""
+        keys to [server] and `listen` to every [[listen]] (not to the
+        redirect listener's redirect_https)."""
         if upstreams is None:
             upstreams = {"app": [upstream.addr]} if upstream else {"app": ["127.0.0.1:%d" % free_port()]}
         if routes is None:
             routes = [{"path": "/", "upstream": next(iter(upstreams))}]
         s = Sesame(self, upstreams, routes, plain, tls, redirect, workers, tls_settings or {}, certs,
-                   limits or {}, timeouts or {}, extra, start=False, server=server)
+                   limits or {}, timeouts or {}, extra, start=False, server=server, listen=listen)
         self.sesames.append(s)
         if start:
             s.start()
@@ -371,7 +374,12 @@ class Env:
         self.redises.append(r)
         return r
 
+    def on_cleanup(self, fn):
+        self.cleanups.append(fn)
+
     def cleanup(self):
+        for fn in self.cleanups:
+            fn()
         for s in self.sesames:
             s.stop()
         for r in self.redises:
@@ -582,8 +590,11 @@ class Client:
     """A raw HTTP/1.1 client connection (plain or TLS) to 127.0.0.1."""
 
     def __init__(self, port, tls=False, server_hostname="default.test", context=None, session=None,
-                 timeout=TIMEOUT):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+                 timeout=TIMEOUT, source=None):
+        # `source`: another loopback address to connect from ("127.0.0.2"),
+        # so the client is not the load balancer's 127.0.0.1.
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                        source_address=(source, 0) if source else None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls or context is not None:
             context = context or client_context()

@@ -15,6 +15,7 @@
 #include "sesame/base/log.h"
 #include "sesame/http/request_parser.h"
 #include "sesame/net/address.h"
+#include "sesame/net/cidr.h"
 #include "sesame/session/settings.h"
 #include "sesame/tls/settings.h"
 
@@ -37,6 +38,10 @@ struct ServerConfig {
   // Protocols an Upgrade request may switch to (compared case-insensitively);
   // other offers are removed and the request goes on as plain HTTP/1.1.
   std::vector<std::string> upgrade_protocols{"websocket"};
+  // Peers (load balancers, proxies) whose X-Forwarded-For, X-Forwarded-Proto,
+  // X-Forwarded-Host and Forwarded are believed, and the only peers a
+  // proxy_protocol listener accepts. Empty: nobody's.
+  std::vector<net::Cidr> trusted_proxies;
 };
 
 struct ListenConfig {
@@ -44,6 +49,9 @@ struct ListenConfig {
   net::Address addr;
   bool tls = false;
   bool redirect_https = false;
+  // Every connection starts with a PROXY protocol v1 or v2 header (HAProxy,
+  // nginx, cloud load balancers) naming the client; only from trusted_proxies.
+  bool proxy_protocol = false;
 };
 
 using TlsConfig = tls::Settings;

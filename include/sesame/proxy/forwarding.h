@@ -13,11 +13,15 @@
 namespace sesame::proxy {
 
 struct RequestForwarding {
-  std::string_view client_ip;      // appended to X-Forwarded-For
-  bool tls = false;                // X-Forwarded-Proto
+  std::string_view client_ip;      // the peer: appended to X-Forwarded-For
+  bool tls = false;                // X-Forwarded-Proto: the scheme the client used
   std::string_view fallback_host;  // Host for an HTTP/1.0 request without one
   // When set, replaces every X-Request-Id the client sent (proxy::RequestId).
   std::string_view request_id = {};
+  std::string_view real_ip = {};  // X-Real-IP (ClientView::address); client_ip when empty
+  // The peer is a trusted proxy: its X-Forwarded-For chain, X-Forwarded-Host
+  // and Forwarded stand (ClientView::trusted_peer).
+  bool trusted_peer = false;
 };
 
 // Removes from a parsed request what the client may not decide, before
@@ -35,9 +39,14 @@ void cleanRequestFields(http::RequestHead& req, const std::vector<std::string>& 
 [[nodiscard]] bool upgradeAccepted(const http::RequestHead& req, const http::ResponseHead& resp);
 
 // Appends the upstream request head to `out` for a request whose fields
-// went through cleanRequestFields; Upgrade survives for an upgrade; Expect goes
-// because sesame answers 100-continue itself; X-Forwarded-Proto and
-// X-Forwarded-Host are replaced, X-Forwarded-For gets the client appended.
+// went through cleanRequestFields; Upgrade survives for an upgrade; Expect
+// goes because sesame answers 100-continue itself. Forwarding fields are
+// sesame's own: X-Forwarded-Proto and X-Real-IP always; from an untrusted
+// peer X-Forwarded-For is the peer alone, X-Forwarded-Host the Host, and
+// Forwarded is removed; from a trusted peer X-Forwarded-For is its chain
+// with the peer appended, and its X-Forwarded-Host (else the Host) and
+// Forwarded go through. Spellings a backend folds into these names
+// ("X_Forwarded_For") are removed whoever the peer is.
 // Always HTTP/1.1 upstream: keep-alive by default, chunked when the body is.
 void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
                            const RequestForwarding& fwd);

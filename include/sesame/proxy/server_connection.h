@@ -16,6 +16,7 @@
 #include "sesame/http/response_parser.h"
 #include "sesame/net/address.h"
 #include "sesame/net/stream.h"
+#include "sesame/proxy/client_address.h"
 #include "sesame/proxy/context.h"
 #include "sesame/proxy/graveyard.h"
 #include "sesame/proxy/request_id.h"
@@ -50,6 +51,7 @@ struct Exchange {
   std::string upstream_head;  // serialised once, resent on a retry
   RequestId request_id;
   ExchangeLog log;
+  ClientView client;  // resolved when the head is parsed (log.due)
 };
 
 class ServerConnection : public Disposable, private net::StreamHandler, private SessionGateOwner {
@@ -106,6 +108,9 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
   // The exchange's request ID for error log messages ("-" before one exists),
   // so that they can be matched with the access log line.
   [[nodiscard]] std::string requestTag() const;
+  // The scheme the client used: a trusted proxy's word once a head is
+  // parsed, else the listener's. Decides HSTS.
+  [[nodiscard]] bool https() const;
   void armTimer(config::Duration d);
   void closeWhenFlushed();
   void dropUpstream();

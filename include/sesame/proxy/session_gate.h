@@ -76,7 +76,7 @@ class SessionGateOwner {
 
 class SessionGate {
  public:
-  SessionGate(const SessionContext& ctx, bool tls, SessionGateOwner& owner);
+  SessionGate(const SessionContext& ctx, SessionGateOwner& owner);
   ~SessionGate();
   SessionGate(const SessionGate&) = delete;
   SessionGate& operator=(const SessionGate&) = delete;
@@ -85,8 +85,10 @@ class SessionGate {
   // cookie (verified before any store is asked, then removed), the store
   // lookup and the access decision; adds the identity headers to `req`.
   // The owner's onRequestChecked follows, possibly before this returns;
-  // `req` must live until then.
-  void checkRequest(http::RequestHead& req, const session::RoutePolicy& policy);
+  // `req` must live until then. `https`: the scheme the client used (the
+  // listener's, or a trusted proxy's X-Forwarded-Proto); it names the
+  // request's own origin for CSRF and makes this exchange's cookies Secure.
+  void checkRequest(http::RequestHead& req, const session::RoutePolicy& policy, bool https);
 
   enum class Control {
     kSend,     // the response may go out now
@@ -148,9 +150,8 @@ class SessionGate {
   void resume();
 
   const SessionContext& ctx_;
-  const session::CookieAttributes& cookie_;
+  const session::CookieAttributes* cookie_;  // chosen per request by the scheme
   SessionGateOwner& owner_;
-  const bool tls_;
 
   Phase phase_ = Phase::kIdle;
   bool in_call_ = false;

@@ -32,8 +32,8 @@ TEST_CASE("the upstream request is rebuilt with one Host and forwarding fields",
   proxy::appendUpstreamRequest(out, req, {"192.0.2.7", false, "fallback"});
   CHECK(out ==
         "GET /a?b=1 HTTP/1.1\r\nHost: app.example.com\r\nAccept: */*\r\n"
-        "X-Forwarded-For: 10.0.0.1, 192.0.2.7\r\nX-Forwarded-Proto: http\r\n"
-        "X-Forwarded-Host: app.example.com\r\n\r\n");
+        "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n"
+        "X-Forwarded-Host: app.example.com\r\nX-Real-IP: 192.0.2.7\r\n\r\n");
 }
 
 TEST_CASE("hop-by-hop request fields and Expect never reach the upstream", "[forwarding]") {

@@ -85,7 +85,7 @@ struct Fixture {
     ctx.sealer = shared->sealer;
     ctx.plain_cookie = {"sid", false, true, "Lax", ""};
     ctx.tls_cookie = {"sid", true, true, "Lax", ""};
-    gate = std::make_unique<SessionGate>(ctx, true, owner);
+    gate = std::make_unique<SessionGate>(ctx, owner);
   }
 
   http::RequestHead request(std::string method, std::string target,
@@ -101,7 +101,7 @@ struct Fixture {
   // Runs a request through the gate; the owner's verdict is in `owner`.
   void check(http::RequestHead& req, const session::RoutePolicy& policy) {
     owner = Owner{};
-    gate->checkRequest(req, policy);
+    gate->checkRequest(req, policy, https);
     REQUIRE(owner.checked != -1);  // the memory and cookie stores answer at once
   }
 
@@ -120,6 +120,7 @@ struct Fixture {
     return fields.substr(at, fields.find(';', at) - at);
   }
 
+  bool https = true;  // the scheme the client used (listener, or a trusted X-Forwarded-Proto)
   session::Settings settings;
   std::unique_ptr<SessionShared> shared;
   std::unique_ptr<CountingStore> counting;
@@ -288,6 +289,26 @@ TEST_CASE("session gate: cross-site unsafe requests are refused before any store
   f.check(allowed, route);
   CHECK(f.owner.checked == 0);
   CHECK(f.counting->calls == 0);
+}
+
+TEST_CASE("session gate: the request's own origin and the cookie follow the client's scheme") {
+  // Behind a TLS-terminating balancer the listener is plain, but the scheme
+  // the client used (a trusted X-Forwarded-Proto) is https.
+  Fixture f;
+  auto route = policy(Auth::kSession);
+  auto same = f.request("POST", "/transfer", {{"Origin", "https://app.test"}});
+  f.check(same, route);
+  CHECK(f.owner.checked == 0);
+  CHECK(f.gate->responseFields().find("; Secure") != std::string::npos);
+  f.https = false;
+  auto plain = f.request("POST", "/transfer", {{"Origin", "https://app.test"}});
+  f.check(plain, route);
+  CHECK(f.owner.checked == 403);
+  auto http_origin = f.request("POST", "/transfer", {{"Origin", "http://app.test"}});
+  f.check(http_origin, route);
+  CHECK(f.owner.checked == 0);
+  CHECK(f.gate->responseFields().find("Set-Cookie: sid=") != std::string::npos);
+  CHECK(f.gate->responseFields().find("Secure") == std::string::npos);
 }
 
 TEST_CASE("session gate: cookie store seals the session in the cookie and re-seals on change") {
