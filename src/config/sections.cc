@@ -98,7 +98,7 @@ void readServer(TableReader& root, Config& config) {
   const toml::table* table = root.subtable("server", "a table ([server])");
   if (table == nullptr) return;
   TableReader server(*table, "server", root.diag());
-  server.rejectUnknown({"workers", "user", "shutdown_timeout"});
+  server.rejectUnknown({"workers", "user", "shutdown_timeout", "escaped_slashes"});
   if (auto workers = server.integer("workers", 0, 256)) {
     config.server.workers = static_cast<unsigned>(*workers);
     if (config.server.workers == 0) {
@@ -108,6 +108,16 @@ void readServer(TableReader& root, Config& config) {
   if (auto user = server.string("user")) readUser(server, *user, config.server);
   if (auto timeout = server.duration("shutdown_timeout", true)) {
     config.server.shutdown_timeout = *timeout;
+  }
+  if (auto slashes = server.string("escaped_slashes")) {
+    if (*slashes == "reject" || *slashes == "keep") {
+      config.server.escaped_slashes =
+          *slashes == "keep" ? http::EscapedSlashes::kKeep : http::EscapedSlashes::kReject;
+    } else {
+      server.diag().error(*server.find("escaped_slashes"),
+                          "server.escaped_slashes " + quote(*slashes) +
+                              " is not supported (expected \"reject\" or \"keep\")");
+    }
   }
 }
 

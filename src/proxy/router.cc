@@ -12,6 +12,12 @@ std::string_view stripPort(std::string_view host) {
   return colon == std::string_view::npos ? host : host.substr(0, colon);
 }
 
+std::string_view routeHost(std::string_view host) {
+  host = stripPort(host);
+  if (host.ends_with('.')) host.remove_suffix(1);
+  return host;
+}
+
 namespace {
 
 bool hostMatches(const config::RouteConfig& route, std::string_view host) {
@@ -66,7 +72,7 @@ Router::Router(const std::vector<config::RouteConfig>& routes) {
 }
 
 const config::RouteConfig* Router::match(std::string_view host, std::string_view target) const {
-  host = stripPort(host);
+  host = routeHost(host);
   bool host_known = false;
   for (const config::RouteConfig* route : exact_) host_known |= hostMatches(*route, host);
   if (host_known) return bestPath(exact_, host, target, true);

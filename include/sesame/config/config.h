@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sesame/base/log.h"
+#include "sesame/http/path_normalizer.h"
 #include "sesame/http/request_parser.h"
 #include "sesame/net/address.h"
 #include "sesame/session/settings.h"
@@ -34,6 +35,8 @@ struct ServerConfig {
   // left. Below systemd's TimeoutStopSec (90 s by default), so that sesame
   // exits 0 on its own rather than being killed.
   std::chrono::milliseconds shutdown_timeout{30'000};
+  // %2F and %5C in a request path: refused (400) or forwarded as they are.
+  http::EscapedSlashes escaped_slashes = http::EscapedSlashes::kReject;
 };
 
 struct ListenConfig {

@@ -17,8 +17,10 @@ class Router {
   // host-less routes. Within the chosen class the longest matching path
   // prefix wins. A prefix ending in '/' matches everything below it; any
   // other prefix matches the path itself or at a '/' or '?' boundary, so
-  // "/api" matches "/api/x" and "/api?q" but not "/apis". `host` may carry a
-  // port, which is ignored. Returns null when nothing matches (404).
+  // "/api" matches "/api/x" and "/api?q" but not "/apis". `host` is
+  // lower-case (the request parser lowers it) and is matched as routeHost()
+  // gives it; `target` is the route path of a normalised target
+  // (http::routePath). Returns null when nothing matches (404).
   [[nodiscard]] const config::RouteConfig* match(std::string_view host,
                                                  std::string_view target) const;
 
@@ -30,6 +32,12 @@ class Router {
 
 // "host:port" -> "host", "[v6]:port" -> "[v6]"; a host without port unchanged.
 [[nodiscard]] std::string_view stripPort(std::string_view host);
+
+// The host that routes match: without port and without the one trailing
+// dot of a fully qualified name, so "app.example.com.:443" is
+// "app.example.com" and no spelling of a protected host falls through to a
+// catch-all route.
+[[nodiscard]] std::string_view routeHost(std::string_view host);
 
 // True when `prefix` matches `target` under the rules above.
 [[nodiscard]] bool pathMatches(std::string_view prefix, std::string_view target);

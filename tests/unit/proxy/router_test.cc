@@ -79,3 +79,27 @@ TEST_CASE("stripPort removes only a port", "[router]") {
   CHECK(sesame::proxy::stripPort("[::1]:8443") == "[::1]");
   CHECK(sesame::proxy::stripPort("[::1]") == "[::1]");
 }
+
+TEST_CASE("routeHost drops the port and the trailing dot", "[router]") {
+  CHECK(sesame::proxy::routeHost("admin.example.com.:443") == "admin.example.com");
+  CHECK(sesame::proxy::routeHost("admin.example.com.") == "admin.example.com");
+  CHECK(sesame::proxy::routeHost("admin.example.com:443") == "admin.example.com");
+  CHECK(sesame::proxy::routeHost("[::1]:8443") == "[::1]");
+  CHECK(sesame::proxy::routeHost("127.0.0.1") == "127.0.0.1");
+}
+
+TEST_CASE("route bypass by spelling a protected host differently", "[router]") {
+  std::vector<RouteConfig> routes = {route("", "/", "catch-all"),
+                                     route("admin.example.com", "/", "admin"),
+                                     route("*.internal.example.com", "/", "internal")};
+  Router router(routes);
+  // The parser lower-cases the host; every other spelling routes the same.
+  for (const char* host : {"admin.example.com", "admin.example.com.", "admin.example.com:443",
+                           "admin.example.com.:443", "admin.example.com.:80"}) {
+    INFO(host);
+    CHECK(pick(router, host, "/x") == "admin");
+  }
+  CHECK(pick(router, "db.internal.example.com.", "/") == "internal");
+  CHECK(pick(router, "db.internal.example.com.:8443", "/") == "internal");
+  CHECK(pick(router, "example.com.", "/") == "catch-all");
+}
