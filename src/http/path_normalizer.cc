@@ -24,17 +24,36 @@ bool isDotName(std::string_view name) {
   return name == "." || name == "..";
 }
 
+// The byte escaped at `at` ("%XY"), or -1 when there is no valid escape.
+int escapedByte(std::string_view path, size_t at) {
+  if (at + 2 >= path.size() || path[at] != '%') return -1;
+  const int high = hexValue(path[at + 1]);
+  const int low = hexValue(path[at + 2]);
+  return high < 0 || low < 0 ? -1 : high * 16 + low;
+}
+
+// An escaped UTF-8 lead byte that starts an overlong form, which can only
+// spell a character that has a shorter one: "%C0%AE" is '.' and "%C0%AF"
+// '/' to a decoder that does not check (the IIS traversal of 2000).
+// RFC 3629 §3 forbids them; `next` is the byte escaped after it, or -1.
+bool overlongLead(int lead, int next) {
+  if (lead == 0xC0 || lead == 0xC1) return true;
+  if (lead == 0xE0) return next >= 0x80 && next < 0xA0;
+  if (lead == 0xF0) return next >= 0x80 && next < 0x90;
+  return false;
+}
+
 // Appends the path's escape at `at` ('%' and two more bytes) in its one
 // spelling; returns "" or the reason for refusing it.
 std::string_view appendEscape(std::string_view path, size_t at, EscapedSlashes escaped_slashes,
                               std::string& out) {
-  const int high = at + 2 < path.size() ? hexValue(path[at + 1]) : -1;
-  const int low = high < 0 ? -1 : hexValue(path[at + 2]);
-  if (low < 0) return "invalid percent-encoding in path";
-  const auto byte = static_cast<unsigned char>(high * 16 + low);
+  const int value = escapedByte(path, at);
+  if (value < 0) return "invalid percent-encoding in path";
+  const auto byte = static_cast<unsigned char>(value);
   // A NUL or line break that an application decodes ends strings and
   // splits log lines; no legitimate path needs one.
   if (byte < 0x20 || byte == 0x7f) return "escaped control character in path";
+  if (overlongLead(byte, escapedByte(path, at + 3))) return "overlong UTF-8 escape in path";
   if (byte == '/' || byte == '\\') {
     // Many frameworks decode these before routing, and the segment then
     // splits in two behind sesame's back.

@@ -24,7 +24,8 @@ enum class EscapedSlashes { kReject, kKeep };
 // - escapes of unreserved characters (ALPHA DIGIT - . _ ~) decoded, every
 //   other escape upper-cased ("%7e" -> "~", "%c3%a9" -> "%C3%A9");
 // - refused: a '%' not followed by two hex digits, an escaped control
-//   character (%00-%1F, %7F), an escaped '/' or '\' under kReject, a raw
+//   character (%00-%1F, %7F), an escaped overlong UTF-8 lead ("%C0%AE" is
+//   '.' to a lax decoder), an escaped '/' or '\' under kReject, a raw
 //   '\' (Windows and some frameworks read it as '/'; browsers never send
 //   it), any byte that is not a visible ASCII character;
 // - split into segments at '/'. A segment's name is its part before the

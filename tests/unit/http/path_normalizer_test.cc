@@ -154,6 +154,19 @@ TEST_CASE("invalid and control escapes are refused", "[http][path]") {
   CHECK(norm("/a?%zz%00%2F") == "/a?%zz%00%2F");
 }
 
+TEST_CASE("route bypass by overlong UTF-8 escapes is refused", "[http][path]") {
+  for (const char* target : {"/public/%c0%ae%c0%ae/admin", "/%C0%AF", "/%c1%9c", "/%e0%80%ae",
+                             "/%E0%9F%BF", "/%f0%80%80%ae", "/%F0%8F%BF%BF", "/a%C0"}) {
+    INFO(target);
+    CHECK(norm(target) == "400: overlong UTF-8 escape in path");
+  }
+  // Shortest forms pass, and so do Latin-1 bytes that start no overlong form.
+  CHECK(norm("/%e0%a0%80%f0%90%80%80%c2%a0") == "/%E0%A0%80%F0%90%80%80%C2%A0");
+  CHECK(norm("/caf%e9") == "/caf%E9");
+  CHECK(norm("/%e0") == "/%E0");
+  CHECK(norm("/%e0/%80") == "/%E0/%80");
+}
+
 TEST_CASE("bytes that are not visible ASCII are refused", "[http][path]") {
   CHECK(norm(std::string("/a\0b", 4)) == "400: invalid character in path");
   CHECK(norm("/caf\xc3\xa9") == "400: invalid character in path");
