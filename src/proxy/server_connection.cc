@@ -187,7 +187,9 @@ void ServerConnection::handleRequest() {
                            ctx_.https_port_suffix + (origin_form ? req.target : "/") + "\r\n";
     return respondError(308, has_body || !keep_alive_, location);
   }
-  route_ = ctx_.router.match(req.host, origin_form ? http::routePath(req.target) : req.target);
+  Router::TargetMatch found = ctx_.router.matchTarget(req.host, req.target);
+  if (found.ambiguous) return respondError(400, true);
+  route_ = found.route;
   if (route_ == nullptr) return respondError(404, has_body || !keep_alive_);
   if (req.method == "CONNECT") return respondError(405, true);
   uint64_t limit = ctx_.config->limits.body_bytes;

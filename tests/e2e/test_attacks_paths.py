@@ -116,13 +116,55 @@ def test_jsessionid_path_parameter_forwarded_intact(env):
     b = logged_in(s.port, "alice", "admin")
     r = b.get("/admin;jsessionid=ABC123/echo")
     assert r.status == 200 and r.json()["target"] == "/admin;jsessionid=ABC123/echo", r
-    # A public route keeps it too, and the session route.
+    # Read with or without its parameters, this path is under "/" or
+    # "/public/": the stricter "/" (session) route serves it, intact.
     c = Client(s.port)
     r = c.get("/public;jsessionid=XYZ/echo")
     assert r.status == 200 and r.json()["target"] == "/public;jsessionid=XYZ/echo", r
+    assert r.all("Set-Cookie"), "not routed by the session route: %r" % r.headers
+    r = c.get("/public/echo;jsessionid=XYZ")
+    assert r.status == 404 and not r.all("Set-Cookie"), r  # public route, upstream's 404
     r = c.get("/app/;jsessionid=XYZ")
     assert r.status == 404 and r.header("X-Server") == "app", r  # upstream's own 404
     assert app.stats(log=True)["log"][-1]["target"] == "/app/;jsessionid=XYZ"
+
+
+def test_route_bypass_by_path_parameters_on_a_public_prefix(env):
+    """"/public;x/secret" is under "/public/" to Tomcat but not to most other
+    frameworks: the stricter of the two readings decides."""
+    ups = env.upstream_set("app", "admin")
+    routes = [
+        {"path": "/", "upstream": "app", "auth": "required"},
+        {"path": "/public/", "upstream": "app", "auth": "public"},
+        {"path": "/admin/", "upstream": "admin", "auth": "required", "groups": ["admin"]},
+        {"path": "/ops/", "upstream": "admin", "auth": "required", "groups": ["ops"]},
+        {"path": "/login/", "upstream": "app", "auth": "session", "accept_control": True},
+    ]
+    s = env.sesame(upstreams={"app": [ups["app"].addr], "admin": [ups["admin"].addr]},
+                   routes=routes, extra=session_extra())
+    c = Client(s.port)
+    for target in ("/public;x/echo", "/public;jsessionid=1/secret/echo"):
+        r = c.get(target, headers=[JSON])
+        assert r.status == 401, (target, r)
+    r = c.get("/public/echo;jsessionid=1")
+    assert r.status == 404 and r.header("X-Server") == "app", r  # public: forwarded
+    assert_upstream_untouched(ups["admin"])
+    # "/admin/" asks more than "/": it wins, for either reading.
+    for target in ("/admin;x/echo", "/ops;x/echo"):
+        r = Client(s.port).get(target, headers=[JSON])
+        assert r.status == 401, (target, r)
+    b = Browser(s.port)
+    b.login("root", "ops", path="/login/control")
+    assert b.get("/admin;x/echo").status == 403
+    # Two required routes, neither policy covering the other: refused.
+    s2 = env.sesame(upstreams={"app": [ups["app"].addr], "admin": [ups["admin"].addr]},
+                    routes=[{"path": "/", "upstream": "app", "auth": "required", "groups": ["ops"]},
+                            {"path": "/admin/", "upstream": "admin", "auth": "required",
+                             "groups": ["admin"]}],
+                    extra=session_extra())
+    r = Client(s2.port).get("/admin;x/echo", headers=[JSON])
+    assert r.status == 400, r
+    assert_upstream_untouched(ups["admin"])
 
 
 def test_route_bypass_by_escaped_slash_rejected_by_default(env):
