@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "reader.h"
+#include "sesame/http/path_normalizer.h"
 
 namespace sesame::config {
 namespace {
@@ -17,6 +18,25 @@ bool validRouteHost(std::string_view host) {
   if (host.empty() || host.front() == '.' || host.back() == '.') return false;
   if (host.find("..") != std::string_view::npos) return false;
   return std::all_of(host.begin(), host.end(), hostChar);
+}
+
+// Requests are routed on their normalised path with path parameters
+// removed (http/path_normalizer.h), so a prefix in any other spelling would
+// never match: say so, and how to write it. "" when the path is fine.
+std::string routePathProblem(const std::string& path) {
+  std::string normal;
+  const std::string_view reason = http::normalizeTarget(path, http::EscapedSlashes::kKeep, normal);
+  if (!reason.empty()) return "can never match a request (" + std::string(reason) + ")";
+  if (path.find_first_of("?;") != std::string::npos) {
+    return "contains '?' or ';', which routes never see: requests are matched on their path "
+           "without query and without ;parameters";
+  }
+  if (normal != path) {
+    return "is not in normal form and would never match (requests are matched after "
+           "normalisation); write " +
+           quote(normal);
+  }
+  return {};
 }
 
 void readServers(TableReader& entry, const LoadOptions& options, UpstreamConfig& upstream) {
@@ -73,6 +93,8 @@ void readRoute(TableReader& entry, const std::string& name, Config& config) {
       entry.diag().error(*entry.find("path"), name + ".path " + quote(*path) +
                                                   " contains a space or control character, "
                                                   "which no request path can match");
+    } else if (std::string problem = routePathProblem(*path); !problem.empty()) {
+      entry.diag().error(*entry.find("path"), name + ".path " + quote(*path) + " " + problem);
     } else {
       route.path = *path;
     }

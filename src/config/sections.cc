@@ -159,8 +159,8 @@ void readServer(TableReader& root, Config& config) {
   const toml::table* table = root.subtable("server", "a table ([server])");
   if (table == nullptr) return;
   TableReader server(*table, "server", root.diag());
-  server.rejectUnknown(
-      {"workers", "user", "shutdown_timeout", "upgrade_protocols", "trusted_proxies"});
+  server.rejectUnknown({"workers", "user", "shutdown_timeout", "upgrade_protocols",
+                        "trusted_proxies", "escaped_slashes"});
   if (auto workers = server.integer("workers", 0, 256)) {
     config.server.workers = static_cast<unsigned>(*workers);
     if (config.server.workers == 0) {
@@ -175,6 +175,16 @@ void readServer(TableReader& root, Config& config) {
     readUpgradeProtocols(server, *list, config.server);
   }
   readTrustedProxies(server, config.server);
+  if (auto slashes = server.string("escaped_slashes")) {
+    if (*slashes == "reject" || *slashes == "keep") {
+      config.server.escaped_slashes =
+          *slashes == "keep" ? http::EscapedSlashes::kKeep : http::EscapedSlashes::kReject;
+    } else {
+      server.diag().error(*server.find("escaped_slashes"),
+                          "server.escaped_slashes " + quote(*slashes) +
+                              " is not supported (expected \"reject\" or \"keep\")");
+    }
+  }
 }
 
 void readTls(TableReader& root, Config& config) {

@@ -30,6 +30,9 @@ bool validAuthority(std::string_view a, bool require_port) {
     const size_t colon = a.find(':');
     const std::string_view host = a.substr(0, colon);
     if (host.empty() || !chars::all(host, chars::kHostChar)) return false;
+    // An empty label (".example.com", "admin..example.com", "a.b..") is no
+    // DNS name; only the root's trailing dot may follow the last label.
+    if (host.front() == '.' || host.find("..") != std::string_view::npos) return false;
     if (colon != std::string_view::npos) {
       port = a.substr(colon + 1);
       has_port = true;

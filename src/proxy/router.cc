@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sesame/http/path_normalizer.h"
+
 namespace sesame::proxy {
 std::string_view stripPort(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
@@ -10,6 +12,26 @@ std::string_view stripPort(std::string_view host) {
   }
   size_t colon = host.rfind(':');
   return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+std::string_view routeHost(std::string_view host) {
+  host = stripPort(host);
+  if (host.ends_with('.')) host.remove_suffix(1);
+  return host;
+}
+
+bool atLeastAsStrict(const session::RoutePolicy& a, const session::RoutePolicy& b) {
+  if (a.auth < b.auth) return false;
+  if (b.auth == session::Auth::kPublic) return true;  // nothing else applies to public routes
+  if (!a.csrf && b.csrf) return false;
+  if (b.auth == session::Auth::kRequired && !b.groups.empty()) {
+    // Fewer groups let fewer users in; none lets every user in.
+    if (a.groups.empty()) return false;
+    for (const std::string& group : a.groups) {
+      if (std::find(b.groups.begin(), b.groups.end(), group) == b.groups.end()) return false;
+    }
+  }
+  return true;
 }
 
 namespace {
@@ -66,7 +88,7 @@ Router::Router(const std::vector<config::RouteConfig>& routes) {
 }
 
 const config::RouteConfig* Router::match(std::string_view host, std::string_view target) const {
-  host = stripPort(host);
+  host = routeHost(host);
   bool host_known = false;
   for (const config::RouteConfig* route : exact_) host_known |= hostMatches(*route, host);
   if (host_known) return bestPath(exact_, host, target, true);
@@ -85,6 +107,20 @@ const config::RouteConfig* Router::match(std::string_view host, std::string_view
     return nullptr;
   }
   return bestPath(any_, host, target, false);
+}
+
+Router::TargetMatch Router::matchTarget(std::string_view host,
+                                        std::string_view normalized_target) const {
+  const std::string_view path = normalized_target.substr(0, normalized_target.find('?'));
+  const config::RouteConfig* first = match(host, http::routePath(normalized_target));
+  if (path.find(';') == std::string_view::npos) return {first, false};
+  const config::RouteConfig* second = match(host, path);
+  if (second == nullptr || second == first) return {first, false};
+  // A route that matches the path with its parameters also matches it
+  // without them (route paths hold no ';'), so `first` is not null here.
+  if (atLeastAsStrict(first->policy, second->policy)) return {first, false};
+  if (atLeastAsStrict(second->policy, first->policy)) return {second, false};
+  return {nullptr, true};
 }
 
 }  // namespace sesame::proxy

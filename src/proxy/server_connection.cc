@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "sesame/base/log.h"
+#include "sesame/http/path_normalizer.h"
 #include "sesame/proxy/body_pump.h"
 #include "sesame/proxy/forwarding.h"
 #include "sesame/session/identity_filter.h"
@@ -169,14 +170,31 @@ void ServerConnection::handleRequest() {
       resolveClient(ctx_.config->server.trusted_proxies, peer_ip_, listen_.tls, req.headers);
   keep_alive_ = req.keep_alive && !ctx_.draining;
   bool has_body = req.body != http::BodyKind::kNone;
+  // Routed and forwarded in its one normal spelling, so the application
+  // serves what sesame authorised (issue 10 §3); "*" and CONNECT targets are
+  // not paths.
+  const bool origin_form = req.target.starts_with('/');
+  if (origin_form) {
+    std::string normal;
+    std::string_view reason =
+        http::normalizeTarget(req.target, ctx_.config->server.escaped_slashes, normal);
+    if (!reason.empty()) {
+      LOG_DEBUG("%s: rejected request: %.*s", peer_ip_.c_str(), static_cast<int>(reason.size()),
+                reason.data());
+      return respondError(400, true);
+    }
+    req.target = std::move(normal);
+  }
   if (listen_.redirect_https) {
     if (req.host.empty()) return respondError(400, true);
     // The https listener's port, not the plain one the client used.
     std::string location = "Location: https://" + std::string(stripPort(req.host)) +
-                           ctx_.https_port_suffix + req.target + "\r\n";
+                           ctx_.https_port_suffix + (origin_form ? req.target : "/") + "\r\n";
     return respondError(308, has_body || !keep_alive_, location);
   }
-  route_ = ctx_.router.match(req.host, req.target);
+  Router::TargetMatch found = ctx_.router.matchTarget(req.host, req.target);
+  if (found.ambiguous) return respondError(400, true);
+  route_ = found.route;
   if (route_ == nullptr) return respondError(404, has_body || !keep_alive_);
   if (req.method == "CONNECT") return respondError(405, true);
   uint64_t limit = ctx_.config->limits.body_bytes;

@@ -17,6 +17,14 @@ bool unreserved(unsigned char c) {
          c == '.' || c == '_' || c == '~';
 }
 
+// "%" `high` `low` at the start of `s`, an upper-case `low` matching in
+// either case; a `low` of '\0' stands for any character.
+bool escapeAt(std::string_view s, char high, char low) {
+  if (s.size() < 3 || s[0] != '%' || s[1] != high) return false;
+  auto upper = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; };
+  return low == '\0' || upper(s[2]) == low;
+}
+
 // Does any comma-separated element of an Accept value name text/html?
 bool acceptsHtml(std::string_view accept) {
   while (!accept.empty()) {
@@ -59,8 +67,25 @@ bool isBrowserNavigation(std::string_view method, const http::HeaderList& header
   return false;
 }
 
+bool safeReturnPath(std::string_view path) {
+  if (path.empty() || path.front() != '/') return false;
+  const std::string_view after = path.substr(1);
+  if (after.starts_with('/') || after.starts_with('\\')) return false;
+  if (escapeAt(after, '2', 'F') || escapeAt(after, '5', 'C')) return false;
+  const size_t query = path.find('?');
+  for (size_t i = 0; i < path.size(); ++i) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (c < 0x20 || c == 0x7f || (c == '\\' && i < query)) return false;
+    const std::string_view rest = path.substr(i);
+    if (escapeAt(rest, '0', '\0') || escapeAt(rest, '1', '\0') || escapeAt(rest, '7', 'F'))
+      return false;
+  }
+  return true;
+}
+
 std::string loginLocation(std::string_view login_url, std::string_view target) {
   static constexpr char kHex[] = "0123456789ABCDEF";
+  if (!safeReturnPath(target)) target = "/";
   std::string out(login_url);
   out.append(login_url.find('?') == std::string_view::npos ? "?" : "&");
   out.append("return_to=");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sesame/base/log.h"
+#include "sesame/http/path_normalizer.h"
 #include "sesame/http/request_parser.h"
 #include "sesame/net/address.h"
 #include "sesame/net/cidr.h"
@@ -42,6 +43,8 @@ struct ServerConfig {
   // X-Forwarded-Host and Forwarded are believed, and the only peers a
   // proxy_protocol listener accepts. Empty: nobody's.
   std::vector<net::Cidr> trusted_proxies;
+  // %2F and %5C in a request path: refused (400) or forwarded as they are.
+  http::EscapedSlashes escaped_slashes = http::EscapedSlashes::kReject;
 };
 
 struct ListenConfig {

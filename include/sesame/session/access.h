@@ -37,10 +37,25 @@ struct Lookup {
 // better served by the login page than by a bare 401.
 [[nodiscard]] bool isBrowserNavigation(std::string_view method, const http::HeaderList& headers);
 
+// True when `path` (a path and optional query, as a Location header or a
+// link would carry it) is safe to send a browser to: a same-origin
+// path-absolute reference that no browser reads as another host. It starts
+// with exactly one '/': not "//evil.example" (a network-path reference,
+// RFC 3986 §4.2), not "/\evil.example" (browsers read '\' as '/'), not
+// their escaped forms "/%2F" and "/%5C" (any case), for a reader that
+// decodes once more. No scheme ("https:", "javascript:") can come before
+// that '/'. No control character, raw or escaped (%00-%1F, %7F), anywhere:
+// browsers drop tabs and line breaks from URLs, so "/\t/evil.example" is
+// "//evil.example", and a decoded CR LF splits a header. No '\' before the
+// query. Spaces and non-ASCII bytes are allowed (loginLocation encodes
+// them). The login page checks a return_to it receives with this too.
+[[nodiscard]] bool safeReturnPath(std::string_view path);
+
 // login_url plus return_to=<target>, the target percent-encoded (RFC 3986
 // §2.1) so it survives as one query parameter; login_url may already carry
-// a query. Only origin-form targets are given (the request's own path and
-// query), so the login page cannot be made to send users off-site.
+// a query. A target that safeReturnPath refuses becomes "/": the request's
+// own target is normally a normalised path, but this function does not
+// rely on its caller for that.
 [[nodiscard]] std::string loginLocation(std::string_view login_url, std::string_view target);
 
 }  // namespace sesame::session

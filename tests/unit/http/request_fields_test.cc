@@ -205,3 +205,16 @@ TEST_CASE("upgrade needs both Connection: upgrade and an Upgrade field",
   REQUIRE_FALSE(
       parsed("GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n").head().upgrade);
 }
+
+TEST_CASE("route bypass by a Host with empty labels gets 400", "[http][request][host]") {
+  for (const char* host :
+       {".admin.example.com", "admin..example.com", "admin.example.com..", "..", ".", "a..:80"}) {
+    INFO(host);
+    REQUIRE(requestStatus(std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n") == 400);
+    REQUIRE(requestStatus(std::string("GET http://") + host + "/ HTTP/1.1\r\nHost: a\r\n\r\n") ==
+            400);
+  }
+  // One trailing dot is a fully qualified name, routed as the name without it.
+  auto fqdn = parsed("GET / HTTP/1.1\r\nHost: Admin.Example.com.:443\r\n\r\n");
+  REQUIRE(fqdn.head().host == "admin.example.com.:443");
+}

@@ -87,3 +87,53 @@ TEST_CASE("the login location carries the target as one parameter", "[access]") 
   CHECK(loginLocation("/sso?app=shop", "/") == "/sso?app=shop&return_to=/");
   CHECK(loginLocation("/login", "/caf\xc3\xa9") == "/login?return_to=/caf%C3%A9");
 }
+
+TEST_CASE("open redirect through return_to: paths a browser reads as another host",
+          "[access][return_to]") {
+  const std::string_view refused[] = {"//evil.example/x",
+                                      "/\\evil.example/x",
+                                      "/%2Fevil.example",
+                                      "/%2fevil.example",
+                                      "/%5Cevil.example",
+                                      "/%5cevil.example",
+                                      "///evil.example",
+                                      "/\\/evil.example",
+                                      "https://evil.example/",
+                                      "javascript:alert(1)",
+                                      "evil.example/x",
+                                      "",
+                                      " /x",
+                                      "\t//evil.example",
+                                      "/\t/evil.example",
+                                      "/\r\n/evil.example",
+                                      "/x\r\nSet-Cookie: a=b",
+                                      "/x%0d%0aSet-Cookie:%20a=b",
+                                      "/%09/evil.example",
+                                      "/%7f",
+                                      "/x%1Fy",
+                                      "/a\\b",
+                                      std::string_view("/\0/evil.example", 16)};
+  for (std::string_view path : refused) {
+    INFO(path);
+    CHECK_FALSE(safeReturnPath(path));
+  }
+}
+
+TEST_CASE("return_to accepts same-origin paths with their query", "[access][return_to]") {
+  for (const char* path :
+       {"/", "/orders?id=7&x=a b", "/caf\xc3\xa9", "/a/%2F/b", "/a;jsessionid=1/x",
+        "/x?next=//elsewhere", "/x?q=a\\b", "/%20x", "/.well-known/x"}) {
+    INFO(path);
+    CHECK(safeReturnPath(path));
+  }
+}
+
+TEST_CASE("open redirect through return_to: the login location falls back to /",
+          "[access][return_to]") {
+  CHECK(loginLocation("/login", "//evil.example/x") == "/login?return_to=/");
+  CHECK(loginLocation("/login", "/\\evil.example/x") == "/login?return_to=/");
+  CHECK(loginLocation("/login", "/%2F%2Fevil.example") == "/login?return_to=/");
+  CHECK(loginLocation("/login", "https://evil.example/") == "/login?return_to=/");
+  CHECK(loginLocation("/login", "/x%0D%0ALocation:%20//evil") == "/login?return_to=/");
+  CHECK(loginLocation("/login", "/evil.example/x") == "/login?return_to=/evil.example/x");
+}
