@@ -222,7 +222,7 @@ def test_proxy_protocol_refuses_untrusted_missing_and_malformed_headers(env):
     assert log.count("connection refused on a proxy_protocol listener") == 1, log
     # Which refusal gets the warning depends on what came first (the
     # harness's own readiness probe also connects without a header); each
-    # reason is covered by the parser and accept unit tests.
+    # case above was refused (closed, nothing sent upstream).
 
 
 def test_tls_terminating_haproxy_same_origin_post(env):
