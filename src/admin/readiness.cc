@@ -17,7 +17,7 @@ namespace sesame::admin {
 // own callback.
 class ReadinessProber::Round {
  public:
-  Round(event_base* loop, std::shared_ptr<const config::Config> config,
+  Round(event_base* loop, Clock& clock, std::shared_ptr<const config::Config> config,
         std::chrono::milliseconds timeout, event* finished)
       : config_(std::move(config)), timeout_(timeout), finished_(finished) {
     for (size_t u = 0; u < config_->upstreams.size(); ++u) {
@@ -27,7 +27,7 @@ class ReadinessProber::Round {
         attempt->upstream = u;
         attempt->address = server.address;
         std::string error;
-        attempt->stream = net::Stream::connect(loop, server.addr, &error);
+        attempt->stream = net::Stream::connect(loop, clock, server.addr, &error);
         if (!attempt->stream) {
           attempt->error = error;
         } else {
@@ -41,7 +41,7 @@ class ReadinessProber::Round {
     const std::optional<session::Settings>& sessions = config_->session;
     if (sessions && sessions->store == session::StoreKind::kRedis) {
       ++pending_;
-      redis_ = std::make_unique<session::RedisProbe>(loop, sessions->redis,
+      redis_ = std::make_unique<session::RedisProbe>(loop, clock, sessions->redis,
                                                      [this](const std::string& error) {
                                                        redis_error_ = error;
                                                        attemptDone();
@@ -120,7 +120,7 @@ class ReadinessProber::Round {
 
 ReadinessProber::ReadinessProber(event_base* loop, std::chrono::milliseconds connect_timeout,
                                  std::chrono::milliseconds cache_for)
-    : loop_(loop), connect_timeout_(connect_timeout), cache_for_(cache_for) {
+    : loop_(loop), clock_(loop), connect_timeout_(connect_timeout), cache_for_(cache_for) {
   finished_.reset(event_new(loop, -1, 0, onFinishedThunk, this));
 }
 
@@ -136,7 +136,8 @@ void ReadinessProber::check(std::shared_ptr<const config::Config> config, Done d
   // answer, the next check after it probes the new configuration.
   if (round_) return;
   ++rounds_;
-  round_ = std::make_unique<Round>(loop_, std::move(config), connect_timeout_, finished_.get());
+  round_ =
+      std::make_unique<Round>(loop_, clock_, std::move(config), connect_timeout_, finished_.get());
 }
 
 void ReadinessProber::onFinishedThunk(int, short, void* arg) {

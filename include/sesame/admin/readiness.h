@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sesame/base/c_handle.h"
+#include "sesame/base/clock.h"
 #include "sesame/config/config.h"
 
 namespace sesame::admin {
@@ -52,6 +53,7 @@ class ReadinessProber {
   void onFinished();
 
   event_base* loop_;
+  LoopClock clock_;
   std::chrono::milliseconds connect_timeout_;
   std::chrono::milliseconds cache_for_;
   EventPtr finished_;  // activated by a round's last probe; runs outside every probe callback
