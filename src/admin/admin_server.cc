@@ -162,7 +162,7 @@ class AdminServer::Impl {
     sweep_.reset(event_new(base_.get(), -1, 0, onSweepThunk, this));
     stop_event_.reset(event_new(base_.get(), stop_pipe_[0], EV_READ, onStopThunk, this));
     event_add(stop_event_.get(), nullptr);
-    prober_ = std::make_unique<ReadinessProber>(base_.get(), options_.probe_timeout,
+    prober_ = std::make_unique<ReadinessProber>(base_.get(), *clock_, options_.probe_timeout,
                                                 options_.readiness_cache);
     return true;
   }

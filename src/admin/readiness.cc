@@ -118,9 +118,10 @@ class ReadinessProber::Round {
   size_t pending_ = 0;
 };
 
-ReadinessProber::ReadinessProber(event_base* loop, std::chrono::milliseconds connect_timeout,
+ReadinessProber::ReadinessProber(event_base* loop, Clock& clock,
+                                 std::chrono::milliseconds connect_timeout,
                                  std::chrono::milliseconds cache_for)
-    : loop_(loop), clock_(loop), connect_timeout_(connect_timeout), cache_for_(cache_for) {
+    : loop_(loop), clock_(clock), connect_timeout_(connect_timeout), cache_for_(cache_for) {
   finished_.reset(event_new(loop, -1, 0, onFinishedThunk, this));
 }
 
@@ -128,7 +129,7 @@ ReadinessProber::~ReadinessProber() = default;
 
 void ReadinessProber::check(std::shared_ptr<const config::Config> config, Done done) {
   if (cached_config_ == config && cache_for_.count() > 0 &&
-      std::chrono::steady_clock::now() - cached_at_ < cache_for_) {
+      clock_.now() - cached_at_ < cache_for_) {
     return done(cached_);
   }
   waiting_.push_back(std::move(done));
@@ -148,7 +149,7 @@ void ReadinessProber::onFinished() {
   std::unique_ptr<Round> round = std::move(round_);
   cached_ = round->result();
   cached_config_ = round->config();
-  cached_at_ = std::chrono::steady_clock::now();
+  cached_at_ = clock_.now();
   round.reset();
   std::vector<Done> waiting = std::exchange(waiting_, {});
   for (Done& done : waiting) done(cached_);
