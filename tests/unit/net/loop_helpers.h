@@ -64,17 +64,6 @@ class Loop {
     for (int i = 0; i < 8; ++i) event_base_loop(base_.get(), EVLOOP_NONBLOCK);
   }
 
-  // Runs the loop for `d`, calling each() before every pass.
-  void runFor(
-      std::chrono::milliseconds d, const std::function<void()>& each = [] {}) {
-    runUntil(
-        [&each] {
-          each();
-          return false;
-        },
-        d);
-  }
-
  private:
   EventBasePtr base_;
   LoopClock clock_;

@@ -116,13 +116,23 @@ TEST_CASE("stream: reading pauses at the high watermark and resumes when drained
   };
   auto feed = [&] { sent += writeSome(a->fds.peer.get(), std::string_view(data).substr(sent)); };
 
-  loop.runFor(150ms, feed);
+  // Feed until nothing moves: the socket pair is full and the stream has
+  // stopped reading (an AF_UNIX send is in the peer's queue when it returns,
+  // so settle() sees every byte the stream could read).
+  for (int pass = 0; pass < 10'000; ++pass) {
+    const size_t sent_before = sent;
+    const size_t held_before = evbuffer_get_length(a->stream->input());
+    feed();
+    loop.settle();
+    if (sent == sent_before && evbuffer_get_length(a->stream->input()) == held_before) break;
+  }
   size_t held = evbuffer_get_length(a->stream->input());
   CHECK(held >= kHigh);
   CHECK(held <= kHigh + kOneRead);
   CHECK(max_input <= kHigh + kOneRead);
   CHECK(held < sent);  // bytes wait in the socket: the stream stopped reading
-  loop.runFor(50ms, feed);
+  feed();
+  loop.settle();
   CHECK(evbuffer_get_length(a->stream->input()) == held);
 
   consuming = true;
@@ -151,7 +161,7 @@ TEST_CASE("stream: onStreamWrite fires once output drains to the low watermark",
   add(a->stream->output(), data);
 
   // The peer does not read: the socket buffer fills far above the watermark.
-  loop.runFor(50ms);
+  loop.settle();
   CHECK(a->handler.writes == 0);
   CHECK(evbuffer_get_length(a->stream->output()) > kLow);
 
@@ -176,11 +186,11 @@ TEST_CASE("stream: a peer close gives kEof after every byte was delivered", "[ne
   REQUIRE(writeSome(a->fds.peer.get(), data) == size);
   if (!close_at_once) {
     REQUIRE(loop.runUntil([&] { return evbuffer_get_length(a->stream->input()) == size; }));
-    loop.runFor(20ms);
+    loop.settle();
   }
   a->fds.peer.reset();
   REQUIRE(loop.runUntil([&] { return !a->handler.events.empty(); }));
-  loop.runFor(20ms);
+  loop.settle();
   REQUIRE(a->handler.events.size() == 1);
   CHECK(a->handler.events[0] == StreamEvent::kEof);
   CHECK(a->handler.input_at_event[0] == size);
@@ -193,7 +203,7 @@ TEST_CASE("stream: setReadEnabled(false) stops reads until enabled again", "[net
   auto a = acceptPlain(loop);
   a->stream->setReadEnabled(false);
   REQUIRE(writeSome(a->fds.peer.get(), "paused") == 6);
-  loop.runFor(100ms);
+  loop.settle();
   CHECK(a->handler.reads == 0);
   CHECK(evbuffer_get_length(a->stream->input()) == 0);
 
