@@ -6,10 +6,12 @@
 #include "sesame/proxy/server_connection.h"
 
 #include <netinet/in.h>
+#include <poll.h>
 
 #include <catch2/catch.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../net/loop_helpers.h"
 #include "sesame/base/clock.h"
@@ -25,9 +27,19 @@ namespace {
 // The clock, loop and upstream listener first, the context last: it owns
 // the connections, whose streams use all three.
 struct Fixture {
-  Fixture() {
-    upstream = listenLoopback();
+  // `backlog` 0: the listener's queue is filled, so connects to it hang.
+  explicit Fixture(int backlog = 16) {
+    upstream = listenLoopback(backlog);
     REQUIRE(upstream.fd.get() >= 0);
+    if (backlog == 0) {
+      // Linux drops a SYN while the accept queue is full.
+      for (int i = 0; i < 2; ++i) {
+        fillers.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        (void)::connect(fillers.back().get(), upstream.addr.sa(), upstream.addr.length);
+      }
+      pollfd first{fillers[0].get(), POLLOUT, 0};
+      REQUIRE(::poll(&first, 1, 1000) == 1);  // the one the queue holds
+    }
     const std::string text = R"([[listen]]
 address = "127.0.0.1:8080"
 
@@ -86,6 +98,7 @@ upstream_read = "30s"
   ManualClock clock;
   Loop loop;
   Listener upstream;
+  std::vector<UniqueFd> fillers;
   std::shared_ptr<const config::Config> config;
   proxy::WorkerMetrics metrics;
   std::unique_ptr<proxy::Context> ctx;
@@ -201,4 +214,23 @@ TEST_CASE("server connection: an upstream silent past upstream_read gives 504",
     return got.find("\r\n\r\n") != std::string::npos;
   }));
   CHECK(got.starts_with("HTTP/1.1 504 "));
+}
+
+// One server: its connect is tried twice (a retry goes to the next server,
+// here the same one), each for upstream_connect (3 s by default).
+TEST_CASE("server connection: an upstream connect that hangs gives 502 after upstream_connect",
+          "[proxy][server_connection]") {
+  Fixture f(0);
+  UniqueFd client = f.open();
+  REQUIRE(writeSome(client.get(), kRequest) == kRequest.size());
+  f.loop.settle();
+  f.clock.advance(5999ms);
+  CHECK(f.quiet(client));
+  f.clock.advance(1ms);
+  std::string got;
+  REQUIRE(f.loop.runUntil([&] {
+    readAvailable(client.get(), got);
+    return got.find("\r\n\r\n") != std::string::npos;
+  }));
+  CHECK(got.starts_with("HTTP/1.1 502 "));
 }
