@@ -1,6 +1,7 @@
 #include "sesame/base/clock.h"
 
 #include <event2/event.h>
+#include <sys/time.h>
 
 #include <algorithm>
 #include <cstdio>

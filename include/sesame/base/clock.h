@@ -3,9 +3,8 @@
 // timeout test advances time instead of sleeping through it.
 #pragma once
 
-#include <sys/time.h>
-
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <vector>
