@@ -108,6 +108,7 @@ void Stream::setReadHighWater(size_t bytes) {
 }
 
 void Stream::setReadEnabled(bool enabled) {
+  if (enabled && !read_enabled_) last_read_ = clock_.now();
   read_enabled_ = enabled;
   if (enabled) kick();
   armTimer();
@@ -140,6 +141,12 @@ void Stream::onOutputChanged(evbuffer*, const ::evbuffer_cb_info* info, void* ar
 void Stream::onInputChanged(evbuffer*, const ::evbuffer_cb_info* info, void* arg) {
   auto* self = static_cast<Stream*>(arg);
   if (info->n_deleted > 0 && self->read_high_ != 0 && info->orig_size >= self->read_high_) {
+    if (evbuffer_get_length(self->input_.get()) < self->read_high_) {
+      // Reading resumes. The pause was the consumer's doing: a peer that
+      // sent nothing meanwhile was not silent, so its read clock starts now.
+      self->last_read_ = self->clock_.now();
+      self->armTimer();
+    }
     self->kick();  // the consumer made room: resume reading
   }
 }
@@ -227,13 +234,7 @@ void Stream::doRead() {
   size_t total = 0;
   bool failed = false;
   while (readable_ && read_enabled_ && !eof_) {
-    if (read_high_ != 0 && evbuffer_get_length(input_.get()) >= read_high_) {
-      // Paused: hear when the consumer drains. Registered on the first pause
-      // only, so the many connections that never fill up carry no entry.
-      if (!watching_input_) evbuffer_add_cb(input_.get(), onInputChanged, this);
-      watching_input_ = true;
-      break;
-    }
+    if (read_high_ != 0 && evbuffer_get_length(input_.get()) >= read_high_) break;
     size_t requested = 0;
     ssize_t n = ssl_ != nullptr ? readTls() : readPlain(&requested);
     if (n > 0) {
@@ -251,6 +252,14 @@ void Stream::doRead() {
       failed = true;
     }
     break;
+  }
+  if (read_high_ != 0 && !watching_input_ && evbuffer_get_length(input_.get()) >= read_high_) {
+    // Paused (also when a short read just reached the mark): hear when the
+    // consumer drains, to resume reading and restart the read clock.
+    // Registered on the first pause only, so the many connections that
+    // never fill up carry no entry.
+    evbuffer_add_cb(input_.get(), onInputChanged, this);
+    watching_input_ = true;
   }
   if (total > 0) {
     last_read_ = clock_.now();
@@ -400,6 +409,10 @@ void Stream::setDeadline(Duration after) {
   armTimer();
 }
 
+bool Stream::readPaused() const {
+  return !read_enabled_ || (read_high_ != 0 && evbuffer_get_length(input_.get()) >= read_high_);
+}
+
 Stream::Duration Stream::untilNextCheck(Clock::TimePoint now) const {
   auto atLeastOne = [](Clock::TimePoint::duration d) {
     return std::max(Duration{1}, std::chrono::duration_cast<Duration>(d));
@@ -408,7 +421,7 @@ Stream::Duration Stream::untilNextCheck(Clock::TimePoint now) const {
   auto consider = [&next](Duration d) {
     if (next.count() == 0 || d < next) next = d;
   };
-  if (read_timeout_.count() > 0 && read_enabled_ && !eof_)
+  if (read_timeout_.count() > 0 && !eof_ && !readPaused())
     consider(atLeastOne(last_read_ + read_timeout_ - now));
   if (write_timeout_.count() > 0) consider(atLeastOne(last_write_ + write_timeout_ - now));
   if (has_deadline_) consider(atLeastOne(deadline_ - now));
@@ -441,7 +454,7 @@ void Stream::onTimer() {
   } else if (write_timeout_.count() > 0 && pending_write && reached(last_write_, write_timeout_)) {
     event = StreamEvent::kWriteTimeout;
     last_write_ = now;  // a handler that ignores it hears again one timeout later
-  } else if (read_timeout_.count() > 0 && read_enabled_ && !eof_ &&
+  } else if (read_timeout_.count() > 0 && !eof_ && !readPaused() &&
              reached(last_read_, read_timeout_)) {
     event = StreamEvent::kReadTimeout;
     last_read_ = now;

@@ -29,7 +29,7 @@ enum class StreamEvent {
   kConnected,     // an outgoing connect completed
   kEof,           // the peer closed its side; every byte before it was delivered
   kError,         // socket or TLS error; the stream is dead
-  kReadTimeout,   // reading enabled and no byte for the read timeout
+  kReadTimeout,   // reading (not paused) and no byte for the read timeout
   kWriteTimeout,  // output (or a connect) pending with no progress for the write timeout
   kDeadline,      // the deadline set with setDeadline() passed
 };
@@ -73,7 +73,10 @@ class Stream {
   void setReadHighWater(size_t bytes);
   // onStreamWrite fires when output() drains to `bytes` or less.
   void setWriteLowWater(size_t bytes) { write_low_ = bytes; }
-  // Zero disables a timeout.
+  // Zero disables a timeout. The read clock runs only while the stream
+  // reads: not while reading is disabled or paused at the high watermark
+  // (the consumer, not the peer, is slow then), and it restarts when
+  // reading resumes.
   void setTimeouts(Duration read, Duration write);
   // A one-shot kDeadline `after` from now, whatever the traffic (the owner's
   // "whole request head within N" clock); zero cancels it. Shares the
@@ -107,6 +110,7 @@ class Stream {
   ssize_t writePlain();
   ssize_t writeTls();
   void fail();
+  [[nodiscard]] bool readPaused() const;
   [[nodiscard]] Duration untilNextCheck(Clock::TimePoint now) const;
   void armTimer();
   void onTimer();

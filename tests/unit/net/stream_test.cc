@@ -249,6 +249,28 @@ TEST_CASE("stream: bytes arriving postpone the read timeout; paused reading has 
   CHECK(a->handler.events.size() == 1);
 }
 
+TEST_CASE("stream: reading paused at the high watermark has no read timeout; resuming restarts it",
+          "[net][stream]") {
+  constexpr size_t kHigh = 16 * kKiB;
+  ManualClock clock;
+  Loop loop;
+  auto a = acceptPlain(loop, false, &clock);
+  a->stream->setReadHighWater(kHigh);
+  a->stream->setTimeouts(200ms, 0ms);
+  REQUIRE(writeSome(a->fds.peer.get(), pattern(kHigh)) == kHigh);
+  REQUIRE(loop.runUntil([&] { return evbuffer_get_length(a->stream->input()) >= kHigh; }));
+  // Paused: the consumer is slow, not the peer.
+  clock.advance(std::chrono::hours(1));
+  CHECK(a->handler.events.empty());
+  // The consumer catches up: reading resumes and its clock starts now.
+  drain(a->stream->input());
+  clock.advance(199ms);
+  CHECK(a->handler.events.empty());
+  clock.advance(1ms);
+  REQUIRE(a->handler.events.size() == 1);
+  CHECK(a->handler.events[0] == StreamEvent::kReadTimeout);
+}
+
 TEST_CASE("stream: a peer that never reads gives kWriteTimeout", "[net][stream]") {
   ManualClock clock;
   Loop loop;

@@ -234,3 +234,39 @@ TEST_CASE("server connection: an upstream connect that hangs gives 502 after ups
   }));
   CHECK(got.starts_with("HTTP/1.1 502 "));
 }
+
+// A client that stops reading is the client's fault: the upstream, whose
+// reads sesame paused meanwhile, is not "silent" for upstream_read, and
+// the connection closes at client_send.
+TEST_CASE(
+    "server connection: a client that stops reading a response is closed at client_send, "
+    "not blamed on the upstream",
+    "[proxy][server_connection]") {
+  Fixture f;
+  UniqueFd client = f.open();
+  REQUIRE(writeSome(client.get(), kRequest) == kRequest.size());
+  UniqueFd server = serveHead(f);
+  const std::string body(8 << 20, 'b');
+  const std::string response =
+      "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  size_t sent = 0;
+  // The upstream writes until nothing moves: the client reads nothing, so
+  // the client socket, sesame's buffers and the upstream socket fill.
+  for (int pass = 0; pass < 10'000; ++pass) {
+    const size_t before = sent;
+    sent += writeSome(server.get(), std::string_view(response).substr(sent));
+    f.loop.settle();
+    if (sent == before) break;
+  }
+  REQUIRE(sent < response.size());
+  std::string ignored;
+  f.clock.advance(30s);  // upstream_read: no effect, the upstream is not silent
+  f.loop.settle();
+  CHECK_FALSE(readAvailable(server.get(), ignored));
+  f.clock.advance(29'999ms);
+  f.loop.settle();
+  CHECK_FALSE(readAvailable(server.get(), ignored));
+  f.clock.advance(1ms);  // client_send (60 s) since the client's last read
+  // The client connection closes, and with it the upstream connection.
+  REQUIRE(f.loop.runUntil([&] { return readAvailable(server.get(), ignored); }));
+}
