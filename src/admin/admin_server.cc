@@ -45,11 +45,9 @@ int bindAdmin(const net::Address& addr, std::string* error) {
 }
 
 EventBasePtr newLoop() {
-  event_config* cfg = event_config_new();
-  event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);  // touched by the admin thread only
-  EventBasePtr base(event_base_new_with_config(cfg));
-  event_config_free(cfg);
-  return base;
+  EventConfigPtr cfg(event_config_new());
+  event_config_set_flag(cfg.get(), EVENT_BASE_FLAG_NOLOCK);  // touched by the admin thread only
+  return EventBasePtr(event_base_new_with_config(cfg.get()));
 }
 
 bool isEndpoint(std::string_view path) {
@@ -145,6 +143,7 @@ class AdminServer::Impl {
       *error = "admin address " + addr.toString() + ": cannot create its event loop";
       return false;
     }
+    clock_ = std::make_unique<LoopClock>(base_.get());
     int fd = bindAdmin(addr, error);
     if (fd < 0) return false;
     sockaddr_storage bound{};
@@ -163,7 +162,7 @@ class AdminServer::Impl {
     sweep_.reset(event_new(base_.get(), -1, 0, onSweepThunk, this));
     stop_event_.reset(event_new(base_.get(), stop_pipe_[0], EV_READ, onStopThunk, this));
     event_add(stop_event_.get(), nullptr);
-    prober_ = std::make_unique<ReadinessProber>(base_.get(), options_.probe_timeout,
+    prober_ = std::make_unique<ReadinessProber>(base_.get(), *clock_, options_.probe_timeout,
                                                 options_.readiness_cache);
     return true;
   }
@@ -234,7 +233,7 @@ class AdminServer::Impl {
     }
     const uint64_t id = next_id_++;
     auto conn = std::make_unique<AdminConnection>(
-        *this, id, net::Stream::accept(base_.get(), fd, nullptr), options_);
+        *this, id, net::Stream::accept(base_.get(), *clock_, fd, nullptr), options_);
     connections_.emplace(id, std::move(conn));
   }
 
@@ -250,6 +249,7 @@ class AdminServer::Impl {
   AdminSources& sources_;
   const Options options_;
   EventBasePtr base_;
+  std::unique_ptr<LoopClock> clock_;  // of base_, for the connections' timeouts
   net::Address address_;
   ListenerPtr listener_;
   EventPtr resume_;

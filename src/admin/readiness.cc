@@ -17,7 +17,7 @@ namespace sesame::admin {
 // own callback.
 class ReadinessProber::Round {
  public:
-  Round(event_base* loop, std::shared_ptr<const config::Config> config,
+  Round(event_base* loop, Clock& clock, std::shared_ptr<const config::Config> config,
         std::chrono::milliseconds timeout, event* finished)
       : config_(std::move(config)), timeout_(timeout), finished_(finished) {
     for (size_t u = 0; u < config_->upstreams.size(); ++u) {
@@ -27,7 +27,7 @@ class ReadinessProber::Round {
         attempt->upstream = u;
         attempt->address = server.address;
         std::string error;
-        attempt->stream = net::Stream::connect(loop, server.addr, &error);
+        attempt->stream = net::Stream::connect(loop, clock, server.addr, &error);
         if (!attempt->stream) {
           attempt->error = error;
         } else {
@@ -41,7 +41,7 @@ class ReadinessProber::Round {
     const std::optional<session::Settings>& sessions = config_->session;
     if (sessions && sessions->store == session::StoreKind::kRedis) {
       ++pending_;
-      redis_ = std::make_unique<session::RedisProbe>(loop, sessions->redis,
+      redis_ = std::make_unique<session::RedisProbe>(loop, clock, sessions->redis,
                                                      [this](const std::string& error) {
                                                        redis_error_ = error;
                                                        attemptDone();
@@ -118,9 +118,10 @@ class ReadinessProber::Round {
   size_t pending_ = 0;
 };
 
-ReadinessProber::ReadinessProber(event_base* loop, std::chrono::milliseconds connect_timeout,
+ReadinessProber::ReadinessProber(event_base* loop, Clock& clock,
+                                 std::chrono::milliseconds connect_timeout,
                                  std::chrono::milliseconds cache_for)
-    : loop_(loop), connect_timeout_(connect_timeout), cache_for_(cache_for) {
+    : loop_(loop), clock_(clock), connect_timeout_(connect_timeout), cache_for_(cache_for) {
   finished_.reset(event_new(loop, -1, 0, onFinishedThunk, this));
 }
 
@@ -128,7 +129,7 @@ ReadinessProber::~ReadinessProber() = default;
 
 void ReadinessProber::check(std::shared_ptr<const config::Config> config, Done done) {
   if (cached_config_ == config && cache_for_.count() > 0 &&
-      std::chrono::steady_clock::now() - cached_at_ < cache_for_) {
+      clock_.now() - cached_at_ < cache_for_) {
     return done(cached_);
   }
   waiting_.push_back(std::move(done));
@@ -136,7 +137,8 @@ void ReadinessProber::check(std::shared_ptr<const config::Config> config, Done d
   // answer, the next check after it probes the new configuration.
   if (round_) return;
   ++rounds_;
-  round_ = std::make_unique<Round>(loop_, std::move(config), connect_timeout_, finished_.get());
+  round_ =
+      std::make_unique<Round>(loop_, clock_, std::move(config), connect_timeout_, finished_.get());
 }
 
 void ReadinessProber::onFinishedThunk(int, short, void* arg) {
@@ -147,7 +149,7 @@ void ReadinessProber::onFinished() {
   std::unique_ptr<Round> round = std::move(round_);
   cached_ = round->result();
   cached_config_ = round->config();
-  cached_at_ = std::chrono::steady_clock::now();
+  cached_at_ = clock_.now();
   round.reset();
   std::vector<Done> waiting = std::exchange(waiting_, {});
   for (Done& done : waiting) done(cached_);

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "sesame/base/c_handle.h"
+
 namespace sesame::net {
 namespace {
 
@@ -75,14 +77,14 @@ std::optional<Address> lookup(const HostPort& hp, int flags, std::string* error)
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = flags;
-  addrinfo* list = nullptr;
-  int rc = getaddrinfo(hp.host.c_str(), nullptr, &hints, &list);
+  addrinfo* raw = nullptr;
+  int rc = getaddrinfo(hp.host.c_str(), nullptr, &hints, &raw);
+  const AddrInfoPtr list(raw);
   if (rc != 0 || list == nullptr) {
     fail(error, "cannot resolve \"" + hp.host + "\": " + gai_strerror(rc));
     return std::nullopt;
   }
   Address out = fromSockaddr(list->ai_addr, list->ai_addrlen);
-  freeaddrinfo(list);
   if (out.family() == AF_INET) {
     reinterpret_cast<sockaddr_in*>(&out.storage)->sin_port = htons(hp.port);
   } else if (out.family() == AF_INET6) {

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace sesame::net {
 namespace {
@@ -23,27 +24,24 @@ constexpr size_t kTlsWriteChunk = 16384;
 constexpr size_t kSmallRead = 16384;
 constexpr size_t kLargeRead = 65536;
 
-timeval toTimeval(Stream::Duration d) {
-  return timeval{static_cast<time_t>(d.count() / 1000),
-                 static_cast<suseconds_t>(d.count() % 1000 * 1000)};
-}
-
 }  // namespace
 
-Stream::Stream(event_base* base, int fd, ssl_st* ssl)
+Stream::Stream(event_base* base, Clock& clock, int fd, SslPtr ssl)
     : base_(base),
+      clock_(clock),
       fd_(fd),
-      ssl_(ssl),
+      ssl_(std::move(ssl)),
       input_(evbuffer_new()),
       output_(evbuffer_new()),
-      timer_(evtimer_new(base, onTimerThunk, this)) {
+      timer_(clock.timer([this] { onTimer(); })) {
   evbuffer_add_cb(output_.get(), onOutputChanged, this);
-  event_base_gettimeofday_cached(base_, &last_read_);
+  last_read_ = clock_.now();
   last_write_ = last_read_;
 }
 
-std::unique_ptr<Stream> Stream::accept(event_base* base, int fd, ssl_st* ssl) {
-  std::unique_ptr<Stream> s(new Stream(base, fd, ssl));
+std::unique_ptr<Stream> Stream::accept(event_base* base, Clock& clock, int fd, SslPtr owned) {
+  ssl_st* ssl = owned.get();
+  std::unique_ptr<Stream> s(new Stream(base, clock, fd, std::move(owned)));
   if (ssl != nullptr) {
     SSL_set_fd(ssl, fd);
     SSL_set_accept_state(ssl);
@@ -56,7 +54,8 @@ std::unique_ptr<Stream> Stream::accept(event_base* base, int fd, ssl_st* ssl) {
   return s;
 }
 
-std::unique_ptr<Stream> Stream::connect(event_base* base, const Address& addr, std::string* error) {
+std::unique_ptr<Stream> Stream::connect(event_base* base, Clock& clock, const Address& addr,
+                                        std::string* error) {
   int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     *error = std::string("cannot create a socket: ") + std::strerror(errno);
@@ -70,7 +69,7 @@ std::unique_ptr<Stream> Stream::connect(event_base* base, const Address& addr, s
     ::close(fd);
     return nullptr;
   }
-  std::unique_ptr<Stream> s(new Stream(base, fd, nullptr));
+  std::unique_ptr<Stream> s(new Stream(base, clock, fd, nullptr));
   s->connecting_ = true;
   s->writable_ = false;
   s->register_();
@@ -81,8 +80,8 @@ Stream::~Stream() {
   disable();
   if (ssl_ != nullptr) {
     // Best effort close_notify; never wait for the peer's.
-    if (!handshaking_ && !dead_) SSL_shutdown(ssl_);
-    SSL_free(ssl_);
+    if (!handshaking_ && !dead_) SSL_shutdown(ssl_.get());
+    ssl_.reset();
     ERR_clear_error();
   }
   if (fd_ >= 0) ::close(fd_);
@@ -109,6 +108,7 @@ void Stream::setReadHighWater(size_t bytes) {
 }
 
 void Stream::setReadEnabled(bool enabled) {
+  if (enabled && !read_enabled_) last_read_ = clock_.now();
   read_enabled_ = enabled;
   if (enabled) kick();
   armTimer();
@@ -117,7 +117,7 @@ void Stream::setReadEnabled(bool enabled) {
 void Stream::setTimeouts(Duration read, Duration write) {
   read_timeout_ = read;
   write_timeout_ = write;
-  event_base_gettimeofday_cached(base_, &last_read_);
+  last_read_ = clock_.now();
   last_write_ = last_read_;
   armTimer();
 }
@@ -132,10 +132,6 @@ void Stream::onIoThunk(int, short what, void* arg) {
   self->run();
 }
 
-void Stream::onTimerThunk(int, short, void* arg) {
-  static_cast<Stream*>(arg)->onTimer();
-}
-
 void Stream::onOutputChanged(evbuffer*, const ::evbuffer_cb_info* info, void* arg) {
   // Queued output is written once the current callbacks return, so a head
   // and a body added separately still leave in one writev.
@@ -145,6 +141,12 @@ void Stream::onOutputChanged(evbuffer*, const ::evbuffer_cb_info* info, void* ar
 void Stream::onInputChanged(evbuffer*, const ::evbuffer_cb_info* info, void* arg) {
   auto* self = static_cast<Stream*>(arg);
   if (info->n_deleted > 0 && self->read_high_ != 0 && info->orig_size >= self->read_high_) {
+    if (evbuffer_get_length(self->input_.get()) < self->read_high_) {
+      // Reading resumes. The pause was the consumer's doing: a peer that
+      // sent nothing meanwhile was not silent, so its read clock starts now.
+      self->last_read_ = self->clock_.now();
+      self->armTimer();
+    }
     self->kick();  // the consumer made room: resume reading
   }
 }
@@ -171,7 +173,7 @@ void Stream::run() {
   }
   if (writable_ && evbuffer_get_length(output_.get()) > 0) doWrite();
   // Bytes OpenSSL already holds (read-ahead) never raise another edge.
-  if (ssl_ != nullptr && SSL_has_pending(ssl_) == 1) readable_ = true;
+  if (ssl_ != nullptr && SSL_has_pending(ssl_.get()) == 1) readable_ = true;
   if (!dead_ && readable_ && read_enabled_ && !eof_) doRead();
   in_run_ = false;
   if (dead_) return;
@@ -196,14 +198,14 @@ void Stream::finishConnect() {
     errno = err;
     return fail();
   }
-  event_base_gettimeofday_cached(base_, &last_write_);
+  last_write_ = clock_.now();
   if (handler_ != nullptr) handler_->onStreamEvent(*this, StreamEvent::kConnected);
   run();
 }
 
 bool Stream::handshake() {
   ERR_clear_error();
-  int r = SSL_do_handshake(ssl_);
+  int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
     handshaking_ = false;
     // With read-ahead the handshake may have pulled the first request into
@@ -212,7 +214,7 @@ bool Stream::handshake() {
     readable_ = true;
     return true;
   }
-  switch (SSL_get_error(ssl_, r)) {
+  switch (SSL_get_error(ssl_.get(), r)) {
     case SSL_ERROR_WANT_READ:
       readable_ = false;
       return false;
@@ -232,13 +234,7 @@ void Stream::doRead() {
   size_t total = 0;
   bool failed = false;
   while (readable_ && read_enabled_ && !eof_) {
-    if (read_high_ != 0 && evbuffer_get_length(input_.get()) >= read_high_) {
-      // Paused: hear when the consumer drains. Registered on the first pause
-      // only, so the many connections that never fill up carry no entry.
-      if (!watching_input_) evbuffer_add_cb(input_.get(), onInputChanged, this);
-      watching_input_ = true;
-      break;
-    }
+    if (read_high_ != 0 && evbuffer_get_length(input_.get()) >= read_high_) break;
     size_t requested = 0;
     ssize_t n = ssl_ != nullptr ? readTls() : readPlain(&requested);
     if (n > 0) {
@@ -257,8 +253,16 @@ void Stream::doRead() {
     }
     break;
   }
+  if (read_high_ != 0 && !watching_input_ && evbuffer_get_length(input_.get()) >= read_high_) {
+    // Paused (also when a short read just reached the mark): hear when the
+    // consumer drains, to resume reading and restart the read clock.
+    // Registered on the first pause only, so the many connections that
+    // never fill up carry no entry.
+    evbuffer_add_cb(input_.get(), onInputChanged, this);
+    watching_input_ = true;
+  }
   if (total > 0) {
-    event_base_gettimeofday_cached(base_, &last_read_);
+    last_read_ = clock_.now();
     if (handler_ != nullptr) handler_->onStreamRead(*this);
   }
   if (dead_) return;
@@ -313,13 +317,13 @@ ssize_t Stream::readTls() {
     return -2;
   }
   ERR_clear_error();
-  int r = SSL_read(ssl_, vec.iov_base, static_cast<int>(vec.iov_len));
+  int r = SSL_read(ssl_.get(), vec.iov_base, static_cast<int>(vec.iov_len));
   if (r > 0) {
     vec.iov_len = static_cast<size_t>(r);
     evbuffer_commit_space(input_.get(), &vec, 1);
     return r;
   }
-  switch (SSL_get_error(ssl_, r)) {
+  switch (SSL_get_error(ssl_.get(), r)) {
     case SSL_ERROR_WANT_READ:
       readable_ = false;
       return -1;
@@ -351,7 +355,7 @@ void Stream::doWrite() {
     break;
   }
   if (!progress) return;
-  event_base_gettimeofday_cached(base_, &last_write_);
+  last_write_ = clock_.now();
   if (evbuffer_get_length(output_.get()) <= write_low_ && handler_ != nullptr) {
     handler_->onStreamWrite(*this);
   }
@@ -374,12 +378,12 @@ ssize_t Stream::writeTls() {
   size_t len = std::min(evbuffer_get_length(output_.get()), kTlsWriteChunk);
   unsigned char* data = evbuffer_pullup(output_.get(), static_cast<ssize_t>(len));
   ERR_clear_error();
-  int r = SSL_write(ssl_, data, static_cast<int>(len));
+  int r = SSL_write(ssl_.get(), data, static_cast<int>(len));
   if (r > 0) {
     evbuffer_drain(output_.get(), static_cast<size_t>(r));
     return r;
   }
-  switch (SSL_get_error(ssl_, r)) {
+  switch (SSL_get_error(ssl_.get(), r)) {
     case SSL_ERROR_WANT_WRITE:
       writable_ = false;
       return -1;
@@ -401,66 +405,56 @@ void Stream::fail() {
 
 void Stream::setDeadline(Duration after) {
   has_deadline_ = after.count() > 0;
-  if (has_deadline_) {
-    event_base_gettimeofday_cached(base_, &deadline_);
-    timeval tv = toTimeval(after);
-    timeradd(&deadline_, &tv, &deadline_);
-  }
+  if (has_deadline_) deadline_ = clock_.now() + after;
   armTimer();
 }
 
-Stream::Duration Stream::untilNextCheck(const timeval& now) const {
-  auto left = [&now](const timeval& since, Duration timeout) {
-    Duration used((now.tv_sec - since.tv_sec) * 1000 + (now.tv_usec - since.tv_usec) / 1000);
-    return std::max(Duration{1}, timeout - used);
+bool Stream::readPaused() const {
+  return !read_enabled_ || (read_high_ != 0 && evbuffer_get_length(input_.get()) >= read_high_);
+}
+
+Stream::Duration Stream::untilNextCheck(Clock::TimePoint now) const {
+  auto atLeastOne = [](Clock::TimePoint::duration d) {
+    return std::max(Duration{1}, std::chrono::duration_cast<Duration>(d));
   };
   Duration next{0};
   auto consider = [&next](Duration d) {
     if (next.count() == 0 || d < next) next = d;
   };
-  if (read_timeout_.count() > 0 && read_enabled_ && !eof_)
-    consider(left(last_read_, read_timeout_));
-  if (write_timeout_.count() > 0) consider(left(last_write_, write_timeout_));
-  if (has_deadline_) {
-    Duration until((deadline_.tv_sec - now.tv_sec) * 1000 +
-                   (deadline_.tv_usec - now.tv_usec) / 1000);
-    consider(std::max(Duration{1}, until));
-  }
+  if (read_timeout_.count() > 0 && !eof_ && !readPaused())
+    consider(atLeastOne(last_read_ + read_timeout_ - now));
+  if (write_timeout_.count() > 0) consider(atLeastOne(last_write_ + write_timeout_ - now));
+  if (has_deadline_) consider(atLeastOne(deadline_ - now));
   return next;
 }
 
 void Stream::armTimer() {
   if (dead_) return;
-  timeval now;
-  event_base_gettimeofday_cached(base_, &now);
-  Duration next = untilNextCheck(now);
+  Duration next = untilNextCheck(clock_.now());
   if (next.count() == 0) {
-    evtimer_del(timer_.get());
+    timer_->cancel();
     return;
   }
   // Activity only records a time; the timer checks it when it fires, so a
   // busy stream costs no timer updates per read or write.
-  timeval tv = toTimeval(next);
-  evtimer_add(timer_.get(), &tv);
+  timer_->arm(next);
 }
 
 void Stream::onTimer() {
-  timeval now;
-  event_base_gettimeofday_cached(base_, &now);
-  auto reached = [&now](const timeval& since, Duration timeout) {
-    Duration used((now.tv_sec - since.tv_sec) * 1000 + (now.tv_usec - since.tv_usec) / 1000);
-    return used >= timeout;
+  const Clock::TimePoint now = clock_.now();
+  auto reached = [&now](Clock::TimePoint since, Duration timeout) {
+    return now - since >= timeout;
   };
   StreamEvent event;
   bool pending_write = connecting_ || evbuffer_get_length(output_.get()) > 0;
   if (!pending_write) last_write_ = now;  // the write clock runs only while output waits
-  if (has_deadline_ && !timercmp(&now, &deadline_, <)) {
+  if (has_deadline_ && now >= deadline_) {
     has_deadline_ = false;
     event = StreamEvent::kDeadline;
   } else if (write_timeout_.count() > 0 && pending_write && reached(last_write_, write_timeout_)) {
     event = StreamEvent::kWriteTimeout;
     last_write_ = now;  // a handler that ignores it hears again one timeout later
-  } else if (read_timeout_.count() > 0 && read_enabled_ && !eof_ &&
+  } else if (read_timeout_.count() > 0 && !eof_ && !readPaused() &&
              reached(last_read_, read_timeout_)) {
     event = StreamEvent::kReadTimeout;
     last_read_ = now;

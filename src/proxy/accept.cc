@@ -41,10 +41,11 @@ void noteRefusal(const net::Address& peer, std::string_view why) {
   refused = 0;
 }
 
-void serve(Context& ctx, const config::ListenConfig& listen, int fd, ssl_st* ssl,
+void serve(Context& ctx, const config::ListenConfig& listen, int fd, SslPtr ssl,
            const net::Address& peer) {
   // The stream owns `fd` and `ssl` from here on.
-  std::unique_ptr<net::Stream> stream = net::Stream::accept(ctx.base, fd, ssl);
+  std::unique_ptr<net::Stream> stream =
+      net::Stream::accept(ctx.base, ctx.clock, fd, std::move(ssl));
   auto conn = std::make_unique<ServerConnection>(ctx, listen, std::move(stream), peer);
   ServerConnection* raw = conn.get();
   ctx.adopt(std::move(conn));
@@ -58,9 +59,9 @@ void serve(Context& ctx, const config::ListenConfig& listen, int fd, ssl_st* ssl
 // without the header.
 class ProxyHeaderReader final : public Disposable {
  public:
-  ProxyHeaderReader(Context& ctx, const config::ListenConfig& listen, int fd, ssl_st* ssl,
+  ProxyHeaderReader(Context& ctx, const config::ListenConfig& listen, int fd, SslPtr ssl,
                     const net::Address& peer)
-      : ctx_(ctx), listen_(listen), fd_(fd), ssl_(ssl), peer_(peer) {}
+      : ctx_(ctx), listen_(listen), fd_(fd), ssl_(std::move(ssl)), peer_(peer) {}
   ~ProxyHeaderReader() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -71,11 +72,10 @@ class ProxyHeaderReader final : public Disposable {
     // Edge-triggered: a peeked, incomplete header stays in the socket, and
     // only new bytes (or the peer's close) should wake us.
     io_.reset(event_new(ctx_.base, fd_, EV_READ | EV_CLOSED | EV_PERSIST | EV_ET, onIoThunk, this));
-    timer_.reset(evtimer_new(ctx_.base, onTimerThunk, this));
-    auto ms = ctx_.config->timeouts.header.count();
-    timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
+    timer_ =
+        ctx_.clock.timer([this] { refuse("no complete PROXY header within timeouts.header"); });
     event_add(io_.get(), nullptr);
-    evtimer_add(timer_.get(), &tv);
+    timer_->arm(ctx_.config->timeouts.header);
   }
 
   // Nothing of a request has been read yet: a stop loses nothing.
@@ -84,9 +84,6 @@ class ProxyHeaderReader final : public Disposable {
  private:
   static void onIoThunk(int, short what, void* arg) {
     static_cast<ProxyHeaderReader*>(arg)->onReadable((what & EV_CLOSED) != 0);
-  }
-  static void onTimerThunk(int, short, void* arg) {
-    static_cast<ProxyHeaderReader*>(arg)->refuse("no complete PROXY header within timeouts.header");
   }
 
   void onReadable(bool peer_closed) {
@@ -119,7 +116,7 @@ class ProxyHeaderReader final : public Disposable {
     net::Address client = header.source ? *header.source : peer_;
     io_.reset();
     timer_.reset();
-    serve(ctx_, listen_, std::exchange(fd_, -1), ssl_.release(), client);
+    serve(ctx_, listen_, std::exchange(fd_, -1), std::move(ssl_), client);
     ctx_.graveyard.bury(ctx_.release(this));
   }
 
@@ -141,23 +138,22 @@ class ProxyHeaderReader final : public Disposable {
   SslPtr ssl_;  // null on plain listeners; the Stream takes it
   net::Address peer_;
   EventPtr io_;
-  EventPtr timer_;
+  std::unique_ptr<Timer> timer_;
 };
 
 }  // namespace
 
-void acceptConnection(Context& ctx, const config::ListenConfig& listen, int fd, ssl_st* ssl,
+void acceptConnection(Context& ctx, const config::ListenConfig& listen, int fd, SslPtr ssl,
                       const net::Address& peer) {
-  if (!listen.proxy_protocol) return serve(ctx, listen, fd, ssl, peer);
+  if (!listen.proxy_protocol) return serve(ctx, listen, fd, std::move(ssl), peer);
   std::optional<net::IpAddress> ip = net::ipOf(peer);
   if (!ip || !net::containsAny(ctx.config->server.trusted_proxies, *ip)) {
     // Only a trusted balancer may say who the client is.
-    SslPtr drop(ssl);
     ::close(fd);
     ctx.metrics.onConnectionClosed();
     return noteRefusal(peer, "the peer is not in server.trusted_proxies");
   }
-  auto reader = std::make_unique<ProxyHeaderReader>(ctx, listen, fd, ssl, peer);
+  auto reader = std::make_unique<ProxyHeaderReader>(ctx, listen, fd, std::move(ssl), peer);
   ProxyHeaderReader* raw = reader.get();
   ctx.adopt(std::move(reader));
   raw->start();

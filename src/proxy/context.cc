@@ -15,9 +15,11 @@ constexpr timeval kSweepInterval{60, 0};
 
 }  // namespace
 
-Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls,
-                 std::shared_ptr<const SessionShared> shared, WorkerMetrics& worker_metrics)
+Context::Context(event_base* loop, Clock& loop_clock, std::shared_ptr<const config::Config> cfg,
+                 ssl_ctx_st* tls, std::shared_ptr<const SessionShared> shared,
+                 WorkerMetrics& worker_metrics)
     : base(loop),
+      clock(loop_clock),
       config(std::move(cfg)),
       router(config->routes),
       graveyard(loop),
@@ -33,7 +35,8 @@ Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ss
     upstream_metrics.push_back(metrics.upstream(upstream.name));
   }
   for (const config::UpstreamConfig& upstream : config->upstreams) {
-    pools.push_back(std::make_unique<UpstreamPool>(base, graveyard, upstream, config->timeouts));
+    pools.push_back(
+        std::make_unique<UpstreamPool>(base, clock, graveyard, upstream, config->timeouts));
   }
   for (const config::ListenConfig& listen : config->listeners) {
     if (!listen.tls) continue;
@@ -55,7 +58,8 @@ Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ss
   sessions->sealer = shared_->sealer;
   sessions->metrics = &metrics;
   if (settings.store == session::StoreKind::kRedis) {
-    worker_store = std::make_unique<session::RedisStore>(base, settings.redis, settings.timeouts);
+    worker_store =
+        std::make_unique<session::RedisStore>(base, clock, settings.redis, settings.timeouts);
     sessions->store = worker_store.get();
   }
   sessions->plain_cookie = {settings.cookie_name, settings.secure, true, settings.same_site,

@@ -12,14 +12,15 @@
 
 namespace sesame::proxy {
 
-UpstreamPool::UpstreamPool(event_base* base, Graveyard& graveyard,
+UpstreamPool::UpstreamPool(event_base* base, Clock& clock, Graveyard& graveyard,
                            const config::UpstreamConfig& cfg,
                            const config::TimeoutsConfig& timeouts)
     : base_(base),
+      clock_(clock),
       graveyard_(graveyard),
       cfg_(cfg),
       timeouts_(timeouts),
-      trim_timer_(evtimer_new(base, onTrimThunk, this)),
+      trim_timer_(clock.timer([this] { trim(); })),
       idle_(cfg.servers.size()) {}
 
 UpstreamPool::~UpstreamPool() = default;
@@ -47,7 +48,7 @@ std::unique_ptr<UpstreamConn> UpstreamPool::acquire(size_t attempt, size_t& firs
   }
   const config::UpstreamServer& target = cfg_.servers[server];
   std::string error;
-  std::unique_ptr<net::Stream> stream = net::Stream::connect(base_, target.addr, &error);
+  std::unique_ptr<net::Stream> stream = net::Stream::connect(base_, clock_, target.addr, &error);
   if (!stream) {
     LOG_WARN(
         "upstream \"%s\": cannot connect to %s: %s (check that the server runs and listens "
@@ -73,34 +74,25 @@ void UpstreamPool::release(std::unique_ptr<UpstreamConn> conn) {
   stream.setHandler(this);
   stream.setReadEnabled(true);
   conn->reused = false;
-  event_base_gettimeofday_cached(base_, &conn->idle_since);
+  conn->idle_since = clock_.now();
   idle.push_back(std::move(conn));
-  if (idle.size() > cfg_.keepalive && !evtimer_pending(trim_timer_.get(), nullptr)) {
-    evtimer_add(trim_timer_.get(), &kTrimAfter);
-  }
-}
-
-void UpstreamPool::onTrimThunk(int, short, void* arg) {
-  static_cast<UpstreamPool*>(arg)->trim();
+  if (idle.size() > cfg_.keepalive && !trim_timer_->armed()) trim_timer_->arm(kTrimAfter);
 }
 
 void UpstreamPool::trim() {
-  timeval now;
-  event_base_gettimeofday_cached(base_, &now);
+  const Clock::TimePoint now = clock_.now();
   bool surplus_left = false;
   for (auto& idle : idle_) {
     // acquire() takes from the back, so the front holds the longest idle.
     while (idle.size() > cfg_.keepalive) {
-      timeval age;
-      timersub(&now, &idle.front()->idle_since, &age);
-      if (timercmp(&age, &kTrimAfter, <)) {
+      if (now - idle.front()->idle_since < kTrimAfter) {
         surplus_left = true;
         break;
       }
       idle.pop_front();
     }
   }
-  if (surplus_left) evtimer_add(trim_timer_.get(), &kTrimAfter);
+  if (surplus_left) trim_timer_->arm(kTrimAfter);
 }
 
 void UpstreamPool::dropIdle(net::Stream& stream) {

@@ -23,16 +23,14 @@ constexpr timeval kReapInterval{0, 100 * 1000};
 
 EventBasePtr newLoop() {
   // Each loop is touched by its own thread only: no internal locking.
-  event_config* cfg = event_config_new();
-  event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
-  EventBasePtr base(event_base_new_with_config(cfg));
-  event_config_free(cfg);
-  return base;
+  EventConfigPtr cfg(event_config_new());
+  event_config_set_flag(cfg.get(), EVENT_BASE_FLAG_NOLOCK);
+  return EventBasePtr(event_base_new_with_config(cfg.get()));
 }
 
 }  // namespace
 
-Worker::Worker(unsigned id, Generation first) : id_(id), base_(newLoop()) {
+Worker::Worker(unsigned id, Generation first) : id_(id), base_(newLoop()), clock_(base_.get()) {
   ended_future_ = ended_.get_future();
   if (::pipe2(mailbox_pipe_, O_CLOEXEC | O_NONBLOCK) == 0) {
     mailbox_event_.reset(
@@ -179,7 +177,7 @@ void Worker::install(Generation& next) {
   auto live = std::make_unique<Live>();
   live->number = next.number;
   live->tls = std::move(next.tls);
-  live->ctx = std::make_unique<proxy::Context>(base_.get(), next.config,
+  live->ctx = std::make_unique<proxy::Context>(base_.get(), clock_, next.config,
                                                live->tls ? live->tls->defaultCtx() : nullptr,
                                                next.sessions, metrics_);
   std::vector<std::unique_ptr<Binding>> bindings;
@@ -290,16 +288,16 @@ void Worker::onAccept(const Binding& binding, int fd, sockaddr* addr, int len) {
   int one = 1;
   // Response heads and small bodies leave in one segment; Nagle would hold them.
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  SSL* ssl = nullptr;
+  SslPtr ssl;
   if (binding.listen->tls) {
-    ssl = SSL_new(ctx.ssl_ctx);
+    ssl.reset(SSL_new(ctx.ssl_ctx));
     if (ssl == nullptr) {
       LOG_ERROR("worker %u: SSL_new failed (out of memory?)", id_);
       ::close(fd);
       return;
     }
   }
-  proxy::acceptConnection(ctx, *binding.listen, fd, ssl,
+  proxy::acceptConnection(ctx, *binding.listen, fd, std::move(ssl),
                           net::fromSockaddr(addr, static_cast<socklen_t>(len)));
 }
 

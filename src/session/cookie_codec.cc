@@ -93,10 +93,6 @@ CookieCodec::CookieCodec(const CookieCodec& other) {
 
 CookieCodec::CookieCodec(CookieCodec&&) noexcept = default;
 
-void CookieCodec::MacFree::operator()(evp_mac_ctx_st* ctx) const noexcept {
-  EVP_MAC_CTX_free(ctx);
-}
-
 std::string CookieCodec::encode(const SessionId& id) const {
   std::array<unsigned char, kBlobLength> blob{};
   blob[0] = kVersion;

@@ -163,10 +163,10 @@ std::optional<Session> parse(std::string_view plaintext) {
 
 // HKDF-SHA256 (RFC 5869) of one secret.
 std::array<unsigned char, kKeyLength> masterKey(const std::string& secret) {
-  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  // The context holds its own reference to the algorithm.
+  const EvpKdfPtr kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
   if (kdf == nullptr) cryptoFailure("EVP_KDF_fetch(HKDF)");
-  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
-  EVP_KDF_free(kdf);
+  const EvpKdfCtxPtr ctx(EVP_KDF_CTX_new(kdf.get()));
   char digest[] = "SHA256";
   std::string ikm = secret;
   std::string salt(kSalt);
@@ -178,8 +178,7 @@ std::array<unsigned char, kKeyLength> masterKey(const std::string& secret) {
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
       OSSL_PARAM_construct_end()};
   std::array<unsigned char, kKeyLength> key{};
-  const bool ok = ctx != nullptr && EVP_KDF_derive(ctx, key.data(), key.size(), params) == 1;
-  EVP_KDF_CTX_free(ctx);
+  const bool ok = ctx != nullptr && EVP_KDF_derive(ctx.get(), key.data(), key.size(), params) == 1;
   OPENSSL_cleanse(ikm.data(), ikm.size());
   if (!ok) cryptoFailure("HKDF-SHA256");
   return key;
@@ -192,10 +191,7 @@ std::array<unsigned char, kKeyLength> messageKey(const EVP_MAC_CTX* master, cons
   return key;
 }
 
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* ctx) const noexcept { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+using CipherCtx = EvpCipherCtxPtr;
 
 // A GCM context keyed for the message with `nonce`, the AAD already fed.
 CipherCtx gcmFor(const EVP_CIPHER* cipher, const EVP_MAC_CTX* master, const char* nonce,
@@ -215,14 +211,6 @@ CipherCtx gcmFor(const EVP_CIPHER* cipher, const EVP_MAC_CTX* master, const char
 }
 
 }  // namespace
-
-void CookieSealer::MacFree::operator()(evp_mac_ctx_st* ctx) const noexcept {
-  EVP_MAC_CTX_free(ctx);
-}
-
-void CookieSealer::CipherFree::operator()(evp_cipher_st* cipher) const noexcept {
-  EVP_CIPHER_free(cipher);
-}
 
 CookieSealer::CookieSealer(const std::vector<std::string>& secrets, std::string_view cookie_name,
                            size_t max_value_bytes)

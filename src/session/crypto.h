@@ -5,6 +5,8 @@
 
 #include <cstddef>
 
+#include "sesame/base/c_handle.h"
+
 namespace sesame::session {
 
 constexpr size_t kHmacSha256Length = 32;
@@ -14,7 +16,7 @@ constexpr size_t kHmacSha256Length = 32;
 
 // A fresh HMAC-SHA256 context keyed with `key`; the key bytes are copied
 // into OpenSSL, which wipes them when the context is freed.
-[[nodiscard]] EVP_MAC_CTX* newHmac(const unsigned char* key, size_t key_len);
+[[nodiscard]] EvpMacCtxPtr newHmac(const unsigned char* key, size_t key_len);
 
 // Writes kHmacSha256Length bytes to `out`. Computes on a copy so that
 // `keyed` stays reusable and is only read (one instance serves all workers).

@@ -26,29 +26,22 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-timeval toTimeval(std::chrono::milliseconds d) {
-  return timeval{static_cast<time_t>(d.count() / 1000),
-                 static_cast<suseconds_t>(d.count() % 1000 * 1000)};
-}
-
 }  // namespace
 
-Connection::Connection(event_base* loop, const RedisSettings& settings,
+Connection::Connection(event_base* loop, Clock& clock, const RedisSettings& settings,
                        const std::vector<Script>& scripts, size_t max_pending, Logging logging)
     : loop_(loop),
+      clock_(clock),
       settings_(settings),
       scripts_(scripts),
       max_pending_(max_pending),
-      quiet_(logging == Logging::kQuiet),
-      reader_(nullptr, redisReaderFree) {
+      quiet_(logging == Logging::kQuiet) {
   deferred_event_.reset(event_new(
       loop, -1, 0, [](int, short, void* self) { static_cast<Connection*>(self)->runDeferred(); },
       this));
-  deadline_timer_.reset(evtimer_new(
-      loop, [](int, short, void* self) { static_cast<Connection*>(self)->onDeadline(); }, this));
-  backoff_timer_.reset(evtimer_new(
-      loop, [](int, short, void* self) { static_cast<Connection*>(self)->onBackoff(); }, this));
-  down_since_ = Clock::now();
+  deadline_timer_ = clock_.timer([this] { onDeadline(); });
+  backoff_timer_ = clock_.timer([this] { onBackoff(); });
+  down_since_ = clock_.now();
   connect();
 }
 
@@ -58,14 +51,14 @@ void Connection::connect() {
   state_ = State::kConnecting;
   reader_.reset(redisReaderCreate());
   std::string error;
-  stream_ = net::Stream::connect(loop_, settings_.addr, &error);
+  stream_ = net::Stream::connect(loop_, clock_, settings_.addr, &error);
   if (!stream_) return fail("cannot connect: " + error);
   stream_->setHandler(this);
   handshake();
 }
 
 void Connection::handshake() {
-  const Clock::time_point deadline = Clock::now() + settings_.connect_timeout;
+  const TimePoint deadline = clock_.now() + settings_.connect_timeout;
   auto step = [this, deadline](std::string_view name, const std::vector<std::string>& argv) {
     write(argv);
     pending_.push_back(Entry{[this, name](const redisReply* r) { onHandshakeReply(name, r); },
@@ -114,7 +107,7 @@ void Connection::becomeReady() {
   state_ = State::kReady;
   backoff_ = kFirstBackoff;
   if (reported_down_ && !quiet_) {
-    auto down = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - down_since_);
+    auto down = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - down_since_);
     LOG_WARN("redis %s: connection back after %.1f s", settings_.address.c_str(),
              static_cast<double>(down.count()) / 1000);
   } else if (!was_ready_ && !quiet_) {
@@ -169,7 +162,7 @@ void Connection::issue(Entry entry) {
     write(entry.args);
     entry.args = {};
   }
-  entry.deadline = Clock::now() + settings_.command_timeout;
+  entry.deadline = clock_.now() + settings_.command_timeout;
   pending_.push_back(std::move(entry));
   armDeadline();
 }
@@ -195,11 +188,11 @@ void Connection::write(const std::vector<std::string>& argv) {
     parts.push_back(a.data());
     lengths.push_back(a.size());
   }
-  char* cmd = nullptr;
+  char* raw = nullptr;
   int len =
-      redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), parts.data(), lengths.data());
-  if (len > 0) evbuffer_add(stream_->output(), cmd, static_cast<size_t>(len));
-  redisFreeCommand(cmd);
+      redisFormatCommandArgv(&raw, static_cast<int>(argv.size()), parts.data(), lengths.data());
+  const RedisCommandPtr cmd(raw);
+  if (len > 0) evbuffer_add(stream_->output(), cmd.get(), static_cast<size_t>(len));
 }
 
 void Connection::defer(std::function<void()> fn) {
@@ -230,8 +223,7 @@ void Connection::onStreamRead(net::Stream& stream) {
       return fail("unreadable reply (" + printable(reader_->errstr) + ")");
     }
     if (raw == nullptr) break;
-    std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw),
-                                                       freeReplyObject);
+    const RedisReplyPtr reply(static_cast<redisReply*>(raw));
     if (pending_.empty()) return fail("a reply to no command (is this a Redis server?)");
     Entry entry = std::move(pending_.front());
     pending_.pop_front();
@@ -270,9 +262,9 @@ void Connection::fail(const std::string& reason) {
     retired_ = std::move(stream_);
   }
   reader_.reset();
-  evtimer_del(deadline_timer_.get());
+  deadline_timer_->cancel();
   if (was_ready) {
-    down_since_ = Clock::now();
+    down_since_ = clock_.now();
     reported_down_ = true;
     if (!quiet_) {
       LOG_WARN("redis %s: connection lost: %s; session requests fail closed until it is back",
@@ -284,8 +276,7 @@ void Connection::fail(const std::string& reason) {
              static_cast<long long>(kMaxBackoff.count()));
   }
   last_reason_ = reason;
-  const timeval tv = toTimeval(backoff_);
-  evtimer_add(backoff_timer_.get(), &tv);
+  backoff_timer_->arm(backoff_);
   backoff_ = std::min(backoff_ * 2, kMaxBackoff);
   std::deque<Entry> failed = std::exchange(pending_, {});
   for (Entry& entry : held_) failed.push_back(std::move(entry));
@@ -298,18 +289,15 @@ void Connection::armDeadline() {
   if (pending_.empty()) return;
   // A timer set for a later deadline (the handshake's connect_timeout)
   // would fire too late for this one.
-  const Clock::time_point next = pending_.front().deadline;
-  if (evtimer_pending(deadline_timer_.get(), nullptr) && armed_for_ <= next) return;
+  const TimePoint next = pending_.front().deadline;
+  if (deadline_timer_->armed() && armed_for_ <= next) return;
   armed_for_ = next;
-  auto left =
-      std::chrono::ceil<std::chrono::milliseconds>(pending_.front().deadline - Clock::now());
-  const timeval tv = toTimeval(std::max(left, std::chrono::milliseconds{0}));
-  evtimer_add(deadline_timer_.get(), &tv);
+  deadline_timer_->arm(next - clock_.now());
 }
 
 void Connection::onDeadline() {
   if (pending_.empty()) return;
-  if (pending_.front().deadline > Clock::now()) return armDeadline();
+  if (pending_.front().deadline > clock_.now()) return armDeadline();
   if (state_ == State::kConnecting) {
     return fail("no connection within connect_timeout (" +
                 std::to_string(settings_.connect_timeout.count()) + " ms)");

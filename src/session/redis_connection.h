@@ -17,11 +17,9 @@
 
 #include "redis_scripts.h"
 #include "sesame/base/c_handle.h"
+#include "sesame/base/clock.h"
 #include "sesame/net/stream.h"
 #include "sesame/session/settings.h"
-
-struct redisReply;
-struct redisReader;
 
 namespace sesame::session::redis {
 
@@ -46,9 +44,11 @@ class Connection final : private net::StreamHandler {
   // their outcome themselves and would otherwise log each attempt.
   enum class Logging { kStateChanges, kQuiet };
 
-  // `scripts` must outlive the connection.
-  Connection(event_base* loop, const RedisSettings& settings, const std::vector<Script>& scripts,
-             size_t max_pending, Logging logging = Logging::kStateChanges);
+  // Sockets are watched on `loop`; deadlines and backoff run on `clock`.
+  // `clock`, `settings` and `scripts` must outlive the connection.
+  Connection(event_base* loop, Clock& clock, const RedisSettings& settings,
+             const std::vector<Script>& scripts, size_t max_pending,
+             Logging logging = Logging::kStateChanges);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -71,7 +71,7 @@ class Connection final : private net::StreamHandler {
   [[nodiscard]] const std::string& lastFailure() const { return last_reason_; }
 
  private:
-  using Clock = std::chrono::steady_clock;
+  using TimePoint = Clock::TimePoint;
   enum class State {
     kWaiting,     // no connection; the backoff timer will start one
     kConnecting,  // connect and handshake in flight
@@ -79,7 +79,7 @@ class Connection final : private net::StreamHandler {
   };
   struct Entry {
     ReplyHandler handler;
-    Clock::time_point deadline;
+    TimePoint deadline;
     const Script* script = nullptr;  // set for EVALSHA: kept to resend as EVAL
     size_t numkeys = 0;
     std::vector<std::string> args;
@@ -105,6 +105,7 @@ class Connection final : private net::StreamHandler {
   void onStreamEvent(net::Stream& stream, net::StreamEvent event) override;
 
   event_base* const loop_;
+  Clock& clock_;
   const RedisSettings& settings_;
   const std::vector<Script>& scripts_;
   const size_t max_pending_;
@@ -113,7 +114,7 @@ class Connection final : private net::StreamHandler {
   State state_ = State::kWaiting;
   std::unique_ptr<net::Stream> stream_;
   std::unique_ptr<net::Stream> retired_;  // failed inside its own callback; freed later
-  std::unique_ptr<redisReader, void (*)(redisReader*)> reader_;
+  RedisReaderPtr reader_;
   std::deque<Entry> pending_;  // written, awaiting replies, in order
   std::deque<Entry> held_;     // issued while connecting, written once ready
   size_t handshake_left_ = 0;
@@ -122,16 +123,16 @@ class Connection final : private net::StreamHandler {
 
   std::vector<std::function<void()>> deferred_;
   EventPtr deferred_event_;
-  EventPtr deadline_timer_;
-  Clock::time_point armed_for_;
-  EventPtr backoff_timer_;
+  std::unique_ptr<Timer> deadline_timer_;
+  TimePoint armed_for_;
+  std::unique_ptr<Timer> backoff_timer_;
 
   // Logging: the state changes, not each refused request.
   bool was_ready_ = false;
   bool reported_down_ = false;
   std::string last_reason_;
   bool reported_full_ = false;
-  Clock::time_point down_since_;
+  TimePoint down_since_;
 };
 
 }  // namespace sesame::session::redis

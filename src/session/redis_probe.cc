@@ -11,10 +11,10 @@
 
 namespace sesame::session {
 
-RedisProbe::RedisProbe(event_base* loop, const RedisSettings& settings, Done done)
+RedisProbe::RedisProbe(event_base* loop, Clock& clock, const RedisSettings& settings, Done done)
     : done_(std::move(done)) {
   static const std::vector<redis::Script> kNoScripts;
-  connection_ = std::make_unique<redis::Connection>(loop, settings, kNoScripts, 1,
+  connection_ = std::make_unique<redis::Connection>(loop, clock, settings, kNoScripts, 1,
                                                     redis::Connection::Logging::kQuiet);
   // Held until the handshake (AUTH, SELECT) succeeds; failed with it otherwise.
   connection_->command({"PING"}, [this](const redisReply* reply) {

@@ -151,12 +151,13 @@ CallTicket::~CallTicket() {
   call_->load_done = nullptr;
 }
 
-RedisStore::RedisStore(event_base* loop, const RedisSettings& settings, const Timeouts& timeouts,
-                       size_t max_pending)
+RedisStore::RedisStore(event_base* loop, Clock& clock, const RedisSettings& settings,
+                       const Timeouts& timeouts, size_t max_pending)
     : settings_(settings),
       timeouts_(timeouts),
       scripts_(makeScripts()),
-      connection_(std::make_unique<redis::Connection>(loop, settings_, scripts_, max_pending)) {}
+      connection_(
+          std::make_unique<redis::Connection>(loop, clock, settings_, scripts_, max_pending)) {}
 
 RedisStore::~RedisStore() = default;
 

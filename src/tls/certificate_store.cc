@@ -17,9 +17,6 @@
 namespace sesame::tls {
 namespace {
 
-using BioPtr = std::unique_ptr<BIO, CFree<BIO_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, CFree<GENERAL_NAMES_free>>;
-
 // Certificate and key files are small; a limit keeps a path mistyped as a
 // device or a log file from being read whole.
 constexpr size_t kMaxFileBytes = 1 << 20;
@@ -173,12 +170,12 @@ std::vector<std::string> dnsNames(X509* cert) {
   X509_NAME* subject = X509_get_subject_name(cert);
   int pos = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
   if (pos < 0) return names;
-  unsigned char* utf8 = nullptr;
-  int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, pos)));
+  unsigned char* raw = nullptr;
+  int len = ASN1_STRING_to_UTF8(&raw, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, pos)));
+  const OpensslBytesPtr utf8(raw);
   if (len > 0) {
-    names.push_back(lowerCase(std::string_view(reinterpret_cast<char*>(utf8), len)));
+    names.push_back(lowerCase(std::string_view(reinterpret_cast<char*>(utf8.get()), len)));
   }
-  OPENSSL_free(utf8);
   return names;
 }
 

@@ -113,3 +113,21 @@ def test_client_not_reading_is_dropped(env):
     except (ConnectionResetError, TimeoutError, OSError):
         pass
     assert got < (1 << 30), "the whole GiB arrived: the stalled client was not dropped"
+
+
+def test_client_pausing_is_not_an_upstream_timeout(env):
+    """A client that stops reading for longer than upstream_read (less than
+    client_send) still gets the whole response: sesame paused reading the
+    upstream meanwhile, so the upstream was not silent and is not cut."""
+    up = env.upstream()
+    s = env.sesame(up, timeouts={"upstream_read": "1s", "client_send": "10s", "idle": "30s"})
+    c = Client(s.port)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    n = 64 << 20  # more than every socket and sesame buffer on the way holds
+    c.send(b"GET /bytes?n=%d HTTP/1.1\r\nHost: app.test\r\n\r\n" % n)
+    time.sleep(2.5)  # read nothing: sesame's writes stall, then its upstream reads pause
+    c.sock.settimeout(10)
+    r = c.read_response()
+    assert r.status == 200, r
+    assert len(r.body) == n, "response cut after %d of %d bytes" % (len(r.body), n)
+    assert "silent for timeouts.upstream_read" not in s.stderr_tail(200), s.stderr_tail()

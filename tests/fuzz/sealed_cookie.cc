@@ -14,8 +14,11 @@
 #include <string_view>
 
 #include "fuzz_body.h"
+#include "sesame/base/c_handle.h"
 #include "sesame/session/cookie_sealer.h"
 
+using sesame::EvpCipherCtxPtr;
+using sesame::EvpPkeyCtxPtr;
 using sesame::fuzz::check;
 using sesame::session::CookieSealer;
 using sesame::session::Session;
@@ -75,7 +78,8 @@ std::array<unsigned char, 32> messageKey(std::string_view nonce) {
   static const std::array<unsigned char, 32> master = [] {
     std::array<unsigned char, 32> key{};
     size_t len = key.size();
-    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr);
+    const EvpPkeyCtxPtr owned(EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr));
+    EVP_PKEY_CTX* ctx = owned.get();
     const std::string salt = "sesame cookie store v1";
     const std::string info = "aes-256-gcm message keys";
     check(ctx != nullptr && EVP_PKEY_derive_init(ctx) == 1 &&
@@ -87,7 +91,6 @@ std::array<unsigned char, 32> messageKey(std::string_view nonce) {
           EVP_PKEY_CTX_add1_hkdf_info(ctx, reinterpret_cast<const unsigned char*>(info.data()),
                                       static_cast<int>(info.size())) == 1 &&
           EVP_PKEY_derive(ctx, key.data(), &len) == 1);
-    EVP_PKEY_CTX_free(ctx);
     return key;
   }();
   std::array<unsigned char, 32> key{};
@@ -107,7 +110,8 @@ std::optional<std::string> gcm(std::string_view nonce, std::string_view in, bool
   const size_t n = encrypt ? in.size() : in.size() - 16;
   std::string out(n, '\0');
   std::string tag = encrypt ? std::string(16, '\0') : std::string(in.substr(n));
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  const EvpCipherCtxPtr owned(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = owned.get();
   int len = 0;
   unsigned char none[16];
   check(ctx != nullptr &&
@@ -122,7 +126,6 @@ std::optional<std::string> gcm(std::string_view nonce, std::string_view in, bool
   if (!encrypt) check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag.data()) == 1);
   const bool ok = EVP_CipherFinal_ex(ctx, none, &len) == 1;
   if (encrypt) check(ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag.data()) == 1);
-  EVP_CIPHER_CTX_free(ctx);
   if (!ok) return std::nullopt;
   return encrypt ? out + tag : out;
 }

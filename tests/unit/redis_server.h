@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "sesame/base/c_handle.h"
+
 namespace sesame::testing {
 
 inline uint16_t freePort() {
@@ -79,9 +81,10 @@ class RedisServer {
   }
 
   // A blocking side channel for assertions (hiredis' synchronous API).
-  std::unique_ptr<redisReply, void (*)(void*)> run(const std::vector<std::string>& argv,
-                                                   const std::vector<std::string>& auth = {}) {
-    redisContext* c = redisConnect("127.0.0.1", port_);
+  RedisReplyPtr run(const std::vector<std::string>& argv,
+                    const std::vector<std::string>& auth = {}) {
+    const RedisContextPtr owned(redisConnect("127.0.0.1", port_));
+    redisContext* c = owned.get();
     REQUIRE(c != nullptr);
     REQUIRE(c->err == 0);
     auto send = [c](const std::vector<std::string>& a) {
@@ -94,24 +97,18 @@ class RedisServer {
       return static_cast<redisReply*>(
           redisCommandArgv(c, static_cast<int>(a.size()), parts.data(), lengths.data()));
     };
-    if (!auth.empty()) freeReplyObject(send(auth));
-    redisReply* reply = send(argv);
-    redisFree(c);
+    if (!auth.empty()) RedisReplyPtr auth_reply(send(auth));
+    RedisReplyPtr reply(send(argv));
     REQUIRE(reply != nullptr);
-    return {reply, freeReplyObject};
+    return reply;
   }
 
  private:
   bool answersPing() {
-    redisContext* c = redisConnect("127.0.0.1", port_);
-    bool ok = false;
-    if (c != nullptr && c->err == 0) {
-      auto* reply = static_cast<redisReply*>(redisCommand(c, "PING"));
-      ok = reply != nullptr;  // +PONG, or NOAUTH with --requirepass: it is up
-      if (reply != nullptr) freeReplyObject(reply);
-    }
-    if (c != nullptr) redisFree(c);
-    return ok;
+    const RedisContextPtr c(redisConnect("127.0.0.1", port_));
+    if (c == nullptr || c->err != 0) return false;
+    // +PONG, or NOAUTH with --requirepass: it is up.
+    return RedisReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "PING"))) != nullptr;
   }
 
   uint16_t port_;

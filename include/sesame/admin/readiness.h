@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sesame/base/c_handle.h"
+#include "sesame/base/clock.h"
 #include "sesame/config/config.h"
 
 namespace sesame::admin {
@@ -27,8 +28,9 @@ class ReadinessProber {
   // `connect_timeout` bounds each upstream connect; a Redis probe takes at
   // most its own connect_timeout plus command_timeout. `cache_for` (zero:
   // never cache) is how long a finished round answers later checks for the
-  // same configuration snapshot.
-  ReadinessProber(event_base* loop, std::chrono::milliseconds connect_timeout,
+  // same configuration snapshot. Probes run on `loop`, their timeouts and
+  // the cache's age on `clock`, which must outlive the prober.
+  ReadinessProber(event_base* loop, Clock& clock, std::chrono::milliseconds connect_timeout,
                   std::chrono::milliseconds cache_for);
   ~ReadinessProber();
   ReadinessProber(const ReadinessProber&) = delete;
@@ -52,6 +54,7 @@ class ReadinessProber {
   void onFinished();
 
   event_base* loop_;
+  Clock& clock_;
   std::chrono::milliseconds connect_timeout_;
   std::chrono::milliseconds cache_for_;
   EventPtr finished_;  // activated by a round's last probe; runs outside every probe callback
@@ -59,7 +62,7 @@ class ReadinessProber {
   std::vector<Done> waiting_;
   std::shared_ptr<const config::Config> cached_config_;
   Readiness cached_;
-  std::chrono::steady_clock::time_point cached_at_;
+  Clock::TimePoint cached_at_;
   unsigned rounds_ = 0;
 };
 

@@ -10,14 +10,13 @@
 // into reserved buffer space directly.
 #pragma once
 
-#include <sys/time.h>
-
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 
 #include "sesame/base/c_handle.h"
+#include "sesame/base/clock.h"
 #include "sesame/net/address.h"
 
 struct evbuffer_cb_info;
@@ -30,7 +29,7 @@ enum class StreamEvent {
   kConnected,     // an outgoing connect completed
   kEof,           // the peer closed its side; every byte before it was delivered
   kError,         // socket or TLS error; the stream is dead
-  kReadTimeout,   // reading enabled and no byte for the read timeout
+  kReadTimeout,   // reading (not paused) and no byte for the read timeout
   kWriteTimeout,  // output (or a connect) pending with no progress for the write timeout
   kDeadline,      // the deadline set with setDeadline() passed
 };
@@ -54,12 +53,14 @@ class Stream {
  public:
   using Duration = std::chrono::milliseconds;
 
-  // Wraps an accepted socket; with `ssl` (ownership passes to the stream)
-  // the stream runs the server side of a TLS handshake first.
-  static std::unique_ptr<Stream> accept(event_base* base, int fd, ssl_st* ssl);
+  // Wraps an accepted socket (the stream owns `fd`); with `ssl` the stream
+  // runs the server side of a TLS handshake first. Socket readiness comes
+  // from `base`, timeouts and deadlines from `clock`; both outlive the stream.
+  static std::unique_ptr<Stream> accept(event_base* base, Clock& clock, int fd, SslPtr ssl);
   // Starts a non-blocking connect; the handler gets kConnected or kError /
   // kWriteTimeout. Null with `error` set when no socket could be made.
-  static std::unique_ptr<Stream> connect(event_base* base, const Address& addr, std::string* error);
+  static std::unique_ptr<Stream> connect(event_base* base, Clock& clock, const Address& addr,
+                                         std::string* error);
   ~Stream();
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
@@ -72,7 +73,10 @@ class Stream {
   void setReadHighWater(size_t bytes);
   // onStreamWrite fires when output() drains to `bytes` or less.
   void setWriteLowWater(size_t bytes) { write_low_ = bytes; }
-  // Zero disables a timeout.
+  // Zero disables a timeout. The read clock runs only while the stream
+  // reads: not while reading is disabled or paused at the high watermark
+  // (the consumer, not the peer, is slow then), and it restarts when
+  // reading resumes.
   void setTimeouts(Duration read, Duration write);
   // A one-shot kDeadline `after` from now, whatever the traffic (the owner's
   // "whole request head within N" clock); zero cancels it. Shares the
@@ -85,13 +89,12 @@ class Stream {
   [[nodiscard]] bool isTls() const { return ssl_ != nullptr; }
   // A TLS stream whose handshake has not completed (yet, or ever).
   [[nodiscard]] bool handshaking() const { return handshaking_; }
-  [[nodiscard]] ssl_st* ssl() const { return ssl_; }
+  [[nodiscard]] ssl_st* ssl() const { return ssl_.get(); }
 
  private:
-  Stream(event_base* base, int fd, ssl_st* ssl);
+  Stream(event_base* base, Clock& clock, int fd, SslPtr ssl);
 
   static void onIoThunk(int fd, short what, void* arg);
-  static void onTimerThunk(int fd, short what, void* arg);
   static void onOutputChanged(evbuffer* buf, const ::evbuffer_cb_info* info, void* arg);
   static void onInputChanged(evbuffer* buf, const ::evbuffer_cb_info* info, void* arg);
 
@@ -107,27 +110,29 @@ class Stream {
   ssize_t writePlain();
   ssize_t writeTls();
   void fail();
-  [[nodiscard]] Duration untilNextCheck(const timeval& now) const;
+  [[nodiscard]] bool readPaused() const;
+  [[nodiscard]] Duration untilNextCheck(Clock::TimePoint now) const;
   void armTimer();
   void onTimer();
 
   event_base* base_;
+  Clock& clock_;
   int fd_;
-  ssl_st* ssl_;
+  SslPtr ssl_;
   StreamHandler* handler_ = nullptr;
   EvBufferPtr input_;
   EvBufferPtr output_;
   EventPtr io_;
-  EventPtr timer_;
+  std::unique_ptr<Timer> timer_;
 
   size_t read_high_ = 0;
   size_t write_low_ = 0;
   size_t read_size_ = 16384;
   Duration read_timeout_{0};
   Duration write_timeout_{0};
-  timeval last_read_{};
-  timeval last_write_{};
-  timeval deadline_{};
+  Clock::TimePoint last_read_{};
+  Clock::TimePoint last_write_{};
+  Clock::TimePoint deadline_{};
   bool has_deadline_ = false;
 
   bool readable_ = true;  // edge-triggered: assume ready until EAGAIN

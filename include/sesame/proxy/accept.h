@@ -3,11 +3,10 @@
 // the client (read from the raw socket, before any TLS byte).
 #pragma once
 
+#include "sesame/base/c_handle.h"
 #include "sesame/config/config.h"
 #include "sesame/net/address.h"
 #include "sesame/proxy/context.h"
-
-struct ssl_st;
 
 namespace sesame::proxy {
 
@@ -18,7 +17,7 @@ namespace sesame::proxy {
 // timeouts.header; such refusals are logged at debug, with one warning a
 // minute per worker counting them. The client address the header names (or
 // the peer, for LOCAL / UNKNOWN) becomes the connection's peer.
-void acceptConnection(Context& ctx, const config::ListenConfig& listen, int fd, ssl_st* ssl,
+void acceptConnection(Context& ctx, const config::ListenConfig& listen, int fd, SslPtr ssl,
                       const net::Address& peer);
 
 }  // namespace sesame::proxy

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sesame/base/c_handle.h"
+#include "sesame/base/clock.h"
 #include "sesame/config/config.h"
 #include "sesame/proxy/access_log.h"
 #include "sesame/proxy/graveyard.h"
@@ -26,8 +27,8 @@ struct Context {
   // `shared` is null exactly when the configuration has no [session]; the
   // context keeps it (and with it the memory store) alive. `metrics` is the
   // worker's and outlives the context.
-  Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ssl_ctx_st* tls,
-          std::shared_ptr<const SessionShared> shared, WorkerMetrics& metrics);
+  Context(event_base* loop, Clock& clock, std::shared_ptr<const config::Config> cfg,
+          ssl_ctx_st* tls, std::shared_ptr<const SessionShared> shared, WorkerMetrics& metrics);
   // Destroys the connections still open (worker shutdown).
   ~Context();
   Context(const Context&) = delete;
@@ -50,6 +51,7 @@ struct Context {
   void reopenLogs() { access_log.reopen(); }
 
   event_base* base;
+  Clock& clock;  // the worker's: every timeout of this context's streams and stores
   std::shared_ptr<const config::Config> config;
   // store = "redis": this worker's connection. Declared before everything
   // that may hold its tickets, so it is destroyed after them.

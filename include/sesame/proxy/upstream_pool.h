@@ -2,14 +2,14 @@
 // asynchronous connect with a timeout.
 #pragma once
 
-#include <sys/time.h>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <vector>
 
-#include "sesame/base/c_handle.h"
+#include "sesame/base/clock.h"
 #include "sesame/config/config.h"
 #include "sesame/net/stream.h"
 #include "sesame/proxy/graveyard.h"
@@ -25,13 +25,15 @@ struct UpstreamConn : Disposable {
   size_t server = 0;    // index into UpstreamConfig::servers
   bool reused = false;  // came from the idle pool (may have been closed by the peer meanwhile)
   UpstreamPool* pool = nullptr;
-  timeval idle_since{};  // loop time when it entered the pool
+  Clock::TimePoint idle_since{};  // when it entered the pool
 };
 
 class UpstreamPool : private net::StreamHandler {
  public:
-  UpstreamPool(event_base* base, Graveyard& graveyard, const config::UpstreamConfig& cfg,
-               const config::TimeoutsConfig& timeouts);
+  // Connections are watched on `base`; connect timeouts and the surplus
+  // trim run on `clock`, which must outlive the pool.
+  UpstreamPool(event_base* base, Clock& clock, Graveyard& graveyard,
+               const config::UpstreamConfig& cfg, const config::TimeoutsConfig& timeouts);
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
@@ -56,10 +58,9 @@ class UpstreamPool : private net::StreamHandler {
   [[nodiscard]] size_t serverCount() const { return cfg_.servers.size(); }
   [[nodiscard]] size_t idleCount() const;
 
- private:
-  static constexpr timeval kTrimAfter{1, 0};
+  static constexpr std::chrono::seconds kTrimAfter{1};
 
-  static void onTrimThunk(int fd, short what, void* arg);
+ private:
   void trim();
   // An idle upstream connection must say nothing; any byte, EOF or error
   // means the server closed it or broke protocol, and it leaves the pool.
@@ -69,11 +70,12 @@ class UpstreamPool : private net::StreamHandler {
   void dropIdle(net::Stream& stream);
 
   event_base* base_;
+  Clock& clock_;
   Graveyard& graveyard_;
   const config::UpstreamConfig& cfg_;
   const config::TimeoutsConfig& timeouts_;
   size_t next_ = 0;
-  EventPtr trim_timer_;
+  std::unique_ptr<Timer> trim_timer_;
   std::vector<std::deque<std::unique_ptr<UpstreamConn>>> idle_;  // per server
 };
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sesame/base/c_handle.h"
+#include "sesame/base/clock.h"
 #include "sesame/config/config.h"
 #include "sesame/proxy/context.h"
 #include "sesame/tls/context.h"
@@ -108,6 +109,7 @@ class Worker {
 
   unsigned id_;
   EventBasePtr base_;
+  LoopClock clock_;               // of base_: every timeout on this worker
   proxy::WorkerMetrics metrics_;  // outlives every generation's context
   std::unique_ptr<Live> current_;
   std::vector<std::unique_ptr<Live>> retired_;  // draining, freed by reap()

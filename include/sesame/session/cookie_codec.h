@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-struct evp_mac_ctx_st;
+#include "sesame/base/c_handle.h"
 
 namespace sesame::session {
 
@@ -74,10 +74,7 @@ class CookieCodec {
   [[nodiscard]] static std::string handle(const SessionId& id);
 
  private:
-  struct MacFree {
-    void operator()(evp_mac_ctx_st* ctx) const noexcept;
-  };
-  using Mac = std::unique_ptr<evp_mac_ctx_st, MacFree>;
+  using Mac = EvpMacCtxPtr;
   // HMAC-SHA256 contexts already keyed with each derived key, copied per
   // use (EVP_MAC_CTX_dup reads the template only, so concurrent verify()
   // calls from several workers are safe). macs_[0] signs.

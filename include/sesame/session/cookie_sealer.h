@@ -9,10 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sesame/base/c_handle.h"
 #include "sesame/session/store.h"
-
-struct evp_mac_ctx_st;
-struct evp_cipher_st;
 
 namespace sesame::session {
 
@@ -89,13 +87,7 @@ class CookieSealer {
   [[nodiscard]] std::optional<Session> open(std::string_view value) const;
 
  private:
-  struct MacFree {
-    void operator()(evp_mac_ctx_st* ctx) const noexcept;
-  };
-  struct CipherFree {
-    void operator()(evp_cipher_st* cipher) const noexcept;
-  };
-  using Mac = std::unique_ptr<evp_mac_ctx_st, MacFree>;
+  using Mac = EvpMacCtxPtr;
 
   [[nodiscard]] std::optional<std::string> decrypt(const Mac& master,
                                                    const std::string& blob) const;
@@ -103,7 +95,7 @@ class CookieSealer {
   // HMAC-SHA256 contexts keyed with each secret's master key, duplicated per
   // use (EVP_MAC_CTX_dup only reads the template). masters_[0] seals.
   std::vector<Mac> masters_;
-  std::unique_ptr<evp_cipher_st, CipherFree> cipher_;
+  EvpCipherPtr cipher_;
   std::string aad_;
   size_t max_value_bytes_;
 };

@@ -7,9 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "sesame/base/clock.h"
 #include "sesame/session/settings.h"
-
-struct event_base;
 
 namespace sesame::session {
 
@@ -25,9 +24,9 @@ class RedisProbe {
 
   // Starts at once. `done` runs exactly once, from the loop (never inside
   // this constructor), within connect_timeout plus command_timeout; it must
-  // not destroy the probe. `settings` must outlive the probe. Destroying
+  // not destroy the probe. `settings` and `clock` must outlive the probe. Destroying
   // the probe first cancels it: `done` does not run. Logs nothing.
-  RedisProbe(event_base* loop, const RedisSettings& settings, Done done);
+  RedisProbe(event_base* loop, Clock& clock, const RedisSettings& settings, Done done);
   ~RedisProbe();
   RedisProbe(const RedisProbe&) = delete;
   RedisProbe& operator=(const RedisProbe&) = delete;

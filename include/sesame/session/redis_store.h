@@ -49,10 +49,10 @@
 #include <string_view>
 #include <vector>
 
+#include "sesame/base/clock.h"
 #include "sesame/session/settings.h"
 #include "sesame/session/store.h"
 
-struct event_base;
 struct redisReply;
 
 namespace sesame::session {
@@ -77,9 +77,11 @@ class RedisStore final : public Store {
   static constexpr size_t kDefaultMaxPending = 10000;
 
   // Starts connecting at once. `settings.addr` must be filled
-  // (parseRedisAddress); `timeouts` are the [session] ones.
-  RedisStore(event_base* loop, const RedisSettings& settings, const Timeouts& timeouts,
-             size_t max_pending = kDefaultMaxPending);
+  // (parseRedisAddress); `timeouts` are the [session] ones. Sockets are
+  // watched on `loop`; command deadlines and reconnect backoff run on
+  // `clock`, which must outlive the store.
+  RedisStore(event_base* loop, Clock& clock, const RedisSettings& settings,
+             const Timeouts& timeouts, size_t max_pending = kDefaultMaxPending);
   ~RedisStore() override;
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;

@@ -201,13 +201,20 @@ TEST_CASE("admin: slow and surplus clients are bounded", "[admin][server]") {
       idle.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
       REQUIRE(::connect(idle.back().get(), server->address().sa(), server->address().length) == 0);
     }
-    std::this_thread::sleep_for(50ms);  // let the admin thread accept both
+    // The accept queue is first in, first out: this one is accepted after
+    // both idle ones.
     HttpResponse r = roundTrip(server->address(), get("/healthz"), false, 1000ms);
     CHECK(r.status == 0);
     CHECK(r.closed);
     idle.clear();
-    std::this_thread::sleep_for(50ms);
-    CHECK(roundTrip(server->address(), get("/healthz")).status == 200);
+    // Answered again once the admin thread has read the two closes (in
+    // whichever order its loop sees them and the next accept).
+    const auto until = std::chrono::steady_clock::now() + 2s;
+    int status = 0;
+    while (status != 200 && std::chrono::steady_clock::now() < until) {
+      status = roundTrip(server->address(), get("/healthz")).status;
+    }
+    CHECK(status == 200);
   }
 }
 
@@ -227,7 +234,8 @@ TEST_CASE("admin: bind errors and a clean stop", "[admin][server]") {
     // An idle client is still connected when the server stops.
     net::testing::UniqueFd idle(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     REQUIRE(::connect(idle.get(), addr.sa(), addr.length) == 0);
-    std::this_thread::sleep_for(20ms);
+    // Accepted after the idle one (first in, first out): both are open.
+    CHECK(roundTrip(addr, get("/healthz")).status == 200);
     server->stop();
     server->stop();  // idempotent
     server.reset();

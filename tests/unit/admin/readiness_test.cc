@@ -2,6 +2,7 @@
 // a real redis-server.
 #include "sesame/admin/readiness.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -9,6 +10,7 @@
 
 #include "../net/loop_helpers.h"
 #include "admin_helpers.h"
+#include "sesame/base/clock.h"
 
 using namespace sesame;
 using admin::Readiness;
@@ -18,6 +20,7 @@ using admin::testing::upstreamConfig;
 using admin::testing::useRedis;
 using net::testing::listenLoopback;
 using net::testing::Loop;
+using sesame::ManualClock;
 using namespace std::chrono_literals;
 
 namespace {
@@ -51,7 +54,7 @@ Readiness checkOnce(Loop& loop, ReadinessProber& prober, std::shared_ptr<const c
 
 TEST_CASE("an upstream is ready when one of its servers accepts", "[admin][readiness]") {
   Loop loop;
-  ReadinessProber prober(loop.base(), 1000ms, 0ms);
+  ReadinessProber prober(loop.base(), loop.clock(), 1000ms, 0ms);
   auto live = listenLoopback();
   ClosedPort closed;
 
@@ -81,8 +84,9 @@ TEST_CASE("an upstream is ready when one of its servers accepts", "[admin][readi
 }
 
 TEST_CASE("a server that never answers the connect times out", "[admin][readiness]") {
+  ManualClock clock;
   Loop loop;
-  ReadinessProber prober(loop.base(), 200ms, 0ms);
+  ReadinessProber prober(loop.base(), clock, 200ms, 0ms);
   // A backlog of 0 that two unaccepted connections fill: further SYNs are
   // dropped, so a connect neither succeeds nor is refused.
   auto full = listenLoopback(0);
@@ -91,16 +95,40 @@ TEST_CASE("a server that never answers the connect times out", "[admin][readines
     fillers.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     (void)::connect(fillers.back().get(), full.addr.sa(), full.addr.length);
   }
-  std::this_thread::sleep_for(50ms);
-  auto start = std::chrono::steady_clock::now();
-  Readiness r = checkOnce(loop, prober, upstreamConfig({{"slow", {portOf(full)}}}));
-  auto took = std::chrono::steady_clock::now() - start;
-  CHECK_FALSE(r.ready);
-  REQUIRE(r.reasons.size() == 1);
-  CHECK(r.reasons[0] == "upstream slow: no server reachable (127.0.0.1:" +
-                            std::to_string(portOf(full)) + ": no connection within 200 ms)");
-  CHECK(took >= 190ms);
-  CHECK(took < 2s);
+  pollfd first{fillers[0].get(), POLLOUT, 0};
+  REQUIRE(::poll(&first, 1, 1000) == 1);  // the one the accept queue holds
+  std::optional<Readiness> got;
+  prober.check(upstreamConfig({{"slow", {portOf(full)}}}), [&](const Readiness& r) { got = r; });
+  loop.settle();
+  clock.advance(199ms);
+  loop.settle();
+  CHECK_FALSE(got);
+  clock.advance(1ms);
+  REQUIRE(loop.runUntil([&] { return got.has_value(); }));
+  CHECK_FALSE(got->ready);
+  REQUIRE(got->reasons.size() == 1);
+  CHECK(got->reasons[0] == "upstream slow: no server reachable (127.0.0.1:" +
+                               std::to_string(portOf(full)) + ": no connection within 200 ms)");
+}
+
+TEST_CASE("a cached answer serves for cache_for, then a new round probes", "[admin][readiness]") {
+  ManualClock clock;
+  Loop loop;
+  auto live = listenLoopback();
+  auto cfg = upstreamConfig({{"app", {portOf(live)}}});
+  ReadinessProber prober(loop.base(), clock, 1000ms, 5000ms);
+  CHECK(checkOnce(loop, prober, cfg).ready);
+  bool cached = false;
+  clock.advance(4999ms);
+  prober.check(cfg, [&](const Readiness&) { cached = true; });
+  CHECK(cached);  // answered inside check()
+  CHECK(prober.rounds() == 1);
+  clock.advance(1ms);
+  bool probed = false;
+  prober.check(cfg, [&](const Readiness&) { probed = true; });
+  CHECK_FALSE(probed);
+  CHECK(prober.rounds() == 2);
+  REQUIRE(loop.runUntil([&] { return probed; }));
 }
 
 TEST_CASE("answers are cached and rounds are shared", "[admin][readiness]") {
@@ -109,7 +137,7 @@ TEST_CASE("answers are cached and rounds are shared", "[admin][readiness]") {
   auto cfg = upstreamConfig({{"app", {portOf(live)}}});
 
   SECTION("a fresh answer is given at once, without probing") {
-    ReadinessProber prober(loop.base(), 1000ms, 60'000ms);
+    ReadinessProber prober(loop.base(), loop.clock(), 1000ms, 60'000ms);
     CHECK(checkOnce(loop, prober, cfg).ready);
     bool inline_answer = false;
     prober.check(cfg, [&](const Readiness& r) { inline_answer = r.ready; });
@@ -120,7 +148,7 @@ TEST_CASE("answers are cached and rounds are shared", "[admin][readiness]") {
     CHECK(prober.rounds() == 2);
   }
   SECTION("without caching every check probes, but concurrent ones share a round") {
-    ReadinessProber prober(loop.base(), 1000ms, 0ms);
+    ReadinessProber prober(loop.base(), loop.clock(), 1000ms, 0ms);
     int answers = 0;
     prober.check(cfg, [&](const Readiness&) { ++answers; });
     prober.check(cfg, [&](const Readiness&) { ++answers; });
@@ -134,7 +162,7 @@ TEST_CASE("answers are cached and rounds are shared", "[admin][readiness]") {
 
 TEST_CASE("the Redis store must answer PING", "[admin][readiness][redis]") {
   Loop loop;
-  ReadinessProber prober(loop.base(), 1000ms, 0ms);
+  ReadinessProber prober(loop.base(), loop.clock(), 1000ms, 0ms);
   auto live = listenLoopback();
   auto cfg = upstreamConfig({{"app", {portOf(live)}}});
 

@@ -20,13 +20,14 @@
 #include <vector>
 
 #include "sesame/base/c_handle.h"
+#include "sesame/base/clock.h"
 #include "sesame/net/address.h"
 #include "sesame/net/stream.h"
 
 namespace sesame::net::testing {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // One event_base per test. A 5 ms tick keeps EVLOOP_ONCE from blocking
 // forever, so every wait is bounded by its own deadline.
@@ -34,6 +35,7 @@ class Loop {
  public:
   Loop()
       : base_(event_base_new()),
+        clock_(base_.get()),
         tick_(event_new(
             base_.get(), -1, EV_PERSIST, [](evutil_socket_t, short, void*) {}, nullptr)) {
     timeval tv{0, 5000};
@@ -41,31 +43,30 @@ class Loop {
   }
 
   [[nodiscard]] event_base* base() const { return base_.get(); }
+  // The loop's real clock, for code whose timeouts run in real time.
+  [[nodiscard]] sesame::Clock& clock() { return clock_; }
 
   // Runs the loop until done() holds or `limit` passes; done() is checked
   // before every pass, so it may also feed a peer socket. Returns done().
   bool runUntil(const std::function<bool()>& done, std::chrono::milliseconds limit = 1000ms) {
-    auto deadline = Clock::now() + limit;
+    auto deadline = SteadyClock::now() + limit;
     while (!done()) {
-      if (Clock::now() >= deadline) return false;
+      if (SteadyClock::now() >= deadline) return false;
       event_base_loop(base_.get(), EVLOOP_ONCE);
     }
     return true;
   }
 
-  // Runs the loop for `d`, calling each() before every pass.
-  void runFor(
-      std::chrono::milliseconds d, const std::function<void()>& each = [] {}) {
-    runUntil(
-        [&each] {
-          each();
-          return false;
-        },
-        d);
+  // Runs what is ready now (readiness already reported, events activated,
+  // timers already due) without waiting: the event-driven way to let a
+  // component react before asserting that it did nothing.
+  void settle() {
+    for (int i = 0; i < 8; ++i) event_base_loop(base_.get(), EVLOOP_NONBLOCK);
   }
 
  private:
   EventBasePtr base_;
+  LoopClock clock_;
   EventPtr tick_;
 };
 

@@ -1,9 +1,11 @@
 // net::Stream over real sockets on a real loop: reads, writes, watermarks,
 // end of stream, timeouts, outgoing connects and a TLS server handshake.
+// Timeouts run on a ManualClock: the tests advance it instead of waiting.
 #include "sesame/net/stream.h"
 
 #include <event2/buffer.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 
 #include "../tls/test_certs.h"
 #include "loop_helpers.h"
+#include "sesame/base/clock.h"
 #include "sesame/tls/context.h"
 
 using namespace sesame;
@@ -32,19 +35,23 @@ struct Accepted {
 };
 
 // A plain Stream on one end of a fresh pair; the test drives the other end.
-std::unique_ptr<Accepted> acceptPlain(Loop& loop, bool tcp = false) {
+// Timeouts run on `clock` when given, else on the loop's real clock.
+std::unique_ptr<Accepted> acceptPlain(Loop& loop, bool tcp = false,
+                                      sesame::Clock* clock = nullptr) {
   auto a = std::make_unique<Accepted>();
   a->fds = tcp ? tcpPair() : socketPair();
   REQUIRE(a->fds.mine.get() >= 0);
   REQUIRE(a->fds.peer.get() >= 0);
-  a->stream = Stream::accept(loop.base(), a->fds.mine.release(), nullptr);
+  a->stream = Stream::accept(loop.base(), clock != nullptr ? *clock : loop.clock(),
+                             a->fds.mine.release(), nullptr);
   a->stream->setHandler(&a->handler);
   return a;
 }
 
-long msSince(Clock::time_point start) {
-  return static_cast<long>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+// Waits (bounded) until a non-blocking connect on `fd` has completed.
+bool connected(int fd) {
+  pollfd p{fd, POLLOUT, 0};
+  return ::poll(&p, 1, 1000) == 1 && (p.revents & POLLOUT) != 0;
 }
 
 }  // namespace
@@ -109,13 +116,23 @@ TEST_CASE("stream: reading pauses at the high watermark and resumes when drained
   };
   auto feed = [&] { sent += writeSome(a->fds.peer.get(), std::string_view(data).substr(sent)); };
 
-  loop.runFor(150ms, feed);
+  // Feed until nothing moves: the socket pair is full and the stream has
+  // stopped reading (an AF_UNIX send is in the peer's queue when it returns,
+  // so settle() sees every byte the stream could read).
+  for (int pass = 0; pass < 10'000; ++pass) {
+    const size_t sent_before = sent;
+    const size_t held_before = evbuffer_get_length(a->stream->input());
+    feed();
+    loop.settle();
+    if (sent == sent_before && evbuffer_get_length(a->stream->input()) == held_before) break;
+  }
   size_t held = evbuffer_get_length(a->stream->input());
   CHECK(held >= kHigh);
   CHECK(held <= kHigh + kOneRead);
   CHECK(max_input <= kHigh + kOneRead);
   CHECK(held < sent);  // bytes wait in the socket: the stream stopped reading
-  loop.runFor(50ms, feed);
+  feed();
+  loop.settle();
   CHECK(evbuffer_get_length(a->stream->input()) == held);
 
   consuming = true;
@@ -144,7 +161,7 @@ TEST_CASE("stream: onStreamWrite fires once output drains to the low watermark",
   add(a->stream->output(), data);
 
   // The peer does not read: the socket buffer fills far above the watermark.
-  loop.runFor(50ms);
+  loop.settle();
   CHECK(a->handler.writes == 0);
   CHECK(evbuffer_get_length(a->stream->output()) > kLow);
 
@@ -169,11 +186,11 @@ TEST_CASE("stream: a peer close gives kEof after every byte was delivered", "[ne
   REQUIRE(writeSome(a->fds.peer.get(), data) == size);
   if (!close_at_once) {
     REQUIRE(loop.runUntil([&] { return evbuffer_get_length(a->stream->input()) == size; }));
-    loop.runFor(20ms);
+    loop.settle();
   }
   a->fds.peer.reset();
   REQUIRE(loop.runUntil([&] { return !a->handler.events.empty(); }));
-  loop.runFor(20ms);
+  loop.settle();
   REQUIRE(a->handler.events.size() == 1);
   CHECK(a->handler.events[0] == StreamEvent::kEof);
   CHECK(a->handler.input_at_event[0] == size);
@@ -186,7 +203,7 @@ TEST_CASE("stream: setReadEnabled(false) stops reads until enabled again", "[net
   auto a = acceptPlain(loop);
   a->stream->setReadEnabled(false);
   REQUIRE(writeSome(a->fds.peer.get(), "paused") == 6);
-  loop.runFor(100ms);
+  loop.settle();
   CHECK(a->handler.reads == 0);
   CHECK(evbuffer_get_length(a->stream->input()) == 0);
 
@@ -196,67 +213,129 @@ TEST_CASE("stream: setReadEnabled(false) stops reads until enabled again", "[net
 }
 
 TEST_CASE("stream: no byte for the read timeout gives kReadTimeout", "[net][stream]") {
+  ManualClock clock;
   Loop loop;
-  auto a = acceptPlain(loop);
-  auto start = Clock::now();
+  auto a = acceptPlain(loop, false, &clock);
   a->stream->setTimeouts(200ms, 0ms);
-  REQUIRE(loop.runUntil([&] { return !a->handler.events.empty(); }));
-  long elapsed = msSince(start);
+  clock.advance(199ms);
+  CHECK(a->handler.events.empty());
+  clock.advance(1ms);
+  REQUIRE(a->handler.events.size() == 1);
   CHECK(a->handler.events[0] == StreamEvent::kReadTimeout);
-  CHECK(elapsed >= 190);
-  CHECK(elapsed < 700);
+  // A handler that ignores it hears again one timeout later.
+  clock.advance(200ms);
+  CHECK(a->handler.events.size() == 2);
 }
 
 TEST_CASE("stream: bytes arriving postpone the read timeout; paused reading has none",
           "[net][stream]") {
+  ManualClock clock;
   Loop loop;
-  auto a = acceptPlain(loop);
+  auto a = acceptPlain(loop, false, &clock);
   a->stream->setTimeouts(200ms, 0ms);
-  loop.runFor(120ms);
+  clock.advance(120ms);
   REQUIRE(writeSome(a->fds.peer.get(), "x") == 1);
-  loop.runFor(150ms);  // 270 ms after the start, 150 ms after the byte
+  REQUIRE(loop.runUntil([&] { return a->handler.reads == 1; }));
+  clock.advance(150ms);  // 270 ms after the start, 150 ms after the byte
   CHECK(a->handler.events.empty());
-  CHECK(a->handler.reads == 1);
+  clock.advance(49ms);
+  CHECK(a->handler.events.empty());
+  clock.advance(1ms);  // 200 ms after the byte
+  REQUIRE(a->handler.events.size() == 1);
+  CHECK(a->handler.events[0] == StreamEvent::kReadTimeout);
 
   a->stream->setReadEnabled(false);
-  loop.runFor(300ms);
+  clock.advance(std::chrono::hours(1));
+  CHECK(a->handler.events.size() == 1);
+}
+
+TEST_CASE("stream: reading paused at the high watermark has no read timeout; resuming restarts it",
+          "[net][stream]") {
+  constexpr size_t kHigh = 16 * kKiB;
+  ManualClock clock;
+  Loop loop;
+  auto a = acceptPlain(loop, false, &clock);
+  a->stream->setReadHighWater(kHigh);
+  a->stream->setTimeouts(200ms, 0ms);
+  REQUIRE(writeSome(a->fds.peer.get(), pattern(kHigh)) == kHigh);
+  REQUIRE(loop.runUntil([&] { return evbuffer_get_length(a->stream->input()) >= kHigh; }));
+  // Paused: the consumer is slow, not the peer.
+  clock.advance(std::chrono::hours(1));
   CHECK(a->handler.events.empty());
+  // The consumer catches up: reading resumes and its clock starts now.
+  drain(a->stream->input());
+  clock.advance(199ms);
+  CHECK(a->handler.events.empty());
+  clock.advance(1ms);
+  REQUIRE(a->handler.events.size() == 1);
+  CHECK(a->handler.events[0] == StreamEvent::kReadTimeout);
 }
 
 TEST_CASE("stream: a peer that never reads gives kWriteTimeout", "[net][stream]") {
+  ManualClock clock;
   Loop loop;
-  auto a = acceptPlain(loop);
-  auto start = Clock::now();
+  auto a = acceptPlain(loop, false, &clock);
   a->stream->setTimeouts(0ms, 200ms);
   add(a->stream->output(), pattern(4 * kMiB));
-  REQUIRE(loop.runUntil([&] { return !a->handler.events.empty(); }, 1500ms));
+  loop.settle();  // writes what the socket takes
+  REQUIRE(evbuffer_get_length(a->stream->output()) > 0);
+  clock.advance(199ms);
+  CHECK(a->handler.events.empty());
+  clock.advance(1ms);
+  REQUIRE(a->handler.events.size() == 1);
   CHECK(a->handler.events[0] == StreamEvent::kWriteTimeout);
-  CHECK(msSince(start) >= 190);
   CHECK(evbuffer_get_length(a->stream->output()) > 0);
 }
 
 TEST_CASE("stream: idle output does not time out a write", "[net][stream]") {
+  ManualClock clock;
   Loop loop;
-  auto a = acceptPlain(loop);
+  auto a = acceptPlain(loop, false, &clock);
   a->stream->setTimeouts(0ms, 100ms);
   add(a->stream->output(), "sent at once");
-  loop.runFor(300ms);
+  loop.settle();
+  clock.advance(300ms);
   CHECK(a->handler.events.empty());
   std::string got;
   readAvailable(a->fds.peer.get(), got);
   CHECK(got == "sent at once");
 }
 
-TEST_CASE("stream: disable() stops every callback", "[net][stream]") {
+TEST_CASE("stream: a deadline fires once, whatever the traffic; zero cancels it", "[net][stream]") {
+  ManualClock clock;
   Loop loop;
-  auto a = acceptPlain(loop);
+  auto a = acceptPlain(loop, false, &clock);
+  a->stream->setDeadline(300ms);
+  clock.advance(200ms);
+  REQUIRE(writeSome(a->fds.peer.get(), "busy") == 4);
+  REQUIRE(loop.runUntil([&] { return a->handler.reads == 1; }));
+  clock.advance(99ms);
+  CHECK(a->handler.events.empty());
+  clock.advance(1ms);
+  REQUIRE(a->handler.events.size() == 1);
+  CHECK(a->handler.events[0] == StreamEvent::kDeadline);
+  clock.advance(std::chrono::hours(1));
+  CHECK(a->handler.events.size() == 1);
+
+  a->stream->setDeadline(100ms);
+  a->stream->setDeadline(0ms);
+  clock.advance(std::chrono::hours(1));
+  CHECK(a->handler.events.size() == 1);
+  CHECK(clock.armedTimers() == 0);
+}
+
+TEST_CASE("stream: disable() stops every callback", "[net][stream]") {
+  ManualClock clock;
+  Loop loop;
+  auto a = acceptPlain(loop, false, &clock);
   a->stream->setTimeouts(100ms, 100ms);
   a->stream->disable();
   REQUIRE(writeSome(a->fds.peer.get(), "ignored") == 7);
   add(a->stream->output(), "never sent");
-  loop.runFor(50ms);
+  loop.settle();
   a->fds.peer.reset();
-  loop.runFor(250ms);
+  loop.settle();
+  clock.advance(std::chrono::hours(1));
   CHECK(a->handler.log.empty());
   CHECK(evbuffer_get_length(a->stream->input()) == 0);
 }
@@ -267,7 +346,7 @@ TEST_CASE("stream: connect to a listening port gives kConnected, then data flows
   Listener listener = listenLoopback();
   REQUIRE(listener.fd.get() >= 0);
   std::string error;
-  auto stream = Stream::connect(loop.base(), listener.addr, &error);
+  auto stream = Stream::connect(loop.base(), loop.clock(), listener.addr, &error);
   REQUIRE(stream != nullptr);
   RecordingHandler handler;
   stream->setHandler(&handler);
@@ -294,7 +373,7 @@ TEST_CASE("stream: connect to a closed port fails", "[net][stream][connect]") {
   Listener closed = listenLoopback(-1);  // bound, not listening: refused
   REQUIRE(closed.fd.get() >= 0);
   std::string error;
-  auto stream = Stream::connect(loop.base(), closed.addr, &error);
+  auto stream = Stream::connect(loop.base(), loop.clock(), closed.addr, &error);
   if (stream == nullptr) {
     CHECK_FALSE(error.empty());
     return;
@@ -309,6 +388,7 @@ TEST_CASE("stream: connect to a closed port fails", "[net][stream][connect]") {
 // Linux drops a SYN while the listener's accept queue is full, so the
 // connect stays pending: the write timeout is the connect timeout.
 TEST_CASE("stream: a connect that never completes gives kWriteTimeout", "[net][stream][connect]") {
+  ManualClock clock;
   Loop loop;
   Listener full = listenLoopback(0);
   REQUIRE(full.fd.get() >= 0);
@@ -318,17 +398,20 @@ TEST_CASE("stream: a connect that never completes gives kWriteTimeout", "[net][s
     (void)::connect(fd.get(), full.addr.sa(), full.addr.length);
     fillers.push_back(std::move(fd));
   }
-  loop.runFor(20ms);
+  REQUIRE(connected(fillers[0].get()));  // the one the accept queue holds
   std::string error;
-  auto stream = Stream::connect(loop.base(), full.addr, &error);
+  auto stream = Stream::connect(loop.base(), clock, full.addr, &error);
   REQUIRE(stream != nullptr);
   RecordingHandler handler;
   stream->setHandler(&handler);
-  auto start = Clock::now();
   stream->setTimeouts(0ms, 200ms);
-  REQUIRE(loop.runUntil([&] { return !handler.events.empty(); }));
+  loop.settle();  // a connect that completed would be reported here
+  REQUIRE(handler.events.empty());
+  clock.advance(199ms);
+  CHECK(handler.events.empty());
+  clock.advance(1ms);
+  REQUIRE(handler.events.size() == 1);
   CHECK(handler.events[0] == StreamEvent::kWriteTimeout);
-  CHECK(msSince(start) >= 190);
 }
 
 namespace {
@@ -408,8 +491,8 @@ TEST_CASE("stream: TLS server handshake, echo both ways, close_notify gives kEof
   std::string data = pattern(100 * kKiB);
   ClientResult client_result;
   std::jthread client;  // declared before the stream: joined after it closes
-  auto stream =
-      Stream::accept(loop.base(), fds.mine.release(), SSL_new(tlsServer().context->defaultCtx()));
+  auto stream = Stream::accept(loop.base(), loop.clock(), fds.mine.release(),
+                               SslPtr(SSL_new(tlsServer().context->defaultCtx())));
   REQUIRE(stream->isTls());
   RecordingHandler handler;
   size_t echoed = 0;
@@ -436,8 +519,8 @@ TEST_CASE("stream: plaintext sent to a TLS stream gives kError", "[net][stream][
   REQUIRE(tlsServer().context != nullptr);
   Loop loop;
   FdPair fds = socketPair();
-  auto stream =
-      Stream::accept(loop.base(), fds.mine.release(), SSL_new(tlsServer().context->defaultCtx()));
+  auto stream = Stream::accept(loop.base(), loop.clock(), fds.mine.release(),
+                               SslPtr(SSL_new(tlsServer().context->defaultCtx())));
   RecordingHandler handler;
   stream->setHandler(&handler);
   REQUIRE(writeSome(fds.peer.get(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n") > 0);

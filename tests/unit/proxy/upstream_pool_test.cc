@@ -1,6 +1,7 @@
-// proxy::UpstreamPool against loopback listeners on a real loop: fresh
-// connects, reuse, round robin, idle connections the server closes, and the
-// keepalive limit with its delayed trim of a burst's surplus.
+// proxy::UpstreamPool against loopback listeners on a real loop, with time
+// from a ManualClock: fresh connects and their timeout, reuse, round robin,
+// idle connections the server closes, and the keepalive limit with its
+// delayed trim of a burst's surplus.
 #include "sesame/proxy/upstream_pool.h"
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "../net/loop_helpers.h"
+#include "sesame/base/clock.h"
 #include "sesame/proxy/graveyard.h"
 
 using namespace sesame;
@@ -20,8 +22,9 @@ using proxy::UpstreamConn;
 
 namespace {
 
-// Listeners first and the pool last, so the pool's connections close before
-// the loop and the sockets they point at go away.
+// The clock and listeners first and the pool last, so the pool's
+// connections (and their timers) close before the loop, the clock and the
+// sockets they point at go away.
 struct Fixture {
   explicit Fixture(size_t servers, unsigned keepalive = 32) {
     cfg.name = "backend";
@@ -31,7 +34,7 @@ struct Fixture {
       REQUIRE(listeners.back().fd.get() >= 0);
       cfg.servers.push_back({listeners.back().addr.toString(), listeners.back().addr});
     }
-    pool = std::make_unique<proxy::UpstreamPool>(loop.base(), graveyard, cfg, timeouts);
+    pool = std::make_unique<proxy::UpstreamPool>(loop.base(), clock, graveyard, cfg, timeouts);
   }
 
   // acquire(attempt), waits for kConnected and accepts the server side.
@@ -48,6 +51,7 @@ struct Fixture {
     return conn;
   }
 
+  ManualClock clock;
   Loop loop;
   proxy::Graveyard graveyard{loop.base()};
   std::vector<Listener> listeners;
@@ -63,23 +67,6 @@ bool closedByPool(Loop& loop, const UniqueFd& server_side) {
   std::string junk;
   return loop.runUntil([&] { return readAvailable(server_side.get(), junk); }, 500ms) &&
          junk.empty();
-}
-
-void runInLoop(Loop& loop, std::function<void()> fn) {
-  struct Call {
-    std::function<void()> fn;
-    bool done = false;
-  } call{std::move(fn)};
-  timeval now{0, 0};
-  event_base_once(
-      loop.base(), -1, EV_TIMEOUT,
-      [](evutil_socket_t, short, void* arg) {
-        auto* c = static_cast<Call*>(arg);
-        c->fn();
-        c->done = true;
-      },
-      &call, &now);
-  REQUIRE(loop.runUntil([&] { return call.done; }));
 }
 
 }  // namespace
@@ -109,7 +96,7 @@ TEST_CASE("pool: a released connection is reused", "[proxy][upstream_pool]") {
   net::Stream* stream = conn->stream.get();
   f.pool->release(std::move(conn));
   CHECK(f.pool->idleCount() == 1);
-  f.loop.runFor(50ms);
+  f.loop.settle();
   CHECK(f.pool->idleCount() == 1);
 
   auto again = f.pool->acquire(0, f.first_server);
@@ -187,18 +174,15 @@ TEST_CASE("pool: a surplus above keepalive is kept, then trimmed after a second"
   std::vector<UniqueFd> sides(3);
   for (UniqueFd& side : sides) conns.push_back(f.connect(0, &side));
   net::Stream* newest = conns.back()->stream.get();
-  // Released from a loop callback, as ServerConnection does: the pool stamps
-  // idle_since with the loop's cached clock, the one its trim timer runs on.
-  auto released = Clock::now();
-  runInLoop(f.loop, [&] {
-    for (auto& conn : conns) f.pool->release(std::move(conn));
-  });
+  for (auto& conn : conns) f.pool->release(std::move(conn));
   CHECK(f.pool->idleCount() == 3);
+  CHECK(f.clock.armedTimers() == 1);  // one trim timer, no per-connection timers
 
-  f.loop.runFor(500ms);
+  f.clock.advance(proxy::UpstreamPool::kTrimAfter - 1ms);
   CHECK(f.pool->idleCount() == 3);
-  REQUIRE(f.loop.runUntil([&] { return f.pool->idleCount() == 1; }, 1000ms));
-  CHECK(Clock::now() - released >= 950ms);
+  f.clock.advance(1ms);
+  CHECK(f.pool->idleCount() == 1);
+  CHECK(f.clock.armedTimers() == 0);
 
   // The least recently released go; the most recent one stays.
   CHECK(closedByPool(f.loop, sides[0]));
@@ -207,6 +191,70 @@ TEST_CASE("pool: a surplus above keepalive is kept, then trimmed after a second"
   REQUIRE(kept != nullptr);
   CHECK(kept->reused);
   CHECK(kept->stream.get() == newest);
+}
+
+TEST_CASE("pool: a surplus connection reused meanwhile gets its full second again",
+          "[proxy][upstream_pool]") {
+  Fixture f(1, 1);
+  std::vector<std::unique_ptr<UpstreamConn>> conns;
+  std::vector<UniqueFd> sides(2);
+  for (UniqueFd& side : sides) conns.push_back(f.connect(0, &side));
+  for (auto& conn : conns) f.pool->release(std::move(conn));  // the trim timer starts
+
+  // Both taken for requests and released again 700 ms later: at the trim
+  // timer's first firing they have been idle for 300 ms only.
+  f.clock.advance(100ms);
+  conns.clear();
+  conns.push_back(f.pool->acquire(0, f.first_server));
+  conns.push_back(f.pool->acquire(0, f.first_server));
+  REQUIRE(conns[0]->reused);
+  REQUIRE(conns[1]->reused);
+  f.clock.advance(600ms);
+  for (auto& conn : conns) f.pool->release(std::move(conn));
+  f.clock.advance(300ms);  // the timer fires, nothing is old enough
+  CHECK(f.pool->idleCount() == 2);
+  f.clock.advance(700ms);  // a second after the release, not yet at the next check
+  CHECK(f.pool->idleCount() == 2);
+  f.clock.advance(300ms);  // the re-armed timer: one second after its first firing
+  CHECK(f.pool->idleCount() == 1);
+}
+
+TEST_CASE("pool: idle connections within keepalive are never trimmed", "[proxy][upstream_pool]") {
+  Fixture f(1, 2);
+  std::vector<std::unique_ptr<UpstreamConn>> conns;
+  std::vector<UniqueFd> sides(2);
+  for (UniqueFd& side : sides) conns.push_back(f.connect(0, &side));
+  for (auto& conn : conns) f.pool->release(std::move(conn));
+  CHECK(f.clock.armedTimers() == 0);
+  f.clock.advance(std::chrono::hours(1));
+  CHECK(f.pool->idleCount() == 2);
+}
+
+// Linux drops a SYN while the listener's accept queue is full, so the
+// connect stays pending until upstream_connect passes.
+TEST_CASE("pool: a connect that hangs times out after upstream_connect", "[proxy][upstream_pool]") {
+  Fixture f(1);
+  Listener full = listenLoopback(0);
+  REQUIRE(full.fd.get() >= 0);
+  std::vector<UniqueFd> fillers;
+  for (int i = 0; i < 3; ++i) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    (void)::connect(fd.get(), full.addr.sa(), full.addr.length);
+    fillers.push_back(std::move(fd));
+  }
+  f.cfg.servers[0] = {full.addr.toString(), full.addr};
+  f.timeouts.upstream_connect = 3000ms;
+  auto conn = f.pool->acquire(0, f.first_server);
+  REQUIRE(conn != nullptr);
+  conn->stream->setHandler(&f.handler);
+  f.loop.settle();  // a connect that completed would be reported here
+  REQUIRE(f.handler.events.empty());
+
+  f.clock.advance(2999ms);
+  CHECK(f.handler.events.empty());
+  f.clock.advance(1ms);
+  REQUIRE(f.handler.events.size() == 1);
+  CHECK(f.handler.events[0] == StreamEvent::kWriteTimeout);
 }
 
 TEST_CASE("pool: a retry goes to the server after the one the first attempt used",

@@ -15,9 +15,12 @@
 #include <thread>
 #include <vector>
 
+#include "sesame/base/c_handle.h"
 #include "sesame/session/cookie_sealer.h"
 #include "sesame/session/cookie_store.h"
 
+using sesame::EvpCipherCtxPtr;
+using sesame::EvpPkeyCtxPtr;
 using sesame::session::CookieSealer;
 using sesame::session::CookieStore;
 using sesame::session::Session;
@@ -89,7 +92,8 @@ std::optional<std::string> unb64(const std::string& in) {
 std::array<unsigned char, 32> specMaster(const std::string& secret) {
   std::array<unsigned char, 32> key{};
   size_t len = key.size();
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr);
+  const EvpPkeyCtxPtr owned(EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr));
+  EVP_PKEY_CTX* ctx = owned.get();
   const std::string salt = "sesame cookie store v1";
   const std::string info = "aes-256-gcm message keys";
   REQUIRE(EVP_PKEY_derive_init(ctx) == 1);
@@ -101,7 +105,6 @@ std::array<unsigned char, 32> specMaster(const std::string& secret) {
   REQUIRE(EVP_PKEY_CTX_add1_hkdf_info(ctx, reinterpret_cast<const unsigned char*>(info.data()),
                                       static_cast<int>(info.size())) == 1);
   REQUIRE(EVP_PKEY_derive(ctx, key.data(), &len) == 1);
-  EVP_PKEY_CTX_free(ctx);
   return key;
 }
 
@@ -125,7 +128,8 @@ std::string specSeal(const std::string& secret, std::string_view name, const std
   const std::string aad = std::string(1, static_cast<char>(version)) + std::string(name);
   std::string ct(plaintext.size(), '\0');
   std::string tag(16, '\0');
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  const EvpCipherCtxPtr owned(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = owned.get();
   int len = 0;
   REQUIRE(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.data(),
                              reinterpret_cast<const unsigned char*>(nonce.data() + 12)) == 1);
@@ -136,7 +140,6 @@ std::string specSeal(const std::string& secret, std::string_view name, const std
                             static_cast<int>(plaintext.size())) == 1);
   REQUIRE(EVP_EncryptFinal_ex(ctx, nullptr, &len) == 1);
   REQUIRE(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag.data()) == 1);
-  EVP_CIPHER_CTX_free(ctx);
   return b64(std::string(1, static_cast<char>(version)) + nonce + ct + tag);
 }
 
@@ -151,7 +154,8 @@ std::optional<std::string> specOpen(const std::string& secret, std::string_view 
   const auto key = specMessageKey(secret, nonce);
   const std::string aad = blob->substr(0, 1) + std::string(name);
   std::string pt(ct.size(), '\0');
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  const EvpCipherCtxPtr owned(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = owned.get();
   int len = 0;
   REQUIRE(EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.data(),
                              reinterpret_cast<const unsigned char*>(nonce.data() + 12)) == 1);
@@ -163,7 +167,6 @@ std::optional<std::string> specOpen(const std::string& secret, std::string_view 
   REQUIRE(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag.data()) == 1);
   unsigned char none[16];
   const bool ok = EVP_DecryptFinal_ex(ctx, none, &len) == 1;
-  EVP_CIPHER_CTX_free(ctx);
   if (!ok) return std::nullopt;
   return pt;
 }

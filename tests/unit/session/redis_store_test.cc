@@ -1,6 +1,8 @@
 // RedisStore against a real redis-server started by the test on a free
 // loopback port: the shared Store contract, then the Redis layout, AUTH,
 // SELECT, unix sockets, timeouts, reconnection, cancellation and bounds.
+// Time comes from a ManualClock: command deadlines, connect timeouts and
+// reconnect backoff pass when a test advances it, never by waiting.
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -20,8 +22,10 @@
 #include <thread>
 #include <vector>
 
+#include "../net/loop_helpers.h"
 #include "../redis_server.h"
 #include "sesame/base/c_handle.h"
+#include "sesame/base/clock.h"
 #include "sesame/session/cookie_codec.h"
 #include "sesame/session/memory_store.h"
 #include "sesame/session/redis_store.h"
@@ -29,6 +33,7 @@
 
 using sesame::EventBasePtr;
 using sesame::EventPtr;
+using sesame::ManualClock;
 using sesame::session::CookieCodec;
 using sesame::session::MemoryStore;
 using sesame::session::Millis;
@@ -49,7 +54,8 @@ using sesame::session::testing::StoreDriver;
 using sesame::session::testing::StoreHarness;
 using sesame::testing::freePort;
 using sesame::testing::RedisServer;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -62,11 +68,11 @@ TimePoint wallNow() {
 // Runs `loop` until `done` holds or `limit` passes; true if it held.
 bool runUntil(event_base* loop, const std::function<bool()>& done,
               std::chrono::milliseconds limit = std::chrono::milliseconds(3000)) {
-  const auto until = Clock::now() + limit;
+  const auto until = SteadyClock::now() + limit;
   EventPtr tick(evtimer_new(
       loop, [](int, short, void*) {}, nullptr));
   while (!done()) {
-    if (Clock::now() >= until) return false;
+    if (SteadyClock::now() >= until) return false;
     timeval tv{0, 5000};
     evtimer_add(tick.get(), &tv);
     event_base_loop(loop, EVLOOP_ONCE);
@@ -95,8 +101,20 @@ Timeouts testTimeouts() {
   return t;
 }
 
-// One loop plus whichever store the test made last.
+// What runs without a loop pass waiting: activated events and due timers.
+void settle(event_base* loop) {
+  for (int i = 0; i < 8; ++i) event_base_loop(loop, EVLOOP_NONBLOCK);
+}
+
+// The first reconnect backoff (redis::Connection::kFirstBackoff), doubling
+// up to kMaxBackoff.
+constexpr std::chrono::milliseconds kFirstBackoff{100};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+
+// One loop and one manual clock, plus whichever store the test made last.
+// The clock outlives every store (their timers are its).
 struct Fixture {
+  ManualClock clock;
   EventBasePtr loop{event_base_new()};
   RedisStore* current = nullptr;
 
@@ -104,7 +122,7 @@ struct Fixture {
                                    const Timeouts& timeouts = testTimeouts(),
                                    size_t max_pending = RedisStore::kDefaultMaxPending,
                                    bool wait = true) {
-    auto store = std::make_unique<RedisStore>(loop.get(), settings, timeouts, max_pending);
+    auto store = std::make_unique<RedisStore>(loop.get(), clock, settings, timeouts, max_pending);
     current = store.get();
     if (wait) REQUIRE(runUntil(loop.get(), [&] { return store->connected(); }));
     return store;
@@ -310,8 +328,20 @@ TEST_CASE("RedisStore AUTH with a password or an ACL user, SELECT, unix socket",
     settings.password = "wrong-pw-XYZ";
     StderrCapture log;
     auto store = f.make(settings, testTimeouts(), 100, false);
-    runUntil(
-        f.loop.get(), [] { return false; }, std::chrono::milliseconds(400));
+    // Three attempts: a call made while one connects waits for it and
+    // fails with it; then the clock passes exactly the backoff to the next
+    // (advancing further would also pass the next attempt's connect_timeout
+    // while its replies wait for a loop pass).
+    std::chrono::milliseconds backoff = kFirstBackoff;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      std::optional<StoreStatus> status;
+      TicketPtr ticket =
+          store->load("k", wallNow(), [&](StoreStatus st, const Session*) { status = st; });
+      REQUIRE(runUntil(f.loop.get(), [&] { return status.has_value(); }));
+      CHECK(*status == StoreStatus::kUnavailable);
+      f.clock.advance(backoff);
+      backoff *= 2;
+    }
     REQUIRE_FALSE(store->connected());
     StoreHarness h = f.harness();
     StoreDriver s(h, *store);
@@ -330,8 +360,7 @@ TEST_CASE("RedisStore AUTH with a password or an ACL user, SELECT, unix socket",
     RedisServer server({"--requirepass", "s3cret-pw"});
     StderrCapture log;
     auto store = f.make(settingsFor(server.address()), testTimeouts(), 100, false);
-    runUntil(
-        f.loop.get(), [] { return false; }, std::chrono::milliseconds(200));
+    REQUIRE(runUntil(f.loop.get(), [&] { return log.text().find("NOAUTH") != std::string::npos; }));
     const std::string text = log.text();
     log.restore();
     INFO(text);
@@ -371,18 +400,27 @@ TEST_CASE("RedisStore fails closed on a stalled server and recovers", "[session]
   REQUIRE(s.create("k", contractSession(), h.start) == StoreStatus::kOk);
 
   REQUIRE(::kill(server.pid(), SIGSTOP) == 0);
-  const auto before = Clock::now();
-  CHECK(s.load("k", h.start + 1).status == StoreStatus::kUnavailable);
-  const auto took = Clock::now() - before;
-  CHECK(took >= std::chrono::milliseconds(190));
-  CHECK(took < std::chrono::milliseconds(600));
+  std::optional<StoreStatus> status;
+  TicketPtr ticket =
+      store->load("k", h.start + 1, [&](StoreStatus st, const Session*) { status = st; });
+  settle(f.loop.get());
+  f.clock.advance(199ms);  // command_timeout is 200 ms
+  settle(f.loop.get());
+  CHECK_FALSE(status);
+  CHECK(store->connected());
+  f.clock.advance(1ms);
+  settle(f.loop.get());
+  CHECK(status == StoreStatus::kUnavailable);
   CHECK_FALSE(store->connected());
-  // While down: fast kUnavailable, never kMissing.
-  const auto quick = Clock::now();
-  CHECK(s.load("k", h.start + 2).status == StoreStatus::kUnavailable);
-  CHECK(Clock::now() - quick < std::chrono::milliseconds(150));
+  // While down: kUnavailable from the next loop pass, with no time passing;
+  // never kMissing.
+  status.reset();
+  ticket = store->load("k", h.start + 2, [&](StoreStatus st, const Session*) { status = st; });
+  settle(f.loop.get());
+  CHECK(status == StoreStatus::kUnavailable);
 
   REQUIRE(::kill(server.pid(), SIGCONT) == 0);
+  f.clock.advance(kFirstBackoff);
   REQUIRE(runUntil(f.loop.get(), [&] { return store->connected(); }));
   CHECK(s.alive("k", h.start + 3));
   const std::string text = log.text();
@@ -390,7 +428,7 @@ TEST_CASE("RedisStore fails closed on a stalled server and recovers", "[session]
   INFO(text);
   CHECK(text.find("connection lost: no reply within command_timeout (200 ms)") !=
         std::string::npos);
-  CHECK(text.find("connection back after") != std::string::npos);
+  CHECK(text.find("connection back after 0.1 s") != std::string::npos);
 }
 
 TEST_CASE("RedisStore reconnects with backoff after a restart", "[session][store][redis]") {
@@ -403,10 +441,18 @@ TEST_CASE("RedisStore reconnects with backoff after a restart", "[session][store
   REQUIRE(s.create("k", contractSession(), h.start) == StoreStatus::kOk);
   server.stop();
   CHECK(s.load("k", h.start + 1).status == StoreStatus::kUnavailable);
-  // Refused connects back off: a handful of attempts, not a spin.
-  runUntil(
-      f.loop.get(), [] { return false; }, std::chrono::milliseconds(700));
+  // Refused reconnects, each started by the backoff timer: a call made
+  // while one is in flight fails with it.
+  for (auto backoff : {kFirstBackoff, 2 * kFirstBackoff, 4 * kFirstBackoff}) {
+    f.clock.advance(backoff);
+    std::optional<StoreStatus> status;
+    TicketPtr ticket =
+        store->load("k", h.start + 1, [&](StoreStatus st, const Session*) { status = st; });
+    REQUIRE(runUntil(f.loop.get(), [&] { return status.has_value(); }));
+    CHECK(*status == StoreStatus::kUnavailable);
+  }
   server.start();
+  f.clock.advance(8 * kFirstBackoff);
   REQUIRE(runUntil(f.loop.get(), [&] { return store->connected(); }));
   // The restarted server kept nothing (no persistence): a clean kMissing.
   CHECK(s.load("k", h.start + 2).status == StoreStatus::kMissing);
@@ -418,6 +464,57 @@ TEST_CASE("RedisStore reconnects with backoff after a restart", "[session][store
   // One line for the loss and one for the refused reconnects, however many.
   CHECK(text.find("connection lost") == text.rfind("connection lost"));
   CHECK(text.find("Connection refused") == text.rfind("Connection refused"));
+}
+
+// A server that accepts and never answers: the handshake's connect_timeout
+// fails each attempt, and the attempts back off 100, 200, 400 ms ... 5 s.
+TEST_CASE("RedisStore: a silent server fails each attempt at connect_timeout, with backoff",
+          "[session][store][redis]") {
+  using namespace sesame::net::testing;
+  Listener silent = listenLoopback();
+  REQUIRE(silent.fd.get() >= 0);
+  Fixture f;
+  StderrCapture log;
+  RedisSettings settings = settingsFor(silent.addr.toString());
+  settings.connect_timeout = 1000ms;
+  auto store = f.make(settings, testTimeouts(), 100, false);
+  std::vector<UniqueFd> accepted;
+  auto attempt = [&] {
+    UniqueFd fd;
+    bool ok = runUntil(f.loop.get(), [&] {
+      fd.reset(::accept4(silent.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+      return fd.get() >= 0;
+    });
+    accepted.push_back(std::move(fd));
+    return ok;
+  };
+  auto noAttempt = [&] {
+    settle(f.loop.get());
+    UniqueFd fd(::accept4(silent.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    return fd.get() < 0;
+  };
+
+  REQUIRE(attempt());  // the first, at construction
+  std::chrono::milliseconds backoff = kFirstBackoff;
+  for (int i = 0; i < 8; ++i) {
+    INFO("attempt " << i + 2 << ", backoff " << backoff.count() << " ms");
+    f.clock.advance(999ms);
+    CHECK(noAttempt());
+    CHECK(f.clock.armedTimers() == 1);  // the handshake deadline
+    f.clock.advance(1ms);               // connect_timeout: the attempt fails
+    CHECK_FALSE(store->connected());
+    f.clock.advance(backoff - 1ms);
+    CHECK(noAttempt());
+    f.clock.advance(1ms);
+    REQUIRE(attempt());
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+  const std::string text = log.text();
+  log.restore();
+  INFO(text);
+  const std::string line = "no connection within connect_timeout (1000 ms)";
+  CHECK(text.find(line) != std::string::npos);
+  CHECK(text.find(line) == text.rfind(line));
 }
 
 TEST_CASE("RedisStore cancellation, callbacks from the loop, bounded queue",
@@ -449,8 +546,10 @@ TEST_CASE("RedisStore cancellation, callbacks from the loop, bounded queue",
     CHECK(called);
     server.stop();
     auto down = f.make(settingsFor(server.address()), testTimeouts(), 100, false);
-    runUntil(
-        f.loop.get(), [] { return false; }, std::chrono::milliseconds(50));
+    // The first connect is refused; the next waits for the clock.
+    std::optional<StoreStatus> first;
+    ticket = down->load("k", t0, [&](StoreStatus st, const Session*) { first = st; });
+    REQUIRE(runUntil(f.loop.get(), [&] { return first.has_value(); }));
     std::optional<StoreStatus> status;
     ticket = down->destroy("k", [&](StoreStatus st) { status = st; });
     CHECK_FALSE(status);
