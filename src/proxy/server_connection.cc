@@ -157,18 +157,14 @@ void ServerConnection::readHeads() {
 
 void ServerConnection::handleRequest() {
   http::RequestHead& req = ex_->request.head();
-  gated_ = false;
-  // Until matched (redirect_https answers first): the previous request's
-  // route must not count this one in the metrics.
-  route_ = nullptr;
   ex_->log.due = true;
   // First, before sesame adds anything: a Connection option must not remove
   // the identity or forwarding fields added below.
   cleanRequestFields(req, ctx_.config->server.upgrade_protocols);
   chooseRequestId(req.headers, ctx_.request_ids, ex_->request_id);
-  ex_->client =
+  ex_->state.client =
       resolveClient(ctx_.config->server.trusted_proxies, peer_ip_, listen_.tls, req.headers);
-  keep_alive_ = req.keep_alive && !ctx_.draining;
+  ex_->state.keep_alive = req.keep_alive && !ctx_.draining;
   bool has_body = req.body != http::BodyKind::kNone;
   // Routed and forwarded in its one normal spelling, so the application
   // serves what sesame authorised (issue 10 §3); "*" and CONNECT targets are
@@ -190,12 +186,12 @@ void ServerConnection::handleRequest() {
     // The https listener's port, not the plain one the client used.
     std::string location = "Location: https://" + std::string(stripPort(req.host)) +
                            ctx_.https_port_suffix + (origin_form ? req.target : "/") + "\r\n";
-    return respondError(308, has_body || !keep_alive_, location);
+    return respondError(308, has_body || !ex_->state.keep_alive, location);
   }
   Router::TargetMatch found = ctx_.router.matchTarget(req.host, req.target);
   if (found.ambiguous) return respondError(400, true);
-  route_ = found.route;
-  if (route_ == nullptr) return respondError(404, has_body || !keep_alive_);
+  ex_->state.route = found.route;
+  if (ex_->state.route == nullptr) return respondError(404, has_body || !ex_->state.keep_alive);
   if (req.method == "CONNECT") return respondError(405, true);
   uint64_t limit = ctx_.config->limits.body_bytes;
   if (limit != 0 && req.body == http::BodyKind::kLength && req.content_length > limit) {
@@ -203,26 +199,33 @@ void ServerConnection::handleRequest() {
   }
   session::stripSpoofable(req.headers, ctx_.identity);
   if (ctx_.sessions) {
-    if (route_->policy.auth == session::Auth::kPublic) {
+    if (ex_->state.route->policy.auth == session::Auth::kPublic) {
       takeCookie(req.headers, ctx_.sessions->settings->cookie_name);
     } else {
       if (!gate_)
         gate_ =
             std::make_unique<SessionGate>(*ctx_.sessions, static_cast<SessionGateOwner&>(*this));
-      gated_ = true;
+      ex_->state.gated = true;
       // Bytes after the head (a body, pipelined requests) wait unread until
       // the check is done; the read watermark bounds them.
       client_state_ = Client::kWaiting;
-      return gate_->checkRequest(req, route_->policy, ex_->client.https);
+      return gate_->checkRequest(req, ex_->state.route->policy, ex_->state.client.https);
     }
   }
   forwardRequest();
 }
 
+void Exchange::next() {
+  request.reset();
+  request_id.clear();
+  log = {};
+  state = {};
+}
+
 void ServerConnection::onRequestChecked(int status, std::string_view fields) {
   if (status == 0) return forwardRequest();
   bool has_body = ex_->request.head().body != http::BodyKind::kNone;
-  respondError(status, has_body || !keep_alive_, fields);
+  respondError(status, has_body || !ex_->state.keep_alive, fields);
 }
 
 void ServerConnection::forwardRequest() {
@@ -231,17 +234,16 @@ void ServerConnection::forwardRequest() {
   ex_->request_body = http::BodyDecoder(req.body, req.content_length);
   ex_->upstream_head.clear();
   RequestForwarding fwd{peer_ip_,
-                        ex_->client.https,
-                        ctx_.config->upstreams[route_->upstream_index].servers[0].address,
+                        ex_->state.client.https,
+                        ctx_.config->upstreams[ex_->state.route->upstream_index].servers[0].address,
                         ex_->request_id.view(),
-                        ex_->client.address,
-                        ex_->client.trusted_peer};
+                        ex_->state.client.address,
+                        ex_->state.client.trusted_peer};
   appendUpstreamRequest(ex_->upstream_head, req, fwd);
   if (req.expect_continue && has_body && req.version_minor == 1) {
     evbuffer_add(output(client_), "HTTP/1.1 100 Continue\r\n\r\n", 25);
   }
   client_state_ = has_body ? Client::kBody : Client::kWaiting;
-  attempt_ = 0;
   ex_->log.upstream_started = SteadyClock::now();
   connectUpstream();
 }
@@ -274,13 +276,13 @@ void ServerConnection::logExchange(int status, uint64_t bytes) {
   info.due = false;
   SteadyClock::time_point now = SteadyClock::now();
   RouteCounters& route =
-      parsed && route_ != nullptr
-          ? *ctx_.route_metrics[static_cast<size_t>(route_ - ctx_.config->routes.data())]
+      parsed && ex_->state.route != nullptr
+          ? *ctx_.route_metrics[static_cast<size_t>(ex_->state.route - ctx_.config->routes.data())]
           : *ctx_.no_route_metrics;
   ctx_.metrics.onRequest(route, status, info.timed ? now - info.started : SteadyClock::duration{});
   if (!ctx_.access_log.enabled()) return;
   AccessRecord record;
-  record.client = parsed ? std::string_view(ex_->client.address) : std::string_view(peer_ip_);
+  record.client = parsed ? std::string_view(ex_->state.client.address) : std::string_view(peer_ip_);
   record.status = status;
   record.bytes = bytes;
   record.request_id = ex_->request_id.view();
@@ -293,7 +295,7 @@ void ServerConnection::logExchange(int status, uint64_t bytes) {
     record.version_minor = req.version_minor;
     if (const http::Header* h = req.headers.find("Referer")) record.referer = h->value;
     if (const http::Header* h = req.headers.find("User-Agent")) record.user_agent = h->value;
-    if (gated_) {
+    if (ex_->state.gated) {
       handle = gate_->sessionHandle();
       record.session = handle;
       record.user = gate_->user();
@@ -314,11 +316,11 @@ void ServerConnection::countTlsHandshake() {
 }
 
 void ServerConnection::countUpstreamError(UpstreamError kind) {
-  ctx_.metrics.onUpstreamError(*ctx_.upstream_metrics[route_->upstream_index], kind);
+  ctx_.metrics.onUpstreamError(*ctx_.upstream_metrics[ex_->state.route->upstream_index], kind);
 }
 
 bool ServerConnection::https() const {
-  return ex_ && ex_->log.due ? ex_->client.https : listen_.tls;
+  return ex_ && ex_->log.due ? ex_->state.client.https : listen_.tls;
 }
 
 std::string ServerConnection::requestTag() const {

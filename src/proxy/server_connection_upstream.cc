@@ -16,15 +16,15 @@ namespace sesame::proxy {
 using namespace io;
 
 void ServerConnection::connectUpstream() {
-  UpstreamPool& pool = *ctx_.pools[route_->upstream_index];
-  upstream_ = pool.acquire(attempt_, first_server_);
+  UpstreamPool& pool = *ctx_.pools[ex_->state.route->upstream_index];
+  upstream_ = pool.acquire(ex_->state.attempt, ex_->state.first_server);
   if (!upstream_) {
     countUpstreamError(UpstreamError::kConnect);
     if (!retryUpstream()) upstreamFailed(502, "no socket");
     return;
   }
   ex_->log.upstream =
-      &ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address;
+      &ctx_.config->upstreams[ex_->state.route->upstream_index].servers[upstream_->server].address;
   net::Stream& stream = *upstream_->stream;
   stream.setHandler(this);
   stream.setReadHighWater(kHighWater);
@@ -39,8 +39,8 @@ void ServerConnection::connectUpstream() {
 bool ServerConnection::retryUpstream() {
   // Each server once, plus one more try when the first pick was a pooled
   // connection the server had already closed.
-  size_t servers = ctx_.pools[route_->upstream_index]->serverCount();
-  if (++attempt_ > servers) return false;
+  size_t servers = ctx_.pools[ex_->state.route->upstream_index]->serverCount();
+  if (++ex_->state.attempt > servers) return false;
   connectUpstream();
   return true;
 }
@@ -53,7 +53,6 @@ void ServerConnection::onUpstreamConnected() {
   // silent while it receives a long upload.
   stream.setTimeouts(client_state_ == Client::kBody ? kNoTimeout : io, io);
   ex_->response.reset();
-  response_started_ = false;
   evbuffer_add(stream.output(), ex_->upstream_head.data(), ex_->upstream_head.size());
   if (client_state_ == Client::kBody) pumpRequestBody();
 }
@@ -66,11 +65,11 @@ void ServerConnection::pumpRequestBody() {
   uint64_t limit = ctx_.config->limits.body_bytes;
   if (limit != 0 && ex_->request_body.payloadBytes() > limit) {
     dropUpstream();
-    return response_started_ ? close() : respondError(413, true);
+    return ex_->state.response_started ? close() : respondError(413, true);
   }
   if (r == PumpResult::kError) {
     dropUpstream();
-    return response_started_ ? close() : respondError(400, true);
+    return ex_->state.response_started ? close() : respondError(400, true);
   }
   if (r == PumpResult::kDone) {
     client_state_ = Client::kWaiting;
@@ -118,7 +117,7 @@ void ServerConnection::readResponse() {
     // enough?): a field the upstream names in Connection is gone by then.
     ex_->response.head().headers.removeHopByHop(status == 101);
     if (status == 101 || status >= 200) {
-      ctx_.metrics.onUpstream(*ctx_.upstream_metrics[route_->upstream_index],
+      ctx_.metrics.onUpstream(*ctx_.upstream_metrics[ex_->state.route->upstream_index],
                               std::chrono::steady_clock::now() - ex_->log.upstream_started);
     }
     if (status == 101) {
@@ -141,7 +140,7 @@ void ServerConnection::readResponse() {
       ex_->response.reset();
       continue;
     }
-    if (gated_) {
+    if (ex_->state.gated) {
       switch (gate_->applyControl(ex_->response.head())) {
         case SessionGate::Control::kSend:
           break;
@@ -175,19 +174,19 @@ void ServerConnection::sendResponseHead() {
   bool http11 = req.version_minor == 1;
   // A body still arriving from the client when the answer comes cannot be
   // delimited for a next request: this response is the connection's last.
-  bool close = !keep_alive_ || ctx_.draining || client_eof_ || client_state_ == Client::kBody;
-  chunked_out_ = false;
+  bool close =
+      !ex_->state.keep_alive || ctx_.draining || client_eof_ || client_state_ == Client::kBody;
   if (resp.body == http::BodyKind::kChunked || resp.body == http::BodyKind::kUntilClose) {
     if (http11) {
-      chunked_out_ = true;
+      ex_->state.chunked_out = true;
     } else {
       close = true;  // HTTP/1.0: the body ends with the connection
     }
   }
-  keep_alive_ = !close;
+  ex_->state.keep_alive = !close;
   std::string extra;
   if (https() && !resp.headers.find("Strict-Transport-Security")) extra = ctx_.hsts_field;
-  if (gated_) {
+  if (ex_->state.gated) {
     extra.append(gate_->responseFields());
     if (gate_->noStore()) {
       // A logout answer must not be replayed from any cache.
@@ -195,13 +194,13 @@ void ServerConnection::sendResponseHead() {
       extra.append("Cache-Control: no-store\r\n");
     }
   }
-  ResponseForwarding fwd{chunked_out_, close, !http11 && !close, false, extra};
+  ResponseForwarding fwd{ex_->state.chunked_out, close, !http11 && !close, false, extra};
   fwd.request_id = ex_->request_id.view();
   std::string head;
   head.reserve(512);
   appendClientResponse(head, resp, fwd);
   evbuffer_add(output(client_), head.data(), head.size());
-  response_started_ = true;
+  ex_->state.response_started = true;
   ex_->log.status = resp.status;
   ex_->response_body = http::BodyDecoder(resp.body, resp.content_length);
   upstream_state_ = Upstream::kBody;
@@ -209,43 +208,45 @@ void ServerConnection::sendResponseHead() {
 
 void ServerConnection::pumpResponseBody() {
   evbuffer* in = input(upstream_->stream);
-  PumpResult r = pumpBody(ex_->response_body, in, output(client_), chunked_out_, kHighWater);
+  PumpResult r =
+      pumpBody(ex_->response_body, in, output(client_), ex_->state.chunked_out, kHighWater);
   if (r == PumpResult::kError) {
     countUpstreamError(UpstreamError::kBadResponse);
     LOG_WARN(
         "upstream %s: malformed response body framing (request %s); the client got a truncated "
         "response: fix the application's Content-Length or chunked encoding",
-        ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address.c_str(),
+        ctx_.config->upstreams[ex_->state.route->upstream_index]
+            .servers[upstream_->server]
+            .address.c_str(),
         requestTag().c_str());
     // The head already went out: deliver what passed validation, then close,
     // so the client sees a truncated message rather than nothing.
     return closeWhenFlushed();
   }
   if (r == PumpResult::kDone) return finishResponse();
-  if (upstream_eof_ && evbuffer_get_length(in) == 0) {
+  if (ex_->state.upstream_eof && evbuffer_get_length(in) == 0) {
     if (ex_->response_body.kind() != http::BodyKind::kUntilClose) return closeWhenFlushed();
-    if (chunked_out_) evbuffer_add(output(client_), "0\r\n\r\n", 5);
+    if (ex_->state.chunked_out) evbuffer_add(output(client_), "0\r\n\r\n", 5);
     finishResponse();
   }
 }
 
 void ServerConnection::finishResponse() {
   bool reusable = ex_->response.head().keep_alive && client_state_ == Client::kWaiting &&
-                  !upstream_eof_ && evbuffer_get_length(input(upstream_->stream)) == 0;
+                  !ex_->state.upstream_eof && evbuffer_get_length(input(upstream_->stream)) == 0;
   if (reusable) {
     upstream_->pool->release(std::move(upstream_));
     upstream_state_ = Upstream::kNone;
   } else {
     dropUpstream();
   }
-  upstream_eof_ = false;
   logExchange(ex_->log.status, ex_->response_body.payloadBytes());
   if (client_state_ != Client::kWaiting) return closeWhenFlushed();
   nextRequest();
 }
 
 void ServerConnection::nextRequest() {
-  if (!keep_alive_ || client_eof_ || ctx_.draining) return closeWhenFlushed();
+  if (!ex_->state.keep_alive || client_eof_ || ctx_.draining) return closeWhenFlushed();
   client_state_ = Client::kHead;
   head_timer_started_ = false;
   armTimer(ctx_.config->timeouts.idle);
@@ -256,11 +257,7 @@ void ServerConnection::nextRequest() {
     ex_.reset();
     return;
   }
-  if (ex_) {
-    ex_->request.reset();
-    ex_->request_id.clear();
-    ex_->log = {};
-  }
+  if (ex_) ex_->next();
   readHeads();
 }
 
@@ -271,7 +268,7 @@ void ServerConnection::startTunnel() {
   fwd.request_id = ex_->request_id.view();
   appendClientResponse(head, ex_->response.head(), fwd);
   evbuffer_add(output(client_), head.data(), head.size());
-  response_started_ = true;
+  ex_->state.response_started = true;
   ex_->log.status = ex_->response.head().status;
   client_state_ = Client::kTunnel;
   upstream_state_ = Upstream::kBody;
@@ -295,17 +292,17 @@ void ServerConnection::pumpTunnel() {
     evbuffer_add_buffer(client_out, up_in);
   }
   if (moved > 0) armTimer(ctx_.config->timeouts.tunnel_idle);
-  if (upstream_eof_ && evbuffer_get_length(up_in) == 0) closeWhenFlushed();
+  if (ex_->state.upstream_eof && evbuffer_get_length(up_in) == 0) closeWhenFlushed();
 }
 
 void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
   if (event == net::StreamEvent::kConnected) return onUpstreamConnected();
   const std::string& server =
-      ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address;
+      ctx_.config->upstreams[ex_->state.route->upstream_index].servers[upstream_->server].address;
   if (upstream_state_ == Upstream::kHeld) {
     // The body waits in the buffer; pumpResponseBody sees the end later.
     if (event == net::StreamEvent::kEof) {
-      upstream_eof_ = true;
+      ex_->state.upstream_eof = true;
       return;
     }
     gate_->cancel();
@@ -355,7 +352,7 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
     return upstreamFailed(502, eof ? "closed before responding" : "connection error");
   }
   if (eof) {
-    upstream_eof_ = true;
+    ex_->state.upstream_eof = true;
     if (client_state_ == Client::kTunnel) return pumpTunnel();
     return pumpResponseBody();
   }
@@ -368,15 +365,15 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
 }
 
 void ServerConnection::upstreamFailed(int status, const char* why) {
-  if (route_ != nullptr) {
-    const config::UpstreamConfig& up = ctx_.config->upstreams[route_->upstream_index];
-    const std::string* server = ex_ ? ex_->log.upstream : nullptr;
+  if (ex_->state.route != nullptr) {
+    const config::UpstreamConfig& up = ctx_.config->upstreams[ex_->state.route->upstream_index];
+    const std::string* server = ex_->log.upstream;
     LOG_WARN("upstream \"%s\"%s%s: %s; answering %d to %s (request %s)", up.name.c_str(),
              server != nullptr ? " at " : "", server != nullptr ? server->c_str() : "", why, status,
              peer_ip_.c_str(), requestTag().c_str());
   }
   dropUpstream();
-  if (response_started_) return closeWhenFlushed();
+  if (ex_->state.response_started) return closeWhenFlushed();
   respondError(status, true);
 }
 

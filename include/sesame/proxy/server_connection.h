@@ -37,12 +37,32 @@ struct ExchangeLog {
   bool due = false;  // a request head parsed and its line not written yet
 };
 
-// The state of one request/response exchange: allocated at a request's
-// first byte, freed when the connection goes idle, so idle keep-alive
-// connections (most of them) carry none of it.
+// What one exchange has decided and how far it got. Reset as a whole for
+// each request, so no decision of a previous request (its route, its gate,
+// its framing) can leak into the next one on a keep-alive connection.
+struct ExchangeState {
+  const config::RouteConfig* route = nullptr;  // null until matched
+  ClientView client;                           // resolved when the head is parsed (log.due)
+  bool gated = false;                          // went through the connection's SessionGate
+  bool keep_alive = true;                      // the connection stays open after the response
+  size_t attempt = 0;                          // upstream connection attempts after the first
+  size_t first_server = 0;                     // the round robin's pick for the first attempt
+  bool chunked_out = false;                    // the response body is re-framed as chunked
+  bool upstream_eof = false;                   // the upstream connection reached its end
+  bool response_started = false;               // bytes of this response reached the client buffer
+};
+
+// One request/response exchange: allocated at a request's first byte,
+// freed when the connection goes idle, so idle keep-alive connections (most
+// of them) carry none of it; the parsers' buffers are reused by pipelined
+// requests (next()).
 struct Exchange {
   Exchange(const http::RequestLimits& limits, size_t max_response_head)
       : request(limits), response(max_response_head) {}
+
+  // Prepares for the next pipelined request: everything per request is
+  // reset here and nowhere else.
+  void next();
 
   http::RequestParser request;
   http::ResponseParser response;
@@ -51,7 +71,7 @@ struct Exchange {
   std::string upstream_head;  // serialised once, resent on a retry
   RequestId request_id;
   ExchangeLog log;
-  ClientView client;  // resolved when the head is parsed (log.due)
+  ExchangeState state;
 };
 
 class ServerConnection : public Disposable, private net::StreamHandler, private SessionGateOwner {
@@ -122,22 +142,14 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
   std::string peer_ip_;
 
   Client client_state_ = Client::kHead;
-  std::unique_ptr<Exchange> ex_;  // null while idle
-  bool head_timer_started_ = false;
+  std::unique_ptr<Exchange> ex_;     // null while idle
+  bool head_timer_started_ = false;  // a request's first byte (or the accept) started the clock
   bool client_eof_ = false;
-  bool keep_alive_ = true;
 
-  const config::RouteConfig* route_ = nullptr;
   bool tls_counted_ = false;           // the TLS handshake's outcome is in the metrics
   std::unique_ptr<SessionGate> gate_;  // made at the first request on a session route
-  bool gated_ = false;                 // this exchange went through gate_
   std::unique_ptr<UpstreamConn> upstream_;
   Upstream upstream_state_ = Upstream::kNone;
-  size_t attempt_ = 0;
-  size_t first_server_ = 0;
-  bool chunked_out_ = false;
-  bool upstream_eof_ = false;
-  bool response_started_ = false;  // bytes of this response reached the client buffer
 };
 
 }  // namespace sesame::proxy
