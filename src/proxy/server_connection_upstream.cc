@@ -208,7 +208,7 @@ void ServerConnection::pumpResponseBody() {
   PumpResult r = pumpBody(ex_->response_body, in, output(client_), chunked_out_, kHighWater);
   if (r == PumpResult::kError) {
     countUpstreamError(UpstreamError::kBadResponse);
-    LOG_WARN(
+    LOG_WARN_LIMITED(
         "upstream %s: malformed response body framing (request %s); the client got a truncated "
         "response: fix the application's Content-Length or chunked encoding",
         ctx_.config->upstreams[route_->upstream_index].servers[upstream_->server].address.c_str(),
@@ -311,13 +311,13 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
   if (upstream_state_ == Upstream::kConnecting) {
     countUpstreamError(UpstreamError::kConnect);
     if (event == net::StreamEvent::kWriteTimeout) {
-      LOG_WARN(
+      LOG_WARN_LIMITED(
           "upstream %s: connect timed out after %lld ms (request %s): check the server and the "
           "network, or raise timeouts.upstream_connect",
           server.c_str(), static_cast<long long>(ctx_.config->timeouts.upstream_connect.count()),
           requestTag().c_str());
     } else {
-      LOG_WARN(
+      LOG_WARN_LIMITED(
           "upstream %s: connect failed (request %s): check that the server runs and listens "
           "there",
           server.c_str(), requestTag().c_str());
@@ -329,7 +329,7 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
   if (event == net::StreamEvent::kReadTimeout || event == net::StreamEvent::kWriteTimeout) {
     countUpstreamError(UpstreamError::kTimeout);
     if (upstream_state_ == Upstream::kHead) return upstreamFailed(504, "response timed out");
-    LOG_WARN(
+    LOG_WARN_LIMITED(
         "upstream %s: silent for timeouts.upstream_read (%lld ms) in the middle of a response "
         "(request %s); the client got a truncated response",
         server.c_str(), static_cast<long long>(ctx_.config->timeouts.upstream_read.count()),
@@ -356,7 +356,7 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
     return pumpResponseBody();
   }
   countUpstreamError(UpstreamError::kReset);
-  LOG_WARN(
+  LOG_WARN_LIMITED(
       "upstream %s: connection error in the middle of a response (request %s); the client got a "
       "truncated response",
       server.c_str(), requestTag().c_str());
@@ -367,9 +367,9 @@ void ServerConnection::upstreamFailed(int status, const char* why) {
   if (route_ != nullptr) {
     const config::UpstreamConfig& up = ctx_.config->upstreams[route_->upstream_index];
     const std::string* server = ex_ ? ex_->log.upstream : nullptr;
-    LOG_WARN("upstream \"%s\"%s%s: %s; answering %d to %s (request %s)", up.name.c_str(),
-             server != nullptr ? " at " : "", server != nullptr ? server->c_str() : "", why, status,
-             peer_ip_.c_str(), requestTag().c_str());
+    LOG_WARN_LIMITED("upstream \"%s\"%s%s: %s; answering %d to %s (request %s)", up.name.c_str(),
+                     server != nullptr ? " at " : "", server != nullptr ? server->c_str() : "", why,
+                     status, peer_ip_.c_str(), requestTag().c_str());
   }
   dropUpstream();
   if (response_started_) return closeWhenFlushed();

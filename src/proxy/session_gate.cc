@@ -323,8 +323,8 @@ SessionGate::Control SessionGate::applyControl(const http::ResponseHead& resp) {
   std::vector<std::string> warnings;
   session::ControlActions actions = session::parseControlHeaders(resp.headers, {}, &warnings);
   for (const std::string& warning : warnings) {
-    LOG_WARN("upstream control header ignored: %s (%s %s)", warning.c_str(), req_->method.c_str(),
-             pathOf(*req_).c_str());
+    LOG_WARN_LIMITED("upstream control header ignored: %s (%s %s)", warning.c_str(),
+                     req_->method.c_str(), pathOf(*req_).c_str());
   }
   if (actions.empty()) return Control::kSend;
   planActions(std::move(actions));
@@ -425,15 +425,16 @@ void SessionGate::onOpDone(StoreStatus status) {
     // The session expired between the request and the login: start afresh.
     ops_.insert(ops_.begin() + static_cast<std::ptrdiff_t>(next_op_), Op{OpKind::kCreate, true});
   } else if (op.required) {
-    LOG_WARN(
+    LOG_WARN_LIMITED(
         "session store failed a %s (%s); answering 503 (%s %s): see the store's own messages "
         "(redis ADDRESS: ...) for the cause",
         actions_.login ? "login" : "logout", statusText(status), req_->method.c_str(),
         pathOf(*req_).c_str());
     failed_ = true;
   } else {
-    LOG_WARN("session data from the upstream not saved: %s (%s %s): see the store's messages",
-             statusText(status), req_->method.c_str(), pathOf(*req_).c_str());
+    LOG_WARN_LIMITED(
+        "session data from the upstream not saved: %s (%s %s): see the store's messages",
+        statusText(status), req_->method.c_str(), pathOf(*req_).c_str());
   }
   runNextOp();
 }

@@ -336,3 +336,60 @@ def test_access_log_client_gone_is_499(env):
     assert rec["status"] == 499 and rec["bytes"] == 0, rec
     assert rec["request_id"] == "gone-1" and rec["target"] == "/slow?delay=1", rec
     assert rec["upstream"] == up.addr and rec["request_time"] >= 0.2, rec
+
+
+# ---------------------------------------------------------------- error log
+
+
+def start_with_journal_stream(s):
+    """Starts `s` with JOURNAL_STREAM naming its stderr file, as systemd
+    names the journal's stream: the file exists first, so its inode is known
+    (the harness reopens it with truncation, keeping the inode)."""
+    open(s.stderr_path, "wb").close()
+    st = os.stat(s.stderr_path)
+    s.start(env={"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)})
+
+
+def test_journal_lines_carry_their_priority(env):
+    dead = "127.0.0.1:%d" % harness.free_port()
+    s = env.sesame(upstreams={"app": [dead]}, start=False)
+    start_with_journal_stream(s)
+    assert request_once(s.port, "/echo").status == 502
+    from test_lifecycle import reload
+    line = reload(s, s.config_text + "\n[bogus]\n")
+    assert line.startswith("<3>sesame[error]: reload failed"), line
+    text = open(s.stderr_path).read()
+    lines = text.splitlines()
+    assert any(l.startswith("<6>sesame[info]: sesame started") for l in lines), text
+    assert any(l.startswith("<4>sesame[warn]: upstream") for l in lines), text
+    # Every line, the configuration errors of the reload too: journald reads
+    # the priority of each line on its own.
+    assert all(re.match(r"<[3-7]>", l) for l in lines), text
+
+
+def test_journal_stream_of_another_file_is_not_the_journal(env):
+    """A stderr redirected by a wrapper keeps JOURNAL_STREAM but is not the
+    journal: no "<N>" there."""
+    other = env.write("other", "")
+    st = os.stat(other)
+    s = env.sesame(start=False)
+    s.start(env={"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)})
+    from test_lifecycle import wait_log
+    wait_log(s, r"sesame started")
+    text = open(s.stderr_path).read()
+    assert "\nsesame[info]: sesame started" in text and "<6>" not in text, text
+
+
+def test_upstream_down_warnings_are_rate_limited(env):
+    """A dead upstream under load: each warning site writes a few lines and
+    says the rest are counted, instead of one line per request."""
+    dead = "127.0.0.1:%d" % harness.free_port()
+    s = env.sesame(upstreams={"app": [dead]})
+    for _ in range(40):
+        assert request_once(s.port, "/echo").status == 502
+    time.sleep(0.2)
+    text = open(s.stderr_path).read()
+    failed = [l for l in text.splitlines() if "connect failed" in l or "cannot connect" in l]
+    answered = [l for l in text.splitlines() if "answering 502" in l]
+    assert 1 <= len(failed) <= 5 and len(answered) == 5, text
+    assert "more are counted, not logged" in answered[-1], answered
