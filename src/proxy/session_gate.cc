@@ -166,10 +166,21 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   sent_value_.clear();
   jar_.reset();
   const session::Settings& settings = *ctx_.settings;
-  if (policy.csrf && !session::allowUnsafeRequest(req.method, req.headers, requestOrigin(req, tls_),
-                                                  settings.csrf_origins)) {
-    LOG_DEBUG("refused a cross-site %s %s", req.method.c_str(), pathOf(req).c_str());
-    return finishRequest(403);
+  if (policy.csrf) {
+    const std::string self = requestOrigin(req, tls_);
+    const session::CsrfVerdict csrf =
+        session::checkUnsafeRequest(req.method, req.headers, self, settings.csrf_origins);
+    if (!csrf.allowed) {
+      // Client-controlled text, bounded and escaped (an Origin can be 8 KiB
+      // of anything); never a cookie.
+      LOG_INFO_LIMITED("refused a cross-site %s %s: %.*s \"%s\" %.*s (this site: %s)",
+                       log::printable(req.method, 32).c_str(),
+                       log::printable(pathOf(req), 256).c_str(),
+                       static_cast<int>(csrf.field.size()), csrf.field.data(),
+                       log::printable(csrf.value, 128).c_str(), static_cast<int>(csrf.why.size()),
+                       csrf.why.data(), log::printable(self, 128).c_str());
+      return finishRequest(403);
+    }
   }
   std::optional<std::string> value = takeCookie(req.headers, settings.cookie_name);
   cookie_sent_ = value.has_value();

@@ -393,3 +393,35 @@ def test_upstream_down_warnings_are_rate_limited(env):
     answered = [l for l in text.splitlines() if "answering 502" in l]
     assert 1 <= len(failed) <= 5 and len(answered) == 5, text
     assert "more are counted, not logged" in answered[-1], answered
+
+
+def test_refused_cross_site_request_is_logged_with_the_deciding_field(env):
+    """At info: the field and value that decided, escaped and bounded (the
+    Origin is the client's), a Referer reduced to its origin, never the
+    cookie; and rate-limited like the other per-request messages."""
+    from test_lifecycle import wait_log
+    from test_session import Browser, start
+    s, _ = start(env)
+    b = Browser(s.port)
+    b.login("alice")
+    cookie = b.cookie
+    assert cookie
+    forged = 'https://evil"x.example' + "a" * 3000
+    assert b.request("POST", "/echo", [("Origin", forged)], body=b"x").status == 403
+    line = wait_log(s, r"refused a cross-site POST /echo: Origin")
+    assert line.startswith("sesame[info]: "), line
+    assert '"https://evil\\x22x.example' in line and line.count("a") < 200, line
+    assert "is not this site's origin nor in csrf_origins (this site: http://app.test)" in line, line
+    assert b.request("POST", "/echo?q=1", [("Referer", "http://evil.test/reset?token=s3cret")],
+                     body=b"x").status == 403
+    line = wait_log(s, r'Referer "http://evil\.test" is not')
+    assert b.request("DELETE", "/echo", [("Sec-Fetch-Site", "cross-site")]).status == 403
+    wait_log(s, r'refused a cross-site DELETE /echo: Sec-Fetch-Site "cross-site" says so')
+    for _ in range(5):
+        assert b.request("POST", "/echo", [("Origin", "null")], body=b"x").status == 403
+    time.sleep(0.2)
+    text = open(s.stderr_path).read()
+    assert "s3cret" not in text and "token" not in text, text
+    assert cookie not in text, "the session cookie reached the log"
+    assert text.count("refused a cross-site") == 5, text
+    assert "more are counted, not logged" in text, text
