@@ -87,10 +87,9 @@ std::optional<Options> parseArgs(int argc, char** argv, int* exit_code) {
 // next one gives up. glibc applies each call to every thread of the process.
 bool dropPrivileges(const sesame::config::ServerConfig& server) {
   auto fail = [&](const char* step, int err) {
-    std::fprintf(stderr, "sesame: cannot switch to server.user \"%s\" (uid %u, gid %u): %s%s%s\n",
-                 server.user.c_str(), static_cast<unsigned>(server.uid),
-                 static_cast<unsigned>(server.gid), step, err != 0 ? ": " : "",
-                 err != 0 ? std::strerror(err) : "");
+    LOG_ERROR("cannot switch to server.user \"%s\" (uid %u, gid %u): %s%s%s", server.user.c_str(),
+              static_cast<unsigned>(server.uid), static_cast<unsigned>(server.gid), step,
+              err != 0 ? ": " : "", err != 0 ? std::strerror(err) : "");
     return false;
   };
   if (::setgroups(1, &server.gid) != 0) return fail("setgroups", errno);

@@ -131,13 +131,12 @@ bool Server::prepare(Checked checked) {
   if (config_->admin) {
     admin_ = admin::AdminServer::create(config_->admin->addr, *this, &error);
     if (!admin_) {
-      std::fprintf(stderr, "sesame: %s (the [admin] address in %s)\n", error.c_str(),
-                   path_.c_str());
+      LOG_ERROR("%s (the [admin] address in %s)", error.c_str(), path_.c_str());
       return false;
     }
   }
   if (!bindSockets(*config_, count, {}, &sockets, &error)) {
-    std::fprintf(stderr, "sesame: %s\n", error.c_str());
+    LOG_ERROR("%s", error.c_str());
     return false;
   }
   if (config_->session) sessions_ = std::make_shared<proxy::SessionShared>(*config_->session);
@@ -147,7 +146,7 @@ bool Server::prepare(Checked checked) {
     if (checked.tls) {
       tls::ContextResult made = checked.tls->make();
       if (!made.context) {
-        for (const std::string& e : made.errors) std::fprintf(stderr, "sesame: %s\n", e.c_str());
+        for (const std::string& e : made.errors) LOG_ERROR("%s", e.c_str());
         closeSockets(sockets);
         return false;
       }
