@@ -391,7 +391,8 @@ def test_upstream_down_warnings_are_rate_limited(env):
     text = open(s.stderr_path).read()
     failed = [l for l in text.splitlines() if "connect failed" in l or "cannot connect" in l]
     answered = [l for l in text.splitlines() if "answering 502" in l]
-    assert 1 <= len(failed) <= 5 and len(answered) == 5, text
+    # A refused connect shows at connect() or from the loop: two sites, 5 each at most.
+    assert 1 <= len(failed) <= 10 and len(answered) == 5, text
     assert "more are counted, not logged" in answered[-1], answered
 
 
