@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
 
 #include "sesame/base/rate_limiter.h"
 
@@ -49,10 +50,26 @@ const char* journalPriority(Level level) {
   return "<6>";
 }
 
+// What a thread's limited sites need: their budgets, and the last line each
+// wrote, for flushSuppressed().
+struct Limited {
+  RateLimiter limiter{kLimitedBurst, kLimitedInterval};
+  struct Last {
+    Level level = Level::kWarn;
+    std::string text;
+  };
+  std::unordered_map<const void*, Last> last;
+};
+thread_local Limited limited;
+
+// Enough of a message to recognise it by.
+constexpr size_t kLikeBytes = 200;
+
 // One buffer and one fwrite per line so lines from several workers never
 // interleave mid-line (stderr is unbuffered). `suffix` is kept whole even
-// when the message is cut.
-void emit(Level level, const char* fmt, va_list ap, std::string_view suffix) {
+// when the message is cut; `keep`, when given, gets the start of the message.
+void emit(Level level, const char* fmt, va_list ap, std::string_view suffix,
+          std::string* keep = nullptr) {
   char line[2048];
   const size_t cap = sizeof line - 1;  // room for the newline
   int n = std::snprintf(line, sizeof line, "%ssesame[%s]: ",
@@ -61,7 +78,9 @@ void emit(Level level, const char* fmt, va_list ap, std::string_view suffix) {
   size_t len = static_cast<size_t>(n);
   const size_t room = cap - len - suffix.size();
   int m = std::vsnprintf(line + len, room + 1, fmt, ap);
-  if (m > 0) len += static_cast<size_t>(m) < room ? static_cast<size_t>(m) : room;
+  const size_t body = m <= 0 ? 0 : (static_cast<size_t>(m) < room ? static_cast<size_t>(m) : room);
+  if (keep != nullptr) keep->assign(line + len, body < kLikeBytes ? body : kLikeBytes);
+  len += body;
   std::memcpy(line + len, suffix.data(), suffix.size());
   len += suffix.size();
   line[len++] = '\n';
@@ -106,8 +125,7 @@ void write(Level level, const char* fmt, ...) {
 
 void writeLimited(const void* site, std::chrono::steady_clock::time_point now, Level level,
                   const char* fmt, ...) {
-  thread_local RateLimiter limiter(kLimitedBurst, kLimitedInterval);
-  const RateLimiter::Verdict verdict = limiter.admit(site, now);
+  const RateLimiter::Verdict verdict = limited.limiter.admit(site, now);
   if (!verdict.write) return;
   char suffix[160];
   int n = 0;
@@ -119,10 +137,20 @@ void writeLimited(const void* site, std::chrono::steady_clock::time_point now, L
                       " (%u of these in %lld s: more are counted, not logged, until then)",
                       kLimitedBurst, static_cast<long long>(kLimitedInterval.count()));
   }
+  Limited::Last& last = limited.last[site];
+  last.level = level;
   va_list ap;
   va_start(ap, fmt);
-  emit(level, fmt, ap, std::string_view(suffix, n > 0 ? static_cast<size_t>(n) : 0));
+  emit(level, fmt, ap, std::string_view(suffix, n > 0 ? static_cast<size_t>(n) : 0), &last.text);
   va_end(ap);
+}
+
+void flushSuppressed(std::chrono::steady_clock::time_point now) {
+  limited.limiter.expire(now, [](const void* site, uint64_t suppressed) {
+    const Limited::Last& last = limited.last[site];
+    write(last.level, "%" PRIu64 " similar message%s suppressed (like: %s)", suppressed,
+          suppressed == 1 ? "" : "s", last.text.c_str());
+  });
 }
 
 std::string printable(std::string_view text, size_t max) {

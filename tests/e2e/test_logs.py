@@ -394,6 +394,12 @@ def test_upstream_down_warnings_are_rate_limited(env):
     # A refused connect shows at connect() or from the loop: two sites, 5 each at most.
     assert 1 <= len(failed) <= 10 and len(answered) == 5, text
     assert "more are counted, not logged" in answered[-1], answered
+    # The worker counts what it held back before it ends (and every 10 s).
+    s.expect_exit = True
+    assert s.stop() == 0
+    text = open(s.stderr_path).read()
+    assert re.search(r"^sesame\[warn\]: 35 similar messages suppressed \(like: upstream \"app\".*"
+                     r"answering 502", text, re.M), text
 
 
 def test_refused_cross_site_request_is_logged_with_the_deciding_field(env):

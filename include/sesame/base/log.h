@@ -37,7 +37,8 @@ void write(Level level, const char* fmt, ...) __attribute__((format(printf, 2, 3
 // which the LOG_*_LIMITED macros supply) writes at most kLimitedBurst lines
 // per kLimitedInterval on each thread. The line that uses a window's last
 // place says that more will be counted; the next line written after the
-// window ends carries "(N similar messages suppressed)". Counted per
+// window ends carries "(N similar messages suppressed)", unless
+// flushSuppressed() reported them first. Counted per
 // thread: each worker has its own budget, and no lock is taken.
 inline constexpr unsigned kLimitedBurst = 5;
 // Short enough that an operator fixing the cause sees fresh evidence
@@ -46,6 +47,11 @@ inline constexpr unsigned kLimitedBurst = 5;
 inline constexpr std::chrono::seconds kLimitedInterval{10};
 void writeLimited(const void* site, std::chrono::steady_clock::time_point now, Level level,
                   const char* fmt, ...) __attribute__((format(printf, 4, 5)));
+// Reports, on this thread, each site whose window `now` has ended with
+// messages suppressed: one line "N similar messages suppressed (like: the
+// last line written)". Workers call it from a timer every
+// kLimitedInterval, so a flood that stops is still counted in the log.
+void flushSuppressed(std::chrono::steady_clock::time_point now);
 
 // `text` made safe for a log line when a client controls it: bytes outside
 // 0x20-0x7e, '"' and '\' become \xNN, so nothing can forge a line or a

@@ -32,6 +32,22 @@ class RateLimiter {
   // window has ended; `now` comes from the caller (tests pass their own).
   [[nodiscard]] Verdict admit(const void* key, TimePoint now);
 
+  // Ends every window that `now` has passed, and hands each key that
+  // refused messages in it to `report(key, suppressed)`: counted once, here
+  // or by admit(), never both. For a periodic timer, so that a flood that
+  // stops is still reported.
+  template <typename Report>
+  void expire(TimePoint now, Report&& report) {
+    for (auto it = windows_.begin(); it != windows_.end();) {
+      if (now - it->second.start < interval_) {
+        ++it;
+        continue;
+      }
+      if (it->second.suppressed > 0) report(it->first, it->second.suppressed);
+      it = windows_.erase(it);
+    }
+  }
+
   [[nodiscard]] unsigned burst() const { return burst_; }
   [[nodiscard]] std::chrono::steady_clock::duration interval() const { return interval_; }
 

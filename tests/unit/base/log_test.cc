@@ -169,3 +169,24 @@ TEST_CASE("printable escapes what a client could forge lines with, and bounds it
   CHECK(log::printable("ab\ncdefgh", 8) == "ab...");
   CHECK(log::printable("", 10).empty());
 }
+
+TEST_CASE("flushSuppressed counts a flood that stopped, once", "[base][log]") {
+  CapturedStderr err;
+  static const char site = 0;
+  const auto t0 = std::chrono::steady_clock::time_point{} + 3000h;
+  for (int i = 0; i < 20; ++i) {
+    log::writeLimited(&site, t0, log::Level::kWarn, "redis 127.0.0.1:6379: timeout (%d)", i);
+  }
+  log::flushSuppressed(t0 + 1s);  // the window is still open
+  CHECK(count(err.text(), "\n") == log::kLimitedBurst);
+  log::flushSuppressed(t0 + log::kLimitedInterval);
+  std::string text = err.text();
+  CHECK(text.find("sesame[warn]: 15 similar messages suppressed (like: redis 127.0.0.1:6379: "
+                  "timeout (4))\n") != std::string::npos);
+  log::flushSuppressed(t0 + 2 * log::kLimitedInterval);
+  CHECK(err.text() == text);
+  // The next message starts a fresh window, with nothing left to report.
+  log::writeLimited(&site, t0 + 3 * log::kLimitedInterval, log::Level::kWarn, "again");
+  CHECK(err.text().find("again\n") != std::string::npos);
+  CHECK(err.text().find("again (") == std::string::npos);
+}

@@ -1,6 +1,8 @@
 #include "sesame/base/rate_limiter.h"
 
 #include <catch2/catch.hpp>
+#include <utility>
+#include <vector>
 
 using namespace std::chrono_literals;
 using sesame::RateLimiter;
@@ -51,4 +53,24 @@ TEST_CASE("a window starts at the first message after a quiet spell", "[base][ra
   CHECK(limiter.admit(&kSiteA, later + 9s).write);
   CHECK_FALSE(limiter.admit(&kSiteA, later + 9s).write);
   CHECK(limiter.admit(&kSiteA, later + 10s).suppressed == 1);
+}
+
+TEST_CASE("expire reports each ended window's suppressed count once", "[base][rate_limiter]") {
+  RateLimiter limiter(1, 10s);
+  CHECK(limiter.admit(&kSiteA, kT0).write);
+  for (int i = 0; i < 7; ++i) CHECK_FALSE(limiter.admit(&kSiteA, kT0 + 1s).write);
+  CHECK(limiter.admit(&kSiteB, kT0 + 5s).write);  // nothing suppressed: never reported
+  std::vector<std::pair<const void*, uint64_t>> reported;
+  auto collect = [&](const void* key, uint64_t n) { reported.emplace_back(key, n); };
+  limiter.expire(kT0 + 9s, collect);
+  CHECK(reported.empty());  // the window is still open
+  limiter.expire(kT0 + 10s, collect);
+  REQUIRE(reported.size() == 1);
+  CHECK(reported[0] == std::make_pair(static_cast<const void*>(&kSiteA), uint64_t{7}));
+  // Not again, and not with the next message either.
+  limiter.expire(kT0 + 60s, collect);
+  CHECK(reported.size() == 1);
+  RateLimiter::Verdict next = limiter.admit(&kSiteA, kT0 + 61s);
+  CHECK(next.write);
+  CHECK(next.suppressed == 0);
 }
