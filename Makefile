@@ -63,7 +63,7 @@ help:
 	@echo "make test-bins, asan-bins, fuzz-bins   only build what test, asan, fuzz run"
 	@echo "make bench      wrk: sesame vs nginx and haproxy, plain and TLS (scripts/bench.sh)"
 	@echo "make demo       sesame on https://127.0.0.1:8443 in front of a demo app"
-	@echo "make install    binary, man pages, example config, systemd unit"
+	@echo "make install    binary, man pages, example config, systemd unit, logrotate entry"
 	@echo "make format     clang-format every C++ file; make lint checks it"
 	@echo "make man-lint   mandoc -Tlint on man/"
 
@@ -188,12 +188,14 @@ man-lint:
 install: $(BUILD)/sesame
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
 	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc/sesame $(DESTDIR)/lib/systemd/system \
-	  $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
+	  $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d $(DESTDIR)/etc/logrotate.d
 	install -m 755 $(BUILD)/sesame $(DESTDIR)$(PREFIX)/sbin/sesame
 	install -m 644 man/sesame.8 $(DESTDIR)$(PREFIX)/share/man/man8/sesame.8
 	install -m 644 man/sesame.toml.5 $(DESTDIR)$(PREFIX)/share/man/man5/sesame.toml.5
 	install -m 644 conf/sesame.toml $(DESTDIR)/etc/sesame/sesame.toml.example
-	install -m 644 conf/sesame.service $(DESTDIR)/lib/systemd/system/sesame.service
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' conf/sesame.service > $(BUILD)/sesame.service
+	install -m 644 $(BUILD)/sesame.service $(DESTDIR)/lib/systemd/system/sesame.service
+	install -m 644 conf/logrotate.d/sesame $(DESTDIR)/etc/logrotate.d/sesame
 	install -m 644 conf/sysusers.d/sesame.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/sesame.conf
 	install -m 644 conf/tmpfiles.d/sesame.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/sesame.conf
 

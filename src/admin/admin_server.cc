@@ -305,11 +305,13 @@ void AdminServer::Impl::dispatch(AdminConnection& conn, const http::RequestHead&
     return conn.respond(200, kPrometheusContentType,
                         renderPrometheus(sources_.collect(), sources_.process()));
   }
-  if (!sources_.listening()) {
+  std::shared_ptr<const config::Config> cfg = sources_.config();
+  const bool need_listeners = !cfg->admin || cfg->admin->ready.listeners;
+  if (need_listeners && !sources_.listening()) {
     return conn.respondText(503, "not listening: sesame is starting or draining\n");
   }
   const uint64_t id = conn.id();
-  prober_->check(sources_.config(),
+  prober_->check(std::move(cfg),
                  [this, id](const Readiness& readiness) { answerReadiness(id, readiness); });
 }
 

@@ -19,8 +19,12 @@ class ReadinessProber::Round {
  public:
   Round(event_base* loop, Clock& clock, std::shared_ptr<const config::Config> config,
         std::chrono::milliseconds timeout, event* finished)
-      : config_(std::move(config)), timeout_(timeout), finished_(finished) {
-    for (size_t u = 0; u < config_->upstreams.size(); ++u) {
+      : config_(std::move(config)),
+        ready_(config_->admin ? config_->admin->ready : config::ReadyRequires{}),
+        timeout_(timeout),
+        finished_(finished) {
+    const size_t upstreams = ready_.upstreams ? config_->upstreams.size() : 0;
+    for (size_t u = 0; u < upstreams; ++u) {
       for (const config::UpstreamServer& server : config_->upstreams[u].servers) {
         auto attempt = std::make_unique<Attempt>();
         attempt->round = this;
@@ -39,7 +43,7 @@ class ReadinessProber::Round {
       }
     }
     const std::optional<session::Settings>& sessions = config_->session;
-    if (sessions && sessions->store == session::StoreKind::kRedis) {
+    if (ready_.store && sessions && sessions->store == session::StoreKind::kRedis) {
       ++pending_;
       redis_ = std::make_unique<session::RedisProbe>(loop, clock, sessions->redis,
                                                      [this](const std::string& error) {
@@ -55,7 +59,8 @@ class ReadinessProber::Round {
 
   [[nodiscard]] Readiness result() const {
     Readiness out;
-    for (size_t u = 0; u < config_->upstreams.size(); ++u) {
+    const size_t upstreams = ready_.upstreams ? config_->upstreams.size() : 0;
+    for (size_t u = 0; u < upstreams; ++u) {
       std::string failures;
       bool reachable = false;
       for (const auto& a : attempts_) {
@@ -110,6 +115,7 @@ class ReadinessProber::Round {
   }
 
   std::shared_ptr<const config::Config> config_;
+  config::ReadyRequires ready_;
   std::chrono::milliseconds timeout_;
   event* finished_;
   std::vector<std::unique_ptr<Attempt>> attempts_;

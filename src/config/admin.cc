@@ -1,4 +1,4 @@
-// [admin]: the address of the metrics and health listener.
+// [admin]: the address of the metrics and health listener, and what /readyz checks.
 #include <netinet/in.h>
 
 #include <cstring>
@@ -35,13 +35,46 @@ bool overlaps(const net::Address& a, const net::Address& b) {
   return a.toString() == b.toString() || isWildcard(a) || isWildcard(b);
 }
 
+// ready_requires: a subset of the three names, each at most once.
+ReadyRequires readReadyRequires(TableReader& admin) {
+  ReadyRequires ready;
+  const toml::array* items = admin.array("ready_requires", "an array of names");
+  if (items == nullptr) return ready;
+  ready = ReadyRequires{false, false, false};
+  static constexpr std::string_view kKnown = "\"listeners\", \"store\" or \"upstreams\"";
+  for (size_t i = 0; i < items->size(); ++i) {
+    const toml::node& item = *items->get(i);
+    const std::string key = admin.path("ready_requires") + "[" + std::to_string(i) + "]";
+    const auto* text = item.as_string();
+    if (text == nullptr) {
+      admin.diag().error(
+          item, key + ": expected " + std::string(kKnown) + ", got " + std::string(typeName(item)));
+      continue;
+    }
+    const std::string& name = text->get();
+    bool* flag = name == "listeners"   ? &ready.listeners
+                 : name == "store"     ? &ready.store
+                 : name == "upstreams" ? &ready.upstreams
+                                       : nullptr;
+    if (flag == nullptr) {
+      admin.diag().error(item, key + " " + quote(name) + " is not something /readyz checks: use " +
+                                   std::string(kKnown));
+    } else if (*flag) {
+      admin.diag().error(item, key + " " + quote(name) + " is listed twice");
+    }
+    if (flag != nullptr) *flag = true;
+  }
+  return ready;
+}
+
 }  // namespace
 
 void readAdmin(TableReader& root, const LoadOptions& options, Config& config) {
   const toml::table* table = root.subtable("admin", "a table ([admin])");
   if (table == nullptr) return;
   TableReader admin(*table, "admin", root.diag());
-  admin.rejectUnknown({"address"});
+  admin.rejectUnknown({"address", "ready_requires"});
+  const ReadyRequires ready = readReadyRequires(admin);
   std::optional<std::string> address = admin.string("address");
   if (!address) {
     if (admin.find("address") == nullptr) admin.missing("address", "\"host:port\"");
@@ -59,7 +92,7 @@ void readAdmin(TableReader& root, const LoadOptions& options, Config& config) {
                               "; the admin endpoints need an address of their own (for "
                               "example \"127.0.0.1:9901\")");
   }
-  config.admin = AdminConfig{*address, *addr};
+  config.admin = AdminConfig{*address, *addr, ready};
 }
 
 }  // namespace sesame::config

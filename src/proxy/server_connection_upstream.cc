@@ -212,7 +212,7 @@ void ServerConnection::pumpResponseBody() {
       pumpBody(ex_->response_body, in, output(client_), ex_->state.chunked_out, kHighWater);
   if (r == PumpResult::kError) {
     countUpstreamError(UpstreamError::kBadResponse);
-    LOG_WARN(
+    LOG_WARN_LIMITED(
         "upstream %s: malformed response body framing (request %s); the client got a truncated "
         "response: fix the application's Content-Length or chunked encoding",
         ctx_.config->upstreams[ex_->state.route->upstream_index]
@@ -312,13 +312,13 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
   if (upstream_state_ == Upstream::kConnecting) {
     countUpstreamError(UpstreamError::kConnect);
     if (event == net::StreamEvent::kWriteTimeout) {
-      LOG_WARN(
+      LOG_WARN_LIMITED(
           "upstream %s: connect timed out after %lld ms (request %s): check the server and the "
           "network, or raise timeouts.upstream_connect",
           server.c_str(), static_cast<long long>(ctx_.config->timeouts.upstream_connect.count()),
           requestTag().c_str());
     } else {
-      LOG_WARN(
+      LOG_WARN_LIMITED(
           "upstream %s: connect failed (request %s): check that the server runs and listens "
           "there",
           server.c_str(), requestTag().c_str());
@@ -330,7 +330,7 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
   if (event == net::StreamEvent::kReadTimeout || event == net::StreamEvent::kWriteTimeout) {
     countUpstreamError(UpstreamError::kTimeout);
     if (upstream_state_ == Upstream::kHead) return upstreamFailed(504, "response timed out");
-    LOG_WARN(
+    LOG_WARN_LIMITED(
         "upstream %s: silent for timeouts.upstream_read (%lld ms) in the middle of a response "
         "(request %s); the client got a truncated response",
         server.c_str(), static_cast<long long>(ctx_.config->timeouts.upstream_read.count()),
@@ -357,7 +357,7 @@ void ServerConnection::onUpstreamEvent(net::StreamEvent event) {
     return pumpResponseBody();
   }
   countUpstreamError(UpstreamError::kReset);
-  LOG_WARN(
+  LOG_WARN_LIMITED(
       "upstream %s: connection error in the middle of a response (request %s); the client got a "
       "truncated response",
       server.c_str(), requestTag().c_str());
@@ -368,9 +368,9 @@ void ServerConnection::upstreamFailed(int status, const char* why) {
   if (ex_->state.route != nullptr) {
     const config::UpstreamConfig& up = ctx_.config->upstreams[ex_->state.route->upstream_index];
     const std::string* server = ex_->log.upstream;
-    LOG_WARN("upstream \"%s\"%s%s: %s; answering %d to %s (request %s)", up.name.c_str(),
-             server != nullptr ? " at " : "", server != nullptr ? server->c_str() : "", why, status,
-             peer_ip_.c_str(), requestTag().c_str());
+    LOG_WARN_LIMITED("upstream \"%s\"%s%s: %s; answering %d to %s (request %s)", up.name.c_str(),
+                     server != nullptr ? " at " : "", server != nullptr ? server->c_str() : "", why,
+                     status, peer_ip_.c_str(), requestTag().c_str());
   }
   dropUpstream();
   if (ex_->state.response_started) return closeWhenFlushed();

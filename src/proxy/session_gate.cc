@@ -169,11 +169,21 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   sent_value_.clear();
   jar_.reset();
   const session::Settings& settings = *ctx_.settings;
-  if (policy.csrf &&
-      !session::allowUnsafeRequest(req.method, req.headers, requestOrigin(req, https),
-                                   settings.csrf_origins)) {
-    LOG_DEBUG("refused a cross-site %s %s", req.method.c_str(), pathOf(req).c_str());
-    return finishRequest(403);
+  if (policy.csrf) {
+    const std::string self = requestOrigin(req, https);
+    const session::CsrfVerdict csrf =
+        session::checkUnsafeRequest(req.method, req.headers, self, settings.csrf_origins);
+    if (!csrf.allowed) {
+      // Client-controlled text, bounded and escaped (an Origin can be 8 KiB
+      // of anything); never a cookie.
+      LOG_INFO_LIMITED("refused a cross-site %s %s: %.*s \"%s\" %.*s (this site: %s)",
+                       log::printable(req.method, 32).c_str(),
+                       log::printable(pathOf(req), 256).c_str(),
+                       static_cast<int>(csrf.field.size()), csrf.field.data(),
+                       log::printable(csrf.value, 128).c_str(), static_cast<int>(csrf.why.size()),
+                       csrf.why.data(), log::printable(self, 128).c_str());
+      return finishRequest(403);
+    }
   }
   std::optional<std::string> value = takeCookie(req.headers, settings.cookie_name);
   cookie_sent_ = value.has_value();
@@ -328,8 +338,8 @@ SessionGate::Control SessionGate::applyControl(const http::ResponseHead& resp) {
   std::vector<std::string> warnings;
   session::ControlActions actions = session::parseControlHeaders(resp.headers, {}, &warnings);
   for (const std::string& warning : warnings) {
-    LOG_WARN("upstream control header ignored: %s (%s %s)", warning.c_str(), req_->method.c_str(),
-             pathOf(*req_).c_str());
+    LOG_WARN_LIMITED("upstream control header ignored: %s (%s %s)", warning.c_str(),
+                     req_->method.c_str(), pathOf(*req_).c_str());
   }
   if (actions.empty()) return Control::kSend;
   planActions(std::move(actions));
@@ -430,15 +440,16 @@ void SessionGate::onOpDone(StoreStatus status) {
     // The session expired between the request and the login: start afresh.
     ops_.insert(ops_.begin() + static_cast<std::ptrdiff_t>(next_op_), Op{OpKind::kCreate, true});
   } else if (op.required) {
-    LOG_WARN(
+    LOG_WARN_LIMITED(
         "session store failed a %s (%s); answering 503 (%s %s): see the store's own messages "
         "(redis ADDRESS: ...) for the cause",
         actions_.login ? "login" : "logout", statusText(status), req_->method.c_str(),
         pathOf(*req_).c_str());
     failed_ = true;
   } else {
-    LOG_WARN("session data from the upstream not saved: %s (%s %s): see the store's messages",
-             statusText(status), req_->method.c_str(), pathOf(*req_).c_str());
+    LOG_WARN_LIMITED(
+        "session data from the upstream not saved: %s (%s %s): see the store's messages",
+        statusText(status), req_->method.c_str(), pathOf(*req_).c_str());
   }
   runNextOp();
 }

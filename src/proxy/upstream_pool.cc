@@ -50,7 +50,7 @@ std::unique_ptr<UpstreamConn> UpstreamPool::acquire(size_t attempt, size_t& firs
   std::string error;
   std::unique_ptr<net::Stream> stream = net::Stream::connect(base_, clock_, target.addr, &error);
   if (!stream) {
-    LOG_WARN(
+    LOG_WARN_LIMITED(
         "upstream \"%s\": cannot connect to %s: %s (check that the server runs and listens "
         "there, and the servers of [upstream.%s])",
         cfg_.name.c_str(), target.address.c_str(), error.c_str(), cfg_.name.c_str());

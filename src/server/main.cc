@@ -87,10 +87,9 @@ std::optional<Options> parseArgs(int argc, char** argv, int* exit_code) {
 // next one gives up. glibc applies each call to every thread of the process.
 bool dropPrivileges(const sesame::config::ServerConfig& server) {
   auto fail = [&](const char* step, int err) {
-    std::fprintf(stderr, "sesame: cannot switch to server.user \"%s\" (uid %u, gid %u): %s%s%s\n",
-                 server.user.c_str(), static_cast<unsigned>(server.uid),
-                 static_cast<unsigned>(server.gid), step, err != 0 ? ": " : "",
-                 err != 0 ? std::strerror(err) : "");
+    LOG_ERROR("cannot switch to server.user \"%s\" (uid %u, gid %u): %s%s%s", server.user.c_str(),
+              static_cast<unsigned>(server.uid), static_cast<unsigned>(server.gid), step,
+              err != 0 ? ": " : "", err != 0 ? std::strerror(err) : "");
     return false;
   };
   if (::setgroups(1, &server.gid) != 0) return fail("setgroups", errno);
@@ -220,12 +219,15 @@ int run(const Options& opts) {
   // answers must not kill the process) and before any thread starts, so
   // that only this thread takes them, from sigwait.
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  log::detectJournal();
   server::Checked checked = server::checkConfiguration(opts.config_path);
   if (checked.config) log::setMinLevel(checked.config->log.level);
   for (const std::string& w : checked.warnings) LOG_WARN("%s", w.c_str());
   if (!checked.errors.empty()) {
-    for (const std::string& e : checked.errors) std::fprintf(stderr, "%s\n", e.c_str());
-    std::fprintf(stderr, "sesame: %zu error%s in %s\n", checked.errors.size(),
+    // Kept as the operator typed them for -t; at error priority in the journal.
+    const char* priority = log::toJournal() ? "<3>" : "";
+    for (const std::string& e : checked.errors) std::fprintf(stderr, "%s%s\n", priority, e.c_str());
+    std::fprintf(stderr, "%ssesame: %zu error%s in %s\n", priority, checked.errors.size(),
                  checked.errors.size() == 1 ? "" : "s", opts.config_path.c_str());
     return kExitConfig;
   }

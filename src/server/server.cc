@@ -61,6 +61,21 @@ std::string plural(size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
+// The head of the STATUS line after a failed reload, which `systemctl
+// status` shows until the next reload succeeds: the first error, so the
+// operator sees what to fix without the journal. One line, bounded.
+std::string reloadFailure(const std::vector<std::string>& errors) {
+  constexpr size_t kMaxError = 300;
+  std::string first = errors.empty() ? std::string("unknown error") : errors.front();
+  for (char& c : first) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  if (first.size() > kMaxError) first = first.substr(0, kMaxError - 3) + "...";
+  std::string more =
+      errors.size() > 1 ? " (and " + plural(errors.size() - 1, "more error") + ")" : "";
+  return "reload failed: " + first + more + "; see the log; still ";
+}
+
 }  // namespace
 
 Checked checkConfiguration(const std::string& path) {
@@ -116,13 +131,12 @@ bool Server::prepare(Checked checked) {
   if (config_->admin) {
     admin_ = admin::AdminServer::create(config_->admin->addr, *this, &error);
     if (!admin_) {
-      std::fprintf(stderr, "sesame: %s (the [admin] address in %s)\n", error.c_str(),
-                   path_.c_str());
+      LOG_ERROR("%s (the [admin] address in %s)", error.c_str(), path_.c_str());
       return false;
     }
   }
   if (!bindSockets(*config_, count, {}, &sockets, &error)) {
-    std::fprintf(stderr, "sesame: %s\n", error.c_str());
+    LOG_ERROR("%s", error.c_str());
     return false;
   }
   if (config_->session) sessions_ = std::make_shared<proxy::SessionShared>(*config_->session);
@@ -132,7 +146,7 @@ bool Server::prepare(Checked checked) {
     if (checked.tls) {
       tls::ContextResult made = checked.tls->make();
       if (!made.context) {
-        for (const std::string& e : made.errors) std::fprintf(stderr, "sesame: %s\n", e.c_str());
+        for (const std::string& e : made.errors) LOG_ERROR("%s", e.c_str());
         closeSockets(sockets);
         return false;
       }
@@ -173,13 +187,16 @@ void Server::reload() {
   if (tryReload(&errors)) {
     reloads_ok_.fetch_add(1);
     last_reload_ok_ = true;
+    reload_failure_.clear();
   } else {
     reloads_failed_.fetch_add(1);
     last_reload_ok_ = false;
     for (const std::string& e : errors) LOG_ERROR("%s", e.c_str());
     LOG_ERROR("reload failed (%s); still serving configuration generation %llu, loaded before",
               plural(errors.size(), "error").c_str(), static_cast<unsigned long long>(generation_));
+    reload_failure_ = reloadFailure(errors);
   }
+  // READY=1 either way: sesame serves, and Type=notify-reload waits for it.
   notify("READY=1\nSTATUS=" + status());
 }
 
@@ -320,8 +337,8 @@ void Server::notify(const std::string& state) const {
 }
 
 std::string Server::status() const {
-  return "serving on " + plural(config_->listeners.size(), "listener") + " with " +
-         plural(workers_.size(), "worker") + ", configuration generation " +
+  return reload_failure_ + "serving on " + plural(config_->listeners.size(), "listener") +
+         " with " + plural(workers_.size(), "worker") + ", configuration generation " +
          std::to_string(generation_);
 }
 

@@ -53,6 +53,7 @@ Worker::~Worker() {
   mailbox_event_.reset();
   heartbeat_event_.reset();
   reap_event_.reset();
+  flush_log_event_.reset();
   for (int fd : mailbox_pipe_) {
     if (fd >= 0) ::close(fd);
   }
@@ -70,10 +71,15 @@ void Worker::start(std::chrono::microseconds heartbeat) {
                   static_cast<suseconds_t>(heartbeat.count() % 1'000'000)};
     event_add(heartbeat_event_.get(), &every);
   }
+  flush_log_event_.reset(event_new(base_.get(), -1, EV_PERSIST, onFlushLogThunk, this));
+  static constexpr timeval kFlushLog{log::kLimitedInterval.count(), 0};
+  event_add(flush_log_event_.get(), &kFlushLog);
   std::future<void> running = running_.get_future();
   thread_ = std::thread([this] {
     LOG_DEBUG("worker %u: running", id_);
     event_base_dispatch(base_.get());
+    // What this worker's limited messages left uncounted, before it ends.
+    log::flushSuppressed(std::chrono::steady_clock::now() + log::kLimitedInterval);
     left_open_ = openConnections();
     // Connections left at a shutdown_timeout close now, on their own
     // thread, not when the main thread gets round to this worker.
@@ -91,6 +97,11 @@ void Worker::onRunningThunk(int, short, void* arg) {
 
 void Worker::onHeartbeatThunk(int, short, void* arg) {
   static_cast<Worker*>(arg)->heartbeats_.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Each worker thread has its own log budgets (log.h), so each flushes its own.
+void Worker::onFlushLogThunk(int, short, void*) {
+  log::flushSuppressed(std::chrono::steady_clock::now());
 }
 
 void Worker::post(std::function<void()> task) {

@@ -41,14 +41,14 @@ std::optional<Session> CookieStore::openLive(std::string_view key, TimePoint now
 StoreStatus CookieStore::store(std::string_view key, const Session& session) {
   // Sizes and counts only: a session's contents never reach the log.
   if (!withinDataBounds(session.data)) {
-    LOG_WARN(
+    LOG_WARN_LIMITED(
         "cookie store: session data exceeds %zu fields or %zu bytes (%zu fields); refusing "
         "the change: have the application store less (X-Sesame-Set)",
         MemoryStore::kMaxFields, MemoryStore::kMaxDataBytes, session.data.size());
     return StoreStatus::kRejected;
   }
   if (!CookieSealer::canCarry(session)) {
-    LOG_WARN(
+    LOG_WARN_LIMITED(
         "cookie store: session holds a control character, an empty group or a "
         "non-canonical data key; refusing the change: fix the application's X-Sesame-* "
         "headers");
@@ -56,7 +56,7 @@ StoreStatus CookieStore::store(std::string_view key, const Session& session) {
   }
   std::optional<std::string> value = sealer_->seal(session);
   if (!value) {
-    LOG_WARN(
+    LOG_WARN_LIMITED(
         "cookie store: session would need a %zu-byte cookie value, over the %zu bytes that "
         "4096 minus the cookie's name and attributes leave (%zu data fields); refusing the "
         "change; use store = \"memory\" or \"redis\" for large sessions",

@@ -96,32 +96,49 @@ std::optional<std::string> originOfUrl(std::string_view url) {
   return normalizeOrigin(url.substr(0, end));
 }
 
-bool allowUnsafeRequest(std::string_view method, const http::HeaderList& headers,
-                        std::string_view request_origin,
-                        const std::vector<std::string>& allowed_origins) {
-  if (isSafeMethod(method)) return true;
+CsrfVerdict checkUnsafeRequest(std::string_view method, const http::HeaderList& headers,
+                               std::string_view request_origin,
+                               const std::vector<std::string>& allowed_origins) {
+  if (isSafeMethod(method)) return {};
   const http::Header* site = headers.find("Sec-Fetch-Site");
   for (const http::Header& h : headers.fields()) {
     if (http::equalsIgnoreCase(h.name, "Sec-Fetch-Site") &&
         http::equalsIgnoreCase(h.value, "cross-site")) {
-      return false;
+      return {false, "Sec-Fetch-Site", h.value, "says so"};
     }
   }
   if (site != nullptr && (http::equalsIgnoreCase(site->value, "same-origin") ||
                           http::equalsIgnoreCase(site->value, "none"))) {
-    return true;
+    return {true, "Sec-Fetch-Site", site->value, {}};
   }
-  std::optional<std::string> claimed;
+  static constexpr std::string_view kForeign = "is not this site's origin nor in csrf_origins";
   if (const http::Header* origin = headers.find("Origin"); origin != nullptr) {
     // Two Origin fields cannot come from a browser; take neither.
-    if (headers.count("Origin") > 1) return false;
-    claimed = normalizeOrigin(origin->value);
-  } else if (const http::Header* referer = headers.find("Referer"); referer != nullptr) {
-    claimed = originOfUrl(referer->value);
-  } else {
-    return site == nullptr;
+    if (headers.count("Origin") > 1) return {false, "Origin", origin->value, "is sent twice"};
+    std::optional<std::string> claimed = normalizeOrigin(origin->value);
+    const bool ok = claimed && originAllowed(*claimed, request_origin, allowed_origins);
+    return {ok, "Origin", origin->value, ok ? std::string_view() : kForeign};
   }
-  return claimed && originAllowed(*claimed, request_origin, allowed_origins);
+  if (const http::Header* referer = headers.find("Referer"); referer != nullptr) {
+    std::string_view shown = referer->value;
+    const size_t sep = shown.find("://");
+    shown = sep == std::string_view::npos ? std::string_view()
+                                          : shown.substr(0, shown.find_first_of("/?#", sep + 3));
+    if (shown.find('@') != std::string_view::npos) shown = shown.substr(0, sep + 3);
+    std::optional<std::string> claimed = originOfUrl(referer->value);
+    const bool ok = claimed && originAllowed(*claimed, request_origin, allowed_origins);
+    return {ok, "Referer", shown, ok ? std::string_view() : kForeign};
+  }
+  if (site != nullptr) {
+    return {false, "Sec-Fetch-Site", site->value, "comes without Origin or Referer"};
+  }
+  return {};
+}
+
+bool allowUnsafeRequest(std::string_view method, const http::HeaderList& headers,
+                        std::string_view request_origin,
+                        const std::vector<std::string>& allowed_origins) {
+  return checkUnsafeRequest(method, headers, request_origin, allowed_origins).allowed;
 }
 
 }  // namespace sesame::session

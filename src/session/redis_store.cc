@@ -212,7 +212,8 @@ void RedisStore::reportError(std::string_view what, const redisReply* reply) {
   }
   if (text == last_error_) return;
   last_error_ = text;
-  LOG_WARN("redis %s: %s (the request fails closed)", settings_.address.c_str(), text.c_str());
+  LOG_WARN_LIMITED("redis %s: %s (the request fails closed)", settings_.address.c_str(),
+                   text.c_str());
 }
 
 std::function<void(const redisReply*)> RedisStore::step(const std::shared_ptr<Batch>& batch) {

@@ -6,6 +6,7 @@ import re
 import signal
 import socket
 import time
+import types
 
 import promtool
 from harness import Client, free_port, request_once, toml_table
@@ -219,3 +220,42 @@ def test_readyz_is_503_while_draining(env):
     assert r.status == 503, r
     assert slow.read_response().status == 200
     assert s.proc.wait(5) == 0
+
+
+def test_ready_requires_without_upstreams_stays_ready_with_the_upstream_down(env):
+    """ready_requires = ["listeners", "store"]: an upstream down does not
+    take sesame out of rotation (every sesame behind the balancer shares
+    that upstream; another instance would fail the same way), a Redis
+    store down does, and a reload that adds "upstreams" back applies."""
+    r = env.redis()
+    dead = "127.0.0.1:%d" % free_port()
+    port = free_port()
+    admin = {"address": "127.0.0.1:%d" % port, "ready_requires": ["listeners", "store"]}
+    s, _ = start(env, types.SimpleNamespace(addr=dead), store="redis",
+                 sections=[("[redis]", {"address": r.addr}), ("[admin]", admin)])
+    got = admin_get(port, "/readyz")
+    assert got.status == 200 and got.body == b"ready\n", got
+    r.kill()
+    deadline = time.monotonic() + 5
+    while admin_get(port, "/readyz").status == 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    got = admin_get(port, "/readyz")
+    assert got.status == 503 and got.body.startswith(b"session store: redis"), got.body
+    assert b"upstream" not in got.body, got.body
+    # Back to the default: the dead upstream counts again.
+    from test_lifecycle import reload
+    text = s.config_text.replace('ready_requires = ["listeners", "store"]\n', "")
+    assert text != s.config_text
+    assert "reloaded" in reload(s, text)
+    time.sleep(1.1)  # past the readiness cache
+    got = admin_get(port, "/readyz")
+    assert got.status == 503 and b"upstream app: no server reachable" in got.body, got.body
+
+
+def test_check_rejects_an_unknown_ready_requires_name(env):
+    path = env.write("admin.toml", CONFIG % (18080, "127.0.0.1:9901") +
+                     'ready_requires = ["upstream"]\n')
+    code, out, err = env.run_sesame("-t", "-c", path)
+    assert code == 1
+    assert re.search(r'admin\.toml:10:19: admin\.ready_requires\[0\] "upstream" is not something '
+                     r'/readyz checks', out + err), out + err

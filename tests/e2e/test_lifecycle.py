@@ -180,7 +180,19 @@ def test_reload_notifies_systemd(env):
     s.proc.send_signal(signal.SIGHUP)
     notify.wait_for("RELOADING")
     ready = notify.wait_for("READY")
-    assert "generation 2" in ready.get("STATUS", ""), "a failed reload changed the status: %r" % ready
+    status = ready.get("STATUS", "")
+    assert "generation 2" in status, "a failed reload changed the configuration: %r" % ready
+    # `systemctl status` shows that the reload failed and why, until one succeeds.
+    assert re.match(r"reload failed: \S*sesame-\d+\.toml:1:\d+: .*; see the log; still serving on "
+                    r"1 listener", status), status
+    assert "\n" not in status
+    wait_log(s, r"^sesame\[error\]: reload failed \(1 error\)")
+    with open(s.config_path, "w") as f:
+        f.write(s.config_text)
+    s.proc.send_signal(signal.SIGHUP)
+    notify.wait_for("RELOADING")
+    ready = notify.wait_for("READY")
+    assert ready["STATUS"].startswith("serving on 1 listener") and "generation 3" in ready["STATUS"], ready
 
 
 def test_reload_rereads_certificates(env):

@@ -336,3 +336,99 @@ def test_access_log_client_gone_is_499(env):
     assert rec["status"] == 499 and rec["bytes"] == 0, rec
     assert rec["request_id"] == "gone-1" and rec["target"] == "/slow?delay=1", rec
     assert rec["upstream"] == up.addr and rec["request_time"] >= 0.2, rec
+
+
+# ---------------------------------------------------------------- error log
+
+
+def start_with_journal_stream(s):
+    """Starts `s` with JOURNAL_STREAM naming its stderr file, as systemd
+    names the journal's stream: the file exists first, so its inode is known
+    (the harness reopens it with truncation, keeping the inode)."""
+    open(s.stderr_path, "wb").close()
+    st = os.stat(s.stderr_path)
+    s.start(env={"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)})
+
+
+def test_journal_lines_carry_their_priority(env):
+    dead = "127.0.0.1:%d" % harness.free_port()
+    s = env.sesame(upstreams={"app": [dead]}, start=False)
+    start_with_journal_stream(s)
+    assert request_once(s.port, "/echo").status == 502
+    from test_lifecycle import reload
+    line = reload(s, s.config_text + "\n[bogus]\n")
+    assert line.startswith("<3>sesame[error]: reload failed"), line
+    text = open(s.stderr_path).read()
+    lines = text.splitlines()
+    assert any(l.startswith("<6>sesame[info]: sesame started") for l in lines), text
+    assert any(l.startswith("<4>sesame[warn]: upstream") for l in lines), text
+    # Every line, the configuration errors of the reload too: journald reads
+    # the priority of each line on its own.
+    assert all(re.match(r"<[3-7]>", l) for l in lines), text
+
+
+def test_journal_stream_of_another_file_is_not_the_journal(env):
+    """A stderr redirected by a wrapper keeps JOURNAL_STREAM but is not the
+    journal: no "<N>" there."""
+    other = env.write("other", "")
+    st = os.stat(other)
+    s = env.sesame(start=False)
+    s.start(env={"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)})
+    from test_lifecycle import wait_log
+    wait_log(s, r"sesame started")
+    text = open(s.stderr_path).read()
+    assert "\nsesame[info]: sesame started" in text and "<6>" not in text, text
+
+
+def test_upstream_down_warnings_are_rate_limited(env):
+    """A dead upstream under load: each warning site writes a few lines and
+    says the rest are counted, instead of one line per request."""
+    dead = "127.0.0.1:%d" % harness.free_port()
+    s = env.sesame(upstreams={"app": [dead]})
+    for _ in range(40):
+        assert request_once(s.port, "/echo").status == 502
+    time.sleep(0.2)
+    text = open(s.stderr_path).read()
+    failed = [l for l in text.splitlines() if "connect failed" in l or "cannot connect" in l]
+    answered = [l for l in text.splitlines() if "answering 502" in l]
+    # A refused connect shows at connect() or from the loop: two sites, 5 each at most.
+    assert 1 <= len(failed) <= 10 and len(answered) == 5, text
+    assert "more are counted, not logged" in answered[-1], answered
+    # The worker counts what it held back before it ends (and every 10 s).
+    s.expect_exit = True
+    assert s.stop() == 0
+    text = open(s.stderr_path).read()
+    assert re.search(r"^sesame\[warn\]: 35 similar messages suppressed \(like: upstream \"app\".*"
+                     r"answering 502", text, re.M), text
+
+
+def test_refused_cross_site_request_is_logged_with_the_deciding_field(env):
+    """At info: the field and value that decided, escaped and bounded (the
+    Origin is the client's), a Referer reduced to its origin, never the
+    cookie; and rate-limited like the other per-request messages."""
+    from test_lifecycle import wait_log
+    from test_session import Browser, start
+    s, _ = start(env)
+    b = Browser(s.port)
+    b.login("alice")
+    cookie = b.cookie
+    assert cookie
+    forged = 'https://evil"x.example' + "a" * 3000
+    assert b.request("POST", "/echo", [("Origin", forged)], body=b"x").status == 403
+    line = wait_log(s, r"refused a cross-site POST /echo: Origin")
+    assert line.startswith("sesame[info]: "), line
+    assert '"https://evil\\x22x.example' in line and line.count("a") < 200, line
+    assert "is not this site's origin nor in csrf_origins (this site: http://app.test)" in line, line
+    assert b.request("POST", "/echo?q=1", [("Referer", "http://evil.test/reset?token=s3cret")],
+                     body=b"x").status == 403
+    line = wait_log(s, r'Referer "http://evil\.test" is not')
+    assert b.request("DELETE", "/echo", [("Sec-Fetch-Site", "cross-site")]).status == 403
+    wait_log(s, r'refused a cross-site DELETE /echo: Sec-Fetch-Site "cross-site" says so')
+    for _ in range(5):
+        assert b.request("POST", "/echo", [("Origin", "null")], body=b"x").status == 403
+    time.sleep(0.2)
+    text = open(s.stderr_path).read()
+    assert "s3cret" not in text and "token" not in text, text
+    assert cookie not in text, "the session cookie reached the log"
+    assert text.count("refused a cross-site") == 5, text
+    assert "more are counted, not logged" in text, text

@@ -11,10 +11,11 @@ import socket
 import subprocess
 import time
 
-from harness import Skip, request_once, timeout
+from harness import Skip, request_once, timeout, toml_table
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UNIT = os.path.join(REPO, "conf", "sesame.service")
+LOGROTATE = os.path.join(REPO, "conf", "logrotate.d", "sesame")
 
 
 class NotifySocket:
@@ -191,6 +192,118 @@ def test_unit_security_exposure(env):
     m = re.search(r"Overall exposure level for sesame\.service: (\d+\.\d+)", p.stdout)
     assert m, "no exposure level in:\n%s%s" % (p.stdout, p.stderr)
     assert float(m.group(1)) <= 2.0, "exposure %s > 2.0:\n%s" % (m.group(1), p.stdout)
+
+
+def test_unit_can_write_the_documented_access_log(env):
+    """ProtectSystem=strict makes / read-only: /var/log/sesame is writable
+    only through LogsDirectory=, and a umask that keeps the group bits lets
+    the access log get its documented mode 0640."""
+    with open(UNIT) as f:
+        text = f.read()
+    assert re.search(r"^ProtectSystem=strict$", text, re.M)
+    assert re.search(r"^LogsDirectory=sesame$", text, re.M), "no LogsDirectory=sesame"
+    assert re.search(r"^ConfigurationDirectory=sesame$", text, re.M)
+    umask = int(re.search(r"^UMask=(\d+)$", text, re.M).group(1), 8)
+    assert 0o640 & ~umask == 0o640, "UMask=%04o turns the access log's 0640 into %04o" % (
+        umask, 0o640 & ~umask)
+    assert 0o640 & ~umask & 0o007 == 0, "the umask lets other users read the access log"
+    with open(os.path.join(REPO, "conf", "sesame.toml")) as f:
+        assert '#access = "/var/log/sesame/access.log"' in f.read()
+    with open(LOGROTATE) as f:
+        assert re.search(r"^/var/log/sesame/\*\.log \{$", f.read(), re.M)
+
+
+def test_make_install_puts_prefix_into_the_unit(env):
+    """`make install PREFIX=/opt/sesame`: the unit runs the binary where it
+    was installed, and the logrotate entry lands in /etc/logrotate.d."""
+    build = os.path.dirname(os.path.abspath(env.binary))
+    dest = os.path.join(env.workdir, "dest")
+    # -o: the binary under test is taken as it is, never rebuilt here.
+    p = subprocess.run(["make", "-s", "-C", REPO, "install", "BUILD=" + build, "-o",
+                        os.path.join(build, "sesame"), "DESTDIR=" + dest, "PREFIX=/opt/sesame"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    with open(os.path.join(dest, "lib/systemd/system/sesame.service")) as f:
+        unit = f.read()
+    assert "ExecStart=/opt/sesame/sbin/sesame -c /etc/sesame/sesame.toml" in unit, unit
+    assert not re.search(r"^Exec.*/usr/local", unit, re.M), unit
+    assert os.path.exists(os.path.join(dest, "opt/sesame/sbin/sesame"))
+    with open(os.path.join(dest, "etc/logrotate.d/sesame")) as f, open(LOGROTATE) as g:
+        assert f.read() == g.read()
+
+
+def logrotate():
+    path = shutil.which("logrotate")
+    if path is None:
+        raise Skip("logrotate is not installed (Debian package logrotate; scripts/deps.sh)")
+    return path
+
+
+def logrotate_entry(user_group):
+    """The shipped entry, rotating as `user_group` ("sesame sesame" needs
+    that user, which a test machine may not have)."""
+    with open(LOGROTATE) as f:
+        text = f.read()
+    assert "\tsu sesame sesame\n" in text
+    return text.replace("su sesame sesame", "su " + user_group)
+
+
+def test_logrotate_entry_is_valid(env):
+    tool = logrotate()
+    import grp
+    import pwd
+    try:
+        pwd.getpwnam("sesame")
+        grp.getgrnam("sesame")
+        text = logrotate_entry("sesame sesame")
+    except KeyError:
+        text = logrotate_entry("nobody " + grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name)
+    conf = env.write("logrotate.conf", text)
+    p = subprocess.run([tool, "-d", "-s", os.path.join(env.workdir, "logrotate.state"), conf],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and "error" not in (p.stdout + p.stderr).lower(), p.stdout + p.stderr
+    assert "rotating pattern: /var/log/sesame/*.log" in p.stdout + p.stderr, p.stdout + p.stderr
+    assert "systemctl kill -s USR1 sesame.service" in text
+
+
+def test_logrotate_rotates_and_sesame_reopens(env):
+    """A real rotation with the shipped entry (path and signal pointed at
+    this sesame): the old lines stay in access.log.1, sesame writes new
+    ones to a new access.log with mode 0640."""
+    tool = logrotate()
+    from test_lifecycle import log_lines, wait_log
+    import grp
+    import pwd
+    logs = os.path.join(env.workdir, "logs")
+    os.makedirs(logs, mode=0o750)
+    log = os.path.join(logs, "access.log")
+    up = env.upstream()
+    s = env.sesame(up, workers=2, extra="\n" + toml_table("[log]", {"access": log}))
+    for _ in range(3):
+        assert request_once(s.port, "/echo?before").status == 200
+    me = pwd.getpwuid(os.geteuid())
+    text = logrotate_entry("%s %s" % (me.pw_name, grp.getgrgid(me.pw_gid).gr_name))
+    text = text.replace("/var/log/sesame/", logs + "/")
+    text = re.sub(r"(?s)postrotate\n.*?endscript", "postrotate\n\t\tkill -USR1 %d\n\tendscript" % s.pid,
+                  text)
+    conf = env.write("logrotate.conf", text)
+    mark = log_lines(s)
+    p = subprocess.run([tool, "-f", "-s", os.path.join(env.workdir, "logrotate.state"), conf],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    wait_log(s, r"SIGUSR1: reopening", after=mark)
+    deadline = time.monotonic() + 3
+    while not os.path.exists(log) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for _ in range(6):
+        assert request_once(s.port, "/echo?after").status == 200
+    time.sleep(0.2)
+    # delaycompress: the first rotation stays uncompressed.
+    old = open(log + ".1").read()
+    new = open(log).read()
+    assert old.count("/echo?before") == 3 and "/echo?after" not in old, old
+    assert new.count("/echo?after") == 6 and "/echo?before" not in new, new
+    assert os.stat(log).st_mode & 0o777 == 0o640 & ~os.umask(os.umask(0))
 
 
 def test_sysusers_and_tmpfiles_entries(env):

@@ -156,5 +156,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (origin != nullptr && origin->value == "null" && headers.find("Sec-Fetch-Site") == nullptr) {
     check(!allowed_post);
   }
+  // The verdict agrees, and what it shows of a Referer is an origin at
+  // most: no path, query, fragment or userinfo reaches the log.
+  const session::CsrfVerdict verdict =
+      session::checkUnsafeRequest("POST", headers, request_origin, allowed);
+  check(verdict.allowed == allowed_post);
+  check(verdict.allowed || !verdict.why.empty());
+  if (verdict.field == "Referer") {
+    const size_t sep = verdict.value.find("://");
+    check(verdict.value.empty() ||
+          verdict.value.find_first_of("/?#@", sep + 3) == std::string_view::npos);
+  }
   return 0;
 }

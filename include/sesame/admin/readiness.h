@@ -39,9 +39,10 @@ class ReadinessProber {
   // Ready when every [[upstream]] has a server that accepts a TCP
   // connection (closed again at once, no byte sent) and the session store
   // answers (memory and cookie stores always do; Redis must answer PING
-  // after AUTH and SELECT). `done` runs inside this call when a cached
-  // answer is fresh, otherwise from the loop once the round ends; checks
-  // made while a round runs share it. Must run on the loop's thread.
+  // after AUTH and SELECT); each only when the snapshot's [admin]
+  // ready_requires names it (both without [admin]), unprobed otherwise. `done` runs inside this
+  // call when a cached answer is fresh, otherwise from the loop once the round ends; checks made
+  // while a round runs share it. Must run on the loop's thread.
   void check(std::shared_ptr<const config::Config> config, Done done);
 
   // Rounds started so far (tests: caching and sharing).

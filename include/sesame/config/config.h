@@ -108,9 +108,17 @@ struct LogConfig {
 
 // [admin]: the plain-HTTP listener for /metrics, /healthz and /readyz.
 // Read at start only: a reload keeps the listener it has.
+// What /readyz checks ([admin] ready_requires); each is required by default.
+struct ReadyRequires {
+  bool listeners = true;  // the public listeners accept (not starting, not draining)
+  bool store = true;      // the session store answers (a Redis PING)
+  bool upstreams = true;  // every [upstream.*] has a server that accepts a connect
+};
+
 struct AdminConfig {
   std::string address;  // as written, for messages
   net::Address addr;
+  ReadyRequires ready;
 };
 
 struct Config {

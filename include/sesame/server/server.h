@@ -48,7 +48,8 @@ class Server : private admin::AdminSources {
   // drop) and tells systemd READY=1. `heartbeat` as in Worker::start.
   void start(std::chrono::microseconds heartbeat);
   // SIGHUP: reads the configuration file, certificates and secrets again.
-  // A file with errors is logged and changes nothing; a good one serves
+  // A file with errors is logged at error level, named in systemd's STATUS
+  // line until a reload succeeds, and changes nothing; a good one serves
   // new connections, while open ones finish on the previous configuration.
   // Listeners at unchanged addresses stay open; new addresses are bound
   // (failing the reload when they cannot be); dropped ones close.
@@ -85,6 +86,8 @@ class Server : private admin::AdminSources {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;  // null without [admin]
   uint64_t generation_ = 0;
+  // Heads the STATUS line from a failed reload until one succeeds; empty otherwise.
+  std::string reload_failure_;
   std::atomic<bool> listening_{false};
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reloads_failed_{0};

@@ -97,6 +97,7 @@ class Worker {
   static void onResumeThunk(int fd, short what, void* arg);
   static void onRunningThunk(int fd, short what, void* arg);
   static void onHeartbeatThunk(int fd, short what, void* arg);
+  static void onFlushLogThunk(int fd, short what, void* arg);
   static void onReapThunk(int fd, short what, void* arg);
   void onAccept(const Binding& binding, int fd, sockaddr* addr, int len);
   // Runs `task` on the loop; `wait` returns once it has run.
@@ -121,6 +122,7 @@ class Worker {
   EventPtr mailbox_event_;
   EventPtr heartbeat_event_;
   EventPtr reap_event_;
+  EventPtr flush_log_event_;  // reports rate-limited log messages (log::flushSuppressed)
   std::atomic<uint64_t> heartbeats_{0};
   std::promise<void> running_;
   std::promise<void> ended_;

@@ -45,4 +45,25 @@ namespace sesame::session {
                                       std::string_view request_origin,
                                       const std::vector<std::string>& allowed_origins);
 
+// allowUnsafeRequest's answer with what decided it, for the log line of a
+// refusal. The views point into `headers`: use them before it changes.
+struct CsrfVerdict {
+  bool allowed = true;
+  // "Sec-Fetch-Site", "Origin" or "Referer"; empty when no field decided
+  // (a safe method, or a request with none of the three).
+  std::string_view field;
+  // That field's value as received, except that a Referer is cut to its
+  // "scheme://host:port" (its path and query may hold tokens; userinfo is
+  // dropped too). Client-controlled: log it through log::printable.
+  std::string_view value;
+  // Why it was refused, a phrase that follows `field "value"` in a
+  // sentence ("is not this site's origin nor in csrf_origins"); empty when
+  // allowed.
+  std::string_view why;
+};
+[[nodiscard]] CsrfVerdict checkUnsafeRequest(std::string_view method,
+                                             const http::HeaderList& headers,
+                                             std::string_view request_origin,
+                                             const std::vector<std::string>& allowed_origins);
+
 }  // namespace sesame::session

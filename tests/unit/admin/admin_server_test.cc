@@ -150,6 +150,15 @@ TEST_CASE("admin: /readyz", "[admin][server]") {
   r = roundTrip(server->address(), get("/readyz"));
   CHECK(r.status == 503);
   CHECK(r.body == "not listening: sesame is starting or draining\n");
+
+  // ready_requires = ["store"]: neither the listeners nor the upstreams count.
+  auto store_only = upstreamConfig({{"api", {closed_port}}});
+  store_only->admin = config::AdminConfig{"127.0.0.1:9901", admin::testing::loopback(9901),
+                                          config::ReadyRequires{false, true, false}};
+  sources.setConfig(store_only);
+  r = roundTrip(server->address(), get("/readyz"));
+  CHECK(r.status == 200);
+  CHECK(r.body == "ready\n");
 }
 
 TEST_CASE("admin: errors", "[admin][server]") {

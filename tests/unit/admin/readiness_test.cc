@@ -227,3 +227,38 @@ TEST_CASE("the Redis store must answer PING", "[admin][readiness][redis]") {
     CHECK(checkOnce(loop, prober, cfg).ready);
   }
 }
+
+TEST_CASE("ready_requires leaves out what it does not name", "[admin][readiness]") {
+  Loop loop;
+  ReadinessProber prober(loop.base(), loop.clock(), 1000ms, 0ms);
+  ClosedPort closed;
+  auto cfg = upstreamConfig({{"app", {closed.port()}}});
+  // A Redis nobody listens on.
+  useRedis(*cfg, "127.0.0.1:" + std::to_string(ClosedPort().port()));
+  cfg->admin = config::AdminConfig{"127.0.0.1:9901", admin::testing::loopback(9901), {}};
+
+  SECTION("by default both count") {
+    Readiness r = checkOnce(loop, prober, cfg);
+    CHECK_FALSE(r.ready);
+    CHECK(r.reasons.size() == 2);
+  }
+  SECTION("without upstreams, only the store") {
+    cfg->admin->ready.upstreams = false;
+    Readiness r = checkOnce(loop, prober, cfg);
+    CHECK_FALSE(r.ready);
+    REQUIRE(r.reasons.size() == 1);
+    CHECK_THAT(r.reasons[0], Catch::StartsWith("session store: redis"));
+  }
+  SECTION("without the store, only the upstreams") {
+    cfg->admin->ready.store = false;
+    Readiness r = checkOnce(loop, prober, cfg);
+    CHECK_FALSE(r.ready);
+    REQUIRE(r.reasons.size() == 1);
+    CHECK_THAT(r.reasons[0], Catch::StartsWith("upstream app: no server reachable"));
+  }
+  SECTION("neither: ready, nothing probed") {
+    cfg->admin->ready.store = false;
+    cfg->admin->ready.upstreams = false;
+    CHECK(checkOnce(loop, prober, cfg).ready);
+  }
+}

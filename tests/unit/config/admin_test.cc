@@ -102,3 +102,63 @@ address = "127.0.0.1:8080"
     CHECK(hasError(r, "11:11", "overlaps listen[0].address"));
   }
 }
+
+TEST_CASE("[admin] ready_requires: all three by default, any subset", "[config][admin]") {
+  TempDir dir;
+  const std::string admin = std::string(kMinimal) + "[admin]\naddress = \"127.0.0.1:9901\"\n";
+  SECTION("default") {
+    LoadResult r = dir.load(admin);
+    INFO(joinErrors(r));
+    REQUIRE(r.config);
+    CHECK(r.config->admin->ready.listeners);
+    CHECK(r.config->admin->ready.store);
+    CHECK(r.config->admin->ready.upstreams);
+  }
+  SECTION("a subset") {
+    LoadResult r = dir.load(admin + "ready_requires = [\"listeners\", \"store\"]\n");
+    INFO(joinErrors(r));
+    REQUIRE(r.config);
+    CHECK(r.config->admin->ready.listeners);
+    CHECK(r.config->admin->ready.store);
+    CHECK_FALSE(r.config->admin->ready.upstreams);
+  }
+  SECTION("empty: /readyz answers like /healthz") {
+    LoadResult r = dir.load(admin + "ready_requires = []\n");
+    INFO(joinErrors(r));
+    REQUIRE(r.config);
+    CHECK_FALSE(r.config->admin->ready.listeners);
+    CHECK_FALSE(r.config->admin->ready.store);
+    CHECK_FALSE(r.config->admin->ready.upstreams);
+  }
+}
+
+TEST_CASE("[admin] ready_requires errors name the entry", "[config][admin]") {
+  TempDir dir;
+  const std::string admin = std::string(kMinimal) + "[admin]\naddress = \"127.0.0.1:9901\"\n";
+  SECTION("an unknown name") {
+    LoadResult r = dir.load(admin + "ready_requires = [\"store\", \"redis\"]\n");
+    REQUIRE_FALSE(r.config);
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:28", "admin.ready_requires[1] \"redis\" is not something /readyz checks",
+                   "\"listeners\", \"store\" or \"upstreams\""));
+    CHECK(r.errors.size() == 1);
+  }
+  SECTION("a name twice") {
+    LoadResult r = dir.load(admin + "ready_requires = [\"store\", \"store\"]\n");
+    REQUIRE_FALSE(r.config);
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:28", "admin.ready_requires[1] \"store\" is listed twice"));
+  }
+  SECTION("not a string") {
+    LoadResult r = dir.load(admin + "ready_requires = [1]\n");
+    REQUIRE_FALSE(r.config);
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:19", "admin.ready_requires[0]: expected", "got an integer"));
+  }
+  SECTION("not an array") {
+    LoadResult r = dir.load(admin + "ready_requires = \"store\"\n");
+    REQUIRE_FALSE(r.config);
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:18", "admin.ready_requires", "an array of names"));
+  }
+}

@@ -152,3 +152,68 @@ TEST_CASE("an invalid request origin only matches allowed origins", "[session][c
   REQUIRE(allow({{"Origin", "https://app.example.com"}}, "POST", {"https://app.example.com"},
                 "garbage"));
 }
+
+namespace {
+
+sesame::session::CsrfVerdict verdict(
+    std::initializer_list<std::pair<const char*, const char*>> fields,
+    std::string_view method = "POST") {
+  static HeaderList h;  // the verdict's views point into it
+  h = HeaderList();
+  for (const auto& [name, value] : fields) h.add(name, value);
+  return sesame::session::checkUnsafeRequest(method, h, kSelf, {});
+}
+
+}  // namespace
+
+TEST_CASE("checkUnsafeRequest names the field that decided, for the log", "[session][csrf]") {
+  using sesame::session::CsrfVerdict;
+  CsrfVerdict v = verdict({{"Sec-Fetch-Site", "cross-site"}, {"Origin", kSelf.data()}});
+  CHECK_FALSE(v.allowed);
+  CHECK(v.field == "Sec-Fetch-Site");
+  CHECK(v.value == "cross-site");
+  CHECK(v.why == "says so");
+
+  v = verdict({{"Origin", "https://evil.example"}});
+  CHECK_FALSE(v.allowed);
+  CHECK(v.field == "Origin");
+  CHECK(v.value == "https://evil.example");
+  CHECK(v.why == "is not this site's origin nor in csrf_origins");
+
+  v = verdict({{"Origin", "https://evil.example"}, {"Origin", kSelf.data()}});
+  CHECK_FALSE(v.allowed);
+  CHECK(v.why == "is sent twice");
+
+  v = verdict({{"Sec-Fetch-Site", "same-site"}});
+  CHECK_FALSE(v.allowed);
+  CHECK(v.field == "Sec-Fetch-Site");
+  CHECK(v.value == "same-site");
+  CHECK(v.why == "comes without Origin or Referer");
+
+  v = verdict({{"Origin", kSelf.data()}});
+  CHECK(v.allowed);
+  CHECK(v.field == "Origin");
+  CHECK(v.why.empty());
+
+  v = verdict({});
+  CHECK(v.allowed);
+  CHECK(v.field.empty());
+  CHECK(verdict({{"Origin", "https://evil.example"}}, "GET").allowed);
+}
+
+TEST_CASE("checkUnsafeRequest shows a Referer's origin only, never its path, query or userinfo",
+          "[session][csrf]") {
+  using sesame::session::CsrfVerdict;
+  CsrfVerdict v = verdict({{"Referer", "https://evil.example:8443/reset?token=s3cret#x"}});
+  CHECK_FALSE(v.allowed);
+  CHECK(v.field == "Referer");
+  CHECK(v.value == "https://evil.example:8443");
+
+  v = verdict({{"Referer", "https://user:pw@evil.example/x"}});
+  CHECK_FALSE(v.allowed);
+  CHECK(v.value == "https://");
+
+  v = verdict({{"Referer", "/relative?token=s3cret"}});
+  CHECK_FALSE(v.allowed);
+  CHECK(v.value.empty());
+}
