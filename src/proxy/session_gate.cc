@@ -155,6 +155,15 @@ void SessionGate::resume() {
   if (phase_ == Phase::kActions) return onOpDone(status_);
 }
 
+bool SessionGate::sameSiteEnough(const http::RequestHead& req) const {
+  const std::string origin = requestOrigin(req, tls_);
+  const std::vector<std::string>& allowed = ctx_.settings->csrf_origins;
+  // An upgrade is checked whatever its method: a WebSocket handshake is a
+  // GET that hands the page a channel carrying the user's session.
+  if (req.upgrade) return session::allowUpgradeRequest(req.headers, origin, allowed);
+  return session::allowUnsafeRequest(req.method, req.headers, origin, allowed);
+}
+
 void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolicy& policy) {
   ticket_.reset();
   req_ = &req;
@@ -166,9 +175,9 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   sent_value_.clear();
   jar_.reset();
   const session::Settings& settings = *ctx_.settings;
-  if (policy.csrf && !session::allowUnsafeRequest(req.method, req.headers, requestOrigin(req, tls_),
-                                                  settings.csrf_origins)) {
-    LOG_DEBUG("refused a cross-site %s %s", req.method.c_str(), pathOf(req).c_str());
+  if (policy.csrf && !sameSiteEnough(req)) {
+    LOG_DEBUG("refused a cross-site %s%s %s", req.method.c_str(), req.upgrade ? " upgrade" : "",
+              pathOf(req).c_str());
     return finishRequest(403);
   }
   std::optional<std::string> value = takeCookie(req.headers, settings.cookie_name);

@@ -99,7 +99,11 @@ std::optional<std::string> originOfUrl(std::string_view url) {
 bool allowUnsafeRequest(std::string_view method, const http::HeaderList& headers,
                         std::string_view request_origin,
                         const std::vector<std::string>& allowed_origins) {
-  if (isSafeMethod(method)) return true;
+  return isSafeMethod(method) || allowUpgradeRequest(headers, request_origin, allowed_origins);
+}
+
+bool allowUpgradeRequest(const http::HeaderList& headers, std::string_view request_origin,
+                         const std::vector<std::string>& allowed_origins) {
   const http::Header* site = headers.find("Sec-Fetch-Site");
   for (const http::Header& h : headers.fields()) {
     if (http::equalsIgnoreCase(h.name, "Sec-Fetch-Site") &&

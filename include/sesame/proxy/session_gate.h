@@ -81,7 +81,8 @@ class SessionGate {
   SessionGate(const SessionGate&) = delete;
   SessionGate& operator=(const SessionGate&) = delete;
 
-  // Starts the check of a request on a non-public route: CSRF, the session
+  // Starts the check of a request on a non-public route: CSRF (unsafe
+  // methods and every upgrade request), the session
   // cookie (verified before any store is asked, then removed), the store
   // lookup and the access decision; adds the identity headers to `req`.
   // The owner's onRequestChecked follows, possibly before this returns;
@@ -124,6 +125,9 @@ class SessionGate {
   };
 
   session::Store& store() { return jar_ ? *jar_ : *ctx_.store; }
+  // The CSRF guard: unsafe methods and protocol upgrades (cross-site
+  // WebSocket hijacking) must come from this origin or csrf_origins.
+  [[nodiscard]] bool sameSiteEnough(const http::RequestHead& req) const;
   void countLookup(SessionLookup result);
   void countOp(OpKind kind);
   // store = "cookie": the session is the cookie; a Set-Cookie goes out

@@ -290,6 +290,51 @@ TEST_CASE("session gate: cross-site unsafe requests are refused before any store
   CHECK(f.counting->calls == 0);
 }
 
+TEST_CASE("session gate: cross-site WebSocket hijack is refused before any store work") {
+  Fixture f;
+  std::string cookie = login(f, "alice");
+  size_t calls = f.counting->calls;
+  auto route = policy(Auth::kRequired);
+  auto upgrade = [&](std::vector<std::pair<std::string, std::string>> headers) {
+    headers.emplace_back("Cookie", "sid=" + cookie);
+    headers.emplace_back("Upgrade", "websocket");
+    auto req = f.request("GET", "/ws", headers);
+    req.upgrade = true;
+    return req;
+  };
+  auto evil = upgrade({{"Origin", "https://evil.example"}});
+  f.check(evil, route);
+  CHECK(f.owner.checked == 403);
+  CHECK(header(evil, "X-Remote-User") == nullptr);
+  auto fetch = upgrade({{"Sec-Fetch-Site", "cross-site"}, {"Origin", "https://evil.example"}});
+  f.check(fetch, route);
+  CHECK(f.owner.checked == 403);
+  CHECK(f.counting->calls == calls);
+  // A plain GET with the same Origin is no upgrade: navigations pass.
+  auto get =
+      f.request("GET", "/ws", {{"Origin", "https://evil.example"}, {"Cookie", "sid=" + cookie}});
+  f.check(get, route);
+  CHECK(f.owner.checked == 0);
+
+  auto own = upgrade({{"Origin", "https://app.test"}});
+  f.check(own, route);
+  CHECK(f.owner.checked == 0);
+  CHECK(std::string(header(own, "X-Remote-User")) == "alice");
+  auto tool = upgrade({});  // no Origin: not a browser
+  f.check(tool, route);
+  CHECK(f.owner.checked == 0);
+  f.settings.csrf_origins = {"https://evil.example"};
+  auto listed = upgrade({{"Origin", "https://evil.example"}});
+  f.check(listed, route);
+  CHECK(f.owner.checked == 0);
+  f.settings.csrf_origins.clear();
+  // csrf = false turns the Origin check off for upgrades too.
+  route.csrf = false;
+  auto opted_out = upgrade({{"Origin", "https://evil.example"}});
+  f.check(opted_out, route);
+  CHECK(f.owner.checked == 0);
+}
+
 TEST_CASE("session gate: cookie store seals the session in the cookie and re-seals on change") {
   Fixture f(session::StoreKind::kCookie);
   auto route = policy(Auth::kSession);
