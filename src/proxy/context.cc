@@ -54,6 +54,7 @@ Context::Context(event_base* loop, std::shared_ptr<const config::Config> cfg, ss
   sessions->store = shared_->memory.get();
   sessions->sealer = shared_->sealer;
   sessions->metrics = &metrics;
+  sessions->planted_cookie_logged.assign(config->routes.size(), false);
   if (settings.store == session::StoreKind::kRedis) {
     worker_store = std::make_unique<session::RedisStore>(base, settings.redis, settings.timeouts);
     sessions->store = worker_store.get();

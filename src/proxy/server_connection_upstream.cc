@@ -10,6 +10,7 @@
 #include "sesame/proxy/body_pump.h"
 #include "sesame/proxy/forwarding.h"
 #include "sesame/proxy/server_connection.h"
+#include "sesame/session/cookie_header.h"
 
 namespace sesame::proxy {
 
@@ -113,6 +114,7 @@ void ServerConnection::readResponse() {
         break;
     }
     evbuffer_drain(in, ex_->response.consumed());
+    if (ctx_.sessions) dropPlantedCookies();
     int status = ex_->response.head().status;
     if (status == 101 || status >= 200) {
       ctx_.metrics.onUpstream(*ctx_.upstream_metrics[route_->upstream_index],
@@ -154,6 +156,24 @@ void ServerConnection::readResponse() {
     sendResponseHead();
     return pumpResponseBody();
   }
+}
+
+void ServerConnection::dropPlantedCookies() {
+  // Whatever the route: an application, or whatever can add a response
+  // field there, must not set a session in the browser (sesame's own
+  // Set-Cookie goes out in the extra fields, after this).
+  SessionContext& sessions = *ctx_.sessions;
+  const std::string& name = sessions.settings->cookie_name;
+  if (session::removeSetCookies(ex_->response.head().headers, name) == 0) return;
+  size_t index = static_cast<size_t>(route_ - ctx_.config->routes.data());
+  if (sessions.planted_cookie_logged[index]) return;
+  sessions.planted_cookie_logged[index] = true;
+  LOG_WARN(
+      "upstream \"%s\" sent a Set-Cookie for sesame's session cookie \"%s\" (route \"%s%s\", "
+      "request %s); removed it from the response: the application must not set that cookie "
+      "(logged once per route and worker)",
+      ctx_.config->upstreams[route_->upstream_index].name.c_str(), name.c_str(),
+      route_->host.c_str(), route_->path.c_str(), requestTag().c_str());
 }
 
 void ServerConnection::onResponseApplied(bool ok) {

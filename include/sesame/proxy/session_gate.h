@@ -53,6 +53,10 @@ struct SessionContext {
   session::CookieAttributes plain_cookie;  // for plain listeners
   session::CookieAttributes tls_cookie;    // Secure forced on
   WorkerMetrics* metrics = nullptr;        // the worker's; null in tests that do not count
+  // Parallel to the configuration's routes: whether this worker already
+  // logged an upstream Set-Cookie for the session cookie there (a warning
+  // per route, not per response).
+  std::vector<bool> planted_cookie_logged;
 };
 
 // Removes every `name` pair from the Cookie fields (dropping fields left
