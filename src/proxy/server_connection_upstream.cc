@@ -10,6 +10,7 @@
 #include "sesame/proxy/body_pump.h"
 #include "sesame/proxy/forwarding.h"
 #include "sesame/proxy/server_connection.h"
+#include "sesame/session/cache_control.h"
 #include "sesame/session/cookie_header.h"
 
 namespace sesame::proxy {
@@ -205,11 +206,8 @@ void ServerConnection::sendResponseHead() {
   if (listen_.tls && !resp.headers.find("Strict-Transport-Security")) extra = ctx_.hsts_field;
   if (gated_) {
     extra.append(gate_->responseFields());
-    if (gate_->noStore()) {
-      // A logout answer must not be replayed from any cache.
-      resp.headers.remove("Cache-Control");
-      extra.append("Cache-Control: no-store\r\n");
-    }
+    // No cache may hand this session cookie (or its clearing) to others.
+    if (gate_->noStore()) session::forbidCaching(resp.headers);
   }
   ResponseForwarding fwd{chunked_out_, close, !http11 && !close, false, extra};
   fwd.request_id = ex_->request_id.view();

@@ -2,6 +2,7 @@
 
 #include "sesame/base/log.h"
 #include "sesame/session/access.h"
+#include "sesame/session/cache_control.h"
 #include "sesame/session/csrf.h"
 #include "sesame/session/identity_filter.h"
 #include "sesame/session/memory_store.h"
@@ -221,11 +222,9 @@ void SessionGate::startLoad() {
 
 void SessionGate::appendJarCookie(std::string_view key) {
   if (std::optional<std::string> value = jar_->sealed(key)) {
-    if (*value != sent_value_) {
-      appendField(response_fields_, "Set-Cookie", session::setCookie(cookie_, *value));
-    }
+    if (*value != sent_value_) appendSetCookie(session::setCookie(cookie_, *value));
   } else if (cookie_sent_) {
-    appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+    appendSetCookie(session::clearCookie(cookie_));
   }
 }
 
@@ -286,13 +285,14 @@ void SessionGate::onLoaded(StoreStatus status) {
       }
       return finishRequest(0);
     case session::Access::kLoginRedirect:
-      if (clear) appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+      if (clear) appendSetCookie(session::clearCookie(cookie_));
       appendField(response_fields_, "Location",
                   session::loginLocation(ctx_.settings->login_url, req_->target));
-      appendField(response_fields_, "Cache-Control", "no-store");
+      // The redirect names this user's own path: no cache keeps it either.
+      no_store_ = true;
       return finishRequest(302);
     case session::Access::kUnauthorized:
-      if (clear) appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+      if (clear) appendSetCookie(session::clearCookie(cookie_));
       // RFC 9110 §15.5.2: a 401 names the scheme that would succeed.
       appendField(response_fields_, "WWW-Authenticate", "Cookie realm=\"sesame\"");
       return finishRequest(401);
@@ -310,7 +310,7 @@ void SessionGate::issueAnonymous() {
     key_ = "client";
     has_id_ = true;
     stored_ = false;
-    if (cookie_sent_) appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+    if (cookie_sent_) appendSetCookie(session::clearCookie(cookie_));
     return;
   }
   id_ = session::SessionId::random();
@@ -319,11 +319,24 @@ void SessionGate::issueAnonymous() {
   // Nothing is stored until something is written: cookieless floods cost
   // the store nothing.
   stored_ = false;
-  appendField(response_fields_, "Set-Cookie", session::setCookie(cookie_, ctx_.codec->encode(id_)));
+  appendSetCookie(session::setCookie(cookie_, ctx_.codec->encode(id_)));
+}
+
+void SessionGate::appendSetCookie(std::string_view value) {
+  appendField(response_fields_, "Set-Cookie", value);
+  no_store_ = true;
+}
+
+void SessionGate::clearResponseFields() {
+  response_fields_.clear();
+  no_store_ = false;
 }
 
 void SessionGate::finishRequest(int status) {
-  if (status != 0) policy_ = nullptr;  // no response side for sesame's own answers
+  if (status != 0) {
+    policy_ = nullptr;  // no response side for sesame's own answers
+    if (no_store_) appendField(response_fields_, "Cache-Control", session::kPrivateNoStore);
+  }
   owner_.onRequestChecked(status, status != 0 ? std::string_view(response_fields_) : "");
 }
 
@@ -355,10 +368,9 @@ void SessionGate::planActions(session::ControlActions actions) {
       ops_.push_back({OpKind::kDestroyUser, true});
     }
     if (stored_) ops_.push_back({OpKind::kDestroy, true});
-    response_fields_.clear();
-    appendField(response_fields_, "Set-Cookie", session::clearCookie(cookie_));
+    clearResponseFields();
+    appendSetCookie(session::clearCookie(cookie_));
     appendField(response_fields_, "Clear-Site-Data", "\"cookies\"");
-    no_store_ = true;
     return;
   }
   bool data = !actions_.set.empty() || !actions_.unset.empty();
@@ -373,9 +385,8 @@ void SessionGate::planActions(session::ControlActions actions) {
     }
     new_id_ = session::SessionId::random();
     new_key_ = session::CookieCodec::storeKey(new_id_);
-    response_fields_.clear();
-    appendField(response_fields_, "Set-Cookie",
-                session::setCookie(cookie_, ctx_.codec->encode(new_id_)));
+    clearResponseFields();
+    appendSetCookie(session::setCookie(cookie_, ctx_.codec->encode(new_id_)));
     return;
   }
   new_key_ = key_;
@@ -451,10 +462,9 @@ void SessionGate::finishActions() {
   phase_ = Phase::kIdle;
   logged_in_ = !failed_ && actions_.login.has_value();
   if (failed_) {
-    response_fields_.clear();
-    no_store_ = false;
+    clearResponseFields();
   } else if (jar_ && actions_.logout == session::Logout::kNone) {
-    response_fields_.clear();
+    clearResponseFields();
     appendJarCookie(new_key_);
   }
   if (applying_) return;

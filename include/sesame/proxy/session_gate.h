@@ -103,10 +103,13 @@ class SessionGate {
   Control applyControl(const http::ResponseHead& resp);
 
   // Header lines for the response to this request (Set-Cookie, and on a
-  // logout Cache-Control and Clear-Site-Data); complete once the request
-  // check and any control work are done.
+  // logout Clear-Site-Data; sesame's own answers also get their
+  // Cache-Control here); complete once the request check and any control
+  // work are done.
   [[nodiscard]] const std::string& responseFields() const { return response_fields_; }
-  // True when this response replaces the upstream's Cache-Control (logout).
+  // True when responseFields() carries the session Set-Cookie (a new
+  // anonymous session, a login, a re-sealed cookie, a logout): the
+  // upstream's response must then go through session::forbidCaching.
   [[nodiscard]] bool noStore() const { return no_store_; }
 
   // For the access log, once the response is decided: the session this
@@ -140,6 +143,8 @@ class SessionGate {
   void absorb(const session::Session& session);
   void startLoad();
   void onLoaded(session::StoreStatus status);
+  void appendSetCookie(std::string_view value);
+  void clearResponseFields();
   void finishRequest(int status);
   void issueAnonymous();
   void planActions(session::ControlActions actions);

@@ -164,6 +164,8 @@ TEST_CASE("session gate: a session route without a cookie gets an anonymous one,
         session::CookieCodec::kValueLength);
   CHECK(f.counting->calls == 0);
   CHECK(header(req, "X-Remote-User") == nullptr);
+  // It carries a Set-Cookie: the response must stay out of shared caches.
+  CHECK(f.gate->noStore());
 }
 
 TEST_CASE("session gate: forged cookies never reach the store") {
@@ -187,10 +189,22 @@ TEST_CASE("session gate: required routes redirect browsers and answer 401 to oth
   f.check(browser, route);
   CHECK(f.owner.checked == 302);
   CHECK(f.owner.fields.find("Location: /login?return_to=/admin%3Fx%3D1\r\n") != std::string::npos);
+  CHECK(f.owner.fields.find("Cache-Control: private, no-store\r\n") != std::string::npos);
   auto api = f.request("GET", "/admin", {{"Accept", "application/json"}});
   f.check(api, route);
   CHECK(f.owner.checked == 401);
   CHECK(f.owner.fields.find("WWW-Authenticate:") != std::string::npos);
+  CHECK(f.owner.fields.find("Cache-Control") == std::string::npos);  // nothing per-user in it
+  // A stale cookie gets cleared by the 401: that answer carries a Set-Cookie.
+  std::string stale = login(f, "alice");
+  auto logout = f.request("GET", "/", {{"Cookie", "sid=" + stale}});
+  f.check(logout, policy(Auth::kSession));
+  REQUIRE(f.respond({{"X-Sesame-Logout", "1"}}) == SessionGate::Control::kSend);
+  auto after = f.request("GET", "/admin", {{"Cookie", "sid=" + stale}});
+  f.check(after, route);
+  CHECK(f.owner.checked == 401);
+  CHECK(f.owner.fields.find("Max-Age=0") != std::string::npos);
+  CHECK(f.owner.fields.find("Cache-Control: private, no-store\r\n") != std::string::npos);
 }
 
 TEST_CASE("session gate: login rotates the ID, identity reaches the upstream, old cookie dies") {
@@ -206,6 +220,7 @@ TEST_CASE("session gate: login rotates the ID, identity reaches the upstream, ol
   f.check(with_cart, route);
   CHECK(std::string(header(with_cart, "X-Session-Cart")) == "a b");
   CHECK(f.gate->responseFields().empty());  // a known session gets no new cookie
+  CHECK_FALSE(f.gate->noStore());
   REQUIRE(f.respond({{"X-Sesame-Login", "alice"}, {"X-Sesame-Groups", "admins, dev"}}) ==
           SessionGate::Control::kSend);
   std::string logged_in = Fixture::cookieValue(f.gate->responseFields());
