@@ -376,7 +376,17 @@ void SessionGate::planActions(session::ControlActions actions) {
   bool data = !actions_.set.empty() || !actions_.unset.empty();
   if (actions_.login) {
     // A new ID at login: whoever knew the old one (fixation) holds nothing.
-    ops_.push_back({stored_ ? OpKind::kRotate : OpKind::kCreate, true});
+    if (has_user_ && user_ != *actions_.login) {
+      // Another user logs in on this browser: the data is the previous
+      // user's (a cart, a draft, a flag the application set for them) and
+      // must not be inherited, so that session ends and a fresh one starts.
+      // Anonymous data (a cart before login) and a repeated login of the
+      // same user keep theirs through the rotation below.
+      ops_.push_back({OpKind::kDestroy, true});
+      ops_.push_back({OpKind::kCreate, true});
+    } else {
+      ops_.push_back({stored_ ? OpKind::kRotate : OpKind::kCreate, true});
+    }
     ops_.push_back({OpKind::kIdentity, true});
     if (data) ops_.push_back({OpKind::kUpdate, false});
     if (jar_) {
@@ -402,8 +412,13 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
   switch (op.kind) {
     case OpKind::kCreate: {
       session::Session fresh;
-      // At login the data follows in its own update, after the identity.
-      if (!actions_.login) {
+      if (actions_.login) {
+        // Created logged in, so that a bounded store counts it as a user's
+        // from the start; the data follows in its own update, after the
+        // identity (a refused update must not fail the login).
+        fresh.user = *actions_.login;
+        fresh.groups = actions_.groups;
+      } else {
         for (const session::DataField& field : actions_.set) fresh.data[field.key] = field.value;
       }
       return store.create(new_key_, fresh, session::wallClockNow(), std::move(done));

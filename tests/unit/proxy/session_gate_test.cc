@@ -246,6 +246,62 @@ TEST_CASE("session gate: login rotates the ID, identity reaches the upstream, ol
   CHECK(f.owner.checked == 403);
 }
 
+// Logs in as `user` on the session of `cookie` (a response that also sets
+// `set`, when given); returns the new cookie.
+std::string loginOn(Fixture& f, const std::string& cookie, const std::string& user,
+                    const std::string& set = "") {
+  auto req = f.request("GET", "/login", {{"Cookie", "sid=" + cookie}});
+  f.check(req, policy(Auth::kSession));
+  REQUIRE(f.owner.checked == 0);
+  std::vector<std::pair<std::string, std::string>> headers{{"X-Sesame-Login", user}};
+  if (!set.empty()) headers.emplace_back("X-Sesame-Set", set);
+  REQUIRE(f.respond(headers) == SessionGate::Control::kSend);
+  std::string next = Fixture::cookieValue(f.gate->responseFields());
+  REQUIRE_FALSE(next.empty());
+  CHECK(next != cookie);
+  return next;
+}
+
+// The data fields the upstream sees with `cookie`, as "key=value;..." in order.
+std::string dataSeen(Fixture& f, const std::string& cookie, const char* user) {
+  auto req = f.request("GET", "/", {{"Cookie", "sid=" + cookie}});
+  f.check(req, policy(Auth::kRequired));
+  REQUIRE(f.owner.checked == 0);
+  CHECK(std::string(header(req, "X-Remote-User")) == user);
+  std::string seen;
+  for (const http::Header& h : req.headers.fields()) {
+    if (h.name.starts_with("X-Session-")) seen += h.name.substr(10) + "=" + h.value + ";";
+  }
+  return seen;
+}
+
+TEST_CASE("session gate: data inheritance across users: another user's login starts afresh") {
+  for (auto kind : {session::StoreKind::kMemory, session::StoreKind::kCookie}) {
+    INFO((kind == session::StoreKind::kMemory ? "memory" : "cookie"));
+    Fixture f(kind);
+    // Anonymous with a cart, then alice: the cart survives the login.
+    auto first = f.request("GET", "/");
+    f.check(first, policy(Auth::kSession));
+    REQUIRE(f.respond({{"X-Sesame-Set", "cart=3"}}) == SessionGate::Control::kSend);
+    std::string anonymous = Fixture::cookieValue(f.gate->responseFields());
+    REQUIRE_FALSE(anonymous.empty());
+    std::string alice = loginOn(f, anonymous, "alice", "role=buyer");
+    CHECK(dataSeen(f, alice, "alice") == "Cart=3;Role=buyer;");
+    // alice again (say, a re-authentication): her data stays.
+    std::string again = loginOn(f, alice, "alice");
+    CHECK(dataSeen(f, again, "alice") == "Cart=3;Role=buyer;");
+    // bob on the same browser: nothing of alice's, only what his own login sets.
+    std::string bob = loginOn(f, again, "bob", "theme=dark");
+    CHECK(dataSeen(f, bob, "bob") == "Theme=dark;");
+    if (kind == session::StoreKind::kMemory) {
+      // alice's session is gone, not just hidden.
+      auto old = f.request("GET", "/", {{"Cookie", "sid=" + again}});
+      f.check(old, policy(Auth::kRequired));
+      CHECK(f.owner.checked == 401);
+    }
+  }
+}
+
 TEST_CASE("session gate: logout destroys and clears; logout all ends every session of the user") {
   Fixture f;
   std::string one = login(f, "bob");
