@@ -39,7 +39,8 @@ const char* statusText(StoreStatus status) {
     case StoreStatus::kUnavailable:
       return "store unavailable";
     case StoreStatus::kRejected:
-      return "refused as too large";
+      return "refused by the store's bounds (too large, or a memory store full of logged-in "
+             "sessions)";
   }
   return "?";
 }
