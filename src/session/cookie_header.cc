@@ -123,6 +123,7 @@ std::string removeCookie(std::string_view cookie_header, std::string_view name) 
 }
 
 bool setsCookie(std::string_view set_cookie, std::string_view name) {
+  if (name.empty()) return false;
   for (;;) {
     const size_t comma = set_cookie.find(',');
     const std::string_view element = set_cookie.substr(0, comma);

@@ -40,7 +40,8 @@ namespace sesame::session {
 // with an empty name and send back as "name=value" (RFC 6265bis §5.7,
 // §5.8.3), and any comma-separated element of the field, in case an
 // intermediary splits a folded field there. A value without '=' is sent
-// back without one and read by nobody.
+// back without one and read by nobody. An empty `name` (never a valid
+// cookie_name) matches nothing.
 [[nodiscard]] bool setsCookie(std::string_view set_cookie, std::string_view name);
 
 // Removes every Set-Cookie field for which setsCookie(value, name) holds;
