@@ -166,8 +166,16 @@ void renderSessions(std::string& out, const MetricsSnapshot& m) {
   family(out, "sesame_sessions_rotated_total", "counter",
          "Session IDs rotated (login, privilege change).");
   sample(out, "sesame_sessions_rotated_total", {}, m.sessions_rotated);
-  family(out, "sesame_sessions_destroyed_total", "counter", "Sessions destroyed (logout).");
+  family(out, "sesame_sessions_destroyed_total", "counter",
+         "Sessions destroyed (logout, or a login as another user).");
   sample(out, "sesame_sessions_destroyed_total", {}, m.sessions_destroyed);
+  family(out, "sesame_sessions_evicted_total", "counter",
+         "Sessions the memory store evicted to stay within max_sessions, by kind (logged-in "
+         "ones only ever make room for a login).");
+  sample(out, "sesame_sessions_evicted_total", {{"kind", "anonymous"}},
+         m.sessions_evicted_anonymous);
+  sample(out, "sesame_sessions_evicted_total", {{"kind", "logged_in"}},
+         m.sessions_evicted_logged_in);
   family(out, "sesame_store_command_duration_seconds", "histogram",
          "Session store command latency, failed commands included.");
   histogram(out, "sesame_store_command_duration_seconds", "", "", m.store_duration);

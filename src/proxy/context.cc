@@ -57,6 +57,7 @@ Context::Context(event_base* loop, Clock& loop_clock, std::shared_ptr<const conf
   sessions->store = shared_->memory.get();
   sessions->sealer = shared_->sealer;
   sessions->metrics = &metrics;
+  sessions->planted_cookie_logged.assign(config->routes.size(), false);
   if (settings.store == session::StoreKind::kRedis) {
     worker_store =
         std::make_unique<session::RedisStore>(base, clock, settings.redis, settings.timeouts);

@@ -26,6 +26,8 @@ void MetricsSnapshot::add(const MetricsSnapshot& other) {
   sessions_destroyed += other.sessions_destroyed;
   store_duration.add(other.store_duration);
   store_errors += other.store_errors;
+  sessions_evicted_anonymous += other.sessions_evicted_anonymous;
+  sessions_evicted_logged_in += other.sessions_evicted_logged_in;
 }
 
 RouteCounters* WorkerMetrics::route(std::string_view label) {

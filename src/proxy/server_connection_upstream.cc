@@ -10,6 +10,8 @@
 #include "sesame/proxy/body_pump.h"
 #include "sesame/proxy/forwarding.h"
 #include "sesame/proxy/server_connection.h"
+#include "sesame/session/cache_control.h"
+#include "sesame/session/cookie_header.h"
 
 namespace sesame::proxy {
 
@@ -112,6 +114,7 @@ void ServerConnection::readResponse() {
         break;
     }
     evbuffer_drain(in, ex_->response.consumed());
+    if (ctx_.sessions) dropPlantedCookies();
     int status = ex_->response.head().status;
     // Before anything looks at the fields (HSTS present? Cache-Control strict
     // enough?): a field the upstream names in Connection is gone by then.
@@ -159,6 +162,24 @@ void ServerConnection::readResponse() {
   }
 }
 
+void ServerConnection::dropPlantedCookies() {
+  // Whatever the route: an application, or whatever can add a response
+  // field there, must not set a session in the browser (sesame's own
+  // Set-Cookie goes out in the extra fields, after this).
+  SessionContext& sessions = *ctx_.sessions;
+  const std::string& name = sessions.settings->cookie_name;
+  if (session::removeSetCookies(ex_->response.head().headers, name) == 0) return;
+  size_t index = static_cast<size_t>(ex_->state.route - ctx_.config->routes.data());
+  if (sessions.planted_cookie_logged[index]) return;
+  sessions.planted_cookie_logged[index] = true;
+  LOG_WARN(
+      "upstream \"%s\" sent a Set-Cookie for sesame's session cookie \"%s\" (route \"%s%s\", "
+      "request %s); removed it from the response: the application must not set that cookie "
+      "(logged once per route and worker)",
+      ctx_.config->upstreams[ex_->state.route->upstream_index].name.c_str(), name.c_str(),
+      ex_->state.route->host.c_str(), ex_->state.route->path.c_str(), requestTag().c_str());
+}
+
 void ServerConnection::onResponseApplied(bool ok) {
   if (!ok) {
     dropUpstream();
@@ -188,11 +209,8 @@ void ServerConnection::sendResponseHead() {
   if (https() && !resp.headers.find("Strict-Transport-Security")) extra = ctx_.hsts_field;
   if (ex_->state.gated) {
     extra.append(gate_->responseFields());
-    if (gate_->noStore()) {
-      // A logout answer must not be replayed from any cache.
-      resp.headers.remove("Cache-Control");
-      extra.append("Cache-Control: no-store\r\n");
-    }
+    // No cache may hand this session cookie (or its clearing) to others.
+    if (gate_->noStore()) session::forbidCaching(resp.headers);
   }
   ResponseForwarding fwd{ex_->state.chunked_out, close, !http11 && !close, false, extra};
   fwd.request_id = ex_->request_id.view();

@@ -2,6 +2,7 @@
 
 #include "sesame/base/log.h"
 #include "sesame/session/access.h"
+#include "sesame/session/cache_control.h"
 #include "sesame/session/csrf.h"
 #include "sesame/session/identity_filter.h"
 #include "sesame/session/memory_store.h"
@@ -39,7 +40,8 @@ const char* statusText(StoreStatus status) {
     case StoreStatus::kUnavailable:
       return "store unavailable";
     case StoreStatus::kRejected:
-      return "refused as too large";
+      return "refused by the store's bounds (too large, or a memory store full of logged-in "
+             "sessions)";
   }
   return "?";
 }
@@ -171,13 +173,17 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   const session::Settings& settings = *ctx_.settings;
   if (policy.csrf) {
     const std::string self = requestOrigin(req, https);
+    // An upgrade is checked whatever its method: a WebSocket handshake is a
+    // GET that hands the page a channel carrying the user's session.
     const session::CsrfVerdict csrf =
-        session::checkUnsafeRequest(req.method, req.headers, self, settings.csrf_origins);
+        req.upgrade
+            ? session::checkCrossSite(req.headers, self, settings.csrf_origins)
+            : session::checkUnsafeRequest(req.method, req.headers, self, settings.csrf_origins);
     if (!csrf.allowed) {
       // Client-controlled text, bounded and escaped (an Origin can be 8 KiB
       // of anything); never a cookie.
-      LOG_INFO_LIMITED("refused a cross-site %s %s: %.*s \"%s\" %.*s (this site: %s)",
-                       log::printable(req.method, 32).c_str(),
+      LOG_INFO_LIMITED("refused a cross-site %s%s %s: %.*s \"%s\" %.*s (this site: %s)",
+                       log::printable(req.method, 32).c_str(), req.upgrade ? " upgrade" : "",
                        log::printable(pathOf(req), 256).c_str(),
                        static_cast<int>(csrf.field.size()), csrf.field.data(),
                        log::printable(csrf.value, 128).c_str(), static_cast<int>(csrf.why.size()),
@@ -226,11 +232,9 @@ void SessionGate::startLoad() {
 
 void SessionGate::appendJarCookie(std::string_view key) {
   if (std::optional<std::string> value = jar_->sealed(key)) {
-    if (*value != sent_value_) {
-      appendField(response_fields_, "Set-Cookie", session::setCookie(*cookie_, *value));
-    }
+    if (*value != sent_value_) appendSetCookie(session::setCookie(*cookie_, *value));
   } else if (cookie_sent_) {
-    appendField(response_fields_, "Set-Cookie", session::clearCookie(*cookie_));
+    appendSetCookie(session::clearCookie(*cookie_));
   }
 }
 
@@ -291,13 +295,14 @@ void SessionGate::onLoaded(StoreStatus status) {
       }
       return finishRequest(0);
     case session::Access::kLoginRedirect:
-      if (clear) appendField(response_fields_, "Set-Cookie", session::clearCookie(*cookie_));
+      if (clear) appendSetCookie(session::clearCookie(*cookie_));
       appendField(response_fields_, "Location",
                   session::loginLocation(ctx_.settings->login_url, req_->target));
-      appendField(response_fields_, "Cache-Control", "no-store");
+      // The redirect names this user's own path: no cache keeps it either.
+      no_store_ = true;
       return finishRequest(302);
     case session::Access::kUnauthorized:
-      if (clear) appendField(response_fields_, "Set-Cookie", session::clearCookie(*cookie_));
+      if (clear) appendSetCookie(session::clearCookie(*cookie_));
       // RFC 9110 §15.5.2: a 401 names the scheme that would succeed.
       appendField(response_fields_, "WWW-Authenticate", "Cookie realm=\"sesame\"");
       return finishRequest(401);
@@ -315,7 +320,7 @@ void SessionGate::issueAnonymous() {
     key_ = "client";
     has_id_ = true;
     stored_ = false;
-    if (cookie_sent_) appendField(response_fields_, "Set-Cookie", session::clearCookie(*cookie_));
+    if (cookie_sent_) appendSetCookie(session::clearCookie(*cookie_));
     return;
   }
   id_ = session::SessionId::random();
@@ -324,12 +329,24 @@ void SessionGate::issueAnonymous() {
   // Nothing is stored until something is written: cookieless floods cost
   // the store nothing.
   stored_ = false;
-  appendField(response_fields_, "Set-Cookie",
-              session::setCookie(*cookie_, ctx_.codec->encode(id_)));
+  appendSetCookie(session::setCookie(*cookie_, ctx_.codec->encode(id_)));
+}
+
+void SessionGate::appendSetCookie(std::string_view value) {
+  appendField(response_fields_, "Set-Cookie", value);
+  no_store_ = true;
+}
+
+void SessionGate::clearResponseFields() {
+  response_fields_.clear();
+  no_store_ = false;
 }
 
 void SessionGate::finishRequest(int status) {
-  if (status != 0) policy_ = nullptr;  // no response side for sesame's own answers
+  if (status != 0) {
+    policy_ = nullptr;  // no response side for sesame's own answers
+    if (no_store_) appendField(response_fields_, "Cache-Control", session::kPrivateNoStore);
+  }
   owner_.onRequestChecked(status, status != 0 ? std::string_view(response_fields_) : "");
 }
 
@@ -361,16 +378,25 @@ void SessionGate::planActions(session::ControlActions actions) {
       ops_.push_back({OpKind::kDestroyUser, true});
     }
     if (stored_) ops_.push_back({OpKind::kDestroy, true});
-    response_fields_.clear();
-    appendField(response_fields_, "Set-Cookie", session::clearCookie(*cookie_));
+    clearResponseFields();
+    appendSetCookie(session::clearCookie(*cookie_));
     appendField(response_fields_, "Clear-Site-Data", "\"cookies\"");
-    no_store_ = true;
     return;
   }
   bool data = !actions_.set.empty() || !actions_.unset.empty();
   if (actions_.login) {
     // A new ID at login: whoever knew the old one (fixation) holds nothing.
-    ops_.push_back({stored_ ? OpKind::kRotate : OpKind::kCreate, true});
+    if (has_user_ && user_ != *actions_.login) {
+      // Another user logs in on this browser: the data is the previous
+      // user's (a cart, a draft, a flag the application set for them) and
+      // must not be inherited, so that session ends and a fresh one starts.
+      // Anonymous data (a cart before login) and a repeated login of the
+      // same user keep theirs through the rotation below.
+      ops_.push_back({OpKind::kDestroy, true});
+      ops_.push_back({OpKind::kCreate, true});
+    } else {
+      ops_.push_back({stored_ ? OpKind::kRotate : OpKind::kCreate, true});
+    }
     ops_.push_back({OpKind::kIdentity, true});
     if (data) ops_.push_back({OpKind::kUpdate, false});
     if (jar_) {
@@ -379,9 +405,8 @@ void SessionGate::planActions(session::ControlActions actions) {
     }
     new_id_ = session::SessionId::random();
     new_key_ = session::CookieCodec::storeKey(new_id_);
-    response_fields_.clear();
-    appendField(response_fields_, "Set-Cookie",
-                session::setCookie(*cookie_, ctx_.codec->encode(new_id_)));
+    clearResponseFields();
+    appendSetCookie(session::setCookie(*cookie_, ctx_.codec->encode(new_id_)));
     return;
   }
   new_key_ = key_;
@@ -397,8 +422,13 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
   switch (op.kind) {
     case OpKind::kCreate: {
       session::Session fresh;
-      // At login the data follows in its own update, after the identity.
-      if (!actions_.login) {
+      if (actions_.login) {
+        // Created logged in, so that a bounded store counts it as a user's
+        // from the start; the data follows in its own update, after the
+        // identity (a refused update must not fail the login).
+        fresh.user = *actions_.login;
+        fresh.groups = actions_.groups;
+      } else {
         for (const session::DataField& field : actions_.set) fresh.data[field.key] = field.value;
       }
       return store.create(new_key_, fresh, session::wallClockNow(), std::move(done));
@@ -458,10 +488,9 @@ void SessionGate::finishActions() {
   phase_ = Phase::kIdle;
   logged_in_ = !failed_ && actions_.login.has_value();
   if (failed_) {
-    response_fields_.clear();
-    no_store_ = false;
+    clearResponseFields();
   } else if (jar_ && actions_.logout == session::Logout::kNone) {
-    response_fields_.clear();
+    clearResponseFields();
     appendJarCookie(new_key_);
   }
   if (applying_) return;

@@ -261,9 +261,9 @@ bool Server::tryReload(std::vector<std::string>* errors) {
   {
     std::lock_guard lock(config_mutex_);
     config_ = checked.config;
+    sessions_ = std::move(sessions);  // collect() reads it on the admin thread
   }
   loaded_at_ = std::time(nullptr);
-  sessions_ = std::move(sessions);
   log::setMinLevel(config_->log.level);
   LOG_INFO(
       "reloaded %s: new connections get configuration generation %llu; open ones finish on "
@@ -308,6 +308,16 @@ proxy::MetricsSnapshot Server::collect() {
   auto deadline = std::chrono::steady_clock::now() + kCollectTimeout;
   for (auto& w : workers_) {
     if (!w->addMetrics(sum, deadline)) LOG_WARN("metrics: a worker did not answer within 1 s");
+  }
+  // The memory store is process-wide and counts for itself (thread-safe).
+  std::shared_ptr<proxy::SessionShared> sessions;
+  {
+    std::lock_guard lock(config_mutex_);
+    sessions = sessions_;
+  }
+  if (sessions && sessions->memory) {
+    sum.sessions_evicted_anonymous = sessions->memory->evictedAnonymous();
+    sum.sessions_evicted_logged_in = sessions->memory->evictedLoggedIn();
   }
   return sum;
 }

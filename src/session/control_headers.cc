@@ -54,17 +54,6 @@ std::optional<std::string> percentDecode(std::string_view in) {
   return out;
 }
 
-bool isValidUser(std::string_view user, size_t max_bytes) {
-  if (user.empty() || user.size() > max_bytes) return false;
-  return std::none_of(user.begin(), user.end(),
-                      [](char c) { return isControl(static_cast<unsigned char>(c)); });
-}
-
-bool isValidGroup(std::string_view group, size_t max_bytes) {
-  if (group.empty() || group.size() > max_bytes) return false;
-  return std::all_of(group.begin(), group.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-}
-
 bool hasControl(std::string_view s) {
   return std::any_of(s.begin(), s.end(),
                      [](char c) { return isControl(static_cast<unsigned char>(c)); });
@@ -248,6 +237,18 @@ void Parser::finish() {
 }
 
 }  // namespace
+
+bool isValidUser(std::string_view user, size_t max_bytes) {
+  if (user.empty() || user.size() > max_bytes) return false;
+  return std::none_of(user.begin(), user.end(),
+                      [](char c) { return isControl(static_cast<unsigned char>(c)); });
+}
+
+bool isValidGroup(std::string_view group, size_t max_bytes) {
+  if (group.empty() || group.size() > max_bytes) return false;
+  return std::all_of(group.begin(), group.end(),
+                     [](char c) { return c > 0x20 && c < 0x7f && c != ','; });
+}
 
 bool isValidDataKey(std::string_view key) {
   if (key.empty() || key.size() > kMaxKeyBytes) return false;

@@ -122,6 +122,38 @@ std::string removeCookie(std::string_view cookie_header, std::string_view name) 
   return out;
 }
 
+bool setsCookie(std::string_view set_cookie, std::string_view name) {
+  if (name.empty()) return false;
+  for (;;) {
+    const size_t comma = set_cookie.find(',');
+    const std::string_view element = set_cookie.substr(0, comma);
+    const Piece p = splitPiece(element.substr(0, element.find(';')));
+    if (p.pair && p.name == name) return true;
+    if (p.pair && p.name.empty()) {
+      const Piece sent = splitPiece(p.value);
+      if (sent.pair && sent.name == name) return true;
+    }
+    if (comma == std::string_view::npos) return false;
+    set_cookie.remove_prefix(comma + 1);
+  }
+}
+
+size_t removeSetCookies(http::HeaderList& headers, std::string_view name) {
+  size_t planted = 0;
+  for (const http::Header& h : headers.fields()) {
+    if (http::equalsIgnoreCase(h.name, "Set-Cookie") && setsCookie(h.value, name)) ++planted;
+  }
+  if (planted == 0) return 0;
+  http::HeaderList kept;
+  for (const http::Header& h : headers.fields()) {
+    if (!http::equalsIgnoreCase(h.name, "Set-Cookie") || !setsCookie(h.value, name)) {
+      kept.add(h.name, h.value);
+    }
+  }
+  headers = std::move(kept);
+  return planted;
+}
+
 std::string setCookie(const CookieAttributes& attrs, std::string_view value) {
   std::string out;
   out.reserve(attrs.name.size() + value.size() + 64 + attrs.domain.size());

@@ -96,10 +96,8 @@ std::optional<std::string> originOfUrl(std::string_view url) {
   return normalizeOrigin(url.substr(0, end));
 }
 
-CsrfVerdict checkUnsafeRequest(std::string_view method, const http::HeaderList& headers,
-                               std::string_view request_origin,
-                               const std::vector<std::string>& allowed_origins) {
-  if (isSafeMethod(method)) return {};
+CsrfVerdict checkCrossSite(const http::HeaderList& headers, std::string_view request_origin,
+                           const std::vector<std::string>& allowed_origins) {
   const http::Header* site = headers.find("Sec-Fetch-Site");
   for (const http::Header& h : headers.fields()) {
     if (http::equalsIgnoreCase(h.name, "Sec-Fetch-Site") &&
@@ -135,10 +133,22 @@ CsrfVerdict checkUnsafeRequest(std::string_view method, const http::HeaderList& 
   return {};
 }
 
+CsrfVerdict checkUnsafeRequest(std::string_view method, const http::HeaderList& headers,
+                               std::string_view request_origin,
+                               const std::vector<std::string>& allowed_origins) {
+  if (isSafeMethod(method)) return {};
+  return checkCrossSite(headers, request_origin, allowed_origins);
+}
+
 bool allowUnsafeRequest(std::string_view method, const http::HeaderList& headers,
                         std::string_view request_origin,
                         const std::vector<std::string>& allowed_origins) {
   return checkUnsafeRequest(method, headers, request_origin, allowed_origins).allowed;
+}
+
+bool allowUpgradeRequest(const http::HeaderList& headers, std::string_view request_origin,
+                         const std::vector<std::string>& allowed_origins) {
+  return checkCrossSite(headers, request_origin, allowed_origins).allowed;
 }
 
 }  // namespace sesame::session

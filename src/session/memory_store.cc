@@ -2,7 +2,14 @@
 
 #include <utility>
 
+#include "sesame/base/log.h"
+
 namespace sesame::session {
+namespace {
+
+constexpr TimePoint kFullLogInterval = 60'000;
+
+}  // namespace
 
 bool withinDataBounds(const std::map<std::string, std::string>& data) {
   if (data.size() > MemoryStore::kMaxFields) return false;
@@ -22,6 +29,7 @@ void MemoryStore::reconfigure(size_t max_sessions, Timeouts timeouts) {
   idle_ms_.store(timeouts.idle.count(), std::memory_order_relaxed);
   absolute_ms_.store(timeouts.absolute.count(), std::memory_order_relaxed);
   touch_ms_.store(timeouts.touch_interval.count(), std::memory_order_relaxed);
+  max_sessions_.store(max_sessions, std::memory_order_relaxed);
   max_per_shard_.store((max_sessions + shards_.size() - 1) / shards_.size(),
                        std::memory_order_relaxed);
 }
@@ -50,18 +58,43 @@ void MemoryStore::unindexUser(std::string_view user, std::string_view key) {
   if (it->second.empty()) shard.keys.erase(it);
 }
 
+void MemoryStore::markUsedLocked(Shard& shard, std::string_view key, Entry& entry) {
+  entry.used = next_use_.fetch_add(1, std::memory_order_relaxed);
+  lruOf(shard, *entry.session).emplace(entry.used, std::string(key));
+}
+
 void MemoryStore::eraseLocked(Shard& shard, SessionMap::iterator it) {
   unindexUser(it->second.session->user, it->first);
-  shard.by_age.erase(it->second.order);
+  unmarkLocked(shard, it->second);
   shard.sessions.erase(it);
 }
 
-void MemoryStore::evictLocked(Shard& shard) {
-  while (shard.sessions.size() >= max_per_shard_.load(std::memory_order_relaxed) &&
-         !shard.by_age.empty()) {
-    eraseLocked(shard, shard.sessions.find(shard.by_age.begin()->second));
-    evictions_.fetch_add(1, std::memory_order_relaxed);
+bool MemoryStore::makeRoomLocked(Shard& shard, bool for_login) {
+  while (shard.sessions.size() >= max_per_shard_.load(std::memory_order_relaxed)) {
+    const bool anonymous = !shard.anonymous.empty();
+    if (!anonymous && (!for_login || shard.logged_in.empty())) {
+      if (!for_login) refused_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    Lru& lru = anonymous ? shard.anonymous : shard.logged_in;
+    eraseLocked(shard, shard.sessions.find(lru.begin()->second));
+    (anonymous ? evicted_anonymous_ : evicted_logged_in_).fetch_add(1, std::memory_order_relaxed);
   }
+  return true;
+}
+
+void MemoryStore::reportFull(TimePoint now) {
+  TimePoint last = full_logged_at_.load(std::memory_order_relaxed);
+  if (last != 0 && now - last < kFullLogInterval) return;
+  // One thread of those that get here logs.
+  if (!full_logged_at_.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+  LOG_WARN(
+      "memory session store full (max_sessions = %zu): %zu anonymous and %zu logged-in sessions "
+      "evicted so far, least recently used first, and %zu new anonymous sessions refused (their "
+      "shard held only logged-in ones); raise [session] max_sessions (logged at most once a "
+      "minute)",
+      max_sessions_.load(std::memory_order_relaxed), evictedAnonymous(), evictedLoggedIn(),
+      refusedAnonymous());
 }
 
 MemoryStore::Entry* MemoryStore::findLiveLocked(Shard& shard, std::string_view key, TimePoint now) {
@@ -84,7 +117,9 @@ TicketPtr MemoryStore::load(std::string_view key, TimePoint now, LoadDone done) 
       if (now - entry->session->touched >= touch_ms_.load(std::memory_order_relaxed)) {
         auto touched = std::make_shared<Session>(*entry->session);
         touched->touched = now;
+        unmarkLocked(shard, *entry);
         entry->session = std::move(touched);
+        markUsedLocked(shard, key, *entry);
         touch_writes_.fetch_add(1, std::memory_order_relaxed);
       }
       session = entry->session;
@@ -107,17 +142,21 @@ TicketPtr MemoryStore::create(std::string_view key, const Session& session, Time
   auto stored = std::make_shared<Session>(session);
   stored->created = now;
   stored->touched = now;
+  const size_t evicted = evictions();
+  bool room = false;
   {
     Shard& shard = shardFor(key);
     std::lock_guard lock(shard.mutex);
     if (auto old = shard.sessions.find(key); old != shard.sessions.end()) eraseLocked(shard, old);
-    evictLocked(shard);
-    const uint64_t order = next_order_.fetch_add(1, std::memory_order_relaxed);
-    shard.sessions.emplace(std::string(key), Entry{stored, order});
-    shard.by_age.emplace(order, std::string(key));
-    indexUser(stored->user, key);
+    room = makeRoomLocked(shard, !stored->user.empty());
+    if (room) {
+      auto it = shard.sessions.emplace(std::string(key), Entry{stored, 0}).first;
+      markUsedLocked(shard, key, it->second);
+      indexUser(stored->user, key);
+    }
   }
-  done(StoreStatus::kOk);
+  if (!room || evictions() != evicted) reportFull(now);
+  done(room ? StoreStatus::kOk : StoreStatus::kRejected);
   return nullptr;
 }
 
@@ -129,6 +168,7 @@ TicketPtr MemoryStore::rotate(std::string_view old_key, std::string_view new_key
   Shard& from = shardFor(old_key);
   Shard& to = shardFor(new_key);
   StoreStatus status = StoreStatus::kMissing;
+  const size_t evicted = evictions();
   {
     // Both locks at once (std::lock avoids deadlock against a reverse rotate)
     // so the session is never visible under both keys or under neither.
@@ -143,13 +183,15 @@ TicketPtr MemoryStore::rotate(std::string_view old_key, std::string_view new_key
       Entry moved = *entry;
       eraseLocked(from, from.sessions.find(old_key));
       if (auto old = to.sessions.find(new_key); old != to.sessions.end()) eraseLocked(to, old);
-      evictLocked(to);
-      to.sessions.emplace(std::string(new_key), moved);
-      to.by_age.emplace(moved.order, std::string(new_key));
+      // A rotation is a login: it may take a logged-in session's place.
+      static_cast<void>(makeRoomLocked(to, true));
+      auto it = to.sessions.emplace(std::string(new_key), moved).first;
+      markUsedLocked(to, new_key, it->second);
       indexUser(moved.session->user, new_key);
       status = StoreStatus::kOk;
     }
   }
+  if (evictions() != evicted) reportFull(now);
   done(status);
   return nullptr;
 }
@@ -194,7 +236,9 @@ TicketPtr MemoryStore::setIdentity(std::string_view key, std::string_view user,
       changed->login = now;
       changed->created = now;
       changed->touched = now;
+      unmarkLocked(shard, *entry);  // possibly moving to the logged-in order
       entry->session = std::move(changed);
+      markUsedLocked(shard, key, *entry);
       status = StoreStatus::kOk;
     }
   }

@@ -11,6 +11,8 @@
 #include "redis_connection.h"
 #include "redis_scripts.h"
 #include "sesame/base/log.h"
+#include "sesame/session/control_headers.h"
+#include "sesame/session/cookie_sealer.h"
 #include "sesame/session/memory_store.h"
 
 namespace sesame::session {
@@ -105,6 +107,35 @@ bool parseSession(const redisReply* fields, Session& session) {
     if (!ok) return false;
   }
   return created && touched;
+}
+
+// Why a session read back from Redis is not one sesame could have written,
+// or null when it is. Other Redis clients can write the hash, and its
+// values become header values upstream: the rules are those of the
+// control headers that fill a session (a CR LF in a user would split the
+// request head, a ',' in a group would make two groups in
+// X-Remote-Groups), then the cookie store's (CookieSealer::canCarry) and
+// the stores' common bounds.
+const char* unacceptable(const Session& session) {
+  const ControlLimits limits;
+  if (!session.user.empty() && !isValidUser(session.user, limits.max_user_bytes)) {
+    return "a user name that X-Sesame-Login refuses (control character or too long)";
+  }
+  if (session.groups.size() > limits.max_groups) return "more groups than a login may set";
+  for (const std::string& group : session.groups) {
+    if (!isValidGroup(group, limits.max_group_bytes)) {
+      return "a group that X-Sesame-Groups refuses (',', a control character, or too long)";
+    }
+  }
+  for (const auto& field : session.data) {
+    if (!isValidDataKey(field.first) || canonicalDataKey(field.first) != field.first) {
+      return "a data field name outside [a-z0-9-]{1,64}";
+    }
+  }
+  if (!withinDataBounds(session.data)) return "more data than a session may hold";
+  if (!CookieSealer::canCarry(session))
+    return "a control character in a data value, or a negative time";
+  return nullptr;
 }
 
 void appendFields(std::vector<std::string>& args, const Session& session) {
@@ -202,6 +233,24 @@ std::vector<std::string> RedisStore::expiryArgs(TimePoint now) const {
           std::to_string(timeouts_.absolute.count())};
 }
 
+void RedisStore::badRecord(const std::shared_ptr<Call>& call, std::string_view key, const char* why,
+                           TimePoint now) {
+  // One line a minute per worker: whoever can write Redis can write many.
+  if (bad_records_logged_at_ != 0 && now - bad_records_logged_at_ < kBadRecordLogInterval) {
+    ++bad_records_unlogged_;
+  } else {
+    LOG_WARN(
+        "redis %s: session hash %s holds %s, which sesame never writes; treated as no session "
+        "(%zu more such reads since the last message): check what else writes to this Redis "
+        "under key_prefix \"%s\"",
+        settings_.address.c_str(), sessionKey(key).c_str(), why, bad_records_unlogged_,
+        settings_.key_prefix.c_str());
+    bad_records_logged_at_ = now;
+    bad_records_unlogged_ = 0;
+  }
+  finish(call, StoreStatus::kMissing, nullptr);
+}
+
 void RedisStore::reportError(std::string_view what, const redisReply* reply) {
   std::string text(what);
   if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
@@ -238,26 +287,31 @@ TicketPtr RedisStore::load(std::string_view key, TimePoint now, LoadDone done) {
   TicketPtr ticket;
   auto call = begin(nullptr, std::move(done), ticket);
   if (!admitted(call)) return ticket;
-  connection_->command({"HGETALL", sessionKey(key)},
-                       [this, call, key = std::string(key), now](const redisReply* r) {
-                         if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
-                         if (r->type == REDIS_REPLY_ARRAY && r->elements == 0) {
-                           return finish(call, StoreStatus::kMissing, nullptr);
-                         }
-                         if (r->type != REDIS_REPLY_ARRAY) {
-                           reportError("load: unexpected reply", r);
-                           return finish(call, StoreStatus::kUnavailable, nullptr);
-                         }
-                         Session session;
-                         // A hash that does not parse (say, without its times) is the
-                         // script's to judge, and to delete.
-                         bool fresh = parseSession(r, session) &&
-                                      now - session.touched < timeouts_.touch_interval.count() &&
-                                      now - session.touched < timeouts_.idle.count() &&
-                                      now - session.created < timeouts_.absolute.count();
-                         if (fresh) return finish(call, StoreStatus::kOk, &session);
-                         loadScripted(call, key, now);
-                       });
+  connection_->command(
+      {"HGETALL", sessionKey(key)}, [this, call, key = std::string(key), now](const redisReply* r) {
+        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 0) {
+          return finish(call, StoreStatus::kMissing, nullptr);
+        }
+        if (r->type != REDIS_REPLY_ARRAY) {
+          reportError("load: unexpected reply", r);
+          return finish(call, StoreStatus::kUnavailable, nullptr);
+        }
+        Session session;
+        // A hash that does not parse (say, without its times) is the
+        // script's to judge, and to delete.
+        bool parsed = parseSession(r, session);
+        if (parsed) {
+          if (const char* why = unacceptable(session)) {
+            return badRecord(call, key, why, now);
+          }
+        }
+        bool fresh = parsed && now - session.touched < timeouts_.touch_interval.count() &&
+                     now - session.touched < timeouts_.idle.count() &&
+                     now - session.created < timeouts_.absolute.count();
+        if (fresh) return finish(call, StoreStatus::kOk, &session);
+        loadScripted(call, key, now);
+      });
   return ticket;
 }
 
@@ -266,25 +320,35 @@ void RedisStore::loadScripted(const std::shared_ptr<Call>& call, std::string_vie
   std::vector<std::string> args = expiryArgs(now);
   args.insert(args.begin(), sessionKey(key));
   args.push_back(std::to_string(timeouts_.touch_interval.count()));
-  connection_->script(scripts_[kLoad], std::move(args), 1, [this, call](const redisReply* r) {
-    if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
-    if (r->type == REDIS_REPLY_INTEGER) return finish(call, StoreStatus::kMissing, nullptr);
-    Session session;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || !parseSession(r->element[1], session)) {
-      reportError("load: unexpected reply or a malformed session hash", r);
-      return finish(call, StoreStatus::kUnavailable, nullptr);
-    }
-    if (r->element[0]->integer == 1) ++touch_writes_;
-    finish(call, StoreStatus::kOk, &session);
-  });
+  connection_->script(scripts_[kLoad], std::move(args), 1,
+                      [this, call, key = std::string(key), now](const redisReply* r) {
+                        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+                        if (r->type == REDIS_REPLY_INTEGER)
+                          return finish(call, StoreStatus::kMissing, nullptr);
+                        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+                            r->element[0]->type != REDIS_REPLY_INTEGER) {
+                          reportError("load: unexpected reply", r);
+                          return finish(call, StoreStatus::kUnavailable, nullptr);
+                        }
+                        Session session;
+                        if (!parseSession(r->element[1], session)) {
+                          return badRecord(call, key,
+                                           "fields that do not parse (user, groups or times)", now);
+                        }
+                        if (const char* why = unacceptable(session))
+                          return badRecord(call, key, why, now);
+                        if (r->element[0]->integer == 1) ++touch_writes_;
+                        finish(call, StoreStatus::kOk, &session);
+                      });
 }
 
 TicketPtr RedisStore::create(std::string_view key, const Session& session, TimePoint now,
                              Done done) {
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
-  if (!withinDataBounds(session.data)) {
+  // What load() would refuse to read back is not written (sesame's own
+  // sessions always pass; see unacceptable()).
+  if (unacceptable(session) != nullptr) {
     connection_->defer([this, call] { finish(call, StoreStatus::kRejected, nullptr); });
     return ticket;
   }
@@ -318,11 +382,16 @@ void RedisStore::onTaken(const std::shared_ptr<Call>& call, const std::string& o
                          const std::string& new_key, TimePoint now, const redisReply* reply) {
   if (reply == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
   if (reply->type == REDIS_REPLY_INTEGER) return finish(call, StoreStatus::kMissing, nullptr);
-  Session session;
-  if (!parseSession(reply, session)) {
-    reportError("rotate: unexpected reply or a malformed session hash", reply);
+  if (reply->type != REDIS_REPLY_ARRAY) {
+    reportError("rotate: unexpected reply", reply);
     return finish(call, StoreStatus::kUnavailable, nullptr);
   }
+  // Taken (deleted) already: a bad hash is not carried to the new key.
+  Session session;
+  if (!parseSession(reply, session)) {
+    return badRecord(call, old_key, "fields that do not parse (user, groups or times)", now);
+  }
+  if (const char* why = unacceptable(session)) return badRecord(call, old_key, why, now);
   // Written even when the ticket was dropped meanwhile: the old key is gone.
   const TimePoint ends = std::min(session.touched + timeouts_.idle.count(),
                                   session.created + timeouts_.absolute.count());

@@ -322,7 +322,7 @@ def test_logout_clears_cookie(env):
                   ("X-Sesame-Set", "k=v")))
     assert r.status == 200, r
     assert_cleared(r)
-    assert r.all("Cache-Control") == ["no-store"], r.headers
+    assert r.all("Cache-Control") == ["private, no-store"], r.headers
     assert r.all("Clear-Site-Data") == ['"cookies"'], r.headers
     assert b.cookie is None
     r = Browser(s.port, cookie=sid).get("/req/echo", headers=[JSON])
@@ -497,7 +497,7 @@ def test_required_browser_redirect(env):
         assert r.status == 302, (target, r)
         want = "/login?return_to=" + urllib.parse.quote(target, safe="/")
         assert r.header("Location") == want, (r.header("Location"), want)
-        assert r.header("Cache-Control") == "no-store"
+        assert r.header("Cache-Control") == "private, no-store"
         assert not r.all("Set-Cookie"), "no cookie was sent, none to clear: %r" % r.headers
     # HEAD is a navigation too (on its own connection: see
     # bug_head_answer_has_no_body).

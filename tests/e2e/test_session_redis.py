@@ -404,7 +404,7 @@ def test_cookie_store_logout_clears(env):
     b.login("alice")
     r = b.get(ctl(("X-Sesame-Logout", "1")))
     assert_cleared(r)
-    assert r.all("Clear-Site-Data") == ['"cookies"'] and r.all("Cache-Control") == ["no-store"]
+    assert r.all("Clear-Site-Data") == ['"cookies"'] and r.all("Cache-Control") == ["private, no-store"]
     assert b.cookie is None
     assert b.get("/req/echo", headers=[JSON]).status == 401
 

@@ -14,6 +14,7 @@ using sesame::session::CookieCodec;
 using sesame::session::findCookie;
 using sesame::session::removeCookie;
 using sesame::session::SessionId;
+using sesame::session::setsCookie;
 
 namespace {
 
@@ -61,6 +62,37 @@ void checkHeader(std::string_view header, std::string_view name) {
   check(rest.empty() || (!isSpace(rest.front()) && !isSpace(rest.back())));
 }
 
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && isSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && isSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// setsCookie against an oracle built on findCookie: for each comma element,
+// the cookie a browser stores from its first ';' piece (name and value
+// trimmed, no name when the piece starts with '='), serialised as the
+// browser sends it back, must be read as `name` exactly when setsCookie says so.
+void checkSetCookie(std::string_view value, std::string_view name) {
+  if (name.empty()) return check(!setsCookie(value, name));
+  bool planted = false;
+  std::string_view rest = value;
+  for (;;) {
+    const size_t comma = rest.find(',');
+    std::string_view element = rest.substr(0, comma);
+    element = element.substr(0, element.find(';'));
+    const size_t eq = element.find('=');
+    if (eq != std::string_view::npos) {
+      const std::string_view n = trimmed(element.substr(0, eq));
+      const std::string_view v = trimmed(element.substr(eq + 1));
+      const std::string sent = n.empty() ? std::string(v) : std::string(n) + "=" + std::string(v);
+      if (findCookie(sent, name)) planted = true;
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  check(setsCookie(value, name) == planted);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -71,6 +103,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t nl = input.find('\n');
   if (nl != std::string_view::npos) checkHeader(input.substr(nl + 1), input.substr(0, nl));
   checkHeader(input, "__Host-sesame");
+  // The same bytes as an upstream's Set-Cookie value.
+  if (nl != std::string_view::npos) checkSetCookie(input.substr(nl + 1), input.substr(0, nl));
+  checkSetCookie(input, "__Host-sesame");
 
   // Forging is out of reach, so anything accepted has the one fixed length.
   if (codec().verify(input)) check(input.size() == CookieCodec::kValueLength);

@@ -6,6 +6,8 @@
 
 #include "fuzz_body.h"
 #include "sesame/http/response_parser.h"
+#include "sesame/session/cache_control.h"
+#include "sesame/session/cookie_header.h"
 
 using sesame::fuzz::check;
 using sesame::http::BodyKind;
@@ -61,6 +63,31 @@ ResponseParser::Status parseBoth(ResponseParser& whole, std::string_view bytes,
   return status;
 }
 
+// What sesame does to every upstream head when sessions are on: no
+// Set-Cookie for its cookie survives, and a response carrying its own
+// cookie ends up private, no-store with no targeted cache field; both
+// steps are idempotent.
+void checkSessionFilters(const sesame::http::HeaderList& headers) {
+  using sesame::http::equalsIgnoreCase;
+  sesame::http::HeaderList h = headers;
+  const size_t removed = sesame::session::removeSetCookies(h, "__Host-sesame");
+  check(h.size() + removed == headers.size());
+  for (const auto& f : h.fields()) {
+    check(!equalsIgnoreCase(f.name, "Set-Cookie") ||
+          !sesame::session::setsCookie(f.value, "__Host-sesame"));
+  }
+  check(sesame::session::removeSetCookies(h, "__Host-sesame") == 0);
+  sesame::session::forbidCaching(h);
+  check(sesame::session::isPrivateNoStore(h));
+  for (const auto& f : h.fields()) {
+    check(!equalsIgnoreCase(f.name, "CDN-Cache-Control") &&
+          !equalsIgnoreCase(f.name, "Surrogate-Control"));
+  }
+  const size_t fields = h.size();
+  sesame::session::forbidCaching(h);
+  check(h.size() == fields);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -74,6 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     parser.reset();
     if (parseBoth(parser, input, method, rng) != ResponseParser::Status::kComplete) break;
     const ResponseHead& head = parser.head();
+    checkSessionFilters(head.headers);
     input.remove_prefix(parser.consumed());
     const sesame::fuzz::BodyOutcome body =
         sesame::fuzz::checkedBody(head.body, head.content_length, input, rng);

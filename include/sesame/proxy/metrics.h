@@ -108,6 +108,10 @@ struct MetricsSnapshot {
   uint64_t sessions_destroyed = 0;
   StoreHistogram store_duration;  // every store command, failed ones included
   uint64_t store_errors = 0;      // no reply, deadline passed, error reply
+  // Process-wide (the memory store's own counters, filled by the collector,
+  // not by workers): sessions evicted to respect max_sessions.
+  uint64_t sessions_evicted_anonymous = 0;
+  uint64_t sessions_evicted_logged_in = 0;
 
   // Adds `other` in, creating the routes and upstreams it has and this lacks.
   void add(const MetricsSnapshot& other);

@@ -112,6 +112,8 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
   bool retryUpstream();
   void pumpRequestBody();
   void readResponse();
+  // Removes an upstream Set-Cookie for the session cookie (logged once per route).
+  void dropPlantedCookies();
   void sendResponseHead();
   void pumpResponseBody();
   void finishResponse();

@@ -53,6 +53,10 @@ struct SessionContext {
   session::CookieAttributes plain_cookie;  // for plain listeners
   session::CookieAttributes tls_cookie;    // Secure forced on
   WorkerMetrics* metrics = nullptr;        // the worker's; null in tests that do not count
+  // Parallel to the configuration's routes: whether this worker already
+  // logged an upstream Set-Cookie for the session cookie there (a warning
+  // per route, not per response).
+  std::vector<bool> planted_cookie_logged;
 };
 
 // Removes every `name` pair from the Cookie fields (dropping fields left
@@ -81,7 +85,8 @@ class SessionGate {
   SessionGate(const SessionGate&) = delete;
   SessionGate& operator=(const SessionGate&) = delete;
 
-  // Starts the check of a request on a non-public route: CSRF, the session
+  // Starts the check of a request on a non-public route: CSRF (unsafe
+  // methods and every upgrade request), the session
   // cookie (verified before any store is asked, then removed), the store
   // lookup and the access decision; adds the identity headers to `req`.
   // The owner's onRequestChecked follows, possibly before this returns;
@@ -100,10 +105,13 @@ class SessionGate {
   Control applyControl(const http::ResponseHead& resp);
 
   // Header lines for the response to this request (Set-Cookie, and on a
-  // logout Cache-Control and Clear-Site-Data); complete once the request
-  // check and any control work are done.
+  // logout Clear-Site-Data; sesame's own answers also get their
+  // Cache-Control here); complete once the request check and any control
+  // work are done.
   [[nodiscard]] const std::string& responseFields() const { return response_fields_; }
-  // True when this response replaces the upstream's Cache-Control (logout).
+  // True when responseFields() carries the session Set-Cookie (a new
+  // anonymous session, a login, a re-sealed cookie, a logout): the
+  // upstream's response must then go through session::forbidCaching.
   [[nodiscard]] bool noStore() const { return no_store_; }
 
   // For the access log, once the response is decided: the session this
@@ -134,6 +142,8 @@ class SessionGate {
   void absorb(const session::Session& session);
   void startLoad();
   void onLoaded(session::StoreStatus status);
+  void appendSetCookie(std::string_view value);
+  void clearResponseFields();
   void finishRequest(int status);
   void issueAnonymous();
   void planActions(session::ControlActions actions);

@@ -82,7 +82,8 @@ class Server : private admin::AdminSources {
   const Notifier& notifier_;
   std::shared_ptr<const config::Config> config_;  // written here, read by the admin thread
   mutable std::mutex config_mutex_;
-  std::shared_ptr<proxy::SessionShared> sessions_;  // null without [session]
+  // Null without [session]; written under config_mutex_ once the admin thread runs.
+  std::shared_ptr<proxy::SessionShared> sessions_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;  // null without [admin]
   uint64_t generation_ = 0;

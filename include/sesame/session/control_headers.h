@@ -50,6 +50,14 @@ struct ControlActions {
   }
 };
 
+// True for what X-Sesame-Login accepts as a user: 1..max_bytes bytes
+// without control characters (0x00-0x1F, 0x7F).
+[[nodiscard]] bool isValidUser(std::string_view user, size_t max_bytes);
+// True for what X-Sesame-Groups accepts as one group: 1..max_bytes visible
+// ASCII bytes (0x21-0x7E) except ',', which would split the group in two
+// in the comma-joined groups header.
+[[nodiscard]] bool isValidGroup(std::string_view group, size_t max_bytes);
+
 // True for session data keys: [A-Za-z0-9_-]{1,64}.
 [[nodiscard]] bool isValidDataKey(std::string_view key);
 // Lower-cased, '_' mapped to '-': keys that the application would see as

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sesame/http/header_list.h"
+
 namespace sesame::session {
 
 // The value of the first `name=value` pair named `name` (case-sensitive, as
@@ -28,6 +30,23 @@ namespace sesame::session {
 // byte for byte (minus surrounding whitespace) and joined with "; ". Empty
 // when nothing remains, in which case the caller drops the header.
 [[nodiscard]] std::string removeCookie(std::string_view cookie_header, std::string_view name);
+
+// Whether a browser given this Set-Cookie value would send a `name=...`
+// pair back, that is, whether it plants a cookie that findCookie(name)
+// reads. The name is compared exactly (cookie names are case-sensitive, so
+// "__host-sesame" is another cookie than "__Host-sesame" and never read as
+// it) after trimming SP and HTAB, as user agents trim it (RFC 6265 §5.2).
+// Also caught: the nameless form "=name=value", which user agents store
+// with an empty name and send back as "name=value" (RFC 6265bis §5.7,
+// §5.8.3), and any comma-separated element of the field, in case an
+// intermediary splits a folded field there. A value without '=' is sent
+// back without one and read by nobody. An empty `name` (never a valid
+// cookie_name) matches nothing.
+[[nodiscard]] bool setsCookie(std::string_view set_cookie, std::string_view name);
+
+// Removes every Set-Cookie field for which setsCookie(value, name) holds;
+// returns how many were removed. Every other field keeps its place.
+size_t removeSetCookies(http::HeaderList& headers, std::string_view name);
 
 struct CookieAttributes {
   std::string name;

@@ -65,5 +65,23 @@ struct CsrfVerdict {
                                              const http::HeaderList& headers,
                                              std::string_view request_origin,
                                              const std::vector<std::string>& allowed_origins);
+// The checks above whatever the method: what an upgrade request gets.
+[[nodiscard]] CsrfVerdict checkCrossSite(const http::HeaderList& headers,
+                                         std::string_view request_origin,
+                                         const std::vector<std::string>& allowed_origins);
+
+// Whether a protocol upgrade (a WebSocket handshake: a GET, so the rule
+// above lets it pass) may proceed on a route with csrf = true: the same
+// checks as for an unsafe method, whatever the method. A page on another
+// site can open a WebSocket to any host, and the browser sends the session
+// cookie along (SameSite=Lax does not stop it for same-site pages, and
+// None never does); the upstream sees the handshake as the user's
+// (cross-site WebSocket hijacking). Browsers always send Origin on a
+// WebSocket handshake (RFC 6455 §4.1, step 8), so a handshake with neither
+// Origin nor Referer nor Sec-Fetch-Site comes from a non-browser client and
+// is allowed, as for unsafe methods.
+[[nodiscard]] bool allowUpgradeRequest(const http::HeaderList& headers,
+                                       std::string_view request_origin,
+                                       const std::vector<std::string>& allowed_origins);
 
 }  // namespace sesame::session

@@ -25,11 +25,24 @@ namespace sesame::session {
 // workers rarely wait for each other. Stored sessions are immutable snapshots
 // (copy on write): a load hands out a reference, never a copy.
 //
-// Bounds: at most ceil(max_sessions / shards) sessions per shard; creating or
-// rotating into a full shard evicts that shard's oldest session (by creation
-// order; rotation keeps a session's place). A session's data may hold at most
-// kMaxFields fields and kMaxDataBytes bytes of keys plus values: create() and
-// update() refuse more with kRejected and change nothing.
+// Bounds: at most ceil(max_sessions / shards) sessions per shard. Creating
+// or rotating into a full shard evicts the shard's least recently used
+// anonymous session; logged-in sessions are never evicted to make room for
+// an anonymous one, so a flood of cookieless clients (each write to a new
+// anonymous session stores one) cannot log anybody out. When the shard
+// holds only logged-in sessions, a new anonymous one is refused (kRejected:
+// its data is not kept, the client stays anonymous), while a login (a
+// create() of a session with a user, or a rotate(), which the request path
+// uses only at login) evicts the least recently used logged-in session:
+// refusing logins would lock out every new user until sessions expire.
+// "Used" is the creation, a login, a rotation, or an idle-timeout refresh
+// written by load() (at most one per touch_interval, so the order costs a
+// load nothing in between). Evictions are counted (evictions()) and logged
+// at most once a minute.
+//
+// A session's data may hold at most kMaxFields fields and kMaxDataBytes
+// bytes of keys plus values: create() and update() refuse more with
+// kRejected and change nothing.
 class MemoryStore final : public Store {
  public:
   static constexpr size_t kDefaultShards = 16;
@@ -46,6 +59,7 @@ class MemoryStore final : public Store {
   [[nodiscard]] TicketPtr create(std::string_view key, const Session& session, TimePoint now,
                                  Done done) override;
   // Overwrites a session already under `new_key` (a 256-bit ID collision).
+  // Counts as a login for eviction: it may evict a logged-in session.
   [[nodiscard]] TicketPtr rotate(std::string_view old_key, std::string_view new_key, TimePoint now,
                                  Done done) override;
   // Applies `set` in order, then `unset`; kMissing if the session is gone.
@@ -67,8 +81,13 @@ class MemoryStore final : public Store {
   void reconfigure(size_t max_sessions, Timeouts timeouts);
   // Idle-timeout refreshes written by load() (touch throttling is observable).
   size_t touchWrites() const { return touch_writes_.load(std::memory_order_relaxed); }
-  // Sessions dropped to respect max_sessions.
-  size_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
+  // Sessions dropped to respect max_sessions, in all and of them logged in;
+  // and new anonymous sessions refused because their shard held only
+  // logged-in ones. Totals since the store was made (it survives reloads).
+  size_t evictions() const { return evictedAnonymous() + evictedLoggedIn(); }
+  size_t evictedAnonymous() const { return evicted_anonymous_.load(std::memory_order_relaxed); }
+  size_t evictedLoggedIn() const { return evicted_logged_in_.load(std::memory_order_relaxed); }
+  size_t refusedAnonymous() const { return refused_.load(std::memory_order_relaxed); }
 
  private:
   struct KeyHash {
@@ -79,12 +98,14 @@ class MemoryStore final : public Store {
 
   struct Entry {
     std::shared_ptr<const Session> session;
-    uint64_t order;  // creation order, for eviction
+    uint64_t used;  // last use, the key of this session in its shard's LRU map
   };
+  using Lru = std::map<uint64_t, std::string>;  // last use -> key; first: least recent
   struct Shard {
     mutable std::mutex mutex;
     std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> sessions;
-    std::map<uint64_t, std::string> by_age;
+    Lru anonymous;  // sessions without a user, evicted first
+    Lru logged_in;
   };
   // user -> keys of that user's sessions, sharded by user. Lock order: a
   // session shard first, then a user shard; never the other way round.
@@ -101,10 +122,23 @@ class MemoryStore final : public Store {
   bool expired(const Session& session, TimePoint now) const;
   void indexUser(std::string_view user, std::string_view key);
   void unindexUser(std::string_view user, std::string_view key);
+  static Lru& lruOf(Shard& shard, const Session& session) {
+    return session.user.empty() ? shard.anonymous : shard.logged_in;
+  }
+  // Files `entry` (of `key`) as used now; it must not be filed already.
+  void markUsedLocked(Shard& shard, std::string_view key, Entry& entry);
+  // Takes `entry` out of its LRU map.
+  void unmarkLocked(Shard& shard, const Entry& entry) {
+    lruOf(shard, *entry.session).erase(entry.used);
+  }
   // Removes an entry and its index entries; the shard's lock is held.
   void eraseLocked(Shard& shard, SessionMap::iterator it);
-  // Makes room for one more session; the shard's lock is held.
-  void evictLocked(Shard& shard);
+  // Makes room for one more session, anonymous ones going first; a
+  // logged-in one goes only `for_login`. False when the shard is full and
+  // nothing may go. The shard's lock is held.
+  [[nodiscard]] bool makeRoomLocked(Shard& shard, bool for_login);
+  // The once-a-minute warning about evictions and refusals.
+  void reportFull(TimePoint now);
   // Looks `key` up, dropping it if expired; the shard's lock is held.
   Entry* findLiveLocked(Shard& shard, std::string_view key, TimePoint now);
 
@@ -114,10 +148,14 @@ class MemoryStore final : public Store {
   std::atomic<int64_t> idle_ms_{0};
   std::atomic<int64_t> absolute_ms_{0};
   std::atomic<int64_t> touch_ms_{0};
+  std::atomic<size_t> max_sessions_{1};
   std::atomic<size_t> max_per_shard_{1};
-  std::atomic<uint64_t> next_order_{0};
+  std::atomic<uint64_t> next_use_{0};
   std::atomic<size_t> touch_writes_{0};
-  std::atomic<size_t> evictions_{0};
+  std::atomic<size_t> evicted_anonymous_{0};
+  std::atomic<size_t> evicted_logged_in_{0};
+  std::atomic<size_t> refused_{0};
+  std::atomic<TimePoint> full_logged_at_{0};
 };
 
 // Whether `data` stays within MemoryStore::kMaxFields and kMaxDataBytes.

@@ -34,6 +34,14 @@
 // likewise touch the user set in separate commands after the session's
 // script.
 //
+// Validation: every hash read back (load, and the old key of a rotation) must
+// hold only what sesame itself could have written: a user, groups, data
+// keys and values as the control headers accept them, within the bounds
+// the other stores keep (see unacceptable() in redis_store.cc). Other
+// clients of the same Redis can write these hashes, and their values
+// become header values upstream; a hash that fails is treated as no
+// session (kMissing) and logged, at most once a minute per worker.
+//
 // Failure: a call whose command gets no reply within command_timeout, or
 // whose connection fails, completes with kUnavailable (fail closed, never
 // kMissing); the connection is then dropped and remade with backoff from
@@ -71,7 +79,8 @@ struct Script;
 //
 // Bounds: create() and update() refuse data beyond MemoryStore::kMaxFields
 // fields or kMaxDataBytes bytes (withinDataBounds) with kRejected, checked
-// atomically by the update script against the stored fields.
+// atomically by the update script against the stored fields; create() also
+// refuses a session that load() would not read back (see Validation above).
 class RedisStore final : public Store {
  public:
   static constexpr size_t kDefaultMaxPending = 10000;
@@ -130,6 +139,10 @@ class RedisStore final : public Store {
                const std::string& new_key, TimePoint now, const redisReply* reply);
   // Logs an unexpected reply once per distinct text (not once per request).
   void reportError(std::string_view what, const redisReply* reply);
+  // Completes `call` with kMissing for a hash sesame cannot have written
+  // (`why`), with a warning at most once a minute.
+  void badRecord(const std::shared_ptr<Call>& call, std::string_view key, const char* why,
+                 TimePoint now);
 
   const RedisSettings settings_;
   const Timeouts timeouts_;
@@ -138,6 +151,9 @@ class RedisStore final : public Store {
   size_t in_flight_ = 0;
   size_t touch_writes_ = 0;
   std::string last_error_;
+  static constexpr TimePoint kBadRecordLogInterval = 60'000;
+  TimePoint bad_records_logged_at_ = 0;
+  size_t bad_records_unlogged_ = 0;
 };
 
 }  // namespace sesame::session

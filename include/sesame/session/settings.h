@@ -48,7 +48,7 @@ struct Settings {
   Timeouts timeouts;                 // idle_timeout, absolute_timeout, touch_interval
   std::string login_url = "/login";
   std::vector<std::string> csrf_origins;  // normalised "scheme://host[:port]"
-  size_t max_sessions = 100000;           // memory store bound, oldest evicted first
+  size_t max_sessions = 100000;           // memory store bound, anonymous LRU evicted first
   IdentityHeaders identity;               // [identity]
   RedisSettings redis;                    // [redis], used when store is kRedis
 };

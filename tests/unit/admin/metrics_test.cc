@@ -223,6 +223,11 @@ TEST_CASE("two workers merge into one snapshot", "[admin][metrics]") {
   CHECK(countOf(text, "\nsesame_sessions_rotated_total 1\n") == 1);
   CHECK(countOf(text, "\nsesame_sessions_destroyed_total 1\n") == 1);
   CHECK(countOf(text, "\nsesame_store_command_errors_total 1\n") == 1);
+  CHECK(countOf(text, "sesame_sessions_evicted_total{kind=\"anonymous\"} 0\n") == 1);
+  CHECK(countOf(text, "sesame_sessions_evicted_total{kind=\"logged_in\"} 0\n") == 1);
+  sum.sessions_evicted_anonymous = 7;  // the memory store's own count, set by the collector
+  CHECK(countOf(renderPrometheus(sum, ProcessMetrics{}),
+                "sesame_sessions_evicted_total{kind=\"anonymous\"} 7\n") == 1);
   CHECK(countOf(text, "sesame_store_command_duration_seconds_bucket{le=\"0.00025\"} 1\n") == 1);
   CHECK(countOf(text, "sesame_store_command_duration_seconds_bucket{le=\"1\"} 1\n") == 1);
   CHECK(countOf(text, "sesame_store_command_duration_seconds_bucket{le=\"+Inf\"} 2\n") == 1);

@@ -165,6 +165,8 @@ TEST_CASE("session gate: a session route without a cookie gets an anonymous one,
         session::CookieCodec::kValueLength);
   CHECK(f.counting->calls == 0);
   CHECK(header(req, "X-Remote-User") == nullptr);
+  // It carries a Set-Cookie: the response must stay out of shared caches.
+  CHECK(f.gate->noStore());
 }
 
 TEST_CASE("session gate: forged cookies never reach the store") {
@@ -188,10 +190,22 @@ TEST_CASE("session gate: required routes redirect browsers and answer 401 to oth
   f.check(browser, route);
   CHECK(f.owner.checked == 302);
   CHECK(f.owner.fields.find("Location: /login?return_to=/admin%3Fx%3D1\r\n") != std::string::npos);
+  CHECK(f.owner.fields.find("Cache-Control: private, no-store\r\n") != std::string::npos);
   auto api = f.request("GET", "/admin", {{"Accept", "application/json"}});
   f.check(api, route);
   CHECK(f.owner.checked == 401);
   CHECK(f.owner.fields.find("WWW-Authenticate:") != std::string::npos);
+  CHECK(f.owner.fields.find("Cache-Control") == std::string::npos);  // nothing per-user in it
+  // A stale cookie gets cleared by the 401: that answer carries a Set-Cookie.
+  std::string stale = login(f, "alice");
+  auto logout = f.request("GET", "/", {{"Cookie", "sid=" + stale}});
+  f.check(logout, policy(Auth::kSession));
+  REQUIRE(f.respond({{"X-Sesame-Logout", "1"}}) == SessionGate::Control::kSend);
+  auto after = f.request("GET", "/admin", {{"Cookie", "sid=" + stale}});
+  f.check(after, route);
+  CHECK(f.owner.checked == 401);
+  CHECK(f.owner.fields.find("Max-Age=0") != std::string::npos);
+  CHECK(f.owner.fields.find("Cache-Control: private, no-store\r\n") != std::string::npos);
 }
 
 TEST_CASE("session gate: login rotates the ID, identity reaches the upstream, old cookie dies") {
@@ -207,6 +221,7 @@ TEST_CASE("session gate: login rotates the ID, identity reaches the upstream, ol
   f.check(with_cart, route);
   CHECK(std::string(header(with_cart, "X-Session-Cart")) == "a b");
   CHECK(f.gate->responseFields().empty());  // a known session gets no new cookie
+  CHECK_FALSE(f.gate->noStore());
   REQUIRE(f.respond({{"X-Sesame-Login", "alice"}, {"X-Sesame-Groups", "admins, dev"}}) ==
           SessionGate::Control::kSend);
   std::string logged_in = Fixture::cookieValue(f.gate->responseFields());
@@ -230,6 +245,62 @@ TEST_CASE("session gate: login rotates the ID, identity reaches the upstream, ol
   auto other = f.request("GET", "/admin", {{"Cookie", "sid=" + logged_in}});
   f.check(other, admin);
   CHECK(f.owner.checked == 403);
+}
+
+// Logs in as `user` on the session of `cookie` (a response that also sets
+// `set`, when given); returns the new cookie.
+std::string loginOn(Fixture& f, const std::string& cookie, const std::string& user,
+                    const std::string& set = "") {
+  auto req = f.request("GET", "/login", {{"Cookie", "sid=" + cookie}});
+  f.check(req, policy(Auth::kSession));
+  REQUIRE(f.owner.checked == 0);
+  std::vector<std::pair<std::string, std::string>> headers{{"X-Sesame-Login", user}};
+  if (!set.empty()) headers.emplace_back("X-Sesame-Set", set);
+  REQUIRE(f.respond(headers) == SessionGate::Control::kSend);
+  std::string next = Fixture::cookieValue(f.gate->responseFields());
+  REQUIRE_FALSE(next.empty());
+  CHECK(next != cookie);
+  return next;
+}
+
+// The data fields the upstream sees with `cookie`, as "key=value;..." in order.
+std::string dataSeen(Fixture& f, const std::string& cookie, const char* user) {
+  auto req = f.request("GET", "/", {{"Cookie", "sid=" + cookie}});
+  f.check(req, policy(Auth::kRequired));
+  REQUIRE(f.owner.checked == 0);
+  CHECK(std::string(header(req, "X-Remote-User")) == user);
+  std::string seen;
+  for (const http::Header& h : req.headers.fields()) {
+    if (h.name.starts_with("X-Session-")) seen += h.name.substr(10) + "=" + h.value + ";";
+  }
+  return seen;
+}
+
+TEST_CASE("session gate: data inheritance across users: another user's login starts afresh") {
+  for (auto kind : {session::StoreKind::kMemory, session::StoreKind::kCookie}) {
+    INFO((kind == session::StoreKind::kMemory ? "memory" : "cookie"));
+    Fixture f(kind);
+    // Anonymous with a cart, then alice: the cart survives the login.
+    auto first = f.request("GET", "/");
+    f.check(first, policy(Auth::kSession));
+    REQUIRE(f.respond({{"X-Sesame-Set", "cart=3"}}) == SessionGate::Control::kSend);
+    std::string anonymous = Fixture::cookieValue(f.gate->responseFields());
+    REQUIRE_FALSE(anonymous.empty());
+    std::string alice = loginOn(f, anonymous, "alice", "role=buyer");
+    CHECK(dataSeen(f, alice, "alice") == "Cart=3;Role=buyer;");
+    // alice again (say, a re-authentication): her data stays.
+    std::string again = loginOn(f, alice, "alice");
+    CHECK(dataSeen(f, again, "alice") == "Cart=3;Role=buyer;");
+    // bob on the same browser: nothing of alice's, only what his own login sets.
+    std::string bob = loginOn(f, again, "bob", "theme=dark");
+    CHECK(dataSeen(f, bob, "bob") == "Theme=dark;");
+    if (kind == session::StoreKind::kMemory) {
+      // alice's session is gone, not just hidden.
+      auto old = f.request("GET", "/", {{"Cookie", "sid=" + again}});
+      f.check(old, policy(Auth::kRequired));
+      CHECK(f.owner.checked == 401);
+    }
+  }
 }
 
 TEST_CASE("session gate: logout destroys and clears; logout all ends every session of the user") {
@@ -309,6 +380,51 @@ TEST_CASE("session gate: the request's own origin and the cookie follow the clie
   CHECK(f.owner.checked == 0);
   CHECK(f.gate->responseFields().find("Set-Cookie: sid=") != std::string::npos);
   CHECK(f.gate->responseFields().find("Secure") == std::string::npos);
+}
+
+TEST_CASE("session gate: cross-site WebSocket hijack is refused before any store work") {
+  Fixture f;
+  std::string cookie = login(f, "alice");
+  size_t calls = f.counting->calls;
+  auto route = policy(Auth::kRequired);
+  auto upgrade = [&](std::vector<std::pair<std::string, std::string>> headers) {
+    headers.emplace_back("Cookie", "sid=" + cookie);
+    headers.emplace_back("Upgrade", "websocket");
+    auto req = f.request("GET", "/ws", headers);
+    req.upgrade = true;
+    return req;
+  };
+  auto evil = upgrade({{"Origin", "https://evil.example"}});
+  f.check(evil, route);
+  CHECK(f.owner.checked == 403);
+  CHECK(header(evil, "X-Remote-User") == nullptr);
+  auto fetch = upgrade({{"Sec-Fetch-Site", "cross-site"}, {"Origin", "https://evil.example"}});
+  f.check(fetch, route);
+  CHECK(f.owner.checked == 403);
+  CHECK(f.counting->calls == calls);
+  // A plain GET with the same Origin is no upgrade: navigations pass.
+  auto get =
+      f.request("GET", "/ws", {{"Origin", "https://evil.example"}, {"Cookie", "sid=" + cookie}});
+  f.check(get, route);
+  CHECK(f.owner.checked == 0);
+
+  auto own = upgrade({{"Origin", "https://app.test"}});
+  f.check(own, route);
+  CHECK(f.owner.checked == 0);
+  CHECK(std::string(header(own, "X-Remote-User")) == "alice");
+  auto tool = upgrade({});  // no Origin: not a browser
+  f.check(tool, route);
+  CHECK(f.owner.checked == 0);
+  f.settings.csrf_origins = {"https://evil.example"};
+  auto listed = upgrade({{"Origin", "https://evil.example"}});
+  f.check(listed, route);
+  CHECK(f.owner.checked == 0);
+  f.settings.csrf_origins.clear();
+  // csrf = false turns the Origin check off for upgrades too.
+  route.csrf = false;
+  auto opted_out = upgrade({{"Origin", "https://evil.example"}});
+  f.check(opted_out, route);
+  CHECK(f.owner.checked == 0);
 }
 
 TEST_CASE("session gate: cookie store seals the session in the cookie and re-seals on change") {

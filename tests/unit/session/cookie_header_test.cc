@@ -9,7 +9,9 @@ using sesame::session::clearCookie;
 using sesame::session::CookieAttributes;
 using sesame::session::findCookie;
 using sesame::session::removeCookie;
+using sesame::session::removeSetCookies;
 using sesame::session::setCookie;
+using sesame::session::setsCookie;
 using sesame::session::validateCookieSettings;
 
 TEST_CASE("findCookie parses Cookie header values", "[session][cookie]") {
@@ -148,4 +150,40 @@ TEST_CASE("validateCookieSettings", "[session][cookie]") {
       REQUIRE(validateCookieSettings("sid", true, "Lax", bad).size() == 1);
     }
   }
+}
+
+TEST_CASE("planted session cookie: setsCookie sees every spelling a browser would send back",
+          "[session][cookie]") {
+  for (const char* planted : {"sid=evil", "sid=evil; Path=/; HttpOnly", "  sid  =  evil ; Secure",
+                              "\tsid=evil", "sid=", "sid=; Max-Age=0", "=sid=evil",
+                              "= sid=evil; Path=/", "a=1; Expires=x, sid=evil", "a=1, sid=evil"}) {
+    INFO(planted);
+    REQUIRE(setsCookie(planted, "sid"));
+  }
+  for (const char* other : {"SID=evil", "sidx=1", "xsid=1", "a=sid", "a=sid=1", "sid", "=sid",
+                            "a=1; sid=evil", "a=1; Path=/sid=x", "", "Sid=evil"}) {
+    INFO(other);
+    REQUIRE_FALSE(setsCookie(other, "sid"));
+  }
+  // Prefixed names: exact, whatever their case-insensitive prefix rules.
+  REQUIRE(setsCookie("__Host-sesame=x; Secure; Path=/", "__Host-sesame"));
+  REQUIRE_FALSE(setsCookie("__host-sesame=x; Secure; Path=/", "__Host-sesame"));
+  REQUIRE_FALSE(setsCookie("sesame=x", "__Host-sesame"));
+}
+
+TEST_CASE("removeSetCookies removes only the planted fields", "[session][cookie]") {
+  sesame::http::HeaderList h;
+  h.add("Set-Cookie", "theme=dark; Path=/");
+  h.add("set-cookie", "sid=evil; Path=/");
+  h.add("Content-Type", "text/html");
+  h.add("SET-COOKIE", "=sid=evil");
+  h.add("X-Note", "sid=not-a-cookie");
+  h.add("Set-Cookie", "lang=en");
+  REQUIRE(removeSetCookies(h, "sid") == 2);
+  std::vector<std::string> left;
+  for (const auto& f : h.fields()) left.push_back(f.name + ": " + f.value);
+  REQUIRE(left == std::vector<std::string>{"Set-Cookie: theme=dark; Path=/",
+                                           "Content-Type: text/html", "X-Note: sid=not-a-cookie",
+                                           "Set-Cookie: lang=en"});
+  REQUIRE(removeSetCookies(h, "sid") == 0);
 }

@@ -8,6 +8,7 @@
 
 using sesame::http::HeaderList;
 using sesame::session::allowUnsafeRequest;
+using sesame::session::allowUpgradeRequest;
 using sesame::session::normalizeOrigin;
 using sesame::session::originOfUrl;
 
@@ -21,6 +22,13 @@ bool allow(std::initializer_list<std::pair<const char*, const char*>> fields,
   HeaderList h;
   for (const auto& [name, value] : fields) h.add(name, value);
   return allowUnsafeRequest(method, h, self, allowed);
+}
+
+bool allowUpgrade(std::initializer_list<std::pair<const char*, const char*>> fields,
+                  std::vector<std::string> allowed = {}) {
+  HeaderList h;
+  for (const auto& [name, value] : fields) h.add(name, value);
+  return allowUpgradeRequest(h, kSelf, allowed);
 }
 
 }  // namespace
@@ -216,4 +224,27 @@ TEST_CASE("checkUnsafeRequest shows a Referer's origin only, never its path, que
   v = verdict({{"Referer", "/relative?token=s3cret"}});
   CHECK_FALSE(v.allowed);
   CHECK(v.value.empty());
+}
+
+TEST_CASE("cross-site WebSocket hijack: upgrades are checked although they are GETs",
+          "[session][csrf]") {
+  // What a page on another site sends when it opens new WebSocket(...).
+  REQUIRE_FALSE(allowUpgrade({{"Origin", "https://evil.example"}}));
+  REQUIRE_FALSE(
+      allowUpgrade({{"Sec-Fetch-Site", "cross-site"}, {"Origin", "https://evil.example"}}));
+  REQUIRE_FALSE(allowUpgrade({{"Origin", "null"}}));
+  REQUIRE_FALSE(
+      allowUpgrade({{"Sec-Fetch-Site", "same-site"}, {"Origin", "https://www.example.com"}}));
+  REQUIRE_FALSE(allowUpgrade({{"Origin", "http://app.example.com"}}));  // scheme differs
+  // The same rules as for unsafe methods allow the application's own pages
+  // and csrf_origins.
+  REQUIRE(allowUpgrade({{"Origin", "https://app.example.com"}}));
+  REQUIRE(allowUpgrade({{"Sec-Fetch-Site", "same-origin"}, {"Origin", "https://app.example.com"}}));
+  REQUIRE(allowUpgrade({{"Origin", "https://www.example.com"}}, {"https://www.example.com"}));
+  // No Origin at all: a non-browser client (browsers always send one on a
+  // handshake), allowed as for unsafe methods; a browser marker without it
+  // is not.
+  REQUIRE(allowUpgrade({}));
+  REQUIRE_FALSE(allowUpgrade({{"Sec-Fetch-Site", "cross-site"}}));
+  REQUIRE_FALSE(allowUpgrade({{"Sec-Fetch-Site", "same-site"}}));
 }

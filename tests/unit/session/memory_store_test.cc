@@ -52,28 +52,89 @@ TEST_CASE("MemoryStore meets the Store contract with one shard", "[session][stor
   runStoreContract(memoryHarness(1000, 1));
 }
 
-TEST_CASE("MemoryStore evicts the oldest session when full", "[session][store][memory]") {
+TEST_CASE("MemoryStore evicts the least recently used anonymous session when full",
+          "[session][store][memory]") {
   const StoreHarness harness = memoryHarness();
 
-  SECTION("one shard: exact creation order, rotation keeps a session's place") {
-    MemoryStore store(3, Timeouts{}, 1);
+  SECTION("one shard: anonymous sessions go first, by last use") {
+    Timeouts timeouts;
+    timeouts.touch_interval = Millis(1'000);
+    MemoryStore store(3, timeouts, 1);
     StoreDriver s(harness, store);
     REQUIRE(s.create("a", contractSession("alice"), kT0) == StoreStatus::kOk);
     REQUIRE(s.create("b", contractSession(), kT0 + 1) == StoreStatus::kOk);
     REQUIRE(s.create("c", contractSession(), kT0 + 2) == StoreStatus::kOk);
-    REQUIRE(s.rotate("a", "a2", kT0 + 3) == StoreStatus::kOk);
-    REQUIRE(store.size() == 3);
-    REQUIRE(s.create("d", contractSession(), kT0 + 4) == StoreStatus::kOk);
+    REQUIRE(s.create("d", contractSession(), kT0 + 3) == StoreStatus::kOk);
     REQUIRE(store.size() == 3);
     REQUIRE(store.evictions() == 1);
-    REQUIRE_FALSE(s.alive("a2", kT0 + 5));
-    for (const char* k : {"b", "c", "d"}) REQUIRE(s.alive(k, kT0 + 5));
-    REQUIRE(s.create("e", contractSession(), kT0 + 6) == StoreStatus::kOk);
-    REQUIRE_FALSE(s.alive("b", kT0 + 7));
-    REQUIRE(s.alive("e", kT0 + 7));
+    REQUIRE(store.evictedAnonymous() == 1);
+    REQUIRE_FALSE(s.alive("b", kT0 + 4));  // the oldest anonymous, not alice's older one
+    // A load that writes the idle refresh counts as use: c is now newer than d.
+    REQUIRE(s.load("c", kT0 + 1'500).status == StoreStatus::kOk);
+    REQUIRE(s.create("e", contractSession(), kT0 + 1'501) == StoreStatus::kOk);
+    REQUIRE_FALSE(s.alive("d", kT0 + 1'502));
+    for (const char* k : {"a", "c", "e"}) REQUIRE(s.alive(k, kT0 + 1'502));
+    REQUIRE(store.evictedLoggedIn() == 0);
+  }
+
+  SECTION("a login moves a session to the logged-in side") {
+    MemoryStore store(2, Timeouts{}, 1);
+    StoreDriver s(harness, store);
+    REQUIRE(s.create("a", contractSession(), kT0) == StoreStatus::kOk);
+    REQUIRE(s.create("b", contractSession(), kT0 + 1) == StoreStatus::kOk);
+    REQUIRE(s.setIdentity("a", "alice", {}, kT0 + 2) == StoreStatus::kOk);
+    REQUIRE(s.create("c", contractSession(), kT0 + 3) == StoreStatus::kOk);
+    REQUIRE(s.alive("a", kT0 + 4));
+    REQUIRE_FALSE(s.alive("b", kT0 + 4));
+  }
+
+  SECTION("full of logged-in sessions: anonymous refused, a login evicts the idlest user") {
+    MemoryStore store(2, Timeouts{}, 1);
+    StoreDriver s(harness, store);
+    REQUIRE(s.create("u1", contractSession("alice"), kT0) == StoreStatus::kOk);
+    REQUIRE(s.create("u2", contractSession("bob"), kT0 + 1) == StoreStatus::kOk);
+    REQUIRE(s.create("x", contractSession(), kT0 + 2) == StoreStatus::kRejected);
+    REQUIRE_FALSE(s.alive("x", kT0 + 3));
+    REQUIRE(store.refusedAnonymous() == 1);
+    REQUIRE(store.evictions() == 0);
+    REQUIRE(s.alive("u1", kT0 + 3));
+    REQUIRE(s.alive("u2", kT0 + 3));
+    // A new login (created logged in) takes the least recently used one's place.
+    REQUIRE(s.create("u3", contractSession("carol"), kT0 + 4) == StoreStatus::kOk);
+    REQUIRE(store.evictedLoggedIn() == 1);
+    REQUIRE_FALSE(s.alive("u1", kT0 + 5));
+    REQUIRE(s.alive("u2", kT0 + 5));
     // The evicted session left the user index too.
     REQUIRE(s.destroyUser("alice") == StoreStatus::kOk);
-    REQUIRE(store.size() == 3);
+    REQUIRE(store.size() == 2);
+    // A rotation (a login) into a full shard is never refused.
+    REQUIRE(s.rotate("u2", "u2b", kT0 + 6) == StoreStatus::kOk);
+    REQUIRE(s.alive("u2b", kT0 + 7));
+  }
+
+  SECTION("eviction flood: 300 anonymous sessions with data never log anybody out") {
+    MemoryStore store(50, Timeouts{});
+    StoreDriver s(harness, store);
+    const std::vector<std::string> users{"alice", "bob", "carol", "dave", "erin"};
+    for (const std::string& user : users) {
+      REQUIRE(s.create("user-" + user, contractSession(user), kT0) == StoreStatus::kOk);
+    }
+    size_t stored = 0;
+    for (int i = 0; i < 300; ++i) {
+      Session flood;
+      flood.data = {{"junk", std::string(100, 'x')}};
+      if (s.create(key(1, i), flood, kT0 + 1 + i) == StoreStatus::kOk) ++stored;
+      REQUIRE(store.size() <= 16 * ((50 + 15) / 16));
+    }
+    for (const std::string& user : users) {
+      INFO(user);
+      auto loaded = s.load("user-" + user, kT0 + 400);
+      REQUIRE(loaded.status == StoreStatus::kOk);
+      REQUIRE(loaded.session->user == user);
+    }
+    REQUIRE(store.evictedLoggedIn() == 0);
+    REQUIRE(store.evictedAnonymous() == stored - (store.size() - users.size()));
+    REQUIRE(stored + store.refusedAnonymous() == 300);
   }
 
   SECTION("sixteen shards: never more than the bound, the newest always kept") {
@@ -234,12 +295,13 @@ TEST_CASE("MemoryStore::reconfigure applies new timeouts and bounds to stored se
     CHECK(s.alive("a", kT0 + 35'000));  // refreshed at +30 s by the load above
   }
 
-  SECTION("a smaller bound evicts on the next create, oldest first") {
+  SECTION("a smaller bound evicts on the next create, anonymous first") {
     store.reconfigure(2, generous);
     CHECK(store.size() == 2);
     REQUIRE(s.create("c", contractSession(), kT0 + 1) == StoreStatus::kOk);
     CHECK(store.size() == 2);
-    CHECK_FALSE(s.alive("a", kT0 + 2));
+    CHECK_FALSE(s.alive("b", kT0 + 2));
+    CHECK(s.alive("a", kT0 + 2));
     CHECK(s.alive("c", kT0 + 2));
   }
 }

@@ -291,15 +291,24 @@ TEST_CASE("RedisStore bounds data like the memory store", "[session][store][redi
   big.data["x"] = std::string(MemoryStore::kMaxDataBytes + 1, 'x');
   REQUIRE(s.create("big", big, t0) == StoreStatus::kRejected);
   REQUIRE_FALSE(s.alive("big", t0));
-  // Groups and data survive any bytes.
+  // The length-prefixed group encoding needs no escaping.
   Session odd;
-  odd.groups = {"a:b", "", "3:x", "with,comma"};
-  odd.data = {{"k\n", std::string("\0\r\n", 3)}};
+  odd.user = "alice";
+  odd.groups = {"a:b", "3:x", "12", ":"};
+  odd.data = {{"k", "1:2:3"}};
   REQUIRE(s.create("odd", odd, t0) == StoreStatus::kOk);
   auto loaded = s.load("odd", t0);
   REQUIRE(loaded.status == StoreStatus::kOk);
   CHECK(loaded.session->groups == odd.groups);
   CHECK(loaded.session->data == odd.data);
+  // What could never be read back as header values is not written either.
+  Session bad;
+  bad.groups = {"with,comma"};
+  REQUIRE(s.create("bad", bad, t0) == StoreStatus::kRejected);
+  bad.groups.clear();
+  bad.data = {{"k", std::string("\0\r\n", 3)}};
+  REQUIRE(s.create("bad", bad, t0) == StoreStatus::kRejected);
+  REQUIRE_FALSE(s.alive("bad", t0));
 }
 
 TEST_CASE("RedisStore AUTH with a password or an ACL user, SELECT, unix socket",
@@ -618,4 +627,67 @@ TEST_CASE("parseRedisAddress", "[session][store][redis]") {
   CHECK_FALSE(parseRedisAddress("redis.example:6379", &error));
   CHECK(error.find("not a numeric") != std::string::npos);
   CHECK_FALSE(parseRedisAddress("127.0.0.1", &error));
+}
+
+TEST_CASE("RedisStore: a poisoned Redis record is treated as no session and logged",
+          "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  auto store = f.make(settingsFor(server.address()));
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  const TimePoint t0 = h.start;
+  const std::string t = std::to_string(t0);
+  // What another Redis client could write under a session key.
+  auto write = [&](const std::string& key, std::vector<std::string> fields) {
+    std::vector<std::string> argv{"HSET", "sesame:s:" + key, "created", t, "login",
+                                  t,      "touched",         t};
+    argv.insert(argv.end(), fields.begin(), fields.end());
+    server.run(argv);
+    server.run({"PEXPIRE", "sesame:s:" + key, "10000"});
+  };
+  const std::string good = storeKey();
+  write(good, {"user", "alice", "groups", "5:staff", "d:cart", "3"});
+  REQUIRE(s.load(good, t0).status == StoreStatus::kOk);
+
+  const std::vector<std::pair<const char*, std::vector<std::string>>> poisoned{
+      {"user with CR LF", {"user", "alice\r\nX-Remote-Groups: admins"}},
+      {"user with NUL", {"user", std::string("alice\0x", 7)}},
+      {"user too long", {"user", std::string(257, 'a')}},
+      {"group with a comma", {"user", "alice", "groups", "10:staff,root"}},
+      {"group with a control", {"user", "alice", "groups", "6:admin\t"}},
+      {"group with a space", {"user", "alice", "groups", "7:a admin"}},
+      {"empty group", {"user", "alice", "groups", "0:"}},
+      {"groups that do not decode", {"user", "alice", "groups", "9:x"}},
+      {"data key off the pattern", {"d:Cart Items", "3"}},
+      {"data key not canonical", {"d:Cart_Items", "3"}},
+      {"empty data key", {"d:", "3"}},
+      {"data value with CR LF", {"d:cart", "3\r\nX-Remote-User: admin"}},
+      {"oversized data value", {"d:cart", std::string(MemoryStore::kMaxDataBytes, 'x')}},
+      {"negative time", {"login", "-1"}},
+  };
+  StderrCapture captured;
+  for (const auto& [what, fields] : poisoned) {
+    INFO(what);
+    const std::string key = storeKey();
+    write(key, fields);
+    auto loaded = s.load(key, t0);
+    CHECK(loaded.status == StoreStatus::kMissing);
+    CHECK_FALSE(loaded.session);
+    // A rotation (a login) does not carry it to a new key either.
+    CHECK(s.rotate(key, storeKey(), t0 + 1) == StoreStatus::kMissing);
+  }
+  // Also on the scripted path (a touch due): still absent.
+  const std::string due = storeKey();
+  write(due, {"user", "bob\r\n"});
+  CHECK(s.load(due, t0 + 2'000).status == StoreStatus::kMissing);
+  const std::string text = captured.text();
+  captured.restore();
+  // One line a minute, naming the key and the reason, never the value.
+  CHECK(text.find("treated as no session") != std::string::npos);
+  CHECK(text.find("a user name that X-Sesame-Login refuses") != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+  CHECK(text.find("X-Remote-Groups: admins") == std::string::npos);
+  // The good one is still fine.
+  CHECK(s.load(good, t0 + 3).status == StoreStatus::kOk);
 }
