@@ -92,18 +92,18 @@ std::optional<std::string> takeCookie(http::HeaderList& headers, std::string_vie
 }
 
 SessionGate::SessionGate(const SessionContext& ctx, SessionGateOwner& owner)
-    : ctx_(ctx), cookie_(&ctx.plain_cookie), owner_(owner) {}
+    : ctx_(ctx), owner_(owner) {}
 
 SessionGate::~SessionGate() = default;
 
 std::string SessionGate::sessionHandle() const {
-  if (jar_ || !has_id_) return {};
-  return session::CookieCodec::handle(logged_in_ ? new_id_ : id_);
+  if (r_.jar || !r_.has_id) return {};
+  return session::CookieCodec::handle(r_.logged_in ? r_.new_id : r_.id);
 }
 
 std::string_view SessionGate::user() const {
-  if (logged_in_) return *actions_.login;
-  return has_user_ ? std::string_view(user_) : std::string_view();
+  if (r_.logged_in) return *r_.actions.login;
+  return r_.has_user ? std::string_view(r_.user) : std::string_view();
 }
 
 void SessionGate::countLookup(SessionLookup result) {
@@ -133,7 +133,7 @@ void SessionGate::cancel() {
 
 template <typename Call>
 void SessionGate::run(Call call) {
-  store_started_ = std::chrono::steady_clock::now();
+  r_.store_started = std::chrono::steady_clock::now();
   done_ = false;
   in_call_ = true;
   session::TicketPtr ticket = call();
@@ -144,7 +144,7 @@ void SessionGate::run(Call call) {
 
 void SessionGate::completed(StoreStatus status) {
   if (ctx_.metrics != nullptr) {
-    ctx_.metrics->onStoreCommand(std::chrono::steady_clock::now() - store_started_,
+    ctx_.metrics->onStoreCommand(std::chrono::steady_clock::now() - r_.store_started,
                                  status != StoreStatus::kUnavailable);
   }
   spent_ = std::move(ticket_);
@@ -160,16 +160,11 @@ void SessionGate::resume() {
 
 void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolicy& policy,
                                bool https) {
-  cookie_ = https ? &ctx_.tls_cookie : &ctx_.plain_cookie;
   ticket_.reset();
-  req_ = &req;
-  policy_ = &policy;
-  cookie_sent_ = has_id_ = stored_ = has_user_ = no_store_ = logged_in_ = false;
-  user_.clear();
-  groups_.clear();
-  response_fields_.clear();
-  sent_value_.clear();
-  jar_.reset();
+  r_ = RequestState{};
+  r_.req = &req;
+  r_.policy = &policy;
+  r_.cookie = https ? &ctx_.tls_cookie : &ctx_.plain_cookie;
   const session::Settings& settings = *ctx_.settings;
   if (policy.csrf) {
     const std::string self = requestOrigin(req, https);
@@ -192,17 +187,17 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
     }
   }
   std::optional<std::string> value = takeCookie(req.headers, settings.cookie_name);
-  cookie_sent_ = value.has_value();
+  r_.cookie_sent = value.has_value();
   if (ctx_.sealer) {
-    jar_ = std::make_unique<session::CookieStore>(ctx_.sealer, settings.timeouts);
+    r_.jar = std::make_unique<session::CookieStore>(ctx_.sealer, settings.timeouts);
     if (!value) {
       countLookup(SessionLookup::kAbsent);
       return onLoaded(StoreStatus::kMissing);
     }
-    sent_value_ = std::move(*value);
-    key_ = "client";
-    has_id_ = true;
-    jar_->adopt(key_, sent_value_);
+    r_.sent_value = std::move(*value);
+    r_.key = "client";
+    r_.has_id = true;
+    r_.jar->adopt(r_.key, r_.sent_value);
     return startLoad();
   }
   // A forged or stale cookie ends here, before any store is asked: floods of
@@ -213,16 +208,16 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
     countLookup(value ? SessionLookup::kForged : SessionLookup::kAbsent);
     return onLoaded(StoreStatus::kMissing);
   }
-  has_id_ = true;
-  id_ = *id;
-  key_ = session::CookieCodec::storeKey(id_);
+  r_.has_id = true;
+  r_.id = *id;
+  r_.key = session::CookieCodec::storeKey(r_.id);
   startLoad();
 }
 
 void SessionGate::startLoad() {
   phase_ = Phase::kLoad;
   run([this] {
-    return store().load(key_, session::wallClockNow(),
+    return store().load(r_.key, session::wallClockNow(),
                         [this](StoreStatus status, const session::Session* session) {
                           if (session != nullptr) absorb(*session);
                           completed(status);
@@ -231,20 +226,20 @@ void SessionGate::startLoad() {
 }
 
 void SessionGate::appendJarCookie(std::string_view key) {
-  if (std::optional<std::string> value = jar_->sealed(key)) {
-    if (*value != sent_value_) appendSetCookie(session::setCookie(*cookie_, *value));
-  } else if (cookie_sent_) {
-    appendSetCookie(session::clearCookie(*cookie_));
+  if (std::optional<std::string> value = r_.jar->sealed(key)) {
+    if (*value != r_.sent_value) appendSetCookie(session::setCookie(*r_.cookie, *value));
+  } else if (r_.cookie_sent) {
+    appendSetCookie(session::clearCookie(*r_.cookie));
   }
 }
 
 void SessionGate::absorb(const session::Session& session) {
   const session::IdentityHeaders& ids = ctx_.settings->identity;
-  http::HeaderList& headers = req_->headers;
-  has_user_ = !session.user.empty();
-  if (has_user_) {
-    user_ = session.user;
-    groups_ = session.groups;
+  http::HeaderList& headers = r_.req->headers;
+  r_.has_user = !session.user.empty();
+  if (r_.has_user) {
+    r_.user = session.user;
+    r_.groups = session.groups;
     headers.add(ids.user_header, session.user);
     if (!session.groups.empty()) {
       std::string joined;
@@ -264,7 +259,7 @@ void SessionGate::absorb(const session::Session& session) {
 
 void SessionGate::onLoaded(StoreStatus status) {
   phase_ = Phase::kIdle;
-  if (has_id_) {
+  if (r_.has_id) {
     // A cookie that verified but whose session the store no longer has:
     // timed out, logged out or evicted. (The cookie store cannot tell a
     // tampered sealed cookie from an expired one; both count here.)
@@ -275,36 +270,37 @@ void SessionGate::onLoaded(StoreStatus status) {
   bool found = status == StoreStatus::kOk;
   // A store that did not answer may still hold the session: keep the
   // cookie, so the session is back when the store is.
-  stored_ = found || (status == StoreStatus::kUnavailable && has_id_);
+  r_.stored = found || (status == StoreStatus::kUnavailable && r_.has_id);
   if (status == StoreStatus::kUnavailable) {
-    LOG_DEBUG("session store unavailable for %s %s", req_->method.c_str(), pathOf(*req_).c_str());
+    LOG_DEBUG("session store unavailable for %s %s", r_.req->method.c_str(),
+              pathOf(*r_.req).c_str());
   }
   session::Session view;
-  view.user = user_;
-  view.groups = groups_;
+  view.user = r_.user;
+  view.groups = r_.groups;
   session::Lookup lookup{status, found ? &view : nullptr};
-  bool navigation = session::isBrowserNavigation(req_->method, req_->headers);
-  bool clear = cookie_sent_ && status != StoreStatus::kUnavailable;
-  switch (session::decide(*policy_, lookup, navigation)) {
+  bool navigation = session::isBrowserNavigation(r_.req->method, r_.req->headers);
+  bool clear = r_.cookie_sent && status != StoreStatus::kUnavailable;
+  switch (session::decide(*r_.policy, lookup, navigation)) {
     case session::Access::kForward:
     case session::Access::kForwardAnonymous:
-      if (!stored_) {
+      if (!r_.stored) {
         issueAnonymous();
-      } else if (jar_) {
-        appendJarCookie(key_);  // a touch re-sealed it
+      } else if (r_.jar) {
+        appendJarCookie(r_.key);  // a touch re-sealed it
       }
       return finishRequest(0);
     case session::Access::kLoginRedirect:
-      if (clear) appendSetCookie(session::clearCookie(*cookie_));
-      appendField(response_fields_, "Location",
-                  session::loginLocation(ctx_.settings->login_url, req_->target));
+      if (clear) appendSetCookie(session::clearCookie(*r_.cookie));
+      appendField(r_.response_fields, "Location",
+                  session::loginLocation(ctx_.settings->login_url, r_.req->target));
       // The redirect names this user's own path: no cache keeps it either.
-      no_store_ = true;
+      r_.no_store = true;
       return finishRequest(302);
     case session::Access::kUnauthorized:
-      if (clear) appendSetCookie(session::clearCookie(*cookie_));
+      if (clear) appendSetCookie(session::clearCookie(*r_.cookie));
       // RFC 9110 §15.5.2: a 401 names the scheme that would succeed.
-      appendField(response_fields_, "WWW-Authenticate", "Cookie realm=\"sesame\"");
+      appendField(r_.response_fields, "WWW-Authenticate", "Cookie realm=\"sesame\"");
       return finishRequest(401);
     case session::Access::kForbidden:
       return finishRequest(403);
@@ -314,106 +310,103 @@ void SessionGate::onLoaded(StoreStatus status) {
 }
 
 void SessionGate::issueAnonymous() {
-  if (jar_) {
+  if (r_.jar) {
     // Nothing to seal until something is written; a value that did not
     // open goes.
-    key_ = "client";
-    has_id_ = true;
-    stored_ = false;
-    if (cookie_sent_) appendSetCookie(session::clearCookie(*cookie_));
+    r_.key = "client";
+    r_.has_id = true;
+    r_.stored = false;
+    if (r_.cookie_sent) appendSetCookie(session::clearCookie(*r_.cookie));
     return;
   }
-  id_ = session::SessionId::random();
-  key_ = session::CookieCodec::storeKey(id_);
-  has_id_ = true;
+  r_.id = session::SessionId::random();
+  r_.key = session::CookieCodec::storeKey(r_.id);
+  r_.has_id = true;
   // Nothing is stored until something is written: cookieless floods cost
   // the store nothing.
-  stored_ = false;
-  appendSetCookie(session::setCookie(*cookie_, ctx_.codec->encode(id_)));
+  r_.stored = false;
+  appendSetCookie(session::setCookie(*r_.cookie, ctx_.codec->encode(r_.id)));
 }
 
 void SessionGate::appendSetCookie(std::string_view value) {
-  appendField(response_fields_, "Set-Cookie", value);
-  no_store_ = true;
+  appendField(r_.response_fields, "Set-Cookie", value);
+  r_.no_store = true;
 }
 
 void SessionGate::clearResponseFields() {
-  response_fields_.clear();
-  no_store_ = false;
+  r_.response_fields.clear();
+  r_.no_store = false;
 }
 
 void SessionGate::finishRequest(int status) {
   if (status != 0) {
-    policy_ = nullptr;  // no response side for sesame's own answers
-    if (no_store_) appendField(response_fields_, "Cache-Control", session::kPrivateNoStore);
+    r_.policy = nullptr;  // no response side for sesame's own answers
+    if (r_.no_store) appendField(r_.response_fields, "Cache-Control", session::kPrivateNoStore);
   }
-  owner_.onRequestChecked(status, status != 0 ? std::string_view(response_fields_) : "");
+  owner_.onRequestChecked(status, status != 0 ? std::string_view(r_.response_fields) : "");
 }
 
 SessionGate::Control SessionGate::applyControl(const http::ResponseHead& resp) {
-  if (policy_ == nullptr || !policy_->accept_control || !has_id_) return Control::kSend;
+  if (r_.policy == nullptr || !r_.policy->accept_control || !r_.has_id) return Control::kSend;
   std::vector<std::string> warnings;
   session::ControlActions actions = session::parseControlHeaders(resp.headers, {}, &warnings);
   for (const std::string& warning : warnings) {
     LOG_WARN_LIMITED("upstream control header ignored: %s (%s %s)", warning.c_str(),
-                     req_->method.c_str(), pathOf(*req_).c_str());
+                     r_.req->method.c_str(), pathOf(*r_.req).c_str());
   }
   if (actions.empty()) return Control::kSend;
   planActions(std::move(actions));
   phase_ = Phase::kActions;
-  failed_ = false;
-  applying_ = true;
+  r_.applying = true;
   runNextOp();
-  applying_ = false;
+  r_.applying = false;
   if (phase_ != Phase::kIdle) return Control::kPending;
-  return failed_ ? Control::kRefuse : Control::kSend;
+  return r_.failed ? Control::kRefuse : Control::kSend;
 }
 
 void SessionGate::planActions(session::ControlActions actions) {
-  actions_ = std::move(actions);
-  ops_.clear();
-  next_op_ = 0;
-  if (actions_.logout != session::Logout::kNone) {
-    if (actions_.logout == session::Logout::kAllSessions && has_user_) {
-      ops_.push_back({OpKind::kDestroyUser, true});
+  r_.actions = std::move(actions);
+  if (r_.actions.logout != session::Logout::kNone) {
+    if (r_.actions.logout == session::Logout::kAllSessions && r_.has_user) {
+      r_.ops.push_back({OpKind::kDestroyUser, true});
     }
-    if (stored_) ops_.push_back({OpKind::kDestroy, true});
+    if (r_.stored) r_.ops.push_back({OpKind::kDestroy, true});
     clearResponseFields();
-    appendSetCookie(session::clearCookie(*cookie_));
-    appendField(response_fields_, "Clear-Site-Data", "\"cookies\"");
+    appendSetCookie(session::clearCookie(*r_.cookie));
+    appendField(r_.response_fields, "Clear-Site-Data", "\"cookies\"");
     return;
   }
-  bool data = !actions_.set.empty() || !actions_.unset.empty();
-  if (actions_.login) {
+  bool data = !r_.actions.set.empty() || !r_.actions.unset.empty();
+  if (r_.actions.login) {
     // A new ID at login: whoever knew the old one (fixation) holds nothing.
-    if (has_user_ && user_ != *actions_.login) {
+    if (r_.has_user && r_.user != *r_.actions.login) {
       // Another user logs in on this browser: the data is the previous
       // user's (a cart, a draft, a flag the application set for them) and
       // must not be inherited, so that session ends and a fresh one starts.
       // Anonymous data (a cart before login) and a repeated login of the
       // same user keep theirs through the rotation below.
-      ops_.push_back({OpKind::kDestroy, true});
-      ops_.push_back({OpKind::kCreate, true});
+      r_.ops.push_back({OpKind::kDestroy, true});
+      r_.ops.push_back({OpKind::kCreate, true});
     } else {
-      ops_.push_back({stored_ ? OpKind::kRotate : OpKind::kCreate, true});
+      r_.ops.push_back({r_.stored ? OpKind::kRotate : OpKind::kCreate, true});
     }
-    ops_.push_back({OpKind::kIdentity, true});
-    if (data) ops_.push_back({OpKind::kUpdate, false});
-    if (jar_) {
-      new_key_ = "login";  // the cookie follows in finishActions
+    r_.ops.push_back({OpKind::kIdentity, true});
+    if (data) r_.ops.push_back({OpKind::kUpdate, false});
+    if (r_.jar) {
+      r_.new_key = "login";  // the cookie follows in finishActions
       return;
     }
-    new_id_ = session::SessionId::random();
-    new_key_ = session::CookieCodec::storeKey(new_id_);
+    r_.new_id = session::SessionId::random();
+    r_.new_key = session::CookieCodec::storeKey(r_.new_id);
     clearResponseFields();
-    appendSetCookie(session::setCookie(*cookie_, ctx_.codec->encode(new_id_)));
+    appendSetCookie(session::setCookie(*r_.cookie, ctx_.codec->encode(r_.new_id)));
     return;
   }
-  new_key_ = key_;
-  if (stored_) {
-    ops_.push_back({OpKind::kUpdate, false});
-  } else if (!actions_.set.empty()) {
-    ops_.push_back({OpKind::kCreate, false});
+  r_.new_key = r_.key;
+  if (r_.stored) {
+    r_.ops.push_back({OpKind::kUpdate, false});
+  } else if (!r_.actions.set.empty()) {
+    r_.ops.push_back({OpKind::kCreate, false});
   }
 }
 
@@ -422,79 +415,80 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
   switch (op.kind) {
     case OpKind::kCreate: {
       session::Session fresh;
-      if (actions_.login) {
+      if (r_.actions.login) {
         // Created logged in, so that a bounded store counts it as a user's
         // from the start; the data follows in its own update, after the
         // identity (a refused update must not fail the login).
-        fresh.user = *actions_.login;
-        fresh.groups = actions_.groups;
+        fresh.user = *r_.actions.login;
+        fresh.groups = r_.actions.groups;
       } else {
-        for (const session::DataField& field : actions_.set) fresh.data[field.key] = field.value;
+        for (const session::DataField& field : r_.actions.set) fresh.data[field.key] = field.value;
       }
-      return store.create(new_key_, fresh, session::wallClockNow(), std::move(done));
+      return store.create(r_.new_key, fresh, session::wallClockNow(), std::move(done));
     }
     case OpKind::kRotate:
-      return store.rotate(key_, new_key_, session::wallClockNow(), std::move(done));
+      return store.rotate(r_.key, r_.new_key, session::wallClockNow(), std::move(done));
     case OpKind::kIdentity:
-      return store.setIdentity(new_key_, *actions_.login, actions_.groups, session::wallClockNow(),
-                               std::move(done));
+      return store.setIdentity(r_.new_key, *r_.actions.login, r_.actions.groups,
+                               session::wallClockNow(), std::move(done));
     case OpKind::kUpdate: {
       session::Update update;
-      for (const session::DataField& field : actions_.set) {
+      for (const session::DataField& field : r_.actions.set) {
         update.set.emplace_back(field.key, field.value);
       }
-      update.unset = actions_.unset;
-      return store.update(new_key_, update, session::wallClockNow(), std::move(done));
+      update.unset = r_.actions.unset;
+      return store.update(r_.new_key, update, session::wallClockNow(), std::move(done));
     }
     case OpKind::kDestroy:
-      return store.destroy(key_, std::move(done));
+      return store.destroy(r_.key, std::move(done));
     case OpKind::kDestroyUser:
-      return store.destroyUser(user_, std::move(done));
+      return store.destroyUser(r_.user, std::move(done));
   }
   return nullptr;
 }
 
 void SessionGate::runNextOp() {
-  if (failed_ || next_op_ == ops_.size()) return finishActions();
-  Op op = ops_[next_op_];
+  if (r_.failed || r_.next_op == r_.ops.size()) return finishActions();
+  Op op = r_.ops[r_.next_op];
   run([this, op] { return startOp(op, [this](StoreStatus status) { completed(status); }); });
 }
 
 void SessionGate::onOpDone(StoreStatus status) {
-  Op op = ops_[next_op_++];
+  Op op = r_.ops[r_.next_op++];
   if (status == StoreStatus::kOk) {
     countOp(op.kind);
     return runNextOp();
   }
   if (op.kind == OpKind::kRotate && status == StoreStatus::kMissing) {
     // The session expired between the request and the login: start afresh.
-    ops_.insert(ops_.begin() + static_cast<std::ptrdiff_t>(next_op_), Op{OpKind::kCreate, true});
+    r_.ops.insert(r_.ops.begin() + static_cast<std::ptrdiff_t>(r_.next_op),
+                  Op{OpKind::kCreate, true});
   } else if (op.required) {
     LOG_WARN_LIMITED(
         "session store failed a %s (%s); answering 503 (%s %s): see the store's own messages "
         "(redis ADDRESS: ...) for the cause",
-        actions_.login ? "login" : "logout", statusText(status), req_->method.c_str(),
-        pathOf(*req_).c_str());
-    failed_ = true;
+        r_.actions.login ? "login" : "logout", statusText(status), r_.req->method.c_str(),
+        pathOf(*r_.req).c_str());
+    r_.failed = true;
   } else {
     LOG_WARN_LIMITED(
         "session data from the upstream not saved: %s (%s %s): see the store's messages",
-        statusText(status), req_->method.c_str(), pathOf(*req_).c_str());
+        statusText(status), r_.req->method.c_str(), pathOf(*r_.req).c_str());
   }
   runNextOp();
 }
 
 void SessionGate::finishActions() {
   phase_ = Phase::kIdle;
-  logged_in_ = !failed_ && actions_.login.has_value();
-  if (failed_) {
+  r_.logged_in = !r_.failed && r_.actions.login.has_value();
+  if (r_.failed) {
     clearResponseFields();
-  } else if (jar_ && actions_.logout == session::Logout::kNone) {
+  } else if (r_.jar && r_.actions.logout == session::Logout::kNone) {
     clearResponseFields();
-    appendJarCookie(new_key_);
+    appendJarCookie(r_.new_key);
   }
-  if (applying_) return;
-  owner_.onResponseApplied(!failed_);
+  if (r_.applying) return;
+  owner_.onResponseApplied(!r_.failed);
 }
 
 }  // namespace sesame::proxy

@@ -108,11 +108,11 @@ class SessionGate {
   // logout Clear-Site-Data; sesame's own answers also get their
   // Cache-Control here); complete once the request check and any control
   // work are done.
-  [[nodiscard]] const std::string& responseFields() const { return response_fields_; }
+  [[nodiscard]] const std::string& responseFields() const { return r_.response_fields; }
   // True when responseFields() carries the session Set-Cookie (a new
   // anonymous session, a login, a re-sealed cookie, a logout): the
   // upstream's response must then go through session::forbidCaching.
-  [[nodiscard]] bool noStore() const { return no_store_; }
+  [[nodiscard]] bool noStore() const { return r_.no_store; }
 
   // For the access log, once the response is decided: the session this
   // exchange used, or created at a login, named by its non-secret handle
@@ -133,7 +133,7 @@ class SessionGate {
     bool required;  // a failure answers 503 (login, logout)
   };
 
-  session::Store& store() { return jar_ ? *jar_ : *ctx_.store; }
+  session::Store& store() { return r_.jar ? *r_.jar : *ctx_.store; }
   void countLookup(SessionLookup result);
   void countOp(OpKind kind);
   // store = "cookie": the session is the cookie; a Set-Cookie goes out
@@ -160,7 +160,6 @@ class SessionGate {
   void resume();
 
   const SessionContext& ctx_;
-  const session::CookieAttributes* cookie_;  // chosen per request by the scheme
   SessionGateOwner& owner_;
 
   Phase phase_ = Phase::kIdle;
@@ -170,31 +169,38 @@ class SessionGate {
   session::TicketPtr ticket_;
   session::TicketPtr spent_;
 
-  http::RequestHead* req_ = nullptr;
-  const session::RoutePolicy* policy_ = nullptr;
-  bool cookie_sent_ = false;
-  bool has_id_ = false;
-  std::chrono::steady_clock::time_point store_started_{};  // of the store call in flight
-  bool stored_ = false;  // the store holds (or may hold, when it was down) key_
-  session::SessionId id_;
-  std::string key_;
-  std::string user_;
-  bool has_user_ = false;
-  std::vector<std::string> groups_;
-  std::string response_fields_;
-  bool no_store_ = false;
-  std::unique_ptr<session::CookieStore> jar_;  // store = "cookie": this request's jar
-  std::string sent_value_;                     // the cookie value the client sent
+  // Everything one request decides, reset as a whole by checkRequest so
+  // nothing of the previous request on the connection (its user, its
+  // cookie, its planned store work) carries over.
+  struct RequestState {
+    http::RequestHead* req = nullptr;
+    const session::RoutePolicy* policy = nullptr;       // null: no response side (own answers)
+    const session::CookieAttributes* cookie = nullptr;  // chosen by the client's scheme
+    bool cookie_sent = false;
+    bool has_id = false;
+    std::chrono::steady_clock::time_point store_started{};  // of the store call in flight
+    bool stored = false;  // the store holds (or may hold, when it was down) key
+    session::SessionId id;
+    std::string key;
+    std::string user;
+    bool has_user = false;
+    std::vector<std::string> groups;
+    std::string response_fields;
+    bool no_store = false;
+    std::unique_ptr<session::CookieStore> jar;  // store = "cookie": this request's jar
+    std::string sent_value;                     // the cookie value the client sent
 
-  // Control work of the current response.
-  std::vector<Op> ops_;
-  size_t next_op_ = 0;
-  session::ControlActions actions_;
-  session::SessionId new_id_;
-  std::string new_key_;
-  bool failed_ = false;
-  bool logged_in_ = false;  // this response's login went through
-  bool applying_ = false;   // inside applyControl: report by return value
+    // Control work of the response.
+    std::vector<Op> ops;
+    size_t next_op = 0;
+    session::ControlActions actions;
+    session::SessionId new_id;
+    std::string new_key;
+    bool failed = false;
+    bool logged_in = false;  // this response's login went through
+    bool applying = false;   // inside applyControl: report by return value
+  };
+  RequestState r_;
 };
 
 }  // namespace sesame::proxy
