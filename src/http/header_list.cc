@@ -53,10 +53,23 @@ bool isProtectedFromConnection(std::string_view name) {
   // message it forwards must stay framed and routed as it was received, and
   // sesame must forward the fields it judged the request by: "Connection:
   // close, Content-Length" would otherwise send the body unframed, and the
-  // upstream would read it as a second request (smuggling).
-  static constexpr std::array<std::string_view, 8> kProtected = {
-      "content-length", "transfer-encoding", "host",           "cookie",
-      "origin",         "referer",           "sec-fetch-site", "x-request-id"};
+  // upstream would read it as a second request (smuggling); a client behind
+  // a balancer that passes Connection on would remove the balancer's
+  // X-Forwarded-For and pass for the balancer itself.
+  static constexpr std::array<std::string_view, 14> kProtected = {"content-length",
+                                                                  "transfer-encoding",
+                                                                  "host",
+                                                                  "cookie",
+                                                                  "origin",
+                                                                  "referer",
+                                                                  "sec-fetch-site",
+                                                                  "x-request-id",
+                                                                  "x-forwarded-for",
+                                                                  "x-forwarded-proto",
+                                                                  "x-forwarded-host",
+                                                                  "x-real-ip",
+                                                                  "forwarded",
+                                                                  "upgrade"};
   for (std::string_view p : kProtected) {
     if (equalsIgnoreCase(name, p)) return true;
   }

@@ -42,11 +42,11 @@ void noteRefusal(const net::Address& peer, std::string_view why) {
 }
 
 void serve(Context& ctx, const config::ListenConfig& listen, int fd, SslPtr ssl,
-           const net::Address& peer) {
+           const net::Address& peer, bool may_forward = true) {
   // The stream owns `fd` and `ssl` from here on.
   std::unique_ptr<net::Stream> stream =
       net::Stream::accept(ctx.base, ctx.clock, fd, std::move(ssl));
-  auto conn = std::make_unique<ServerConnection>(ctx, listen, std::move(stream), peer);
+  auto conn = std::make_unique<ServerConnection>(ctx, listen, std::move(stream), peer, may_forward);
   ServerConnection* raw = conn.get();
   ctx.adopt(std::move(conn));
   raw->start();
@@ -113,10 +113,15 @@ class ProxyHeaderReader final : public Disposable {
       got = ::recv(fd_, buf, header.length, 0);
     } while (got < 0 && errno == EINTR);
     if (got != static_cast<ssize_t>(header.length)) return refuse("PROXY header lost in reading");
+    // LOCAL, UNKNOWN or an unsupported family name no client: the peer
+    // stays the balancer, but what follows is a client's (a TCP-mode
+    // balancer adds no X-Forwarded-For of its own), so its forwarding
+    // fields are not believed.
     net::Address client = header.source ? *header.source : peer_;
     io_.reset();
     timer_.reset();
-    serve(ctx_, listen_, std::exchange(fd_, -1), std::move(ssl_), client);
+    serve(ctx_, listen_, std::exchange(fd_, -1), std::move(ssl_), client,
+          header.source.has_value());
     ctx_.graveyard.bury(ctx_.release(this));
   }
 

@@ -1,6 +1,7 @@
 #include "sesame/proxy/forwarding.h"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "sesame/session/control_headers.h"
@@ -25,18 +26,23 @@ bool protocolAllowed(std::string_view element, const std::vector<std::string>& a
   });
 }
 
-// Removes `name` in every spelling a backend may fold into it (case, '_', '.'
-// for '-'): CGI and WSGI hand "X_Forwarded_For" to the application as
-// HTTP_X_FORWARDED_FOR, the same variable as the real field. With
-// `keep_exact`, only the folded spellings go (a trusted peer's own field stays).
-void removeSpellings(http::HeaderList& fields, std::string_view name, bool keep_exact) {
-  std::vector<std::string> names;
-  for (const http::Header& h : fields.fields()) {
-    if (!session::headerNameMatches(h.name, name)) continue;
-    if (keep_exact && http::equalsIgnoreCase(h.name, name)) continue;
-    names.push_back(h.name);
-  }
-  for (const std::string& n : names) fields.remove(n);
+// Who the client is, how it connected, which host it used: sesame's own
+// values in every spelling a gateway folds into these names
+// ("X_Forwarded_For"). Forwarded is neither passed nor sent: its host=
+// would let a framework serve another host than the one sesame routed on.
+constexpr std::array<std::string_view, 5> kForwarding = {
+    "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-IP", "Forwarded"};
+// Neighbours that frameworks believe from their proxy (Rack's
+// X-Forwarded-Ssl and X-Forwarded-Scheme, Spring's X-Forwarded-Port and
+// -Prefix, Rails' Client-IP, ...): a trusted peer's pass, nobody else's.
+constexpr std::array<std::string_view, 12> kForwardingNeighbours = {
+    "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Ssl",    "X-Forwarded-Scheme",
+    "X-Url-Scheme",     "Front-End-Https",    "X-Forwarded-Server", "X-Host",
+    "Client-IP",        "X-Client-IP",        "True-Client-IP",     "X-Cluster-Client-IP"};
+
+bool matchesAny(std::string_view name, const auto& names) {
+  return std::any_of(names.begin(), names.end(),
+                     [&](std::string_view n) { return session::headerNameMatches(name, n); });
 }
 
 }  // namespace
@@ -99,17 +105,15 @@ void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
 
   http::HeaderList fields = req.headers;
   fields.remove("Expect");
-  removeSpellings(fields, "X-Forwarded-For", false);
-  removeSpellings(fields, "X-Forwarded-Proto", false);
-  removeSpellings(fields, "X-Real-IP", false);
-  bool keep_host = fwd.trusted_peer && fields.find("X-Forwarded-Host") != nullptr;
-  removeSpellings(fields, "X-Forwarded-Host", keep_host);
-  removeSpellings(fields, "Forwarded", fwd.trusted_peer);
+  fields.removeIf([&](const http::Header& h) {
+    return matchesAny(h.name, kForwarding) ||
+           (!fwd.trusted_peer && matchesAny(h.name, kForwardingNeighbours));
+  });
   if (!fwd.request_id.empty()) fields.remove("X-Request-Id");
   http::appendFields(out, fields);
   appendField(out, "X-Forwarded-For", forwarded_for);
   appendField(out, "X-Forwarded-Proto", fwd.tls ? "https" : "http");
-  if (!req.host.empty() && !keep_host) appendField(out, "X-Forwarded-Host", req.host);
+  if (!req.host.empty()) appendField(out, "X-Forwarded-Host", req.host);
   appendField(out, "X-Real-IP", fwd.real_ip.empty() ? fwd.client_ip : fwd.real_ip);
   if (!fwd.request_id.empty()) appendField(out, "X-Request-Id", fwd.request_id);
   if (req.upgrade) out.append("Connection: upgrade\r\n");

@@ -1,6 +1,7 @@
 #include "sesame/proxy/router.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "sesame/http/path_normalizer.h"
 
@@ -44,15 +45,43 @@ bool hostMatches(const config::RouteConfig& route, std::string_view host) {
   return host == route.host;
 }
 
-// Routes sorted longest prefix first, so the first path match is the best.
+// How much of `target` the route `prefix` covers: its length when
+// pathMatches, or, for a prefix "P/", |P| when the target is "P" itself
+// (with or without a query). Frameworks serve an application mounted at
+// "/admin/" at "/admin" too (Express mounts, Spring's trailing-slash
+// matching), so "/admin" must not fall through to a weaker catch-all;
+// nginx answers it with a redirect into "location /admin/".
+std::optional<size_t> coverage(std::string_view prefix, std::string_view target) {
+  if (pathMatches(prefix, target)) return prefix.size();
+  if (prefix.size() < 2 || !prefix.ends_with('/')) return std::nullopt;
+  std::string_view bare = prefix.substr(0, prefix.size() - 1);
+  if (!target.starts_with(bare)) return std::nullopt;
+  if (target.size() != bare.size() && target[bare.size()] != '?') return std::nullopt;
+  return bare.size();
+}
+
+// The route covering most of the path; on a tie an exact "P" route beats a
+// "P/" route reached through its bare form (the operator named "P").
 const config::RouteConfig* bestPath(const std::vector<const config::RouteConfig*>& routes,
-                                    std::string_view host, std::string_view target,
-                                    bool check_host) {
+                                    std::string_view host, std::string_view target, bool check_host,
+                                    std::string_view only_host = {}) {
+  const config::RouteConfig* best = nullptr;
+  size_t best_length = 0;
+  bool best_exact = false;
   for (const config::RouteConfig* route : routes) {
     if (check_host && !hostMatches(*route, host)) continue;
-    if (pathMatches(route->path, target)) return route;
+    if (!only_host.empty() && route->host != only_host) continue;
+    std::optional<size_t> length = coverage(route->path, target);
+    if (!length) continue;
+    bool exact = *length == route->path.size();
+    if (best == nullptr || *length > best_length ||
+        (*length == best_length && exact && !best_exact)) {
+      best = route;
+      best_length = *length;
+      best_exact = exact;
+    }
   }
-  return nullptr;
+  return best;
 }
 
 }  // namespace
@@ -100,12 +129,7 @@ const config::RouteConfig* Router::match(std::string_view host, std::string_view
       break;
     }
   }
-  if (first_wild != nullptr) {
-    for (const config::RouteConfig* route : wildcard_) {
-      if (route->host == first_wild->host && pathMatches(route->path, target)) return route;
-    }
-    return nullptr;
-  }
+  if (first_wild != nullptr) return bestPath(wildcard_, host, target, false, first_wild->host);
   return bestPath(any_, host, target, false);
 }
 

@@ -17,8 +17,13 @@ namespace sesame::proxy {
 using namespace io;
 
 ServerConnection::ServerConnection(Context& ctx, const config::ListenConfig& listen,
-                                   std::unique_ptr<net::Stream> stream, const net::Address& peer)
-    : ctx_(ctx), listen_(listen), client_(std::move(stream)), peer_ip_(peer.hostString()) {}
+                                   std::unique_ptr<net::Stream> stream, const net::Address& peer,
+                                   bool may_forward)
+    : ctx_(ctx),
+      listen_(listen),
+      client_(std::move(stream)),
+      peer_ip_(peer.hostString()),
+      may_forward_(may_forward) {}
 
 ServerConnection::~ServerConnection() = default;
 
@@ -162,8 +167,9 @@ void ServerConnection::handleRequest() {
   // the identity or forwarding fields added below.
   cleanRequestFields(req, ctx_.config->server.upgrade_protocols);
   chooseRequestId(req.headers, ctx_.request_ids, ex_->request_id);
-  ex_->state.client =
-      resolveClient(ctx_.config->server.trusted_proxies, peer_ip_, listen_.tls, req.headers);
+  static const std::vector<net::Cidr> kNobody;
+  ex_->state.client = resolveClient(may_forward_ ? ctx_.config->server.trusted_proxies : kNobody,
+                                    peer_ip_, listen_.tls, req.headers);
   ex_->state.keep_alive = req.keep_alive && !ctx_.draining;
   bool has_body = req.body != http::BodyKind::kNone;
   // Routed and forwarded in its one normal spelling, so the application

@@ -133,8 +133,12 @@ void ServerConnection::readResponse() {
     }
     if (status >= 100 && status < 200) {
       // Interim responses go to HTTP/1.1 clients; 100 only when the client
-      // asked for it and sesame has not already answered it.
-      bool forward = req.version_minor == 1 && status != 100;
+      // asked for it and sesame has not already answered it. Not while the
+      // client leaves kHighWater unread: an upstream sending 1xx without
+      // end would grow the buffer without bound, and they are only
+      // informational (the final response still comes).
+      bool forward = req.version_minor == 1 && status != 100 &&
+                     evbuffer_get_length(output(client_)) < kHighWater;
       if (forward) {
         std::string head;
         appendClientResponse(head, ex_->response.head(), {});

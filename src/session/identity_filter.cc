@@ -1,7 +1,6 @@
 #include "sesame/session/identity_filter.h"
 
 #include <string>
-#include <vector>
 
 namespace sesame::session {
 namespace {
@@ -9,9 +8,9 @@ namespace {
 constexpr std::string_view kControlPrefix = "X-Sesame-";
 
 char foldNameChar(char c) {
-  if (c == '_' || c == '.') return '-';
   if (c >= 'A' && c <= 'Z') return static_cast<char>(c - 'A' + 'a');
-  return c;
+  if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return c;
+  return '-';
 }
 
 bool foldedEqual(std::string_view a, std::string_view b) {
@@ -43,16 +42,7 @@ bool headerNameHasPrefix(std::string_view name, std::string_view prefix) {
 }
 
 size_t stripSpoofable(http::HeaderList& headers, const IdentityHeaders& ids) {
-  // HeaderList removes by name; every spelling that equals a spoofable name
-  // case-insensitively is itself spoofable, so removing by each matching
-  // name removes exactly the matching fields.
-  std::vector<std::string> names;
-  for (const http::Header& h : headers.fields()) {
-    if (spoofable(h.name, ids)) names.push_back(h.name);
-  }
-  size_t removed = 0;
-  for (const std::string& name : names) removed += headers.remove(name);
-  return removed;
+  return headers.removeIf([&](const http::Header& h) { return spoofable(h.name, ids); });
 }
 
 std::string dataHeaderName(std::string_view prefix, std::string_view key) {

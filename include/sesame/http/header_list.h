@@ -1,6 +1,7 @@
 // Ordered list of HTTP header fields with case-insensitive lookup (RFC 9110 §5.1).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -16,8 +17,10 @@ struct Header {
 [[nodiscard]] bool equalsIgnoreCase(std::string_view a, std::string_view b);
 
 // Content-Length, Transfer-Encoding, Host, Cookie, Origin, Referer,
-// Sec-Fetch-Site and X-Request-Id: fields that a Connection option may not
-// remove, in either direction.
+// Sec-Fetch-Site, X-Request-Id, the forwarding fields a trusted balancer
+// adds (X-Forwarded-For/-Proto/-Host, X-Real-IP, Forwarded) and Upgrade
+// (kept or removed by the upgrade rules alone): fields that a Connection
+// option may not remove, in either direction.
 [[nodiscard]] bool isProtectedFromConnection(std::string_view name);
 
 class HeaderList {
@@ -25,6 +28,11 @@ class HeaderList {
   void add(std::string_view name, std::string_view value);
   // Removes every field with this name; returns how many were removed.
   size_t remove(std::string_view name);
+  // Removes every field for which `pred(const Header&)` holds, in one pass.
+  template <typename Pred>
+  size_t removeIf(Pred pred) {
+    return std::erase_if(fields_, pred);
+  }
   // First field with this name, or nullptr.
   [[nodiscard]] const Header* find(std::string_view name) const;
   [[nodiscard]] size_t count(std::string_view name) const;

@@ -19,8 +19,8 @@ struct RequestForwarding {
   // When set, replaces every X-Request-Id the client sent (proxy::RequestId).
   std::string_view request_id = {};
   std::string_view real_ip = {};  // X-Real-IP (ClientView::address); client_ip when empty
-  // The peer is a trusted proxy: its X-Forwarded-For chain, X-Forwarded-Host
-  // and Forwarded stand (ClientView::trusted_peer).
+  // The peer is a trusted proxy: its X-Forwarded-For chain and the
+  // forwarding neighbours stand (ClientView::trusted_peer).
   bool trusted_peer = false;
 };
 
@@ -41,12 +41,13 @@ void cleanRequestFields(http::RequestHead& req, const std::vector<std::string>& 
 // Appends the upstream request head to `out` for a request whose fields
 // went through cleanRequestFields; Upgrade survives for an upgrade; Expect
 // goes because sesame answers 100-continue itself. Forwarding fields are
-// sesame's own: X-Forwarded-Proto and X-Real-IP always; from an untrusted
-// peer X-Forwarded-For is the peer alone, X-Forwarded-Host the Host, and
-// Forwarded is removed; from a trusted peer X-Forwarded-For is its chain
-// with the peer appended, and its X-Forwarded-Host (else the Host) and
-// Forwarded go through. Spellings a backend folds into these names
-// ("X_Forwarded_For") are removed whoever the peer is.
+// sesame's own whoever the peer: X-Forwarded-Proto, X-Real-IP and
+// X-Forwarded-Host (the host sesame routed on); X-Forwarded-For is the peer
+// alone, or from a trusted peer its chain with the peer appended;
+// Forwarded is removed. Neighbours frameworks believe (X-Forwarded-Port,
+// -Prefix, -Ssl, Client-IP, ...) pass from a trusted peer only. Every
+// spelling a gateway folds into one of these names ("X_Forwarded_For") is
+// treated as that name.
 // Always HTTP/1.1 upstream: keep-alive by default, chunked when the body is.
 void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
                            const RequestForwarding& fwd);

@@ -17,7 +17,9 @@ class Router {
   // host-less routes. Within the chosen class the longest matching path
   // prefix wins. A prefix ending in '/' matches everything below it; any
   // other prefix matches the path itself or at a '/' or '?' boundary, so
-  // "/api" matches "/api/x" and "/api?q" but not "/apis". `host` is
+  // "/api" matches "/api/x" and "/api?q" but not "/apis". A prefix "P/"
+  // also matches the path "P" itself (an application mounted at "/admin/"
+  // answers "/admin" too), unless a route names "P". `host` is
   // lower-case (the request parser lowers it) and is matched as routeHost()
   // gives it; `target` is the route path of a normalised target
   // (http::routePath). Returns null when nothing matches (404).

@@ -76,9 +76,13 @@ struct Exchange {
 
 class ServerConnection : public Disposable, private net::StreamHandler, private SessionGateOwner {
  public:
-  // Takes the accepted (plain or TLS-accepting) stream.
+  // Takes the accepted (plain or TLS-accepting) stream. Without
+  // `may_forward` the peer's forwarding fields are never believed, even
+  // from an address in trusted_proxies (a PROXY header that named no
+  // client: the bytes that follow are a client's, not the balancer's).
   ServerConnection(Context& ctx, const config::ListenConfig& listen,
-                   std::unique_ptr<net::Stream> stream, const net::Address& peer);
+                   std::unique_ptr<net::Stream> stream, const net::Address& peer,
+                   bool may_forward = true);
   ~ServerConnection() override;
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
@@ -142,6 +146,7 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
   const config::ListenConfig& listen_;
   std::unique_ptr<net::Stream> client_;
   std::string peer_ip_;
+  bool may_forward_;
 
   Client client_state_ = Client::kHead;
   std::unique_ptr<Exchange> ex_;     // null while idle

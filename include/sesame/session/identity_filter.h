@@ -17,18 +17,21 @@ struct IdentityHeaders {
   std::string data_prefix = "X-Session-";
 };
 
-// True when `name` equals `target` with ASCII case ignored and '_' and '.'
-// taken as '-'. CGI, PHP and WSGI map X-Remote-User, X_Remote_User and
-// (PHP, some CGI gateways) X.Remote.User to HTTP_X_REMOTE_USER, so a client
-// sending another spelling would otherwise smuggle an identity past a filter
-// that only knows the dash one.
+// True when `name` equals `target` with ASCII case ignored and every byte
+// other than a letter or digit taken as '-'. Gateways fold names into one
+// variable: CGI, PHP and WSGI map X-Remote-User, X_Remote_User and
+// X.Remote.User to HTTP_X_REMOTE_USER, and lighttpd (CGI, FastCGI, SCGI)
+// and Apache 2.2 map every non-alphanumeric byte ("X+Remote+User") to '_'.
+// A client sending another spelling would otherwise smuggle an identity
+// past a filter that only knows the dash one.
 [[nodiscard]] bool headerNameMatches(std::string_view name, std::string_view target);
 // The same folding for a prefix test. An empty prefix matches nothing.
 [[nodiscard]] bool headerNameHasPrefix(std::string_view name, std::string_view prefix);
 
 // Removes from client request headers every field whose name matches
 // `ids.user_header` or `ids.groups_header`, or starts with `ids.data_prefix`
-// or "X-Sesame-", under the folding above; returns how many were removed.
+// or "X-Sesame-", under the folding above (one pass: linear in the number
+// of fields); returns how many were removed.
 // Runs on every route, public ones included, before sesame adds the real
 // identity. Empty names or prefix in `ids` match nothing (the configuration
 // must reject them).
