@@ -81,7 +81,8 @@ void emit(Level level, const char* fmt, va_list ap, std::string_view suffix,
   const size_t body = m <= 0 ? 0 : (static_cast<size_t>(m) < room ? static_cast<size_t>(m) : room);
   if (keep != nullptr) keep->assign(line + len, body < kLikeBytes ? body : kLikeBytes);
   len += body;
-  std::memcpy(line + len, suffix.data(), suffix.size());
+  // An empty view may hold a null pointer, which memcpy must not get.
+  if (!suffix.empty()) std::memcpy(line + len, suffix.data(), suffix.size());
   len += suffix.size();
   line[len++] = '\n';
   std::fwrite(line, 1, len, stderr);
