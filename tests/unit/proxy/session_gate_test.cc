@@ -101,7 +101,11 @@ struct Fixture {
   // Runs a request through the gate; the owner's verdict is in `owner`.
   void check(http::RequestHead& req, const session::RoutePolicy& policy) {
     owner = Owner{};
-    gate->checkRequest(req, policy, https);
+    // The gate keeps the policy until the response, as the connection's
+    // route config does: the fixture holds a copy, so callers may pass
+    // temporaries.
+    held_policy = policy;
+    gate->checkRequest(req, held_policy, https);
     REQUIRE(owner.checked != -1);  // the memory and cookie stores answer at once
   }
 
@@ -126,6 +130,7 @@ struct Fixture {
   std::unique_ptr<CountingStore> counting;
   SessionContext ctx;
   Owner owner;
+  session::RoutePolicy held_policy;
   std::unique_ptr<SessionGate> gate;
 };
 
