@@ -39,11 +39,12 @@ TLS_SRCS := $(wildcard src/tls/*.cc)
 HTTP_SRCS := $(wildcard src/http/*.cc)
 CONFIG_SRCS := $(wildcard src/config/*.cc)
 SESSION_SRCS := $(wildcard src/session/*.cc)
+AUTH_SRCS := $(wildcard src/auth/*.cc)
 PROXY_SRCS := $(wildcard src/proxy/*.cc)
 ADMIN_SRCS := $(wildcard src/admin/*.cc)
 SERVER_SRCS := $(filter-out src/server/main.cc,$(wildcard src/server/*.cc))
 LIB_SRCS := $(BASE_SRCS) $(NET_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(CONFIG_SRCS) $(SESSION_SRCS) \
-  $(PROXY_SRCS) $(ADMIN_SRCS) $(SERVER_SRCS)
+  $(AUTH_SRCS) $(PROXY_SRCS) $(ADMIN_SRCS) $(SERVER_SRCS)
 UNIT_SRCS := $(wildcard tests/unit/*.cc tests/unit/*/*.cc)
 FUZZ_SRCS := $(wildcard tests/fuzz/*.cc)
 
@@ -119,7 +120,8 @@ asan-bins: deps
 # archive, and each target links only the members it uses. Compiling every
 # source into every target took 1.25 CPU-minutes per target, one file at a
 # time; the archive and six links take 2.3 for all six.
-FUZZ_LIB_SRCS := $(BASE_SRCS) $(NET_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(CONFIG_SRCS) $(SESSION_SRCS)
+FUZZ_LIB_SRCS := $(BASE_SRCS) $(NET_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(CONFIG_SRCS) $(SESSION_SRCS) \
+  $(AUTH_SRCS)
 FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_FLAGS := -std=c++20 -O1 -g -Iinclude -MMD -MP $(FUZZ_SAN) \
   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
