@@ -1,7 +1,12 @@
 #include "reader.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace sesame::config {
 
@@ -206,6 +211,35 @@ std::optional<net::Address> readAddress(Diagnostics& diag, const toml::node& nod
   if (hp) addr = options.resolve_names ? net::resolve(*hp, &why) : net::resolveNumeric(*hp, &why);
   if (!addr) diag.error(node, key + " " + quote(text) + " is not a usable address: " + why);
   return addr;
+}
+
+std::optional<std::string> readSmallFile(TableReader& s, std::string_view key,
+                                         const std::string& file, std::string_view holds,
+                                         uintmax_t max_bytes) {
+  namespace fs = std::filesystem;
+  const toml::node& at = *s.find(key);
+  std::string where = s.path(key) + ": " + quote(file);
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    s.diag().error(at,
+                   where + (fs::exists(file, ec) ? " is not a regular file" : " does not exist"));
+    return std::nullopt;
+  }
+  if (fs::file_size(file, ec) > max_bytes) {
+    s.diag().error(at, where + " is larger than " + std::to_string(max_bytes / 1024) +
+                           " KiB; it should hold " + std::string(holds));
+    return std::nullopt;
+  }
+  errno = 0;
+  std::ifstream in(file, std::ios::binary);
+  if (!in.is_open()) {
+    s.diag().error(at, s.path(key) + ": cannot read " + quote(file) + ": " +
+                           std::strerror(errno != 0 ? errno : EACCES));
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace sesame::config

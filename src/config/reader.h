@@ -98,6 +98,13 @@ class TableReader {
 // the same files.
 [[nodiscard]] std::string resolvePath(const std::string& config_path, const std::string& value);
 
+// The whole of the small file `file` named by `key` (at most `max_bytes`);
+// `holds` says what it should contain, for the too-large message. Errors
+// name the file and the reason, never its content (secrets, hashes).
+[[nodiscard]] std::optional<std::string> readSmallFile(TableReader& s, std::string_view key,
+                                                       const std::string& file,
+                                                       std::string_view holds, uintmax_t max_bytes);
+
 // Section readers, in the order loader.cc runs them (later ones check
 // references to earlier ones).
 void readServer(TableReader& root, Config& config);

@@ -58,38 +58,10 @@ std::string_view trimmed(std::string_view s) {
   return s;
 }
 
-// The whole of the small file `file` named by `key`; `holds` says what it
-// should contain, for the too-large message. Errors name the file and the
-// reason, never its content.
-std::optional<std::string> readSecretFile(TableReader& s, std::string_view key,
-                                          const std::string& file, std::string_view holds) {
-  const toml::node& at = *s.find(key);
-  std::string where = s.path(key) + ": " + quote(file);
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) {
-    s.diag().error(at,
-                   where + (fs::exists(file, ec) ? " is not a regular file" : " does not exist"));
-    return std::nullopt;
-  }
-  if (fs::file_size(file, ec) > kMaxSecretsFileBytes) {
-    s.diag().error(at, where + " is larger than 64 KiB; it should hold " + std::string(holds));
-    return std::nullopt;
-  }
-  errno = 0;
-  std::ifstream in(file, std::ios::binary);
-  if (!in.is_open()) {
-    s.diag().error(at, s.path(key) + ": cannot read " + quote(file) + ": " +
-                           std::strerror(errno != 0 ? errno : EACCES));
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // One secret per line; blank lines and '#' comments are skipped.
 std::optional<std::vector<std::string>> readSecretsFile(TableReader& s, const std::string& file) {
-  std::optional<std::string> text = readSecretFile(s, "secrets_file", file, "one secret per line");
+  std::optional<std::string> text =
+      readSmallFile(s, "secrets_file", file, "one secret per line", kMaxSecretsFileBytes);
   if (!text) return std::nullopt;
   std::vector<std::string> secrets;
   std::istringstream lines(*text);
@@ -254,7 +226,7 @@ void readStore(TableReader& s, session::Settings& settings) {
 // The first line of `file`, without its line ending.
 std::optional<std::string> readPasswordFile(TableReader& r, const std::string& file) {
   std::optional<std::string> text =
-      readSecretFile(r, "password_file", file, "the password on one line");
+      readSmallFile(r, "password_file", file, "the password on one line", kMaxSecretsFileBytes);
   if (!text) return std::nullopt;
   std::string line = text->substr(0, text->find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
