@@ -16,6 +16,8 @@ constexpr std::string_view kUpstreamErrorNames[kUpstreamErrorKinds] = {"connect"
                                                                        "reset", "bad_response"};
 constexpr std::string_view kLookupNames[kSessionLookupResults] = {"valid", "absent", "forged",
                                                                   "expired", "unavailable"};
+constexpr std::string_view kLoginNames[kLoginOutcomes] = {"success", "failure", "locked", "busy",
+                                                          "unavailable"};
 
 // Shortest text that reads back as the same double; +Inf and NaN as the
 // exposition format spells them.
@@ -160,6 +162,12 @@ void renderSessions(std::string& out, const MetricsSnapshot& m) {
   for (size_t i = 0; i < kSessionLookupResults; ++i) {
     sample(out, "sesame_session_lookups_total", {{"result", kLookupNames[i]}},
            m.session_lookups[i]);
+  }
+  family(out, "sesame_logins_total", "counter",
+         "Sign-in attempts at /.sesame/login, by outcome (locked: too many failures; busy: the "
+         "hashing queue was full; unavailable: the store did not answer).");
+  for (size_t i = 0; i < kLoginOutcomes; ++i) {
+    sample(out, "sesame_logins_total", {{"outcome", kLoginNames[i]}}, m.logins[i]);
   }
   family(out, "sesame_sessions_created_total", "counter", "Sessions created.");
   sample(out, "sesame_sessions_created_total", {}, m.sessions_created);

@@ -25,7 +25,7 @@ LoadResult parse(std::string_view text, const std::string& path, const LoadOptio
   config->path = path;
   TableReader root(doc, "", diag);
   root.rejectUnknown({"server", "listen", "tls", "upstream", "session", "redis", "identity",
-                      "route", "limits", "timeouts", "log", "admin"});
+                      "route", "limits", "timeouts", "log", "admin", "login"});
   // Order matters: listeners check [tls] certificates, routes check upstream
   // names and whether [session] exists.
   readServer(root, *config);
@@ -33,6 +33,7 @@ LoadResult parse(std::string_view text, const std::string& path, const LoadOptio
   readListeners(root, options, *config);
   readUpstreams(root, options, *config);
   readSession(root, options, *config);
+  readLogin(root, *config);
   readRoutes(root, *config);
   readLimits(root, *config);
   readTimeouts(root, *config);

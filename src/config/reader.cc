@@ -19,6 +19,10 @@ void Diagnostics::error(const toml::source_region& where, std::string message) {
   errors_.push_back(Entry{line, column, errors_.size(), std::move(text)});
 }
 
+void Diagnostics::external(std::string message) {
+  errors_.push_back(Entry{UINT32_MAX, UINT32_MAX, errors_.size(), std::move(message)});
+}
+
 std::vector<std::string> Diagnostics::take() {
   std::sort(errors_.begin(), errors_.end(), [](const Entry& a, const Entry& b) {
     if (a.line != b.line) return a.line < b.line;

@@ -24,6 +24,9 @@ class Diagnostics {
   void error(const toml::node& where, std::string message) {
     error(where.source(), std::move(message));
   }
+  // A problem inside another file the configuration names (a users file),
+  // already "THAT_FILE:LINE: message"; listed after this file's own.
+  void external(std::string message);
   [[nodiscard]] bool empty() const { return errors_.empty(); }
   // In file order, so an operator can fix them top to bottom.
   [[nodiscard]] std::vector<std::string> take();
@@ -120,6 +123,8 @@ void readRoutePolicy(TableReader& entry, const Config& config, session::RoutePol
 void readLimits(TableReader& root, Config& config);
 void readTimeouts(TableReader& root, Config& config);
 void readLog(TableReader& root, Config& config);
+// [login]; needs readSession to have run (it sets the default login_url).
+void readLogin(TableReader& root, Config& config);
 // Needs readListeners to have run: the admin address must differ from theirs.
 void readAdmin(TableReader& root, const LoadOptions& options, Config& config);
 

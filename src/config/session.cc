@@ -395,7 +395,7 @@ void readSession(TableReader& root, const LoadOptions& options, Config& config) 
     TableReader s(*table, "session", root.diag());
     s.rejectUnknown({"store", "cookie_name", "same_site", "secure", "domain", "secrets",
                      "secrets_file", "idle_timeout", "absolute_timeout", "touch_interval",
-                     "login_url", "csrf_origins", "max_sessions"});
+                     "login_url", "csrf_origins", "max_sessions", "max_per_user"});
     session::Settings settings;
     readStore(s, settings);
     if (auto v = s.string("cookie_name")) settings.cookie_name = *v;
@@ -409,6 +409,15 @@ void readSession(TableReader& root, const LoadOptions& options, Config& config) 
     readCsrfOrigins(s, settings);
     if (auto v = s.integer("max_sessions", 1, 100'000'000)) {
       settings.max_sessions = static_cast<size_t>(*v);
+    }
+    if (auto v = s.integer("max_per_user", 0, 1'000'000)) {
+      settings.max_per_user = static_cast<size_t>(*v);
+      if (settings.max_per_user != 0 && settings.store == session::StoreKind::kCookie) {
+        s.diag().error(*s.find("max_per_user"),
+                       "session.max_per_user needs a store that can find a user's sessions "
+                       "(\"memory\" or \"redis\"); with store = \"cookie\" sessions live only in "
+                       "browsers");
+      }
     }
     config.session = std::move(settings);
   }

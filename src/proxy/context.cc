@@ -63,6 +63,12 @@ Context::Context(event_base* loop, Clock& loop_clock, std::shared_ptr<const conf
         std::make_unique<session::RedisStore>(base, clock, settings.redis, settings.timeouts);
     sessions->store = worker_store.get();
   }
+  if (config->login) {
+    sessions->login = &*config->login;
+    sessions->hashing = shared_->hashing.get();
+    sessions->counters =
+        shared_->counters ? static_cast<session::Store*>(shared_->counters.get()) : sessions->store;
+  }
   sessions->plain_cookie = {settings.cookie_name, settings.secure, true, settings.same_site,
                             settings.domain};
   sessions->tls_cookie = sessions->plain_cookie;

@@ -143,16 +143,23 @@ void appendClientResponse(std::string& out, const http::ResponseHead& resp,
   out.append("\r\n");
 }
 
-void appendErrorResponse(std::string& out, int status, bool close, std::string_view extra_fields,
-                         bool head) {
-  std::string_view reason = http::reasonPhrase(status);
-  out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason);
-  out.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
-  out.append(std::to_string(reason.size() + 1)).append("\r\n");
+void appendResponse(std::string& out, int status, bool close, std::string_view extra_fields,
+                    std::string_view content_type, std::string_view body, size_t length) {
+  out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
+  out.append(http::reasonPhrase(status)).append("\r\n");
+  if (!content_type.empty()) out.append("Content-Type: ").append(content_type).append("\r\n");
+  out.append("Content-Length: ").append(std::to_string(length)).append("\r\n");
   out.append(extra_fields);
   if (close) out.append("Connection: close\r\n");
   out.append("\r\n");
-  if (!head) out.append(reason).append("\n");
+  out.append(body);
+}
+
+void appendErrorResponse(std::string& out, int status, bool close, std::string_view extra_fields,
+                         bool head) {
+  std::string body = std::string(http::reasonPhrase(status)) + "\n";
+  appendResponse(out, status, close, extra_fields, "text/plain; charset=utf-8",
+                 head ? std::string_view() : std::string_view(body), body.size());
 }
 
 }  // namespace sesame::proxy

@@ -21,6 +21,7 @@ void MetricsSnapshot::add(const MetricsSnapshot& other) {
   tls_handshakes_failed += other.tls_handshakes_failed;
   for (size_t i = 0; i < session_lookups.size(); ++i)
     session_lookups[i] += other.session_lookups[i];
+  for (size_t i = 0; i < logins.size(); ++i) logins[i] += other.logins[i];
   sessions_created += other.sessions_created;
   sessions_rotated += other.sessions_rotated;
   sessions_destroyed += other.sessions_destroyed;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "sesame/auth/form.h"
 #include "sesame/base/log.h"
 #include "sesame/http/path_normalizer.h"
 #include "sesame/proxy/body_pump.h"
@@ -69,6 +70,9 @@ void ServerConnection::onClientRead() {
     case Client::kBody:
       pumpRequestBody();
       break;
+    case Client::kOwnBody:
+      readOwnBody();
+      break;
     case Client::kTunnel:
       pumpTunnel();
       break;
@@ -114,6 +118,10 @@ void ServerConnection::onTimer() {
       } else {
         close();  // idle keep-alive connection
       }
+      break;
+    case Client::kOwnBody:
+      LOG_DEBUG("%s: form body not received in time", peer_ip_.c_str());
+      respondError(408, true);
       break;
     case Client::kTunnel:
     case Client::kClosing:
@@ -163,6 +171,13 @@ void ServerConnection::readHeads() {
 void ServerConnection::handleRequest() {
   http::RequestHead& req = ex_->request.head();
   ex_->log.due = true;
+  // Forward-auth reads nginx's X-Original-URL, which the clean-up below
+  // removes (no upstream may be steered by it).
+  if (req.target.starts_with("/.sesame")) {
+    if (const http::Header* h = req.headers.find("X-Original-URL")) {
+      ex_->state.original_url = h->value;
+    }
+  }
   // First, before sesame adds anything: a Connection option must not remove
   // the identity or forwarding fields added below.
   cleanRequestFields(req, ctx_.config->server.upgrade_protocols);
@@ -194,6 +209,7 @@ void ServerConnection::handleRequest() {
                            ctx_.https_port_suffix + (origin_form ? req.target : "/") + "\r\n";
     return respondError(308, has_body || !ex_->state.keep_alive, location);
   }
+  if (origin_form && isOwnTarget(req.target)) return handleOwnRequest();
   Router::TargetMatch found = ctx_.router.matchTarget(req.host, req.target);
   if (found.ambiguous) return respondError(400, true);
   ex_->state.route = found.route;
@@ -215,10 +231,57 @@ void ServerConnection::handleRequest() {
       // Bytes after the head (a body, pipelined requests) wait unread until
       // the check is done; the read watermark bounds them.
       client_state_ = Client::kWaiting;
-      return gate_->checkRequest(req, ex_->state.route->policy, ex_->state.client.https);
+      return gate_->checkRequest(req, ex_->state.route->policy, ex_->state.client.https,
+                                 ex_->state.client.address);
     }
   }
   forwardRequest();
+}
+
+void ServerConnection::handleOwnRequest() {
+  http::RequestHead& req = ex_->request.head();
+  bool has_body = req.body != http::BodyKind::kNone;
+  session::stripSpoofable(req.headers, ctx_.identity);
+  if (!ctx_.sessions) return respondError(404, has_body || !ex_->state.keep_alive);
+  // Forms are small: a body of unknown length (chunked) or a large one is
+  // refused before a byte of it is read.
+  if (req.body == http::BodyKind::kChunked) return respondError(411, true);
+  if (has_body && req.content_length > auth::kMaxLoginBody) return respondError(413, true);
+  if (!gate_) gate_ = std::make_unique<SessionGate>(*ctx_.sessions, static_cast<SessionGateOwner&>(*this));
+  if (!own_) {
+    own_ = std::make_unique<OwnEndpoints>(*ctx_.sessions, *gate_,
+                                          static_cast<OwnEndpointsOwner&>(*this));
+  }
+  ex_->state.gated = true;
+  ex_->state.own = true;
+  if (has_body && req.content_length > 0) {
+    if (req.expect_continue && req.version_minor == 1) {
+      evbuffer_add(output(client_), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    }
+    client_state_ = Client::kOwnBody;
+    armTimer(ctx_.config->timeouts.header);
+    return readOwnBody();
+  }
+  client_state_ = Client::kWaiting;
+  own_->start(req, ex_->state.client, std::move(ex_->state.original_url), {});
+}
+
+void ServerConnection::readOwnBody() {
+  evbuffer* in = input(client_);
+  const http::RequestHead& req = ex_->request.head();
+  size_t length = static_cast<size_t>(req.content_length);
+  if (evbuffer_get_length(in) < length) return;
+  std::string body(length, '\0');
+  evbuffer_remove(in, body.data(), length);
+  client_->setDeadline(kNoTimeout);
+  client_state_ = Client::kWaiting;
+  own_->start(ex_->request.head(), ex_->state.client, std::move(ex_->state.original_url),
+              std::move(body));
+}
+
+void ServerConnection::onOwnResponse(const OwnResponse& response) {
+  respond(response.status, !ex_->state.keep_alive, response.fields, response.content_type,
+          response.body);
 }
 
 void Exchange::next() {
@@ -229,6 +292,7 @@ void Exchange::next() {
 }
 
 void ServerConnection::onRequestChecked(int status, std::string_view fields) {
+  if (ex_->state.own) return own_->onChecked(status);
   if (status == 0) return forwardRequest();
   bool has_body = ex_->request.head().body != http::BodyKind::kNone;
   respondError(status, has_body || !ex_->state.keep_alive, fields);
@@ -255,6 +319,12 @@ void ServerConnection::forwardRequest() {
 }
 
 void ServerConnection::respondError(int status, bool close_after, std::string_view extra_fields) {
+  std::string body = std::string(http::reasonPhrase(status)) + "\n";
+  respond(status, close_after, extra_fields, "text/plain; charset=utf-8", body);
+}
+
+void ServerConnection::respond(int status, bool close_after, std::string_view extra_fields,
+                               std::string_view content_type, std::string_view body) {
   close_after = close_after || ctx_.draining;
   std::string response;
   std::string fields(extra_fields);
@@ -266,12 +336,10 @@ void ServerConnection::respondError(int status, bool close_after, std::string_vi
   if (id.empty()) ctx_.request_ids.next(id);
   fields.append("X-Request-Id: ").append(id.view()).append("\r\n");
   bool head = ex_ && ex_->request.head().method == "HEAD";
-  appendErrorResponse(response, status, close_after, fields, head);
+  appendResponse(response, status, close_after, fields, content_type,
+                 head ? std::string_view() : body, body.size());
   evbuffer_add(output(client_), response.data(), response.size());
-  if (ex_) {
-    size_t body = head ? 0 : response.size() - (response.find("\r\n\r\n") + 4);
-    logExchange(status, body);
-  }
+  if (ex_) logExchange(status, head ? 0 : body.size());
   if (close_after) return closeWhenFlushed();
   nextRequest();
 }
@@ -362,6 +430,7 @@ void ServerConnection::close() {
     logExchange(status == 0 ? 499 : status, status == 0 ? 0 : bytes);
   }
   if (gate_) gate_->cancel();
+  if (own_) own_->cancel();
   if (!tls_counted_ && listen_.tls) countTlsHandshake();
   ctx_.metrics.onConnectionClosed();
   dropUpstream();

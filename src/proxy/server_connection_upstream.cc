@@ -185,6 +185,7 @@ void ServerConnection::dropPlantedCookies() {
 }
 
 void ServerConnection::onResponseApplied(bool ok) {
+  if (ex_->state.own) return own_->onApplied(ok);
   if (!ok) {
     dropUpstream();
     return respondError(503, true);

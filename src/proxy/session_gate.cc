@@ -31,6 +31,12 @@ std::string pathOf(const http::RequestHead& req) {
   return req.target.substr(0, req.target.find('?'));
 }
 
+// LoginInfo::method of sesame's own sign-in form.
+constexpr std::string_view kPasswordMethod = "password";
+// A client's User-Agent is recorded at login for the session list; longer
+// ones are cut (it is a hint for a person, not an identifier).
+constexpr size_t kMaxAgentBytes = 256;
+
 const char* statusText(StoreStatus status) {
   switch (status) {
     case StoreStatus::kOk:
@@ -48,11 +54,11 @@ const char* statusText(StoreStatus status) {
 
 }  // namespace
 
-SessionShared::SessionShared(const session::Settings& settings,
-                             std::shared_ptr<session::MemoryStore> previous)
+SessionShared::SessionShared(const session::Settings& settings, const config::LoginConfig* login,
+                             const SessionShared* previous)
     : codec(settings.secrets) {
   if (settings.store == session::StoreKind::kMemory) {
-    memory = std::move(previous);
+    if (previous != nullptr) memory = previous->memory;
     if (memory) {
       memory->reconfigure(settings.max_sessions, settings.timeouts);
     } else {
@@ -66,6 +72,23 @@ SessionShared::SessionShared(const session::Settings& settings,
     size_t overhead = session::setCookie(attrs, "").size();
     sealer = std::make_shared<session::CookieSealer>(settings.secrets, settings.cookie_name,
                                                      session::CookieStore::maxValueBytes(overhead));
+  }
+  if (login == nullptr) return;
+  if (previous != nullptr && previous->hashing && previous->hash_threads == login->hash_threads &&
+      previous->hash_queue == login->hash_queue) {
+    hashing = previous->hashing;
+  } else {
+    hashing = std::make_shared<auth::HashPool>(login->hash_threads, login->hash_queue);
+  }
+  hash_threads = login->hash_threads;
+  hash_queue = login->hash_queue;
+  if (settings.store == session::StoreKind::kMemory) {
+    counters = memory;
+  } else if (settings.store == session::StoreKind::kCookie) {
+    // Only the counters live here; it holds no session.
+    counters = previous != nullptr && previous->counters ? previous->counters
+                                                         : std::make_shared<session::MemoryStore>(
+                                                               1, settings.timeouts);
   }
 }
 
@@ -121,6 +144,7 @@ void SessionGate::countOp(OpKind kind) {
     case OpKind::kDestroyUser:
       return ctx_.metrics->onSessionDestroyed();
     case OpKind::kIdentity:
+    case OpKind::kTrim:
     case OpKind::kUpdate:
       return;
   }
@@ -158,35 +182,57 @@ void SessionGate::resume() {
   if (phase_ == Phase::kActions) return onOpDone(status_);
 }
 
-void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolicy& policy,
-                               bool https) {
+void SessionGate::begin(http::RequestHead& req, bool https, std::string_view client) {
   ticket_.reset();
   r_ = RequestState{};
   r_.req = &req;
-  r_.policy = &policy;
   r_.cookie = https ? &ctx_.tls_cookie : &ctx_.plain_cookie;
+  r_.client = client;
+  r_.https = https;
+}
+
+bool SessionGate::allowedSite() {
   const session::Settings& settings = *ctx_.settings;
-  if (policy.csrf) {
-    const std::string self = requestOrigin(req, https);
-    // An upgrade is checked whatever its method: a WebSocket handshake is a
-    // GET that hands the page a channel carrying the user's session.
-    const session::CsrfVerdict csrf =
-        req.upgrade
-            ? session::checkCrossSite(req.headers, self, settings.csrf_origins)
-            : session::checkUnsafeRequest(req.method, req.headers, self, settings.csrf_origins);
-    if (!csrf.allowed) {
-      // Client-controlled text, bounded and escaped (an Origin can be 8 KiB
-      // of anything); never a cookie.
-      LOG_INFO_LIMITED("refused a cross-site %s%s %s: %.*s \"%s\" %.*s (this site: %s)",
-                       log::printable(req.method, 32).c_str(), req.upgrade ? " upgrade" : "",
-                       log::printable(pathOf(req), 256).c_str(),
-                       static_cast<int>(csrf.field.size()), csrf.field.data(),
-                       log::printable(csrf.value, 128).c_str(), static_cast<int>(csrf.why.size()),
-                       csrf.why.data(), log::printable(self, 128).c_str());
-      return finishRequest(403);
-    }
-  }
-  std::optional<std::string> value = takeCookie(req.headers, settings.cookie_name);
+  const http::RequestHead& req = *r_.req;
+  const std::string self = requestOrigin(req, r_.https);
+  // An upgrade is checked whatever its method: a WebSocket handshake is a
+  // GET that hands the page a channel carrying the user's session.
+  const session::CsrfVerdict csrf =
+      req.upgrade
+          ? session::checkCrossSite(req.headers, self, settings.csrf_origins)
+          : session::checkUnsafeRequest(req.method, req.headers, self, settings.csrf_origins);
+  if (csrf.allowed) return true;
+  // Client-controlled text, bounded and escaped (an Origin can be 8 KiB of
+  // anything); never a cookie.
+  LOG_INFO_LIMITED("refused a cross-site %s%s %s: %.*s \"%s\" %.*s (this site: %s)",
+                   log::printable(req.method, 32).c_str(), req.upgrade ? " upgrade" : "",
+                   log::printable(pathOf(req), 256).c_str(), static_cast<int>(csrf.field.size()),
+                   csrf.field.data(), log::printable(csrf.value, 128).c_str(),
+                   static_cast<int>(csrf.why.size()), csrf.why.data(),
+                   log::printable(self, 128).c_str());
+  finishRequest(403);
+  return false;
+}
+
+void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolicy& policy,
+                               bool https, std::string_view client) {
+  begin(req, https, client);
+  r_.policy = &policy;
+  if (policy.csrf && !allowedSite()) return;
+  readCookie();
+}
+
+void SessionGate::inspect(http::RequestHead& req, bool https, std::string_view client,
+                          bool csrf) {
+  begin(req, https, client);
+  r_.inspecting = true;
+  if (csrf && !allowedSite()) return;
+  readCookie();
+}
+
+void SessionGate::readCookie() {
+  const session::Settings& settings = *ctx_.settings;
+  std::optional<std::string> value = takeCookie(r_.req->headers, settings.cookie_name);
   r_.cookie_sent = value.has_value();
   if (ctx_.sealer) {
     r_.jar = std::make_unique<session::CookieStore>(ctx_.sealer, settings.timeouts);
@@ -220,7 +266,7 @@ void SessionGate::startLoad() {
     return store().load(r_.key, session::wallClockNow(),
                         [this](StoreStatus status, const session::Session* session) {
                           if (session != nullptr) absorb(*session);
-                          completed(status);
+                          completed(r_.revoked ? StoreStatus::kMissing : status);
                         });
   });
 }
@@ -236,14 +282,31 @@ void SessionGate::appendJarCookie(std::string_view key) {
 void SessionGate::absorb(const session::Session& session) {
   const session::IdentityHeaders& ids = ctx_.settings->identity;
   http::HeaderList& headers = r_.req->headers;
+  const std::vector<std::string>* groups = &session.groups;
+  if (session.method == kPasswordMethod) {
+    // The users file decides, now: a user removed from it is logged out at
+    // the next request, and a group taken away is gone at once.
+    const auth::User* known =
+        ctx_.login != nullptr ? ctx_.login->users->find(session.user) : nullptr;
+    if (known == nullptr) {
+      r_.revoked = true;
+      r_.user = session.user;  // for the log line; has_user stays false
+      return;
+    }
+    groups = &known->groups;
+  }
+  if (r_.inspecting) {
+    r_.loaded = session;
+    r_.loaded->groups = *groups;
+  }
   r_.has_user = !session.user.empty();
   if (r_.has_user) {
     r_.user = session.user;
-    r_.groups = session.groups;
+    r_.groups = *groups;
     headers.add(ids.user_header, session.user);
-    if (!session.groups.empty()) {
+    if (!groups->empty()) {
       std::string joined;
-      for (const std::string& group : session.groups) {
+      for (const std::string& group : *groups) {
         if (!joined.empty()) joined.append(",");
         joined.append(group);
       }
@@ -267,10 +330,25 @@ void SessionGate::onLoaded(StoreStatus status) {
                 : status == StoreStatus::kMissing ? SessionLookup::kExpired
                                                   : SessionLookup::kUnavailable);
   }
+  if (r_.revoked) {
+    LOG_INFO("session of %s ended: the user is no longer in the users file",
+             log::printable(r_.user.empty() ? std::string_view("?") : r_.user, 64).c_str());
+    r_.cleanup = store().destroy(r_.key, [](StoreStatus) {});
+  }
   bool found = status == StoreStatus::kOk;
   // A store that did not answer may still hold the session: keep the
   // cookie, so the session is back when the store is.
   r_.stored = found || (status == StoreStatus::kUnavailable && r_.has_id);
+  r_.lookup = status;
+  if (r_.inspecting) {
+    if (!found) r_.loaded.reset();
+    if (!found && r_.cookie_sent && status != StoreStatus::kUnavailable && !ctx_.sealer) {
+      // Gone from the store: the browser may keep the cookie for a login
+      // form's token, but whoever asks sees no session.
+      r_.has_user = false;
+    }
+    return finishRequest(0);
+  }
   if (status == StoreStatus::kUnavailable) {
     LOG_DEBUG("session store unavailable for %s %s", r_.req->method.c_str(),
               pathOf(*r_.req).c_str());
@@ -391,6 +469,8 @@ void SessionGate::planActions(session::ControlActions actions) {
       r_.ops.push_back({r_.stored ? OpKind::kRotate : OpKind::kCreate, true});
     }
     r_.ops.push_back({OpKind::kIdentity, true});
+    // Beyond max_per_user the oldest logins end, this one stays (the newest).
+    if (ctx_.settings->max_per_user != 0 && !r_.jar) r_.ops.push_back({OpKind::kTrim, false});
     if (data) r_.ops.push_back({OpKind::kUpdate, false});
     if (r_.jar) {
       r_.new_key = "login";  // the cookie follows in finishActions
@@ -408,6 +488,50 @@ void SessionGate::planActions(session::ControlActions actions) {
   } else if (!r_.actions.set.empty()) {
     r_.ops.push_back({OpKind::kCreate, false});
   }
+}
+
+std::string SessionGate::csrfBinding(bool create) {
+  if (r_.jar) {
+    if (r_.loaded && !r_.loaded->nonce.empty()) return r_.loaded->nonce;
+    if (!create) return {};
+    // Cookie-store sessions have no ID: a fresh anonymous one carries a
+    // random nonce for the token to bind to.
+    session::Session fresh;
+    fresh.nonce = session::CookieCodec::handle(session::SessionId::random()) +
+                  session::CookieCodec::handle(session::SessionId::random());
+    r_.key = "client";
+    r_.has_id = true;
+    StoreStatus status = StoreStatus::kUnavailable;
+    r_.cleanup = r_.jar->create(r_.key, fresh, session::wallClockNow(),
+                                [&status](StoreStatus s) { status = s; });
+    if (status != StoreStatus::kOk) return {};
+    r_.stored = true;
+    r_.loaded = fresh;
+    appendJarCookie(r_.key);
+    return fresh.nonce;
+  }
+  if (r_.has_id) return r_.key;
+  if (!create) return {};
+  issueAnonymous();
+  return r_.key;
+}
+
+void SessionGate::login(const session::LoginInfo& login) {
+  session::ControlActions actions;
+  actions.login = login.user;
+  actions.groups = login.groups;
+  r_.login_method = login.method;
+  planActions(std::move(actions));
+  phase_ = Phase::kActions;
+  runNextOp();
+}
+
+void SessionGate::logout() {
+  session::ControlActions actions;
+  actions.logout = session::Logout::kSession;
+  planActions(std::move(actions));
+  phase_ = Phase::kActions;
+  runNextOp();
 }
 
 session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done) {
@@ -428,9 +552,21 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
     }
     case OpKind::kRotate:
       return store.rotate(r_.key, r_.new_key, session::wallClockNow(), std::move(done));
-    case OpKind::kIdentity:
-      return store.setIdentity(r_.new_key, *r_.actions.login, r_.actions.groups,
-                               session::wallClockNow(), std::move(done));
+    case OpKind::kIdentity: {
+      session::LoginInfo info;
+      info.user = *r_.actions.login;
+      info.groups = r_.actions.groups;
+      info.method = r_.login_method;
+      if (!r_.jar) info.handle = session::CookieCodec::handle(r_.new_id);
+      info.address = r_.client;
+      if (const http::Header* agent = r_.req->headers.find("User-Agent")) {
+        info.agent = agent->value.substr(0, kMaxAgentBytes);
+      }
+      return store.setIdentity(r_.new_key, info, session::wallClockNow(), std::move(done));
+    }
+    case OpKind::kTrim:
+      return store.trimUser(*r_.actions.login, ctx_.settings->max_per_user,
+                            session::wallClockNow(), std::move(done));
     case OpKind::kUpdate: {
       session::Update update;
       for (const session::DataField& field : r_.actions.set) {
@@ -470,6 +606,9 @@ void SessionGate::onOpDone(StoreStatus status) {
         r_.actions.login ? "login" : "logout", statusText(status), r_.req->method.c_str(),
         pathOf(*r_.req).c_str());
     r_.failed = true;
+  } else if (op.kind == OpKind::kTrim) {
+    LOG_WARN_LIMITED("session.max_per_user not applied to a login: %s: see the store's messages",
+                     statusText(status));
   } else {
     LOG_WARN_LIMITED(
         "session data from the upstream not saved: %s (%s %s): see the store's messages",

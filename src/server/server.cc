@@ -139,7 +139,10 @@ bool Server::prepare(Checked checked) {
     LOG_ERROR("%s", error.c_str());
     return false;
   }
-  if (config_->session) sessions_ = std::make_shared<proxy::SessionShared>(*config_->session);
+  if (config_->session) {
+    sessions_ = std::make_shared<proxy::SessionShared>(
+        *config_->session, config_->login ? &*config_->login : nullptr);
+  }
   generation_ = 1;
   for (size_t i = 0; i < count; ++i) {
     Generation first{generation_, config_, sessions_, nullptr, sockets[i]};
@@ -227,8 +230,8 @@ bool Server::tryReload(std::vector<std::string>* errors) {
   std::vector<Generation> generations(workers_.size());
   std::shared_ptr<proxy::SessionShared> sessions;
   if (next.session) {
-    sessions = std::make_shared<proxy::SessionShared>(*next.session,
-                                                      sessions_ ? sessions_->memory : nullptr);
+    sessions = std::make_shared<proxy::SessionShared>(
+        *next.session, next.login ? &*next.login : nullptr, sessions_.get());
   }
   for (size_t i = 0; i < workers_.size(); ++i) {
     Generation& gen = generations[i];

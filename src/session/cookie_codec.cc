@@ -26,6 +26,15 @@ constexpr std::string_view kKeyLabel = "sesame cookie v1";
 constexpr std::string_view kStoreLabel = "sesame store v1";
 constexpr std::string_view kHandleLabel = "sesame handle v1";
 constexpr size_t kHandleLength = 12;
+constexpr std::string_view kCsrfLabel = "sesame csrf v1";
+
+std::array<unsigned char, kTagLength> csrfTag(EVP_MAC_CTX* mac, std::string_view binding) {
+  std::string in(kCsrfLabel);
+  in.append(binding);
+  std::array<unsigned char, kTagLength> tag{};
+  hmacSha256(mac, reinterpret_cast<const unsigned char*>(in.data()), in.size(), tag.data());
+  return tag;
+}
 
 std::array<unsigned char, 32> labelledHash(std::string_view label, const SessionId& id) {
   std::array<unsigned char, sizeof(id.bytes) + 32> in{};
@@ -119,6 +128,21 @@ std::optional<SessionId> CookieCodec::verify(std::string_view value) const {
   SessionId id;
   std::memcpy(id.bytes.data(), blob.data() + 1, id.bytes.size());
   return id;
+}
+
+std::string CookieCodec::csrfToken(std::string_view binding) const {
+  return base64urlEncode(csrfTag(macs_[0].get(), binding));
+}
+
+bool CookieCodec::verifyCsrfToken(std::string_view binding, std::string_view token) const {
+  std::array<unsigned char, kTagLength> sent{};
+  if (!base64urlDecodeInto(token, sent)) return false;
+  bool ok = false;
+  for (const Mac& mac : macs_) {
+    std::array<unsigned char, kTagLength> expected = csrfTag(mac.get(), binding);
+    ok |= CRYPTO_memcmp(expected.data(), sent.data(), kTagLength) == 0;
+  }
+  return ok;
 }
 
 std::string CookieCodec::storeKey(const SessionId& id) {

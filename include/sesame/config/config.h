@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sesame/auth/users.h"
 #include "sesame/base/log.h"
 #include "sesame/http/path_normalizer.h"
 #include "sesame/http/request_parser.h"
@@ -121,6 +122,23 @@ struct AdminConfig {
   ReadyRequires ready;
 };
 
+// [login]: sesame's own sign-in (issue 11). Requires [session].
+struct LoginConfig {
+  std::string users_file;                   // absolute
+  std::shared_ptr<const auth::Users> users;  // read at load and at each reload
+  int64_t max_failures = 5;                 // per user name and per client address ...
+  Duration failure_window{15 * 60 * 1000};  // ... within this window, then 429
+  std::string title = "Sign in";
+  std::string page_template;  // the template file's HTML; "" = the built-in form
+  std::string after_logout;   // a path or an absolute URL; "" = the login page
+  // Hosts (lower-case "name" or "name:port") whose absolute URLs the login
+  // page may return to: the hosts a forward-auth proxy protects.
+  std::vector<std::string> forward_auth_hosts;
+  bool expose_data = false;  // /.sesame/session shows the session's data fields
+  unsigned hash_threads = 2;
+  size_t hash_queue = 64;
+};
+
 struct Config {
   std::string path;  // the file it came from
   ServerConfig server;
@@ -135,6 +153,7 @@ struct Config {
   // `identity`); every route is public without it.
   std::optional<session::Settings> session;
   std::optional<AdminConfig> admin;  // present iff the file has an [admin] table
+  std::optional<LoginConfig> login;  // present iff the file has a [login] table
 };
 
 struct LoadOptions {

@@ -73,6 +73,15 @@ enum class SessionLookup : uint8_t {
 };
 inline constexpr size_t kSessionLookupResults = 5;
 
+enum class LoginOutcome : uint8_t {
+  kSuccess,      // signed in
+  kFailure,      // wrong user name or password
+  kLocked,       // refused (429): too many failures for the name or the address
+  kBusy,         // refused (503): the hashing queue was full
+  kUnavailable,  // refused (503): the store did not answer
+};
+inline constexpr size_t kLoginOutcomes = 5;
+
 struct RouteCounters {
   std::array<uint64_t, 5> by_class{};  // responses by status class, 1xx..5xx
   RequestHistogram duration;           // first request byte to last response byte queued
@@ -108,6 +117,7 @@ struct MetricsSnapshot {
   uint64_t sessions_destroyed = 0;
   StoreHistogram store_duration;  // every store command, failed ones included
   uint64_t store_errors = 0;      // no reply, deadline passed, error reply
+  std::array<uint64_t, kLoginOutcomes> logins{};  // POST /.sesame/login, by outcome
   // Process-wide (the memory store's own counters, filled by the collector,
   // not by workers): sessions evicted to respect max_sessions.
   uint64_t sessions_evicted_anonymous = 0;
@@ -150,6 +160,7 @@ class WorkerMetrics {
   void onSessionCreated() { ++data_.sessions_created; }
   void onSessionRotated() { ++data_.sessions_rotated; }
   void onSessionDestroyed() { ++data_.sessions_destroyed; }
+  void onLogin(LoginOutcome outcome) { ++data_.logins[static_cast<size_t>(outcome)]; }
   void onStoreCommand(Nanos duration, bool ok) {
     data_.store_duration.observe(duration);
     if (!ok) ++data_.store_errors;

@@ -19,6 +19,7 @@
 #include "sesame/proxy/client_address.h"
 #include "sesame/proxy/context.h"
 #include "sesame/proxy/graveyard.h"
+#include "sesame/proxy/own_endpoints.h"
 #include "sesame/proxy/request_id.h"
 #include "sesame/proxy/session_gate.h"
 #include "sesame/proxy/upstream_pool.h"
@@ -50,6 +51,8 @@ struct ExchangeState {
   bool chunked_out = false;                    // the response body is re-framed as chunked
   bool upstream_eof = false;                   // the upstream connection reached its end
   bool response_started = false;               // bytes of this response reached the client buffer
+  bool own = false;                            // sesame answers it itself (/.sesame/)
+  std::string original_url;                    // X-Original-URL of a /.sesame/ request (forward-auth)
 };
 
 // One request/response exchange: allocated at a request's first byte,
@@ -74,7 +77,10 @@ struct Exchange {
   ExchangeState state;
 };
 
-class ServerConnection : public Disposable, private net::StreamHandler, private SessionGateOwner {
+class ServerConnection : public Disposable,
+                         private net::StreamHandler,
+                         private SessionGateOwner,
+                         private OwnEndpointsOwner {
  public:
   // Takes the accepted (plain or TLS-accepting) stream. Without
   // `may_forward` the peer's forwarding fields are never believed, even
@@ -91,7 +97,8 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
   void closeIfIdle() override;
 
  private:
-  enum class Client { kHead, kBody, kWaiting, kTunnel, kClosing, kClosed };
+  // kOwnBody: reading the form body of a request to /.sesame/.
+  enum class Client { kHead, kBody, kOwnBody, kWaiting, kTunnel, kClosing, kClosed };
   // kHeld: the response head is in, waiting for the session store.
   enum class Upstream { kNone, kConnecting, kHead, kHeld, kBody };
 
@@ -109,6 +116,9 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
   void readHeads();
   void handleRequest();
   void forwardRequest();
+  void handleOwnRequest();
+  void readOwnBody();
+  void onOwnResponse(const OwnResponse& response) override;
   void onRequestChecked(int status, std::string_view fields) override;
   void onResponseApplied(bool ok) override;
   void connectUpstream();
@@ -129,6 +139,10 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
   void countUpstreamError(UpstreamError kind);
 
   void respondError(int status, bool close, std::string_view extra_fields = {});
+  // Sends sesame's own response (head and whole body) and goes on to the
+  // next request, or closes.
+  void respond(int status, bool close, std::string_view fields, std::string_view content_type,
+               std::string_view body);
   // Writes the exchange's access log line (when the log is on).
   void logExchange(int status, uint64_t bytes);
   // The exchange's request ID for error log messages ("-" before one exists),
@@ -155,6 +169,7 @@ class ServerConnection : public Disposable, private net::StreamHandler, private 
 
   bool tls_counted_ = false;           // the TLS handshake's outcome is in the metrics
   std::unique_ptr<SessionGate> gate_;  // made at the first request on a session route
+  std::unique_ptr<OwnEndpoints> own_;  // made at the first request to /.sesame/
   std::unique_ptr<UpstreamConn> upstream_;
   Upstream upstream_state_ = Upstream::kNone;
 };

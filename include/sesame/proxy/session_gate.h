@@ -12,6 +12,9 @@
 #include <string_view>
 #include <vector>
 
+#include "sesame/auth/hash_pool.h"
+#include "sesame/base/loop_mailbox.h"
+#include "sesame/config/config.h"
 #include "sesame/http/request_parser.h"
 #include "sesame/http/response_parser.h"
 #include "sesame/proxy/metrics.h"
@@ -30,15 +33,24 @@ namespace sesame::proxy {
 // the codec (immutable), and the embedded store (thread-safe) for store =
 // "memory" or the sealer (immutable) for store = "cookie".
 struct SessionShared {
-  // With store = "memory", `previous` (the memory store of the configuration
-  // before a reload, or null) is kept, reconfigured to the new bounds and
-  // timeouts, so a reload logs nobody out.
-  explicit SessionShared(const session::Settings& settings,
-                         std::shared_ptr<session::MemoryStore> previous = nullptr);
+  // `previous` (the configuration's before a reload, or null) hands over
+  // what must outlive a reload: with store = "memory" its memory store,
+  // reconfigured to the new bounds and timeouts, so a reload logs nobody
+  // out; the sign-in failure counters; the hashing pool when its size is
+  // unchanged (logins being checked finish).
+  SessionShared(const session::Settings& settings, const config::LoginConfig* login,
+                const SessionShared* previous = nullptr);
 
   session::CookieCodec codec;
   std::shared_ptr<session::MemoryStore> memory;
   std::shared_ptr<const session::CookieSealer> sealer;
+  // [login]: the password hashing threads, and with store = "cookie" a
+  // memory store that only keeps the brute-force counters (the cookie store
+  // has no server side); with "memory" that is `memory`.
+  std::shared_ptr<auth::HashPool> hashing;
+  unsigned hash_threads = 0;
+  size_t hash_queue = 0;
+  std::shared_ptr<session::MemoryStore> counters;
 };
 
 // What every connection of one worker uses for sessions. The codec is
@@ -53,6 +65,12 @@ struct SessionContext {
   session::CookieAttributes plain_cookie;  // for plain listeners
   session::CookieAttributes tls_cookie;    // Secure forced on
   WorkerMetrics* metrics = nullptr;        // the worker's; null in tests that do not count
+  // [login], or null: sign-in at /.sesame/; sessions of method "password"
+  // end when their user leaves the users file.
+  const config::LoginConfig* login = nullptr;
+  auth::HashPool* hashing = nullptr;
+  session::Store* counters = nullptr;       // brute-force counters: the store, or a memory store
+  std::shared_ptr<LoopMailbox> mailbox;     // the worker loop's, for hashing results
   // Parallel to the configuration's routes: whether this worker already
   // logged an upstream Set-Cookie for the session cookie there (a warning
   // per route, not per response).
@@ -93,7 +111,33 @@ class SessionGate {
   // `req` must live until then. `https`: the scheme the client used (the
   // listener's, or a trusted proxy's X-Forwarded-Proto); it names the
   // request's own origin for CSRF and makes this exchange's cookies Secure.
-  void checkRequest(http::RequestHead& req, const session::RoutePolicy& policy, bool https);
+  // `client`: the client's address (recorded at a login).
+  void checkRequest(http::RequestHead& req, const session::RoutePolicy& policy, bool https,
+                    std::string_view client);
+
+  // For sesame's own endpoints (/.sesame/): the cookie is verified and the
+  // session loaded as on an auth = "session" route (with `csrf`, the
+  // cross-site check of unsafe methods first), without an access decision
+  // or a new cookie. onRequestChecked follows: 0 (see session()), or 403.
+  void inspect(http::RequestHead& req, bool https, std::string_view client, bool csrf);
+  // After inspect: the session found (null when none, or the store failed:
+  // lookupStatus() tells).
+  [[nodiscard]] const session::Session* session() const {
+    return r_.loaded ? &*r_.loaded : nullptr;
+  }
+  [[nodiscard]] session::StoreStatus lookupStatus() const { return r_.lookup; }
+  // What the sign-in form's CSRF token binds to: the browser's session
+  // (its store key; with store = "cookie" the sealed session's nonce).
+  // With `create`, a browser without one gets an anonymous session now (its
+  // Set-Cookie is in responseFields()); without, "" then.
+  [[nodiscard]] std::string csrfBinding(bool create);
+  // Logs the inspected browser in as `login.user`: a new session ID (no
+  // fixation), user and groups recorded, [session] max_per_user applied.
+  // onResponseApplied follows (false: the store failed), possibly before
+  // this returns.
+  void login(const session::LoginInfo& login);
+  // Ends the inspected session and clears the cookie; onResponseApplied follows.
+  void logout();
 
   enum class Control {
     kSend,     // the response may go out now
@@ -127,7 +171,7 @@ class SessionGate {
 
  private:
   enum class Phase { kIdle, kLoad, kActions };
-  enum class OpKind { kCreate, kRotate, kIdentity, kUpdate, kDestroy, kDestroyUser };
+  enum class OpKind { kCreate, kRotate, kIdentity, kTrim, kUpdate, kDestroy, kDestroyUser };
   struct Op {
     OpKind kind;
     bool required;  // a failure answers 503 (login, logout)
@@ -140,6 +184,10 @@ class SessionGate {
   // whenever the sealed value under `key` changed (or clears it when gone).
   void appendJarCookie(std::string_view key);
   void absorb(const session::Session& session);
+  void begin(http::RequestHead& req, bool https, std::string_view client);
+  // CSRF for unsafe methods, and for every upgrade; false (and the 403 sent) when refused.
+  bool allowedSite();
+  void readCookie();
   void startLoad();
   void onLoaded(session::StoreStatus status);
   void appendSetCookie(std::string_view value);
@@ -180,6 +228,13 @@ class SessionGate {
     bool has_id = false;
     std::chrono::steady_clock::time_point store_started{};  // of the store call in flight
     bool stored = false;  // the store holds (or may hold, when it was down) key
+    bool inspecting = false;                 // inspect(): keep the session, decide nothing
+    std::optional<session::Session> loaded;  // inspect(): the session found
+    session::StoreStatus lookup = session::StoreStatus::kMissing;
+    bool revoked = false;  // a "password" session whose user left the users file
+    session::TicketPtr cleanup;  // its destroy, not waited for
+    std::string client;          // the client's address
+    bool https = false;          // the scheme the client used
     session::SessionId id;
     std::string key;
     std::string user;
@@ -194,6 +249,7 @@ class SessionGate {
     std::vector<Op> ops;
     size_t next_op = 0;
     session::ControlActions actions;
+    std::string login_method = "app";  // sesame's own form says "password"
     session::SessionId new_id;
     std::string new_key;
     bool failed = false;

@@ -63,6 +63,15 @@ class CookieCodec {
   // cookies are cheap to refuse and never reach a store.
   [[nodiscard]] std::optional<SessionId> verify(std::string_view value) const;
 
+  // The sign-in form's anti-CSRF token for the session named by `binding`
+  // (its store key; the sealed session's nonce with the cookie store):
+  // base64url(HMAC(key, "sesame csrf v1" || binding)), 43 chars, signed
+  // with the first secret. A token from another session, or forged without
+  // the secret, does not verify.
+  [[nodiscard]] std::string csrfToken(std::string_view binding) const;
+  // Checked against every configured secret in constant time.
+  [[nodiscard]] bool verifyCsrfToken(std::string_view binding, std::string_view token) const;
+
   // What stores index sessions by: base64url(SHA-256("sesame store v1" || id)),
   // 43 chars. One-way, so a leaked store dump yields no usable cookie. It does
   // not depend on the secrets: rotating them must not lose sessions.

@@ -49,6 +49,7 @@ struct Settings {
   std::string login_url = "/login";
   std::vector<std::string> csrf_origins;  // normalised "scheme://host[:port]"
   size_t max_sessions = 100000;           // memory store bound, anonymous LRU evicted first
+  size_t max_per_user = 0;                // a login beyond this many ends the oldest; 0 = no limit
   IdentityHeaders identity;               // [identity]
   RedisSettings redis;                    // [redis], used when store is kRedis
 };

@@ -76,7 +76,7 @@ struct Fixture {
     settings.secrets = {std::string(40, 's')};
     settings.cookie_name = "sid";
     settings.store = kind;
-    shared = std::make_unique<SessionShared>(settings);
+    shared = std::make_unique<SessionShared>(settings, nullptr);
     if (kind == session::StoreKind::kMemory)
       counting = std::make_unique<CountingStore>(*shared->memory);
     ctx.settings = &settings;
@@ -105,7 +105,7 @@ struct Fixture {
     // route config does: the fixture holds a copy, so callers may pass
     // temporaries.
     held_policy = policy;
-    gate->checkRequest(req, held_policy, https);
+    gate->checkRequest(req, held_policy, https, "192.0.2.1");
     REQUIRE(owner.checked != -1);  // the memory and cookie stores answer at once
   }
 

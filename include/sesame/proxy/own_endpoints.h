@@ -1,0 +1,116 @@
+// sesame's own paths under /.sesame/ (issue 11): the sign-in and sign-out
+// pages, forward-auth for a front proxy, and the session as JSON. One per
+// client connection, beside the SessionGate it drives.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sesame/auth/hash_pool.h"
+#include "sesame/http/request_parser.h"
+#include "sesame/proxy/client_address.h"
+#include "sesame/proxy/session_gate.h"
+#include "sesame/session/store.h"
+
+namespace sesame::proxy {
+
+// sesame's whole answer to one request.
+struct OwnResponse {
+  int status = 200;
+  std::string fields;        // header lines, each ending in CRLF
+  std::string content_type;  // "" with an empty body
+  std::string body;
+};
+
+class OwnEndpointsOwner {
+ public:
+  virtual void onOwnResponse(const OwnResponse& response) = 0;
+
+ protected:
+  ~OwnEndpointsOwner() = default;
+};
+
+// Whether the normalised `target` is one of sesame's own: "/.sesame" or
+// under "/.sesame/". These take precedence over every route.
+[[nodiscard]] bool isOwnTarget(std::string_view target);
+
+class OwnEndpoints {
+ public:
+  OwnEndpoints(const SessionContext& ctx, SessionGate& gate, OwnEndpointsOwner& owner);
+  ~OwnEndpoints();
+  OwnEndpoints(const OwnEndpoints&) = delete;
+  OwnEndpoints& operator=(const OwnEndpoints&) = delete;
+
+  // Answers `req`, whose body (a form, at most auth::kMaxLoginBody bytes)
+  // is complete in `body`; `original_url` is the X-Original-URL the
+  // connection saved before its clean-up removed it (forward-auth). The
+  // owner's onOwnResponse follows, possibly before this returns; `req`
+  // must live until then.
+  void start(http::RequestHead& req, const ClientView& client, std::string original_url,
+             std::string body);
+  // The gate's answers while an exchange is sesame's own.
+  void onChecked(int status);
+  void onApplied(bool ok);
+  // Forgets every answer still due (the connection is going away).
+  void cancel();
+
+ private:
+  enum class Endpoint { kLogin, kLogout, kAuth, kSession };
+  enum class Step { kIdle, kFailures, kHash, kRecordFailure };
+
+  void afterInspect();
+  void answerAuth();
+  void answerSession();
+  void showLoginForm(int status, std::string_view error);
+  void showLogoutForm();
+  bool tokenValid();
+  void checkFailures();
+  void onFailures(session::StoreStatus status, session::Failures failures);
+  void onHashed(bool match);
+  void onFailureRecorded(session::StoreStatus status, session::Failures failures);
+  void loggedIn();
+  void respond(int status, std::string fields = {}, std::string_view content_type = {},
+               std::string body = {});
+  [[nodiscard]] std::string pageFields() const;
+  [[nodiscard]] std::vector<std::string> failureKeys() const;
+  // Runs one asynchronous call (store or hashing); its completion reaches
+  // resume() outside the callee's call stack, and the finished ticket is
+  // kept until the next call, so none is freed inside its own callback.
+  template <typename Call>
+  void run(Step step, Call call);
+  void completed();
+  void resume();
+
+  const SessionContext& ctx_;
+  SessionGate& gate_;
+  OwnEndpointsOwner& owner_;
+
+  bool in_call_ = false;
+  bool done_ = false;
+  session::TicketPtr ticket_;
+  session::TicketPtr spent_;
+  std::unique_ptr<auth::HashPool::Ticket> hash_ticket_;
+  std::unique_ptr<auth::HashPool::Ticket> spent_hash_;
+
+  // Everything one request decides, replaced by start().
+  struct RequestState {
+    http::RequestHead* req = nullptr;
+    ClientView client;
+    std::string original_url;
+    Endpoint endpoint = Endpoint::kSession;
+    bool post = false;
+    Step step = Step::kIdle;
+    std::string username;
+    std::string password;
+    std::string csrf;
+    std::string return_to = "/";
+    session::StoreStatus status = session::StoreStatus::kOk;  // of the last store call
+    session::Failures failures;                                // of the last counter call
+    bool match = false;                                        // of the hash check
+    session::TicketPtr cleanup;  // a counter reset, not waited for
+  };
+  RequestState r_;
+};
+
+}  // namespace sesame::proxy

@@ -1,0 +1,467 @@
+#include "sesame/proxy/own_endpoints.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "sesame/auth/forward_auth.h"
+#include "sesame/auth/form.h"
+#include "sesame/auth/pages.h"
+#include "sesame/auth/session_json.h"
+#include "sesame/base/log.h"
+#include "sesame/http/header_list.h"
+#include "sesame/session/access.h"
+#include "sesame/session/cache_control.h"
+#include "sesame/session/control_headers.h"
+
+namespace sesame::proxy {
+namespace {
+
+using session::StoreStatus;
+
+constexpr std::string_view kPrefix = "/.sesame";
+constexpr std::string_view kWrongCredentials = "Wrong user name or password.";
+constexpr std::string_view kHtml = "text/html; charset=utf-8";
+
+void appendField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Every value of the query parameter `name` ('+' a space, %XX a byte);
+// a bad escape drops that value.
+std::vector<std::string> queryValues(std::string_view query, std::string_view name) {
+  std::vector<std::string> out;
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name || eq == std::string_view::npos) continue;
+    std::string value;
+    bool ok = true;
+    for (size_t i = eq + 1; i < pair.size() && ok; ++i) {
+      if (pair[i] == '+') {
+        value += ' ';
+      } else if (pair[i] != '%') {
+        value += pair[i];
+      } else if (i + 2 < pair.size() && hexValue(pair[i + 1]) >= 0 &&
+                 hexValue(pair[i + 2]) >= 0) {
+        value += static_cast<char>(hexValue(pair[i + 1]) * 16 + hexValue(pair[i + 2]));
+        i += 2;
+      } else {
+        ok = false;
+      }
+    }
+    if (ok) out.push_back(std::move(value));
+  }
+  return out;
+}
+
+// Percent-encodes everything but RFC 3986 unreserved characters, so an
+// absolute URL survives as one query value.
+std::string percentEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ',';
+    out += item;
+  }
+  return out;
+}
+
+bool isFormBody(const http::HeaderList& headers) {
+  const http::Header* type = headers.find("Content-Type");
+  if (type == nullptr) return false;
+  std::string_view media = std::string_view(type->value).substr(0, type->value.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  return http::equalsIgnoreCase(media, "application/x-www-form-urlencoded");
+}
+
+}  // namespace
+
+bool isOwnTarget(std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  return path.starts_with(kPrefix) && (path.size() == kPrefix.size() || path[kPrefix.size()] == '/');
+}
+
+OwnEndpoints::OwnEndpoints(const SessionContext& ctx, SessionGate& gate, OwnEndpointsOwner& owner)
+    : ctx_(ctx), gate_(gate), owner_(owner) {}
+
+OwnEndpoints::~OwnEndpoints() = default;
+
+void OwnEndpoints::cancel() {
+  ticket_.reset();
+  hash_ticket_.reset();
+  r_.step = Step::kIdle;
+}
+
+void OwnEndpoints::start(http::RequestHead& req, const ClientView& client,
+                         std::string original_url, std::string body) {
+  cancel();
+  r_ = RequestState{};
+  r_.req = &req;
+  r_.client = client;
+  r_.original_url = std::move(original_url);
+  std::string_view target = req.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  std::string_view query =
+      path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
+  bool forms = true;
+  if (path == "/.sesame/login") {
+    r_.endpoint = Endpoint::kLogin;
+  } else if (path == "/.sesame/logout") {
+    r_.endpoint = Endpoint::kLogout;
+  } else if (path == "/.sesame/auth") {
+    r_.endpoint = Endpoint::kAuth;
+    forms = false;
+  } else if (path == "/.sesame/session") {
+    r_.endpoint = Endpoint::kSession;
+    forms = false;
+  } else {
+    return respond(404);
+  }
+  if (forms && ctx_.login == nullptr) return respond(404);
+  bool read = req.method == "GET" || req.method == "HEAD";
+  r_.post = forms && req.method == "POST";
+  if (!read && !r_.post) {
+    std::string fields;
+    appendField(fields, "Allow", forms ? "GET, HEAD, POST" : "GET, HEAD");
+    return respond(405, std::move(fields));
+  }
+  if (r_.post) {
+    if (!isFormBody(req.headers)) return respond(415);
+    std::string why;
+    std::optional<auth::LoginForm> form = auth::parseLoginForm(body, &why);
+    if (!form) {
+      LOG_DEBUG("%s: sign-in form refused: %s", r_.client.address.c_str(), why.c_str());
+      return respond(400);
+    }
+    r_.username = std::move(form->username);
+    r_.password = std::move(form->password);
+    r_.csrf = std::move(form->csrf);
+    r_.return_to = std::move(form->return_to);
+  } else if (r_.endpoint == Endpoint::kLogin) {
+    std::vector<std::string> values = queryValues(query, "return_to");
+    if (!values.empty()) r_.return_to = values.front();
+  }
+  if (ctx_.login != nullptr) {
+    r_.return_to = auth::chooseReturnTo(r_.return_to, ctx_.login->forward_auth_hosts);
+  }
+  // A cross-site POST is refused before its token is even looked at
+  // (login CSRF: signing a victim in as the attacker).
+  gate_.inspect(req, client.https, client.address, r_.post);
+}
+
+void OwnEndpoints::onChecked(int status) {
+  if (status != 0) return respond(status);
+  afterInspect();
+}
+
+void OwnEndpoints::afterInspect() {
+  switch (r_.endpoint) {
+    case Endpoint::kSession:
+      return answerSession();
+    case Endpoint::kAuth:
+      return answerAuth();
+    case Endpoint::kLogin:
+      if (!r_.post) return showLoginForm(200, {});
+      if (!tokenValid()) return respond(403);
+      return checkFailures();
+    case Endpoint::kLogout:
+      if (!r_.post) return showLogoutForm();
+      if (!tokenValid()) return respond(403);
+      return gate_.logout();
+  }
+}
+
+void OwnEndpoints::answerSession() {
+  if (gate_.lookupStatus() == StoreStatus::kUnavailable) return respond(503);
+  std::string fields;
+  appendField(fields, "Cache-Control", "no-store");
+  respond(200, std::move(fields), "application/json",
+          auth::renderSessionJson(gate_.session(), ctx_.settings->timeouts,
+                                  ctx_.login != nullptr && ctx_.login->expose_data));
+}
+
+void OwnEndpoints::answerAuth() {
+  if (gate_.lookupStatus() == StoreStatus::kUnavailable) return respond(503);
+  const session::Session* s = gate_.session();
+  std::string fields;
+  appendField(fields, "Cache-Control", "no-store");
+  if (s != nullptr && !s->user.empty()) {
+    // The rule comes from the auth request's own query, which the front
+    // proxy's operator wrote, never from X-Forwarded-Uri (a client's word).
+    std::string_view target = r_.req->target;
+    size_t q = target.find('?');
+    std::vector<std::string> wanted =
+        queryValues(q == std::string_view::npos ? std::string_view() : target.substr(q + 1), "group");
+    if (!wanted.empty() &&
+        std::none_of(wanted.begin(), wanted.end(), [&](const std::string& g) {
+          return std::find(s->groups.begin(), s->groups.end(), g) != s->groups.end();
+        })) {
+      return respond(403, std::move(fields));
+    }
+    const session::IdentityHeaders& ids = ctx_.settings->identity;
+    appendField(fields, ids.user_header, s->user);
+    if (!s->groups.empty()) appendField(fields, ids.groups_header, joined(s->groups));
+    for (const auto& [key, value] : s->data) {
+      appendField(fields, session::dataHeaderName(ids.data_prefix, key), value);
+    }
+    return respond(200, std::move(fields));
+  }
+  // A person in a browser is sent to the sign-in page and back; only for
+  // the hosts the operator listed, so this is no open redirect.
+  if (ctx_.login != nullptr && r_.client.trusted_peer) {
+    std::optional<auth::OriginalRequest> original =
+        auth::originalRequest(r_.req->headers, r_.original_url);
+    if (original && session::isBrowserNavigation(original->method, r_.req->headers) &&
+        auth::allowedReturnUrl(original->url, ctx_.login->forward_auth_hosts)) {
+      const std::string& login_url = ctx_.settings->login_url;
+      appendField(fields, "Location",
+                  login_url + (login_url.find('?') == std::string::npos ? "?" : "&") +
+                      "return_to=" + percentEncode(original->url));
+      return respond(302, std::move(fields));
+    }
+  }
+  appendField(fields, "WWW-Authenticate", "Cookie realm=\"sesame\"");
+  respond(401, std::move(fields));
+}
+
+std::string OwnEndpoints::pageFields() const {
+  std::string form_action = "'self'";
+  if (ctx_.login != nullptr) {
+    // After a forward-auth sign-in the form's redirect goes to the
+    // protected host, which browsers check against form-action too.
+    for (const std::string& host : ctx_.login->forward_auth_hosts) {
+      form_action += " " + host + (host.find(':') == std::string::npos ? ":*" : "");
+    }
+  }
+  std::string fields;
+  appendField(fields, "Content-Security-Policy",
+              "default-src 'none'; style-src 'unsafe-inline'; form-action " + form_action +
+                  "; frame-ancestors 'none'");
+  appendField(fields, "X-Frame-Options", "DENY");
+  appendField(fields, "X-Content-Type-Options", "nosniff");
+  appendField(fields, "Referrer-Policy", "no-referrer");
+  appendField(fields, "Cache-Control", "no-store");
+  return fields;
+}
+
+void OwnEndpoints::showLoginForm(int status, std::string_view error) {
+  std::string binding = gate_.csrfBinding(true);
+  if (binding.empty()) return respond(503);
+  std::string token = ctx_.codec->csrfToken(binding);
+  auth::LoginPage page{ctx_.login->title, error, token, r_.return_to, r_.username};
+  respond(status, pageFields(), kHtml, auth::renderLoginPage(ctx_.login->page_template, page));
+}
+
+void OwnEndpoints::showLogoutForm() {
+  std::string binding = gate_.csrfBinding(true);
+  if (binding.empty()) return respond(503);
+  respond(200, pageFields(), kHtml,
+          auth::renderLogoutPage(ctx_.login->title, ctx_.codec->csrfToken(binding)));
+}
+
+bool OwnEndpoints::tokenValid() {
+  std::string binding = gate_.csrfBinding(false);
+  bool ok = !binding.empty() && ctx_.codec->verifyCsrfToken(binding, r_.csrf);
+  if (!ok) {
+    LOG_INFO_LIMITED("refused a sign-in form from %s: missing or wrong CSRF token (%s)",
+                     r_.client.address.c_str(),
+                     binding.empty() ? "no session cookie: cookies blocked, or the form is stale"
+                                     : "the form was not served to this browser's session");
+  }
+  return ok;
+}
+
+std::vector<std::string> OwnEndpoints::failureKeys() const {
+  return {"u:" + r_.username, "a:" + r_.client.address};
+}
+
+template <typename Call>
+void OwnEndpoints::run(Step step, Call call) {
+  r_.step = step;
+  done_ = false;
+  in_call_ = true;
+  call();
+  in_call_ = false;
+  if (done_) resume();
+}
+
+void OwnEndpoints::completed() {
+  spent_ = std::move(ticket_);
+  spent_hash_ = std::move(hash_ticket_);
+  done_ = true;
+  if (!in_call_) resume();
+}
+
+void OwnEndpoints::resume() {
+  Step step = r_.step;
+  r_.step = Step::kIdle;
+  switch (step) {
+    case Step::kFailures:
+      return onFailures(r_.status, r_.failures);
+    case Step::kHash:
+      return onHashed(r_.match);
+    case Step::kRecordFailure:
+      return onFailureRecorded(r_.status, r_.failures);
+    case Step::kIdle:
+      return;
+  }
+}
+
+void OwnEndpoints::checkFailures() {
+  if (r_.username.empty() || r_.password.empty()) {
+    r_.password.clear();
+    return showLoginForm(401, kWrongCredentials);
+  }
+  run(Step::kFailures, [this] {
+    ticket_ = ctx_.counters->failures(failureKeys(), session::wallClockNow(),
+                                      [this](StoreStatus status, session::Failures failures) {
+                                        r_.status = status;
+                                        r_.failures = failures;
+                                        completed();
+                                      });
+  });
+}
+
+void OwnEndpoints::onFailures(StoreStatus status, session::Failures failures) {
+  if (status != StoreStatus::kOk) {
+    // Without its counters the brute-force limit cannot hold: fail closed.
+    LOG_WARN_LIMITED("sign-in refused (503): the failure counters are unavailable (%s)",
+                     status == StoreStatus::kUnavailable ? "store unavailable" : "store error");
+    if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kUnavailable);
+    return respond(503);
+  }
+  if (failures.count >= ctx_.login->max_failures) {
+    int64_t seconds = std::max<int64_t>(1, (failures.retry_after.count() + 999) / 1000);
+    LOG_WARN_LIMITED("sign-in locked for user %s from %s: %lld failures within login.failure_window",
+                     log::printable(r_.username, 64).c_str(), r_.client.address.c_str(),
+                     static_cast<long long>(failures.count));
+    if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kLocked);
+    std::string fields;
+    appendField(fields, "Retry-After", std::to_string(seconds));
+    appendField(fields, "Cache-Control", "no-store");
+    r_.password.clear();
+    return respond(429, std::move(fields));
+  }
+  const auth::User* user = ctx_.login->users->find(r_.username);
+  // An unknown name is checked against a real hash of the file's usual
+  // kind and cost, so its answer takes as long as a wrong password's.
+  std::string hash = user != nullptr ? user->hash : ctx_.login->users->dummyHash();
+  run(Step::kHash, [this, known = user != nullptr, hash = std::move(hash)]() mutable {
+    hash_ticket_ = ctx_.hashing->verify(std::move(r_.password), std::move(hash), ctx_.mailbox,
+                                        [this, known](bool match) {
+                                          r_.match = match && known;
+                                          completed();
+                                        });
+    r_.password.clear();
+    if (!hash_ticket_) {
+      r_.step = Step::kIdle;
+      LOG_WARN_LIMITED("sign-in refused (503): every password-hashing thread is busy and "
+                       "login.hash_queue checks wait; raise login.hash_threads or hash_queue");
+      if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kBusy);
+      std::string fields;
+      appendField(fields, "Retry-After", "1");
+      respond(503, std::move(fields));
+    }
+  });
+}
+
+void OwnEndpoints::onHashed(bool match) {
+  if (match) {
+    const auth::User* user = ctx_.login->users->find(r_.username);
+    session::LoginInfo info;
+    info.user = r_.username;
+    info.groups = user != nullptr ? user->groups : std::vector<std::string>();
+    info.method = "password";
+    // The gate fills in the handle, the address and the User-Agent.
+    return gate_.login(info);
+  }
+  run(Step::kRecordFailure, [this] {
+    ticket_ = ctx_.counters->addFailure(failureKeys(), ctx_.login->failure_window,
+                                        session::wallClockNow(),
+                                        [this](StoreStatus status, session::Failures failures) {
+                                          r_.status = status;
+                                          r_.failures = failures;
+                                          completed();
+                                        });
+  });
+}
+
+void OwnEndpoints::onFailureRecorded(StoreStatus status, session::Failures failures) {
+  if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kFailure);
+  if (status != StoreStatus::kOk) {
+    LOG_WARN_LIMITED("failed sign-in for user %s from %s not counted: the store did not answer",
+                     log::printable(r_.username, 64).c_str(), r_.client.address.c_str());
+  } else {
+    LOG_INFO("failed sign-in for user %s from %s (%lld of login.max_failures %lld)",
+             log::printable(r_.username, 64).c_str(), r_.client.address.c_str(),
+             static_cast<long long>(failures.count),
+             static_cast<long long>(ctx_.login->max_failures));
+  }
+  showLoginForm(401, kWrongCredentials);
+}
+
+void OwnEndpoints::onApplied(bool ok) {
+  if (r_.endpoint == Endpoint::kLogout) {
+    if (!ok) return respond(503);
+    std::string fields;
+    const std::string& after = ctx_.login->after_logout;
+    appendField(fields, "Location", after.empty() ? std::string(auth::kLoginPath) : after);
+    appendField(fields, "Cache-Control", "no-store");
+    return respond(303, std::move(fields));
+  }
+  if (!ok) {
+    if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kUnavailable);
+    return respond(503);
+  }
+  loggedIn();
+}
+
+void OwnEndpoints::loggedIn() {
+  LOG_INFO("signed in: user %s from %s", log::printable(r_.username, 64).c_str(),
+           r_.client.address.c_str());
+  if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kSuccess);
+  // The name's counter starts again; the address's does not (one account
+  // of the attacker's own must not reset the limit on guessing others).
+  r_.cleanup = ctx_.counters->clearFailures("u:" + r_.username, [](StoreStatus) {});
+  std::string fields;
+  appendField(fields, "Location", r_.return_to);
+  appendField(fields, "Cache-Control", "no-store");
+  respond(303, std::move(fields));
+}
+
+void OwnEndpoints::respond(int status, std::string fields, std::string_view content_type,
+                           std::string body) {
+  OwnResponse response;
+  response.status = status;
+  response.fields = std::move(fields);
+  response.fields.append(gate_.responseFields());
+  response.content_type = content_type;
+  response.body = std::move(body);
+  owner_.onOwnResponse(response);
+}
+
+}  // namespace sesame::proxy
