@@ -2,7 +2,6 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
@@ -32,14 +31,7 @@ EventBasePtr newLoop() {
 
 Worker::Worker(unsigned id, Generation first) : id_(id), base_(newLoop()), clock_(base_.get()) {
   ended_future_ = ended_.get_future();
-  if (::pipe2(mailbox_pipe_, O_CLOEXEC | O_NONBLOCK) == 0) {
-    mailbox_event_.reset(
-        event_new(base_.get(), mailbox_pipe_[0], EV_READ | EV_PERSIST, onMailboxThunk, this));
-    event_add(mailbox_event_.get(), nullptr);
-  } else {
-    LOG_ERROR("worker %u: cannot create its control pipe: %s (raise LimitNOFILE / ulimit -n)", id_,
-              std::strerror(errno));
-  }
+  mailbox_ = std::make_shared<LoopMailbox>(base_.get());
   reap_event_.reset(event_new(base_.get(), -1, EV_PERSIST, onReapThunk, this));
   install(first);
 }
@@ -50,13 +42,11 @@ Worker::~Worker() {
   bindings_.clear();
   current_.reset();
   retired_.clear();
-  mailbox_event_.reset();
+  // Its event goes before the loop; a hashing thread may hold the mailbox itself for longer.
+  mailbox_->close();
   heartbeat_event_.reset();
   reap_event_.reset();
   flush_log_event_.reset();
-  for (int fd : mailbox_pipe_) {
-    if (fd >= 0) ::close(fd);
-  }
 }
 
 void Worker::start(std::chrono::microseconds heartbeat) {
@@ -86,6 +76,8 @@ void Worker::start(std::chrono::microseconds heartbeat) {
     bindings_.clear();
     current_.reset();
     retired_.clear();
+    // Tasks posted from now on are dropped, not left waiting for a loop that has ended.
+    mailbox_->close();
     ended_.set_value();
   });
   running.wait();
@@ -104,38 +96,16 @@ void Worker::onFlushLogThunk(int, short, void*) {
   log::flushSuppressed(std::chrono::steady_clock::now());
 }
 
-void Worker::post(std::function<void()> task) {
-  {
-    std::lock_guard lock(mailbox_mutex_);
-    mailbox_.push_back(std::move(task));
-  }
-  // A full pipe already holds a wake-up: EAGAIN loses nothing.
-  char byte = 1;
-  if (::write(mailbox_pipe_[1], &byte, 1) < 0 && errno != EAGAIN) {
-    LOG_ERROR("worker %u: cannot wake its loop: %s", id_, std::strerror(errno));
-  }
-}
-
 void Worker::call(std::function<void()> task) {
-  std::promise<void> done;
-  post([&task, &done] {
+  // Shared with the task: when a closed mailbox drops it, the promise is broken and the wait
+  // ends.
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> ran = done->get_future();
+  mailbox_->post([&task, done] {
     task();
-    done.set_value();
+    done->set_value();
   });
-  done.get_future().wait();
-}
-
-void Worker::onMailboxThunk(int fd, short, void* arg) {
-  auto* self = static_cast<Worker*>(arg);
-  char bytes[64];
-  while (::read(fd, bytes, sizeof bytes) > 0) {
-  }
-  std::vector<std::function<void()>> tasks;
-  {
-    std::lock_guard lock(self->mailbox_mutex_);
-    tasks.swap(self->mailbox_);
-  }
-  for (auto& task : tasks) task();
+  ran.wait();
 }
 
 void Worker::adopt(Generation next) {
@@ -143,7 +113,7 @@ void Worker::adopt(Generation next) {
 }
 
 void Worker::reopenLogs() {
-  post([this] {
+  mailbox_->post([this] {
     if (current_) current_->ctx->reopenLogs();
     for (auto& live : retired_) live->ctx->reopenLogs();
   });
@@ -155,7 +125,7 @@ bool Worker::addMetrics(proxy::MetricsSnapshot& out,
   auto snapshot = std::make_shared<proxy::MetricsSnapshot>();
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> ready = done->get_future();
-  post([this, snapshot, done] {
+  mailbox_->post([this, snapshot, done] {
     metrics_.addTo(*snapshot);
     done->set_value();
   });
@@ -165,7 +135,7 @@ bool Worker::addMetrics(proxy::MetricsSnapshot& out,
 }
 
 void Worker::drain() {
-  post([this] {
+  mailbox_->post([this] {
     stopping_ = true;
     bindings_.clear();
     if (current_) current_->ctx->drain(true);
@@ -178,7 +148,7 @@ void Worker::drain() {
 size_t Worker::join(std::chrono::steady_clock::time_point deadline) {
   if (!thread_.joinable()) return 0;
   if (ended_future_.wait_until(deadline) != std::future_status::ready) {
-    post([this] { event_base_loopbreak(base_.get()); });
+    mailbox_->post([this] { event_base_loopbreak(base_.get()); });
   }
   thread_.join();
   return left_open_;

@@ -8,13 +8,13 @@
 #include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "sesame/base/c_handle.h"
 #include "sesame/base/clock.h"
+#include "sesame/base/loop_mailbox.h"
 #include "sesame/config/config.h"
 #include "sesame/proxy/context.h"
 #include "sesame/tls/context.h"
@@ -93,15 +93,13 @@ class Worker {
 
   static void onAcceptThunk(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   static void onAcceptErrorThunk(evconnlistener* listener, void* arg);
-  static void onMailboxThunk(int fd, short what, void* arg);
   static void onResumeThunk(int fd, short what, void* arg);
   static void onRunningThunk(int fd, short what, void* arg);
   static void onHeartbeatThunk(int fd, short what, void* arg);
   static void onFlushLogThunk(int fd, short what, void* arg);
   static void onReapThunk(int fd, short what, void* arg);
   void onAccept(const Binding& binding, int fd, sockaddr* addr, int len);
-  // Runs `task` on the loop; `wait` returns once it has run.
-  void post(std::function<void()> task);
+  // Runs `task` on the loop and returns once it has run (or was dropped with the mailbox).
   void call(std::function<void()> task);
   void install(Generation& next);
   [[nodiscard]] std::unique_ptr<Binding> listenOn(int fd, const std::string& key);
@@ -116,10 +114,7 @@ class Worker {
   std::vector<std::unique_ptr<Live>> retired_;  // draining, freed by reap()
   std::vector<std::unique_ptr<Binding>> bindings_;
   bool stopping_ = false;
-  int mailbox_pipe_[2] = {-1, -1};
-  std::mutex mailbox_mutex_;
-  std::vector<std::function<void()>> mailbox_;
-  EventPtr mailbox_event_;
+  std::shared_ptr<LoopMailbox> mailbox_;  // closed by the loop's thread as it ends
   EventPtr heartbeat_event_;
   EventPtr reap_event_;
   EventPtr flush_log_event_;  // reports rate-limited log messages (log::flushSuppressed)
