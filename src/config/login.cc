@@ -14,9 +14,8 @@ constexpr uintmax_t kMaxTemplateBytes = 64 * 1024;
 constexpr size_t kMaxTitleBytes = 200;
 
 bool visible(std::string_view s) {
-  return std::none_of(s.begin(), s.end(), [](char c) {
-    return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
-  });
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
 }
 
 void readUsers(TableReader& t, const Config& config, LoginConfig& login) {
@@ -30,8 +29,9 @@ void readUsers(TableReader& t, const Config& config, LoginConfig& login) {
     return;
   }
   if (name->empty()) {
-    t.diag().error(*t.find("users_file"), "login.users_file is empty (expected the path of a "
-                                          "file of \"user:hash[:group,group]\" lines)");
+    t.diag().error(*t.find("users_file"),
+                   "login.users_file is empty (expected the path of a "
+                   "file of \"user:hash[:group,group]\" lines)");
     return;
   }
   login.users_file = resolvePath(config.path, *name);
@@ -90,11 +90,11 @@ void readForwardAuthHosts(TableReader& t, LoginConfig& login) {
     std::string host = text->get();
     std::transform(host.begin(), host.end(), host.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    bool ok = !host.empty() && host.size() <= 255 &&
-              std::all_of(host.begin(), host.end(), [](char c) {
-                return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
-                       c == ':' || c == '[' || c == ']';
-              });
+    bool ok =
+        !host.empty() && host.size() <= 255 && std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+                 c == '[' || c == ']';
+        });
     if (!ok) {
       t.diag().error(item, key + " " + quote(text->get()) +
                                " is not a host name (letters, digits, '.', '-', and an optional "
@@ -126,8 +126,8 @@ void readLogin(TableReader& root, Config& config) {
   if (auto d = t.duration("failure_window", false)) login.failure_window = *d;
   if (auto v = t.string("title")) {
     if (v->empty() || v->size() > kMaxTitleBytes) {
-      t.diag().error(*t.find("title"), "login.title must be 1 to " +
-                                           std::to_string(kMaxTitleBytes) + " bytes");
+      t.diag().error(*t.find("title"),
+                     "login.title must be 1 to " + std::to_string(kMaxTitleBytes) + " bytes");
     } else {
       login.title = *v;
     }

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "sesame/auth/forward_auth.h"
 #include "sesame/auth/form.h"
+#include "sesame/auth/forward_auth.h"
 #include "sesame/auth/pages.h"
 #include "sesame/auth/session_json.h"
 #include "sesame/base/log.h"
@@ -49,8 +49,7 @@ std::vector<std::string> queryValues(std::string_view query, std::string_view na
         value += ' ';
       } else if (pair[i] != '%') {
         value += pair[i];
-      } else if (i + 2 < pair.size() && hexValue(pair[i + 1]) >= 0 &&
-                 hexValue(pair[i + 2]) >= 0) {
+      } else if (i + 2 < pair.size() && hexValue(pair[i + 1]) >= 0 && hexValue(pair[i + 2]) >= 0) {
         value += static_cast<char>(hexValue(pair[i + 1]) * 16 + hexValue(pair[i + 2]));
         i += 2;
       } else {
@@ -102,7 +101,8 @@ bool isFormBody(const http::HeaderList& headers) {
 
 bool isOwnTarget(std::string_view target) {
   std::string_view path = target.substr(0, target.find('?'));
-  return path.starts_with(kPrefix) && (path.size() == kPrefix.size() || path[kPrefix.size()] == '/');
+  return path.starts_with(kPrefix) &&
+         (path.size() == kPrefix.size() || path[kPrefix.size()] == '/');
 }
 
 OwnEndpoints::OwnEndpoints(const SessionContext& ctx, SessionGate& gate, OwnEndpointsOwner& owner)
@@ -116,8 +116,8 @@ void OwnEndpoints::cancel() {
   r_.step = Step::kIdle;
 }
 
-void OwnEndpoints::start(http::RequestHead& req, const ClientView& client,
-                         std::string original_url, std::string body) {
+void OwnEndpoints::start(http::RequestHead& req, const ClientView& client, std::string original_url,
+                         std::string body) {
   cancel();
   r_ = RequestState{};
   r_.req = &req;
@@ -214,10 +214,9 @@ void OwnEndpoints::answerAuth() {
     // proxy's operator wrote, never from X-Forwarded-Uri (a client's word).
     std::string_view target = r_.req->target;
     size_t q = target.find('?');
-    std::vector<std::string> wanted =
-        queryValues(q == std::string_view::npos ? std::string_view() : target.substr(q + 1), "group");
-    if (!wanted.empty() &&
-        std::none_of(wanted.begin(), wanted.end(), [&](const std::string& g) {
+    std::vector<std::string> wanted = queryValues(
+        q == std::string_view::npos ? std::string_view() : target.substr(q + 1), "group");
+    if (!wanted.empty() && std::none_of(wanted.begin(), wanted.end(), [&](const std::string& g) {
           return std::find(s->groups.begin(), s->groups.end(), g) != s->groups.end();
         })) {
       return respond(403, std::move(fields));
@@ -356,9 +355,10 @@ void OwnEndpoints::onFailures(StoreStatus status, session::Failures failures) {
   }
   if (failures.count >= ctx_.login->max_failures) {
     int64_t seconds = std::max<int64_t>(1, (failures.retry_after.count() + 999) / 1000);
-    LOG_WARN_LIMITED("sign-in locked for user %s from %s: %lld failures within login.failure_window",
-                     log::printable(r_.username, 64).c_str(), r_.client.address.c_str(),
-                     static_cast<long long>(failures.count));
+    LOG_WARN_LIMITED(
+        "sign-in locked for user %s from %s: %lld failures within login.failure_window",
+        log::printable(r_.username, 64).c_str(), r_.client.address.c_str(),
+        static_cast<long long>(failures.count));
     if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kLocked);
     std::string fields;
     appendField(fields, "Retry-After", std::to_string(seconds));
@@ -379,8 +379,9 @@ void OwnEndpoints::onFailures(StoreStatus status, session::Failures failures) {
     r_.password.clear();
     if (!hash_ticket_) {
       r_.step = Step::kIdle;
-      LOG_WARN_LIMITED("sign-in refused (503): every password-hashing thread is busy and "
-                       "login.hash_queue checks wait; raise login.hash_threads or hash_queue");
+      LOG_WARN_LIMITED(
+          "sign-in refused (503): every password-hashing thread is busy and "
+          "login.hash_queue checks wait; raise login.hash_threads or hash_queue");
       if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kBusy);
       std::string fields;
       appendField(fields, "Retry-After", "1");

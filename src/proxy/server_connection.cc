@@ -247,7 +247,8 @@ void ServerConnection::handleOwnRequest() {
   // refused before a byte of it is read.
   if (req.body == http::BodyKind::kChunked) return respondError(411, true);
   if (has_body && req.content_length > auth::kMaxLoginBody) return respondError(413, true);
-  if (!gate_) gate_ = std::make_unique<SessionGate>(*ctx_.sessions, static_cast<SessionGateOwner&>(*this));
+  if (!gate_)
+    gate_ = std::make_unique<SessionGate>(*ctx_.sessions, static_cast<SessionGateOwner&>(*this));
   if (!own_) {
     own_ = std::make_unique<OwnEndpoints>(*ctx_.sessions, *gate_,
                                           static_cast<OwnEndpointsOwner&>(*this));

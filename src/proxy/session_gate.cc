@@ -86,9 +86,9 @@ SessionShared::SessionShared(const session::Settings& settings, const config::Lo
     counters = memory;
   } else if (settings.store == session::StoreKind::kCookie) {
     // Only the counters live here; it holds no session.
-    counters = previous != nullptr && previous->counters ? previous->counters
-                                                         : std::make_shared<session::MemoryStore>(
-                                                               1, settings.timeouts);
+    counters = previous != nullptr && previous->counters
+                   ? previous->counters
+                   : std::make_shared<session::MemoryStore>(1, settings.timeouts);
   }
 }
 
@@ -222,8 +222,7 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
   readCookie();
 }
 
-void SessionGate::inspect(http::RequestHead& req, bool https, std::string_view client,
-                          bool csrf) {
+void SessionGate::inspect(http::RequestHead& req, bool https, std::string_view client, bool csrf) {
   begin(req, https, client);
   r_.inspecting = true;
   if (csrf && !allowedSite()) return;
@@ -565,8 +564,8 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
       return store.setIdentity(r_.new_key, info, session::wallClockNow(), std::move(done));
     }
     case OpKind::kTrim:
-      return store.trimUser(*r_.actions.login, ctx_.settings->max_per_user,
-                            session::wallClockNow(), std::move(done));
+      return store.trimUser(*r_.actions.login, ctx_.settings->max_per_user, session::wallClockNow(),
+                            std::move(done));
     case OpKind::kUpdate: {
       session::Update update;
       for (const session::DataField& field : r_.actions.set) {

@@ -140,8 +140,8 @@ bool Server::prepare(Checked checked) {
     return false;
   }
   if (config_->session) {
-    sessions_ = std::make_shared<proxy::SessionShared>(
-        *config_->session, config_->login ? &*config_->login : nullptr);
+    sessions_ = std::make_shared<proxy::SessionShared>(*config_->session,
+                                                       config_->login ? &*config_->login : nullptr);
   }
   generation_ = 1;
   for (size_t i = 0; i < count; ++i) {

@@ -124,10 +124,10 @@ struct AdminConfig {
 
 // [login]: sesame's own sign-in (issue 11). Requires [session].
 struct LoginConfig {
-  std::string users_file;                   // absolute
+  std::string users_file;                    // absolute
   std::shared_ptr<const auth::Users> users;  // read at load and at each reload
-  int64_t max_failures = 5;                 // per user name and per client address ...
-  Duration failure_window{15 * 60 * 1000};  // ... within this window, then 429
+  int64_t max_failures = 5;                  // per user name and per client address ...
+  Duration failure_window{15 * 60 * 1000};   // ... within this window, then 429
   std::string title = "Sign in";
   std::string page_template;  // the template file's HTML; "" = the built-in form
   std::string after_logout;   // a path or an absolute URL; "" = the login page

@@ -115,8 +115,8 @@ struct MetricsSnapshot {
   uint64_t sessions_created = 0;
   uint64_t sessions_rotated = 0;
   uint64_t sessions_destroyed = 0;
-  StoreHistogram store_duration;  // every store command, failed ones included
-  uint64_t store_errors = 0;      // no reply, deadline passed, error reply
+  StoreHistogram store_duration;                  // every store command, failed ones included
+  uint64_t store_errors = 0;                      // no reply, deadline passed, error reply
   std::array<uint64_t, kLoginOutcomes> logins{};  // POST /.sesame/login, by outcome
   // Process-wide (the memory store's own counters, filled by the collector,
   // not by workers): sessions evicted to respect max_sessions.

@@ -106,9 +106,9 @@ class OwnEndpoints {
     std::string csrf;
     std::string return_to = "/";
     session::StoreStatus status = session::StoreStatus::kOk;  // of the last store call
-    session::Failures failures;                                // of the last counter call
-    bool match = false;                                        // of the hash check
-    session::TicketPtr cleanup;  // a counter reset, not waited for
+    session::Failures failures;                               // of the last counter call
+    bool match = false;                                       // of the hash check
+    session::TicketPtr cleanup;                               // a counter reset, not waited for
   };
   RequestState r_;
 };

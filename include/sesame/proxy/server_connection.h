@@ -52,7 +52,7 @@ struct ExchangeState {
   bool upstream_eof = false;                   // the upstream connection reached its end
   bool response_started = false;               // bytes of this response reached the client buffer
   bool own = false;                            // sesame answers it itself (/.sesame/)
-  std::string original_url;                    // X-Original-URL of a /.sesame/ request (forward-auth)
+  std::string original_url;  // X-Original-URL of a /.sesame/ request (forward-auth)
 };
 
 // One request/response exchange: allocated at a request's first byte,

@@ -69,8 +69,8 @@ struct SessionContext {
   // end when their user leaves the users file.
   const config::LoginConfig* login = nullptr;
   auth::HashPool* hashing = nullptr;
-  session::Store* counters = nullptr;       // brute-force counters: the store, or a memory store
-  std::shared_ptr<LoopMailbox> mailbox;     // the worker loop's, for hashing results
+  session::Store* counters = nullptr;    // brute-force counters: the store, or a memory store
+  std::shared_ptr<LoopMailbox> mailbox;  // the worker loop's, for hashing results
   // Parallel to the configuration's routes: whether this worker already
   // logged an upstream Set-Cookie for the session cookie there (a warning
   // per route, not per response).
@@ -227,11 +227,11 @@ class SessionGate {
     bool cookie_sent = false;
     bool has_id = false;
     std::chrono::steady_clock::time_point store_started{};  // of the store call in flight
-    bool stored = false;  // the store holds (or may hold, when it was down) key
+    bool stored = false;                     // the store holds (or may hold, when it was down) key
     bool inspecting = false;                 // inspect(): keep the session, decide nothing
     std::optional<session::Session> loaded;  // inspect(): the session found
     session::StoreStatus lookup = session::StoreStatus::kMissing;
-    bool revoked = false;  // a "password" session whose user left the users file
+    bool revoked = false;        // a "password" session whose user left the users file
     session::TicketPtr cleanup;  // its destroy, not waited for
     std::string client;          // the client's address
     bool https = false;          // the scheme the client used
