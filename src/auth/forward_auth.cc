@@ -62,7 +62,7 @@ std::optional<Parts> split(std::string_view url) {
   if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
   p.authority = lower(authority);
   p.rest = end == std::string_view::npos ? std::string_view() : after.substr(end);
-  if (!p.rest.empty() && p.rest.front() != '/') return std::nullopt;
+  if (!p.rest.empty() && p.rest.front() != '/' && p.rest.front() != '?') return std::nullopt;
   return p;
 }
 
@@ -99,7 +99,6 @@ bool allowedReturnUrl(std::string_view url, const std::vector<std::string>& host
   std::optional<Parts> p = split(url);
   if (!p) return false;
   std::string_view host = hostOf(p->authority);
-  if (host.empty()) host = p->authority;
   return std::any_of(hosts.begin(), hosts.end(), [&](const std::string& allowed) {
     return allowed == p->authority || allowed == host;
   });

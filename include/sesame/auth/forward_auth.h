@@ -32,7 +32,7 @@ struct OriginalRequest {
 // host (case ignored) is one of `hosts`: an entry "name" allows any port of
 // that host, "name:port" that port only. No control characters, spaces or
 // '\' anywhere (browsers would read "https:\\evil" as another host), and
-// the path starts with '/' or is empty.
+// the path starts with '/', or is empty (a query may follow).
 [[nodiscard]] bool allowedReturnUrl(std::string_view url, const std::vector<std::string>& hosts);
 
 // Where the sign-in page sends the browser after a login: `requested` when
