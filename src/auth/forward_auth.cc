@@ -85,6 +85,7 @@ std::optional<OriginalRequest> originalRequest(const http::HeaderList& headers,
     out.url = lower(*proto) + "://" + std::string(*host) + std::string(*uri);
   } else if (!original_url.empty()) {
     out.url = original_url;
+    out.from_original_url = true;
     method = single(headers, "X-Original-Method");
   } else {
     return std::nullopt;

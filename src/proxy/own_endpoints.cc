@@ -230,17 +230,20 @@ void OwnEndpoints::answerAuth() {
     return respond(200, std::move(fields));
   }
   // A person in a browser is sent to the sign-in page and back; only for
-  // the hosts the operator listed, so this is no open redirect.
+  // the hosts the operator listed, so this is no open redirect. Traefik and
+  // Caddy pass a 302 on to the browser; nginx's auth_request accepts only
+  // 2xx, 401 and 403, so its recipe takes the Location of the 401 instead
+  // (auth_request_set, error_page 401).
   if (ctx_.login != nullptr && r_.client.trusted_peer) {
     std::optional<auth::OriginalRequest> original =
         auth::originalRequest(r_.req->headers, r_.original_url);
     if (original && session::isBrowserNavigation(original->method, r_.req->headers) &&
         auth::allowedReturnUrl(original->url, ctx_.login->forward_auth_hosts)) {
-      const std::string& login_url = ctx_.settings->login_url;
+      // The form itself, whatever login_url says: it is the page that
+      // accepts an absolute return address.
       appendField(fields, "Location",
-                  login_url + (login_url.find('?') == std::string::npos ? "?" : "&") +
-                      "return_to=" + percentEncode(original->url));
-      return respond(302, std::move(fields));
+                  std::string(auth::kLoginPath) + "?return_to=" + percentEncode(original->url));
+      if (!original->from_original_url) return respond(302, std::move(fields));
     }
   }
   appendField(fields, "WWW-Authenticate", "Cookie realm=\"sesame\"");
@@ -430,7 +433,7 @@ void OwnEndpoints::onApplied(bool ok) {
     if (!ok) return respond(503);
     std::string fields;
     const std::string& after = ctx_.login->after_logout;
-    appendField(fields, "Location", after.empty() ? std::string(auth::kLoginPath) : after);
+    appendField(fields, "Location", after.empty() ? ctx_.settings->login_url : after);
     appendField(fields, "Cache-Control", "no-store");
     return respond(303, std::move(fields));
   }

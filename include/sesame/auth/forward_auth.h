@@ -16,6 +16,7 @@ namespace sesame::auth {
 struct OriginalRequest {
   std::string method;  // "GET" when the proxy does not say
   std::string url;     // absolute: scheme://host[:port]/path?query
+  bool from_original_url = false;  // nginx's convention (X-Original-URL), not X-Forwarded-Uri
 };
 
 // From X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Uri and

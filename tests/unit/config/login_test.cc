@@ -78,34 +78,34 @@ TEST_CASE("[login] errors tell the operator what to fix", "[config][login]") {
   }
   SECTION("no users_file") {
     LoadResult r = dir.load(withLogin("title = \"x\"\n"));
-    CHECK(hasError(r, "14:1", "users_file", "hash-password"));
+    CHECK(hasError(r, "12:1", "users_file", "hash-password"));
   }
   SECTION("a users file that does not exist") {
     LoadResult r = dir.load(withLogin("users_file = \"nope\"\n"));
-    CHECK(hasError(r, "15:14", "does not exist"));
+    CHECK(hasError(r, "13:14", "does not exist"));
   }
   SECTION("errors inside the users file name its lines, after the configuration's") {
     dir.write("bad", "ok:$y$j9T$abcdefghijklmnop$wRwvHNqzMkHLG74uLLCRVTwaZ.a1aIothEUeYGf9oED\n"
                      "plain:secret\n");
     LoadResult r = dir.load(withLogin("users_file = \"bad\"\nmax_failures = 0\n"));
     REQUIRE(r.errors.size() == 2);
-    CHECK(r.errors[0].find("sesame.toml:16:") != std::string::npos);
+    CHECK(r.errors[0].find("sesame.toml:14:") != std::string::npos);
     CHECK(r.errors[1].starts_with(dir.path() + "/bad:2: "));
     CHECK(r.errors[1].find("secret") == std::string::npos);
   }
   SECTION("a template without {{csrf}}") {
     dir.write("form.html", "<form></form>");
     LoadResult r = dir.load(withLogin("users_file = \"users\"\ntemplate = \"form.html\"\n"));
-    CHECK(hasError(r, "16:12", "login.template", "csrf"));
+    CHECK(hasError(r, "14:12", "login.template", "csrf"));
   }
   SECTION("after_logout that is neither a path nor a URL") {
     LoadResult r = dir.load(withLogin("users_file = \"users\"\nafter_logout = \"//evil\"\n"));
-    CHECK(hasError(r, "16:16", "after_logout"));
+    CHECK(hasError(r, "14:16", "after_logout"));
   }
   SECTION("a forward-auth host with a scheme") {
     LoadResult r =
         dir.load(withLogin("users_file = \"users\"\nforward_auth_hosts = [\"https://a.b\"]\n"));
-    CHECK(hasError(r, "16:23", "not a host name"));
+    CHECK(hasError(r, "14:23", "not a host name"));
   }
   SECTION("max_per_user with the cookie store") {
     LoadResult r = dir.load(std::string(kMinimal) + std::string(kSession) +
@@ -114,6 +114,6 @@ TEST_CASE("[login] errors tell the operator what to fix", "[config][login]") {
   }
   SECTION("unknown keys") {
     LoadResult r = dir.load(withLogin("users_file = \"users\"\nusers = \"x\"\n"));
-    CHECK(hasError(r, "16:1", "users"));
+    CHECK(hasError(r, "14:1", "users"));
   }
 }
