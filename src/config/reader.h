@@ -98,6 +98,13 @@ class TableReader {
 // the same files.
 [[nodiscard]] std::string resolvePath(const std::string& config_path, const std::string& value);
 
+// The whole of the small (at most 64 KiB) file `file` named by `key` in
+// `table`; `holds` says what it should contain, for the too-large message.
+// Errors name the file and the reason, never its content.
+[[nodiscard]] std::optional<std::string> readSecretFile(TableReader& table, std::string_view key,
+                                                        const std::string& file,
+                                                        std::string_view holds);
+
 // Section readers, in the order loader.cc runs them (later ones check
 // references to earlier ones).
 void readServer(TableReader& root, Config& config);

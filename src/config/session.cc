@@ -58,9 +58,8 @@ std::string_view trimmed(std::string_view s) {
   return s;
 }
 
-// The whole of the small file `file` named by `key`; `holds` says what it
-// should contain, for the too-large message. Errors name the file and the
-// reason, never its content.
+}  // namespace
+
 std::optional<std::string> readSecretFile(TableReader& s, std::string_view key,
                                           const std::string& file, std::string_view holds) {
   const toml::node& at = *s.find(key);
@@ -86,6 +85,8 @@ std::optional<std::string> readSecretFile(TableReader& s, std::string_view key,
   text << in.rdbuf();
   return text.str();
 }
+
+namespace {
 
 // One secret per line; blank lines and '#' comments are skipped.
 std::optional<std::vector<std::string>> readSecretsFile(TableReader& s, const std::string& file) {

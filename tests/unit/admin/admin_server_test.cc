@@ -154,7 +154,7 @@ TEST_CASE("admin: /readyz", "[admin][server]") {
   // ready_requires = ["store"]: neither the listeners nor the upstreams count.
   auto store_only = upstreamConfig({{"api", {closed_port}}});
   store_only->admin = config::AdminConfig{"127.0.0.1:9901", admin::testing::loopback(9901),
-                                          config::ReadyRequires{false, true, false}};
+                                          config::ReadyRequires{false, true, false}, "", ""};
   sources.setConfig(store_only);
   r = roundTrip(server->address(), get("/readyz"));
   CHECK(r.status == 200);
