@@ -45,6 +45,7 @@ class FakeSources final : public AdminSources {
     std::lock_guard<std::mutex> lock(mutex_);
     return config_;
   }
+  admin::SessionSources sessions() override { return {config(), nullptr}; }
 
   void setMetrics(MetricsSnapshot m) {
     std::lock_guard<std::mutex> lock(mutex_);
