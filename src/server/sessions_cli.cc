@@ -431,8 +431,9 @@ std::string formatSessionTable(const std::vector<SessionRow>& rows) {
   std::vector<std::vector<std::string>> cells{
       {"HANDLE", "LOGIN (UTC)", "LAST SEEN (UTC)", "CLIENT", "USER AGENT"}};
   for (const SessionRow& r : rows) {
-    cells.push_back({shown(r.handle), shownTime(r.login), shownTime(r.last_seen), shown(r.client),
-                     shown(r.user_agent)});
+    cells.push_back({shown(r.handle), shownTime(r.login), shownTime(r.last_seen),
+                     r.client.empty() ? "-" : shown(r.client),
+                     r.user_agent.empty() ? "-" : shown(r.user_agent)});
   }
   std::vector<size_t> widths(cells.front().size(), 0);
   for (const auto& line : cells) {

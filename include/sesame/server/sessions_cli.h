@@ -36,7 +36,7 @@ struct SessionRow {
 [[nodiscard]] std::optional<std::vector<SessionRow>> parseSessionList(std::string_view json);
 
 // Rows as an aligned table with a header line; times shown as "YYYY-MM-DD
-// HH:MM:SS" (UTC), control characters in any value shown as '?' so that a
+// HH:MM:SS" (UTC), "-" for an empty value, control characters in any value shown as '?' so that a
 // User-Agent cannot drive the operator's terminal.
 [[nodiscard]] std::string formatSessionTable(const std::vector<SessionRow>& rows);
 
