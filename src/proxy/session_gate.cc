@@ -428,9 +428,15 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
     }
     case OpKind::kRotate:
       return store.rotate(r_.key, r_.new_key, session::wallClockNow(), std::move(done));
-    case OpKind::kIdentity:
-      return store.setIdentity(r_.new_key, *r_.actions.login, r_.actions.groups,
-                               session::wallClockNow(), std::move(done));
+    case OpKind::kIdentity: {
+      // The client's address and User-Agent are not known here yet.
+      session::LoginInfo login;
+      login.user = *r_.actions.login;
+      login.groups = r_.actions.groups;
+      login.method = "app";
+      if (!r_.jar) login.handle = session::CookieCodec::handle(r_.new_id);
+      return store.setIdentity(r_.new_key, login, session::wallClockNow(), std::move(done));
+    }
     case OpKind::kUpdate: {
       session::Update update;
       for (const session::DataField& field : r_.actions.set) {

@@ -24,14 +24,17 @@ namespace sesame::session {
 
 namespace {
 
-constexpr unsigned char kVersion = 0x01;
+constexpr unsigned char kVersion = 0x02;
+constexpr unsigned char kVersionWithoutLogin = 0x01;  // opened, never sealed
 constexpr size_t kNonceLength = 24;
 constexpr size_t kKeyNonceLength = 12;  // nonce[0..12) picks the message key
 constexpr size_t kIvLength = kNonceLength - kKeyNonceLength;
 constexpr size_t kTagLength = 16;
 constexpr size_t kKeyLength = 32;
 constexpr size_t kOverhead = 1 + kNonceLength + kTagLength;
-constexpr size_t kFixedPlaintext = 3 * 8 + 3 * 2;  // times, user length, two counts
+constexpr size_t kFixedPlaintextV1 = 3 * 8 + 3 * 2;  // times, user length, two counts
+// Then the nonce, method and address lengths (u8) and the agent's (u16).
+constexpr size_t kFixedPlaintext = kFixedPlaintextV1 + 3 + 2;
 constexpr size_t kMaxKeyBytes = 64;
 static_assert(CookieSealer::kMaxFields == MemoryStore::kMaxFields,
               "the cookie store bounds data as the memory store does");
@@ -40,6 +43,9 @@ constexpr std::string_view kSalt = "sesame cookie store v1";
 constexpr std::string_view kInfo = "aes-256-gcm message keys";
 
 static_assert(CookieSealer::kMinValueBytes == base64urlLength(kOverhead + kFixedPlaintext));
+constexpr size_t kMinValueBytesV1 = base64urlLength(kOverhead + kFixedPlaintextV1);
+static_assert(LoginInfo::kMaxMethodBytes <= 0xff && LoginInfo::kMaxAddressBytes <= 0xff,
+              "method and address have u8 lengths");
 static_assert(kKeyLength == kHmacSha256Length, "message keys are HMAC-SHA256 outputs");
 
 bool isControl(unsigned char c) {
@@ -55,11 +61,23 @@ bool isCanonicalKey(std::string_view key) {
   return isValidDataKey(key) && canonicalDataKey(key) == key;
 }
 
+bool isNonce(std::string_view nonce) {
+  constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  return nonce.empty() || (nonce.size() == CookieSealer::kNonceChars &&
+                           nonce.find_first_not_of(kAlphabet) == std::string_view::npos);
+}
+
+bool isLoginText(std::string_view text, size_t max) {
+  return text.size() <= max && freeOfControls(text);
+}
+
 size_t plaintextSize(const Session& session) {
   size_t n = kFixedPlaintext + session.user.size();
   for (const std::string& group : session.groups) n += 2 + group.size();
   for (const auto& [key, value] : session.data) n += 1 + key.size() + 2 + value.size();
-  return n;
+  return n + session.nonce.size() + session.method.size() + session.address.size() +
+         session.agent.size();
 }
 
 void putU16(std::string& out, size_t v) {
@@ -92,6 +110,12 @@ std::string serialise(const Session& session) {
     putU16(out, value.size());
     out += value;
   }
+  for (const std::string* text : {&session.nonce, &session.method, &session.address}) {
+    out += static_cast<char>(text->size());
+    out += *text;
+  }
+  putU16(out, session.agent.size());
+  out += session.agent;
   return out;
 }
 
@@ -128,7 +152,25 @@ class Reader {
   std::string_view in_;
 };
 
-std::optional<Session> parse(std::string_view plaintext) {
+// The login details of a version 0x02 plaintext, after the data.
+bool parseLogin(Reader& r, Session& s) {
+  const auto nonce = r.bytes(r.u8());
+  const auto method = r.bytes(r.u8());
+  const auto address = r.bytes(r.u8());
+  const auto agent = r.bytes(r.u16());
+  if (!nonce || !method || !address || !agent || !isNonce(*nonce) ||
+      !isLoginText(*method, LoginInfo::kMaxMethodBytes) ||
+      !isLoginText(*address, LoginInfo::kMaxAddressBytes) ||
+      !isLoginText(*agent, LoginInfo::kMaxAgentBytes))
+    return false;
+  s.nonce = *nonce;
+  s.method = *method;
+  s.address = *address;
+  s.agent = *agent;
+  return true;
+}
+
+std::optional<Session> parse(std::string_view plaintext, unsigned char version) {
   Reader r(plaintext);
   Session s;
   const auto created = r.time();
@@ -157,6 +199,7 @@ std::optional<Session> parse(std::string_view plaintext) {
     if (!s.data.empty() && s.data.rbegin()->first >= *key) return std::nullopt;
     s.data.emplace_hint(s.data.end(), std::string(*key), std::string(*value));
   }
+  if (version == kVersion && !parseLogin(r, s)) return std::nullopt;
   if (!r.done()) return std::nullopt;
   return s;
 }
@@ -215,6 +258,7 @@ CipherCtx gcmFor(const EVP_CIPHER* cipher, const EVP_MAC_CTX* master, const char
 CookieSealer::CookieSealer(const std::vector<std::string>& secrets, std::string_view cookie_name,
                            size_t max_value_bytes)
     : cipher_(EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr)),
+      cookie_name_(cookie_name),
       max_value_bytes_(std::min(max_value_bytes, kMaxCookieBytes)) {
   if (!CookieCodec::validateSecrets(secrets).empty()) {
     std::fprintf(stderr, "sesame[fatal]: CookieSealer built from unvalidated secrets\n");
@@ -222,8 +266,6 @@ CookieSealer::CookieSealer(const std::vector<std::string>& secrets, std::string_
   }
   if (cipher_ == nullptr) cryptoFailure("EVP_CIPHER_fetch(AES-256-GCM)");
   static_assert(kIvLength == 12, "GCM's default IV length");
-  aad_ += static_cast<char>(kVersion);
-  aad_ += cookie_name;
   masters_.reserve(secrets.size());
   for (const std::string& secret : secrets) {
     std::array<unsigned char, kKeyLength> key = masterKey(secret);
@@ -246,7 +288,13 @@ bool CookieSealer::canCarry(const Session& session) {
     if (key.size() > kMaxKeyBytes || !isCanonicalKey(key)) return false;
     if (value.size() > 0xffff || !freeOfControls(value)) return false;
   }
-  return true;
+  return isNonce(session.nonce) && isLoginText(session.method, LoginInfo::kMaxMethodBytes) &&
+         isLoginText(session.address, LoginInfo::kMaxAddressBytes) &&
+         isLoginText(session.agent, LoginInfo::kMaxAgentBytes);
+}
+
+std::string CookieSealer::aad(unsigned char version) const {
+  return static_cast<char>(version) + cookie_name_;
 }
 
 size_t CookieSealer::sealedSize(const Session& session) {
@@ -261,7 +309,7 @@ std::optional<std::string> CookieSealer::seal(const Session& session) const {
   char* nonce = blob.data() + 1;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce), kNonceLength) != 1)
     cryptoFailure("RAND_bytes");
-  CipherCtx ctx = gcmFor(cipher_.get(), masters_[0].get(), nonce, aad_, true);
+  CipherCtx ctx = gcmFor(cipher_.get(), masters_[0].get(), nonce, aad(kVersion), true);
   auto* out = reinterpret_cast<unsigned char*>(nonce + kNonceLength);
   int len = 0;
   int final_len = 0;
@@ -281,7 +329,8 @@ std::optional<std::string> CookieSealer::decrypt(const Mac& master, const std::s
   const auto* ciphertext = reinterpret_cast<const unsigned char*>(nonce + kNonceLength);
   std::array<unsigned char, kTagLength> tag{};
   std::memcpy(tag.data(), ciphertext + ciphertext_len, kTagLength);
-  CipherCtx ctx = gcmFor(cipher_.get(), master.get(), nonce, aad_, false);
+  CipherCtx ctx =
+      gcmFor(cipher_.get(), master.get(), nonce, aad(static_cast<unsigned char>(blob[0])), false);
   std::string plaintext(ciphertext_len, '\0');
   int len = 0;
   int final_len = 0;
@@ -301,13 +350,17 @@ std::optional<std::string> CookieSealer::decrypt(const Mac& master, const std::s
 }
 
 std::optional<Session> CookieSealer::open(std::string_view value) const {
-  if (value.size() < kMinValueBytes || value.size() > max_value_bytes_) return std::nullopt;
+  if (value.size() < kMinValueBytesV1 || value.size() > max_value_bytes_) return std::nullopt;
   const std::optional<std::string> blob = base64urlDecode(value);
-  if (!blob || blob->size() < kOverhead + kFixedPlaintext ||
-      static_cast<unsigned char>((*blob)[0]) != kVersion)
+  if (!blob) return std::nullopt;
+  const auto version = static_cast<unsigned char>((*blob)[0]);
+  const size_t fixed = version == kVersion ? kFixedPlaintext : kFixedPlaintextV1;
+  if ((version != kVersion && version != kVersionWithoutLogin) || blob->size() < kOverhead + fixed)
     return std::nullopt;
   for (const Mac& master : masters_) {
-    if (std::optional<std::string> plaintext = decrypt(master, *blob)) return parse(*plaintext);
+    if (std::optional<std::string> plaintext = decrypt(master, *blob)) {
+      return parse(*plaintext, version);
+    }
   }
   return std::nullopt;
 }

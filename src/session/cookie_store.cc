@@ -1,11 +1,27 @@
 #include "sesame/session/cookie_store.h"
 
+#include <openssl/rand.h>
+
+#include <array>
 #include <utility>
 
+#include "base64url.h"
+#include "crypto.h"
+#include "login_text.h"
 #include "sesame/base/log.h"
 #include "sesame/session/memory_store.h"
 
 namespace sesame::session {
+namespace {
+
+std::string freshNonce() {
+  std::array<unsigned char, 16> bytes{};
+  if (RAND_bytes(bytes.data(), bytes.size()) != 1) cryptoFailure("RAND_bytes");
+  return base64urlEncode(bytes);
+}
+static_assert(base64urlLength(16) == CookieSealer::kNonceChars);
+
+}  // namespace
 
 size_t CookieStore::maxValueBytes(size_t overhead) {
   return overhead >= CookieSealer::kMaxCookieBytes ? 0 : CookieSealer::kMaxCookieBytes - overhead;
@@ -69,10 +85,20 @@ StoreStatus CookieStore::store(std::string_view key, const Session& session) {
 
 TicketPtr CookieStore::load(std::string_view key, TimePoint now, LoadDone done) {
   std::optional<Session> session = openLive(key, now);
-  if (session && now - session->touched >= timeouts_.touch_interval.count()) {
-    session->touched = now;
-    // The same fields at the same length: it fits whenever the old value did.
-    if (store(key, *session) == StoreStatus::kOk) ++touch_writes_;
+  if (session) {
+    bool write = false;
+    if (session->nonce.empty()) {
+      // Sealed before nonces existed: the value grows by the nonce. Should
+      // that not fit, the session goes on without one (the login form then
+      // asks for a fresh session).
+      session->nonce = freshNonce();
+      write = CookieSealer::sealedSize(*session) <= sealer_->maxValueBytes();
+      if (!write) session->nonce.clear();
+    }
+    const bool touch = now - session->touched >= timeouts_.touch_interval.count();
+    if (touch) session->touched = now;
+    // A refresh changes no length: it fits whenever the old value did.
+    if ((write || touch) && store(key, *session) == StoreStatus::kOk && touch) ++touch_writes_;
   }
   if (session) {
     done(StoreStatus::kOk, &*session);
@@ -87,6 +113,8 @@ TicketPtr CookieStore::create(std::string_view key, const Session& session, Time
   Session stored = session;
   stored.created = now;
   stored.touched = now;
+  stored.handle.clear();
+  stored.nonce = freshNonce();
   done(store(key, stored));
   return nullptr;
 }
@@ -97,6 +125,7 @@ TicketPtr CookieStore::rotate(std::string_view old_key, std::string_view new_key
   StoreStatus status = StoreStatus::kMissing;
   if (session) {
     jar_.erase(jar_.find(old_key));
+    session->nonce = freshNonce();
     status = store(new_key, *session);
   }
   done(status);
@@ -116,17 +145,22 @@ TicketPtr CookieStore::update(std::string_view key, const Update& update, TimePo
   return nullptr;
 }
 
-TicketPtr CookieStore::setIdentity(std::string_view key, std::string_view user,
-                                   const std::vector<std::string>& groups, TimePoint now,
+TicketPtr CookieStore::setIdentity(std::string_view key, const LoginInfo& login, TimePoint now,
                                    Done done) {
   std::optional<Session> session = openLive(key, now);
   StoreStatus status = StoreStatus::kMissing;
   if (session) {
-    session->user = user;
-    session->groups = groups;
+    recordLogin(*session, login);
+    session->handle.clear();
     session->login = now;
     session->created = now;
     session->touched = now;
+    // Nothing reads them back from a cookie but the session itself: they
+    // must not cost the login its cookie.
+    if (CookieSealer::sealedSize(*session) > sealer_->maxValueBytes()) {
+      session->address.clear();
+      session->agent.clear();
+    }
     status = store(key, *session);
   }
   done(status);
@@ -154,6 +188,37 @@ void CookieStore::sweep(TimePoint now) {
     openLive(it->first, now);  // drops it when it does not open or has expired
     it = next;
   }
+}
+
+TicketPtr CookieStore::listUser(std::string_view, TimePoint, ListDone done) {
+  done(StoreStatus::kUnavailable, nullptr);
+  return nullptr;
+}
+
+TicketPtr CookieStore::destroyHandle(std::string_view, Done done) {
+  done(StoreStatus::kUnavailable);
+  return nullptr;
+}
+
+TicketPtr CookieStore::trimUser(std::string_view, size_t, TimePoint, Done done) {
+  done(StoreStatus::kUnavailable);
+  return nullptr;
+}
+
+TicketPtr CookieStore::failures(const std::vector<std::string>&, TimePoint, CountDone done) {
+  done(StoreStatus::kUnavailable, Failures{});
+  return nullptr;
+}
+
+TicketPtr CookieStore::addFailure(const std::vector<std::string>&, Millis, TimePoint,
+                                  CountDone done) {
+  done(StoreStatus::kUnavailable, Failures{});
+  return nullptr;
+}
+
+TicketPtr CookieStore::clearFailures(std::string_view, Done done) {
+  done(StoreStatus::kUnavailable);
+  return nullptr;
 }
 
 }  // namespace sesame::session

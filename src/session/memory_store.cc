@@ -1,7 +1,10 @@
 #include "sesame/session/memory_store.h"
 
+#include <algorithm>
+#include <tuple>
 #include <utility>
 
+#include "login_text.h"
 #include "sesame/base/log.h"
 
 namespace sesame::session {
@@ -18,8 +21,12 @@ bool withinDataBounds(const std::map<std::string, std::string>& data) {
   return bytes <= MemoryStore::kMaxDataBytes;
 }
 
-MemoryStore::MemoryStore(size_t max_sessions, Timeouts timeouts, size_t shards)
-    : shards_(shards), user_shards_(shards) {
+MemoryStore::MemoryStore(size_t max_sessions, Timeouts timeouts, size_t shards,
+                         size_t max_failure_keys)
+    : shards_(shards),
+      user_shards_(shards),
+      handle_shards_(shards),
+      max_failure_keys_(max_failure_keys) {
   reconfigure(max_sessions, timeouts);
 }
 
@@ -58,6 +65,22 @@ void MemoryStore::unindexUser(std::string_view user, std::string_view key) {
   if (it->second.empty()) shard.keys.erase(it);
 }
 
+void MemoryStore::indexHandle(const Session& session, std::string_view key) {
+  if (session.user.empty() || session.handle.empty()) return;
+  HandleShard& shard = handleShardFor(session.handle);
+  std::lock_guard lock(shard.mutex);
+  shard.keys.insert_or_assign(session.handle, std::string(key));
+}
+
+void MemoryStore::unindexHandle(const Session& session, std::string_view key) {
+  if (session.user.empty() || session.handle.empty()) return;
+  HandleShard& shard = handleShardFor(session.handle);
+  std::lock_guard lock(shard.mutex);
+  // Only while it still names this session's key.
+  auto it = shard.keys.find(session.handle);
+  if (it != shard.keys.end() && it->second == key) shard.keys.erase(it);
+}
+
 void MemoryStore::markUsedLocked(Shard& shard, std::string_view key, Entry& entry) {
   entry.used = next_use_.fetch_add(1, std::memory_order_relaxed);
   lruOf(shard, *entry.session).emplace(entry.used, std::string(key));
@@ -65,6 +88,7 @@ void MemoryStore::markUsedLocked(Shard& shard, std::string_view key, Entry& entr
 
 void MemoryStore::eraseLocked(Shard& shard, SessionMap::iterator it) {
   unindexUser(it->second.session->user, it->first);
+  unindexHandle(*it->second.session, it->first);
   unmarkLocked(shard, it->second);
   shard.sessions.erase(it);
 }
@@ -142,6 +166,7 @@ TicketPtr MemoryStore::create(std::string_view key, const Session& session, Time
   auto stored = std::make_shared<Session>(session);
   stored->created = now;
   stored->touched = now;
+  stored->nonce.clear();  // the cookie store's alone
   const size_t evicted = evictions();
   bool room = false;
   {
@@ -153,6 +178,7 @@ TicketPtr MemoryStore::create(std::string_view key, const Session& session, Time
       auto it = shard.sessions.emplace(std::string(key), Entry{stored, 0}).first;
       markUsedLocked(shard, key, it->second);
       indexUser(stored->user, key);
+      indexHandle(*stored, key);
     }
   }
   if (!room || evictions() != evicted) reportFull(now);
@@ -182,6 +208,12 @@ TicketPtr MemoryStore::rotate(std::string_view old_key, std::string_view new_key
     if (Entry* entry = findLiveLocked(from, old_key, now); entry != nullptr) {
       Entry moved = *entry;
       eraseLocked(from, from.sessions.find(old_key));
+      if (!moved.session->handle.empty()) {
+        // The handle named the old ID; the login that follows records the new one.
+        auto unnamed = std::make_shared<Session>(*moved.session);
+        unnamed->handle.clear();
+        moved.session = std::move(unnamed);
+      }
       if (auto old = to.sessions.find(new_key); old != to.sessions.end()) eraseLocked(to, old);
       // A rotation is a login: it may take a logged-in session's place.
       static_cast<void>(makeRoomLocked(to, true));
@@ -218,8 +250,7 @@ TicketPtr MemoryStore::update(std::string_view key, const Update& update, TimePo
   return nullptr;
 }
 
-TicketPtr MemoryStore::setIdentity(std::string_view key, std::string_view user,
-                                   const std::vector<std::string>& groups, TimePoint now,
+TicketPtr MemoryStore::setIdentity(std::string_view key, const LoginInfo& login, TimePoint now,
                                    Done done) {
   StoreStatus status = StoreStatus::kMissing;
   {
@@ -227,12 +258,13 @@ TicketPtr MemoryStore::setIdentity(std::string_view key, std::string_view user,
     std::lock_guard lock(shard.mutex);
     if (Entry* entry = findLiveLocked(shard, key, now); entry != nullptr) {
       auto changed = std::make_shared<Session>(*entry->session);
-      if (changed->user != user) {
+      unindexHandle(*changed, key);
+      if (changed->user != login.user) {
         unindexUser(changed->user, key);
-        changed->user = user;
-        indexUser(changed->user, key);
+        indexUser(login.user, key);
       }
-      changed->groups = groups;
+      recordLogin(*changed, login);
+      indexHandle(*changed, key);
       changed->login = now;
       changed->created = now;
       changed->touched = now;
@@ -288,6 +320,176 @@ void MemoryStore::sweep(TimePoint now) {
       it = next;
     }
   }
+  std::lock_guard lock(failure_table_.mutex);
+  auto& windows = failure_table_.windows;
+  while (!windows.empty() && windows.begin()->first <= now) {
+    eraseCounterLocked(failure_table_.counters.find(windows.begin()->second));
+  }
+}
+
+std::vector<MemoryStore::Listed> MemoryStore::listLive(std::string_view user, TimePoint now) {
+  KeySet keys;
+  {
+    UserShard& users = userShardFor(user);
+    std::lock_guard lock(users.mutex);
+    if (auto it = users.keys.find(user); it != users.keys.end()) keys = it->second;
+  }
+  // The user shard is released before any session shard is locked (lock
+  // order); a session that changed user meanwhile is skipped.
+  std::vector<Listed> listed;
+  for (const std::string& key : keys) {
+    Shard& shard = shardFor(key);
+    std::lock_guard lock(shard.mutex);
+    const Entry* entry = findLiveLocked(shard, key, now);
+    if (entry != nullptr && entry->session->user == user) {
+      listed.push_back(Listed{key, summaryOf(*entry->session)});
+    }
+  }
+  std::sort(listed.begin(), listed.end(), [](const Listed& a, const Listed& b) {
+    return std::tie(a.summary.login, a.summary.handle, a.key) <
+           std::tie(b.summary.login, b.summary.handle, b.key);
+  });
+  return listed;
+}
+
+TicketPtr MemoryStore::listUser(std::string_view user, TimePoint now, ListDone done) {
+  std::vector<SessionSummary> sessions;
+  for (Listed& listed : listLive(user, now)) sessions.push_back(std::move(listed.summary));
+  done(StoreStatus::kOk, &sessions);
+  return nullptr;
+}
+
+TicketPtr MemoryStore::destroyHandle(std::string_view handle, Done done) {
+  std::string key;
+  {
+    HandleShard& handles = handleShardFor(handle);
+    std::lock_guard lock(handles.mutex);
+    if (auto it = handles.keys.find(handle); it != handles.keys.end()) key = it->second;
+  }
+  StoreStatus status = StoreStatus::kMissing;
+  if (!key.empty()) {
+    // Released first (lock order); checked again under the session's lock.
+    Shard& shard = shardFor(key);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.sessions.find(key);
+    if (it != shard.sessions.end() && it->second.session->handle == handle &&
+        !it->second.session->user.empty()) {
+      eraseLocked(shard, it);
+      status = StoreStatus::kOk;
+    }
+  }
+  done(status);
+  return nullptr;
+}
+
+TicketPtr MemoryStore::trimUser(std::string_view user, size_t keep, TimePoint now, Done done) {
+  std::vector<Listed> listed = listLive(user, now);
+  const size_t excess = listed.size() > keep ? listed.size() - keep : 0;
+  for (size_t i = 0; i < excess; ++i) {
+    const Listed& oldest = listed[i];
+    Shard& shard = shardFor(oldest.key);
+    std::lock_guard lock(shard.mutex);
+    // Only the login that was listed: a session that logged in again since
+    // is newer than the ones kept.
+    auto it = shard.sessions.find(oldest.key);
+    if (it != shard.sessions.end() && it->second.session->user == user &&
+        it->second.session->login == oldest.summary.login) {
+      eraseLocked(shard, it);
+    }
+  }
+  done(StoreStatus::kOk);
+  return nullptr;
+}
+
+MemoryStore::Counter* MemoryStore::liveCounterLocked(std::string_view key, TimePoint now) {
+  auto it = failure_table_.counters.find(key);
+  if (it == failure_table_.counters.end()) return nullptr;
+  if (it->second.ends <= now) {
+    eraseCounterLocked(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void MemoryStore::eraseCounterLocked(decltype(FailureTable::counters)::iterator it) {
+  failure_table_.windows.erase(it->second.at);
+  failure_table_.counters.erase(it);
+}
+
+Failures MemoryStore::highestLocked(const std::vector<std::string>& keys, TimePoint now) {
+  Failures highest;
+  for (const std::string& key : keys) {
+    const Counter* counter = liveCounterLocked(key, now);
+    if (counter == nullptr) continue;
+    const Millis rest(counter->ends - now);
+    if (counter->count > highest.count ||
+        (counter->count == highest.count && rest > highest.retry_after)) {
+      highest = Failures{counter->count, rest};
+    }
+  }
+  return highest;
+}
+
+TicketPtr MemoryStore::failures(const std::vector<std::string>& keys, TimePoint now,
+                                CountDone done) {
+  Failures highest;
+  {
+    std::lock_guard lock(failure_table_.mutex);
+    highest = highestLocked(keys, now);
+  }
+  done(StoreStatus::kOk, highest);
+  return nullptr;
+}
+
+TicketPtr MemoryStore::addFailure(const std::vector<std::string>& keys, Millis window,
+                                  TimePoint now, CountDone done) {
+  Failures highest;
+  size_t evicted = 0;
+  {
+    std::lock_guard lock(failure_table_.mutex);
+    auto& counters = failure_table_.counters;
+    auto& windows = failure_table_.windows;
+    for (const std::string& key : keys) {
+      if (Counter* counter = liveCounterLocked(key, now); counter != nullptr) {
+        ++counter->count;
+        continue;
+      }
+      // Ended windows first, then the one that ends first.
+      while (counters.size() >= max_failure_keys_ && !windows.empty()) {
+        if (windows.begin()->first > now) ++evicted;
+        eraseCounterLocked(counters.find(windows.begin()->second));
+      }
+      const TimePoint ends = now + window.count();
+      auto it = counters.emplace(key, Counter{1, ends, {}}).first;
+      it->second.at = windows.emplace(ends, it->first);
+    }
+    highest = highestLocked(keys, now);
+  }
+  if (evicted != 0) {
+    failure_evictions_.fetch_add(evicted, std::memory_order_relaxed);
+    LOG_WARN_LIMITED(
+        "memory session store: the brute-force counter table is full (%zu keys); dropped the "
+        "%zu window(s) ending first (%zu so far): many user names or client addresses are "
+        "failing to log in, which looks like a distributed password-guessing attack",
+        max_failure_keys_, evicted, failureEvictions());
+  }
+  done(StoreStatus::kOk, highest);
+  return nullptr;
+}
+
+TicketPtr MemoryStore::clearFailures(std::string_view key, Done done) {
+  {
+    std::lock_guard lock(failure_table_.mutex);
+    auto it = failure_table_.counters.find(key);
+    if (it != failure_table_.counters.end()) eraseCounterLocked(it);
+  }
+  done(StoreStatus::kOk);
+  return nullptr;
+}
+
+size_t MemoryStore::failureKeys() const {
+  std::lock_guard lock(failure_table_.mutex);
+  return failure_table_.counters.size();
 }
 
 size_t MemoryStore::size() const {

@@ -167,6 +167,8 @@ class CallTicket final : public Ticket {
 struct RedisStore::Call {
   Done done;
   LoadDone load_done;
+  ListDone list_done;
+  CountDone count_done;
   bool settled = false;
 };
 
@@ -180,6 +182,8 @@ CallTicket::~CallTicket() {
   // Drops the callback and what it captured; the commands still complete.
   call_->done = nullptr;
   call_->load_done = nullptr;
+  call_->list_done = nullptr;
+  call_->count_done = nullptr;
 }
 
 RedisStore::RedisStore(event_base* loop, Clock& clock, const RedisSettings& settings,
@@ -206,20 +210,40 @@ std::string RedisStore::userKey(std::string_view user) const {
 
 std::shared_ptr<RedisStore::Call> RedisStore::begin(Done done, LoadDone load_done,
                                                     TicketPtr& ticket) {
-  auto call = std::make_shared<Call>(Call{std::move(done), std::move(load_done)});
+  auto call = std::make_shared<Call>();
+  call->done = std::move(done);
+  call->load_done = std::move(load_done);
   ticket = std::make_unique<CallTicket>(call);
   ++in_flight_;
   return call;
 }
 
-void RedisStore::finish(const std::shared_ptr<Call>& call, StoreStatus status,
-                        const Session* session) {
-  if (call->settled) return;
+bool RedisStore::settle(const std::shared_ptr<Call>& call) {
+  if (call->settled) return false;
   call->settled = true;
   --in_flight_;
+  return true;
+}
+
+void RedisStore::finish(const std::shared_ptr<Call>& call, StoreStatus status,
+                        const Session* session) {
+  if (!settle(call)) return;
   // Moved out first: the callback may start another call, or drop its ticket.
   if (Done done = std::move(call->done)) done(status);
   if (LoadDone done = std::move(call->load_done)) done(status, session);
+  if (ListDone done = std::move(call->list_done)) done(status, nullptr);
+  if (CountDone done = std::move(call->count_done)) done(status, Failures{});
+}
+
+void RedisStore::finishList(const std::shared_ptr<Call>& call,
+                            const std::vector<SessionSummary>& sessions) {
+  if (!settle(call)) return;
+  if (ListDone done = std::move(call->list_done)) done(StoreStatus::kOk, &sessions);
+}
+
+void RedisStore::finishCount(const std::shared_ptr<Call>& call, Failures failures) {
+  if (!settle(call)) return;
+  if (CountDone done = std::move(call->count_done)) done(StoreStatus::kOk, failures);
 }
 
 bool RedisStore::admitted(const std::shared_ptr<Call>& call) {
@@ -435,9 +459,10 @@ TicketPtr RedisStore::update(std::string_view key, const Update& update, TimePoi
   return ticket;
 }
 
-TicketPtr RedisStore::setIdentity(std::string_view key, std::string_view user,
-                                  const std::vector<std::string>& groups, TimePoint now,
+TicketPtr RedisStore::setIdentity(std::string_view key, const LoginInfo& login, TimePoint now,
                                   Done done) {
+  const std::string& user = login.user;
+  const std::vector<std::string>& groups = login.groups;
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   if (!admitted(call)) return ticket;
@@ -512,6 +537,53 @@ TicketPtr RedisStore::destroyUser(std::string_view user, Done done) {
                          }
                          connection_->command(std::move(srem), step(batch));
                        });
+  return ticket;
+}
+
+// Interim: the next commit answers these.
+TicketPtr RedisStore::listUser(std::string_view, TimePoint, ListDone done) {
+  TicketPtr ticket;
+  auto call = begin(nullptr, nullptr, ticket);
+  call->list_done = std::move(done);
+  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
+  return ticket;
+}
+
+TicketPtr RedisStore::destroyHandle(std::string_view, Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
+  return ticket;
+}
+
+TicketPtr RedisStore::trimUser(std::string_view, size_t, TimePoint, Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
+  return ticket;
+}
+
+TicketPtr RedisStore::failures(const std::vector<std::string>&, TimePoint, CountDone done) {
+  TicketPtr ticket;
+  auto call = begin(nullptr, nullptr, ticket);
+  call->count_done = std::move(done);
+  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
+  return ticket;
+}
+
+TicketPtr RedisStore::addFailure(const std::vector<std::string>&, Millis, TimePoint,
+                                 CountDone done) {
+  TicketPtr ticket;
+  auto call = begin(nullptr, nullptr, ticket);
+  call->count_done = std::move(done);
+  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
+  return ticket;
+}
+
+TicketPtr RedisStore::clearFailures(std::string_view, Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
   return ticket;
 }
 

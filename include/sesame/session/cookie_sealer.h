@@ -18,7 +18,7 @@ namespace sesame::session {
 // all workers, and every const method may run concurrently.
 //
 // Value: base64url without padding (RFC 4648 §5) of
-//   version (0x01) || nonce (24 random bytes) || AES-256-GCM ciphertext || tag (16)
+//   version (0x02) || nonce (24 random bytes) || AES-256-GCM ciphertext || tag (16)
 // with AAD = version || cookie name. Each message is encrypted under its own
 // key HMAC-SHA256(master, nonce[0..12)) with IV nonce[12..24) (the
 // XAES-256-GCM pattern): plain 96-bit random IVs under one key are limited to
@@ -38,6 +38,14 @@ namespace sesame::session {
 //   user: u16 length || bytes
 //   groups: u16 count || (u16 length || bytes)*
 //   data: u16 count || (u8 length || key || u16 length || value)*, keys ascending
+//   nonce: u8 length || bytes (0 or kNonceChars base64url characters)
+//   method, address: u8 length || bytes each
+//   agent: u16 length || bytes
+// The session's handle is not sealed: a cookie-store session has no ID to
+// name (seal() leaves it out, open() returns it empty). Version 0x01 values,
+// sealed before the login details existed, end after the data; they still
+// open (nonce, method, address and agent empty) so that an upgrade logs
+// nobody out, and seal() writes version 0x02 only.
 // No compression: it would let an attacker who controls part of the data
 // learn the rest from the cookie's length.
 class CookieSealer {
@@ -45,10 +53,12 @@ class CookieSealer {
   // RFC 6265 §6.1: user agents keep at least 4096 bytes per cookie, counting
   // name, value and attributes; nothing larger is ever issued or accepted.
   static constexpr size_t kMaxCookieBytes = 4096;
-  // The value of a session with no user, groups or data.
-  static constexpr size_t kMinValueBytes = 95;
+  // The value of a session with no user, groups, data, nonce or login details.
+  static constexpr size_t kMinValueBytes = 102;
   static constexpr size_t kMaxGroups = 256;
   static constexpr size_t kMaxFields = 256;
+  // A session's nonce: base64url of 16 random bytes.
+  static constexpr size_t kNonceChars = 22;
 
   // `secrets` must pass CookieCodec::validateSecrets (anything else is a
   // configuration bug and aborts): the first seals, every one opens. Only
@@ -65,7 +75,10 @@ class CookieSealer {
   // group and data value bytes free of control characters (0x00-0x1F,
   // 0x7F; they would be sent upstream as header values), groups non-empty,
   // data keys canonical (isValidDataKey, canonicalDataKey(k) == k), at most
-  // kMaxGroups groups and kMaxFields fields, times >= 0.
+  // kMaxGroups groups and kMaxFields fields, times >= 0, a nonce empty or
+  // kNonceChars base64url characters, method, address and agent within
+  // LoginInfo's bounds and free of control characters. The handle is not
+  // looked at (it is not sealed).
   [[nodiscard]] static bool canCarry(const Session& session);
 
   // The length of the value seal() would produce for `session` (which must
@@ -79,11 +92,11 @@ class CookieSealer {
   // longer than maxValueBytes(). Never truncates.
   [[nodiscard]] std::optional<std::string> seal(const Session& session) const;
 
-  // The session sealed in `value` by any configured secret; nullopt for
-  // anything else. The length and the base64url spelling (canonical, no
-  // padding) are checked before any crypto; the plaintext is parsed only
-  // after its tag verified, and strictly: every length within bounds, no
-  // trailing bytes, exactly what canCarry() accepts.
+  // The session sealed in `value` by any configured secret, in either
+  // version; nullopt for anything else. The length and the base64url
+  // spelling (canonical, no padding) are checked before any crypto; the
+  // plaintext is parsed only after its tag verified, and strictly: every
+  // length within bounds, no trailing bytes, exactly what canCarry() accepts.
   [[nodiscard]] std::optional<Session> open(std::string_view value) const;
 
  private:
@@ -91,12 +104,14 @@ class CookieSealer {
 
   [[nodiscard]] std::optional<std::string> decrypt(const Mac& master,
                                                    const std::string& blob) const;
+  // The AAD of a value of `version`.
+  [[nodiscard]] std::string aad(unsigned char version) const;
 
   // HMAC-SHA256 contexts keyed with each secret's master key, duplicated per
   // use (EVP_MAC_CTX_dup only reads the template). masters_[0] seals.
   std::vector<Mac> masters_;
   EvpCipherPtr cipher_;
-  std::string aad_;
+  std::string cookie_name_;
   size_t max_value_bytes_;
 };
 

@@ -39,6 +39,13 @@ namespace sesame::session {
 // - Parallel requests of one browser each carry their own copy: when two
 //   change the session, the browser keeps whichever Set-Cookie it gets last
 //   and the other change is lost.
+// - No server-side list: listUser, destroyHandle, trimUser and the
+//   brute-force counters answer kUnavailable at once (the request path keeps
+//   counters in a memory store; the admin API answers 501).
+//
+// Every session carries a nonce (Session::nonce): create() and rotate() give
+// it a fresh one, and load() gives one to a session sealed before nonces
+// existed (re-sealing it, as a refresh does).
 //
 // Bounds: data as MemoryStore (withinDataBounds), and the sealed value must
 // fit the sealer's maxValueBytes(). A change that would not fit is refused
@@ -65,20 +72,33 @@ class CookieStore final : public Store {
   [[nodiscard]] TicketPtr load(std::string_view key, TimePoint now, LoadDone done) override;
   [[nodiscard]] TicketPtr create(std::string_view key, const Session& session, TimePoint now,
                                  Done done) override;
-  // Re-seals under a fresh nonce, so the new key's value never equals the old.
+  // Re-seals with a fresh Session::nonce (and a fresh sealing nonce), so the
+  // new key's value never equals the old.
   [[nodiscard]] TicketPtr rotate(std::string_view old_key, std::string_view new_key, TimePoint now,
                                  Done done) override;
   [[nodiscard]] TicketPtr update(std::string_view key, const Update& update, TimePoint now,
                                  Done done) override;
-  // Also refreshes `touched`: a login is activity.
-  [[nodiscard]] TicketPtr setIdentity(std::string_view key, std::string_view user,
-                                      const std::vector<std::string>& groups, TimePoint now,
+  // Also refreshes `touched`: a login is activity. The handle is not kept
+  // (no ID); address and agent are dropped when the cookie would not fit
+  // with them, so that they never fail a login.
+  [[nodiscard]] TicketPtr setIdentity(std::string_view key, const LoginInfo& login, TimePoint now,
                                       Done done) override;
   [[nodiscard]] TicketPtr destroy(std::string_view key, Done done) override;
   // This jar only; see above.
   [[nodiscard]] TicketPtr destroyUser(std::string_view user, Done done) override;
   // Drops expired sessions from this jar (nothing else exists to sweep).
   void sweep(TimePoint now) override;
+
+  // kUnavailable at once: see above.
+  [[nodiscard]] TicketPtr listUser(std::string_view user, TimePoint now, ListDone done) override;
+  [[nodiscard]] TicketPtr destroyHandle(std::string_view handle, Done done) override;
+  [[nodiscard]] TicketPtr trimUser(std::string_view user, size_t keep, TimePoint now,
+                                   Done done) override;
+  [[nodiscard]] TicketPtr failures(const std::vector<std::string>& keys, TimePoint now,
+                                   CountDone done) override;
+  [[nodiscard]] TicketPtr addFailure(const std::vector<std::string>& keys, Millis window,
+                                     TimePoint now, CountDone done) override;
+  [[nodiscard]] TicketPtr clearFailures(std::string_view key, Done done) override;
 
   // Idle-timeout refreshes written (re-sealed) by load().
   size_t touchWrites() const { return touch_writes_; }

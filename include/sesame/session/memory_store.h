@@ -43,14 +43,26 @@ namespace sesame::session {
 // A session's data may hold at most kMaxFields fields and kMaxDataBytes
 // bytes of keys plus values: create() and update() refuse more with
 // kRejected and change nothing.
+//
+// Logged-in sessions are indexed by user and, once they have a handle, by
+// handle, for the admin calls. Brute-force counters live apart from the
+// sessions, in one table of at most `max_failure_keys` keys under its own
+// mutex (logins are rare next to requests). Their keys come from clients
+// (any user name, any address), so the table is bounded: a new key in a full
+// table first drops the windows that have ended, then the window that ends
+// first (the counter that would have protected least longer). Those
+// evictions are counted (failureEvictions()) and logged, rate-limited.
 class MemoryStore final : public Store {
  public:
   static constexpr size_t kDefaultShards = 16;
   static constexpr size_t kMaxFields = 256;
   static constexpr size_t kMaxDataBytes = 64 * 1024;
+  static constexpr size_t kDefaultMaxFailureKeys = 100'000;
 
-  // `max_sessions` >= 1; `shards` >= 1 (tests use 1 to observe global order).
-  MemoryStore(size_t max_sessions, Timeouts timeouts, size_t shards = kDefaultShards);
+  // `max_sessions` >= 1; `shards` >= 1 (tests use 1 to observe global order);
+  // `max_failure_keys` >= 1.
+  MemoryStore(size_t max_sessions, Timeouts timeouts, size_t shards = kDefaultShards,
+              size_t max_failure_keys = kDefaultMaxFailureKeys);
   ~MemoryStore() override;
   MemoryStore(const MemoryStore&) = delete;
   MemoryStore& operator=(const MemoryStore&) = delete;
@@ -66,13 +78,24 @@ class MemoryStore final : public Store {
   [[nodiscard]] TicketPtr update(std::string_view key, const Update& update, TimePoint now,
                                  Done done) override;
   // Also refreshes `touched`: a login is activity.
-  [[nodiscard]] TicketPtr setIdentity(std::string_view key, std::string_view user,
-                                      const std::vector<std::string>& groups, TimePoint now,
+  [[nodiscard]] TicketPtr setIdentity(std::string_view key, const LoginInfo& login, TimePoint now,
                                       Done done) override;
   // kOk whether or not the session existed (logging out twice is not an error).
   [[nodiscard]] TicketPtr destroy(std::string_view key, Done done) override;
   [[nodiscard]] TicketPtr destroyUser(std::string_view user, Done done) override;
+  // Also drops the failure windows that have ended.
   void sweep(TimePoint now) override;
+
+  // Expired sessions met on the way are dropped, as load() drops them.
+  [[nodiscard]] TicketPtr listUser(std::string_view user, TimePoint now, ListDone done) override;
+  [[nodiscard]] TicketPtr destroyHandle(std::string_view handle, Done done) override;
+  [[nodiscard]] TicketPtr trimUser(std::string_view user, size_t keep, TimePoint now,
+                                   Done done) override;
+  [[nodiscard]] TicketPtr failures(const std::vector<std::string>& keys, TimePoint now,
+                                   CountDone done) override;
+  [[nodiscard]] TicketPtr addFailure(const std::vector<std::string>& keys, Millis window,
+                                     TimePoint now, CountDone done) override;
+  [[nodiscard]] TicketPtr clearFailures(std::string_view key, Done done) override;
 
   size_t size() const;
   // A reload: the new bounds and timeouts apply to every call from now on,
@@ -88,6 +111,9 @@ class MemoryStore final : public Store {
   size_t evictedAnonymous() const { return evicted_anonymous_.load(std::memory_order_relaxed); }
   size_t evictedLoggedIn() const { return evicted_logged_in_.load(std::memory_order_relaxed); }
   size_t refusedAnonymous() const { return refused_.load(std::memory_order_relaxed); }
+  // Failure keys held now, and live windows dropped to respect max_failure_keys.
+  size_t failureKeys() const;
+  size_t failureEvictions() const { return failure_evictions_.load(std::memory_order_relaxed); }
 
  private:
   struct KeyHash {
@@ -114,14 +140,51 @@ class MemoryStore final : public Store {
     std::unordered_map<std::string, KeySet, KeyHash, std::equal_to<>> keys;
   };
   using SessionMap = decltype(Shard::sessions);
+  // handle -> key of a logged-in session, sharded by handle. Lock order: a
+  // session shard, then a user shard, then a handle shard.
+  struct HandleShard {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::string, KeyHash, std::equal_to<>> keys;
+  };
+  // One brute-force key's window; `at` files it in `windows` by its end.
+  struct Counter {
+    int64_t count = 0;
+    TimePoint ends = 0;
+    std::multimap<TimePoint, std::string_view>::iterator at;
+  };
+  struct FailureTable {
+    mutable std::mutex mutex;
+    // Node-based: the views in `windows` point at these keys.
+    std::unordered_map<std::string, Counter, KeyHash, std::equal_to<>> counters;
+    std::multimap<TimePoint, std::string_view> windows;  // end -> key; first: ends first
+  };
+  // A listed session: what trimUser needs to find it again and order it.
+  struct Listed {
+    std::string key;
+    SessionSummary summary;
+  };
 
   Shard& shardFor(std::string_view key) { return shards_[KeyHash{}(key) % shards_.size()]; }
   UserShard& userShardFor(std::string_view user) {
     return user_shards_[KeyHash{}(user) % user_shards_.size()];
   }
   bool expired(const Session& session, TimePoint now) const;
+  HandleShard& handleShardFor(std::string_view handle) {
+    return handle_shards_[KeyHash{}(handle) % handle_shards_.size()];
+  }
   void indexUser(std::string_view user, std::string_view key);
   void unindexUser(std::string_view user, std::string_view key);
+  // Both no-ops for an anonymous session or one without a handle.
+  void indexHandle(const Session& session, std::string_view key);
+  void unindexHandle(const Session& session, std::string_view key);
+  // The user's live sessions, oldest login first (ties by handle).
+  std::vector<Listed> listLive(std::string_view user, TimePoint now);
+  // The live window under `key`, dropping it if it has ended; the table's
+  // lock is held.
+  Counter* liveCounterLocked(std::string_view key, TimePoint now);
+  void eraseCounterLocked(decltype(FailureTable::counters)::iterator it);
+  // The highest count among `keys` and its window's rest; the lock is held.
+  Failures highestLocked(const std::vector<std::string>& keys, TimePoint now);
   static Lru& lruOf(Shard& shard, const Session& session) {
     return session.user.empty() ? shard.anonymous : shard.logged_in;
   }
@@ -144,6 +207,10 @@ class MemoryStore final : public Store {
 
   std::vector<Shard> shards_;
   std::vector<UserShard> user_shards_;
+  std::vector<HandleShard> handle_shards_;
+  FailureTable failure_table_;
+  const size_t max_failure_keys_;
+  std::atomic<size_t> failure_evictions_{0};
   // Atomics only so that reconfigure() may run while workers use the store.
   std::atomic<int64_t> idle_ms_{0};
   std::atomic<int64_t> absolute_ms_{0};

@@ -103,13 +103,22 @@ class RedisStore final : public Store {
   [[nodiscard]] TicketPtr update(std::string_view key, const Update& update, TimePoint now,
                                  Done done) override;
   // Also refreshes `touched` and the TTL: a login is activity.
-  [[nodiscard]] TicketPtr setIdentity(std::string_view key, std::string_view user,
-                                      const std::vector<std::string>& groups, TimePoint now,
+  [[nodiscard]] TicketPtr setIdentity(std::string_view key, const LoginInfo& login, TimePoint now,
                                       Done done) override;
   [[nodiscard]] TicketPtr destroy(std::string_view key, Done done) override;
   [[nodiscard]] TicketPtr destroyUser(std::string_view user, Done done) override;
   // Nothing to do: Redis expires keys itself.
   void sweep(TimePoint) override {}
+
+  [[nodiscard]] TicketPtr listUser(std::string_view user, TimePoint now, ListDone done) override;
+  [[nodiscard]] TicketPtr destroyHandle(std::string_view handle, Done done) override;
+  [[nodiscard]] TicketPtr trimUser(std::string_view user, size_t keep, TimePoint now,
+                                   Done done) override;
+  [[nodiscard]] TicketPtr failures(const std::vector<std::string>& keys, TimePoint now,
+                                   CountDone done) override;
+  [[nodiscard]] TicketPtr addFailure(const std::vector<std::string>& keys, Millis window,
+                                     TimePoint now, CountDone done) override;
+  [[nodiscard]] TicketPtr clearFailures(std::string_view key, Done done) override;
 
   // Connected and past AUTH, SELECT and SCRIPT LOAD (for readiness checks).
   [[nodiscard]] bool connected() const;
@@ -125,7 +134,12 @@ class RedisStore final : public Store {
   std::string sessionKey(std::string_view key) const;
   std::string userKey(std::string_view user) const;
   std::shared_ptr<Call> begin(Done done, LoadDone load_done, TicketPtr& ticket);
+  // Marks `call` done; false if it was already.
+  bool settle(const std::shared_ptr<Call>& call);
+  // Runs the call's callback (a failure for list and count calls).
   void finish(const std::shared_ptr<Call>& call, StoreStatus status, const Session* session);
+  void finishList(const std::shared_ptr<Call>& call, const std::vector<SessionSummary>& sessions);
+  void finishCount(const std::shared_ptr<Call>& call, Failures failures);
   // Fails the call from the loop when the connection has no room.
   bool admitted(const std::shared_ptr<Call>& call);
   std::vector<std::string> expiryArgs(TimePoint now) const;

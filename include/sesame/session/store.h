@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -23,6 +24,23 @@ inline TimePoint wallClockNow() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// What setIdentity records of a login. Every store cuts `method`, `address`
+// and `agent` at their bounds and turns control characters in them into '?',
+// so that a long or odd User-Agent never fails a login (and nothing read
+// back can split a header or a log line).
+struct LoginInfo {
+  static constexpr size_t kMaxMethodBytes = 32;
+  static constexpr size_t kMaxAddressBytes = 64;
+  static constexpr size_t kMaxAgentBytes = 256;
+
+  std::string user;
+  std::vector<std::string> groups;
+  std::string method;   // "app" (X-Sesame-Login), "password" (sesame's form); later "oidc"
+  std::string handle;   // CookieCodec::handle of the session's ID; "" with the cookie store
+  std::string address;  // the client's address at login
+  std::string agent;    // its User-Agent at login
+};
+
 struct Session {
   std::string user;  // empty: anonymous
   std::vector<std::string> groups;
@@ -30,6 +48,36 @@ struct Session {
   TimePoint created = 0;                    // creation, reset by a login (absolute timeout)
   TimePoint login = 0;                      // 0: never logged in
   TimePoint touched = 0;                    // last idle-timeout refresh written
+  // As recorded by the last setIdentity (LoginInfo); empty before a login.
+  // A rotation clears `handle`: it named the old ID, and the login that
+  // follows records the new one.
+  std::string method;
+  std::string handle;
+  std::string address;
+  std::string agent;
+  // Cookie store only (others leave it empty): 22 random base64url
+  // characters sealed with the session from its creation, renewed by a
+  // rotation. What the login form's CSRF token binds to, since a
+  // cookie-store session has no ID.
+  std::string nonce;
+};
+
+// One of a user's sessions as the admin API lists it.
+struct SessionSummary {
+  std::string handle;
+  TimePoint created = 0;
+  TimePoint login = 0;
+  TimePoint touched = 0;
+  std::string method;
+  std::string address;
+  std::string agent;
+};
+
+// Brute-force counters: the highest failure count among the keys asked
+// about, and how long that key's window still runs (0 when count is 0).
+struct Failures {
+  int64_t count = 0;
+  Millis retry_after{0};
 };
 
 struct Timeouts {
@@ -71,6 +119,9 @@ class Store {
   // `session` is valid only during the call.
   using LoadDone = std::function<void(StoreStatus, const Session* session)>;
   using Done = std::function<void(StoreStatus)>;
+  // `sessions` is valid only during the call (null unless kOk).
+  using ListDone = std::function<void(StoreStatus, const std::vector<SessionSummary>* sessions)>;
+  using CountDone = std::function<void(StoreStatus, Failures)>;
 
   virtual ~Store() = default;
 
@@ -89,16 +140,45 @@ class Store {
   // Sets and removes data fields, each atomically.
   [[nodiscard]] virtual TicketPtr update(std::string_view key, const Update& update, TimePoint now,
                                          Done done) = 0;
-  // Records a login: user, groups, login = created = now.
-  [[nodiscard]] virtual TicketPtr setIdentity(std::string_view key, std::string_view user,
-                                              const std::vector<std::string>& groups, TimePoint now,
-                                              Done done) = 0;
+  // Records a login: user, groups and the rest of `login`, login = created =
+  // now. With a user and a handle, the session becomes reachable by
+  // listUser, destroyHandle and trimUser (a previous handle stops working).
+  [[nodiscard]] virtual TicketPtr setIdentity(std::string_view key, const LoginInfo& login,
+                                              TimePoint now, Done done) = 0;
   // kOk also when the key is already gone: logging out twice is no error.
   [[nodiscard]] virtual TicketPtr destroy(std::string_view key, Done done) = 0;
   // Every session whose user is `user` ("log out everywhere").
   [[nodiscard]] virtual TicketPtr destroyUser(std::string_view user, Done done) = 0;
   // Drops expired sessions (stores without native expiry call it periodically).
   virtual void sweep(TimePoint now) = 0;
+
+  // Session administration (the admin API, [session] max_per_user). The
+  // cookie store keeps no server-side state and answers kUnavailable at once.
+  //
+  // The user's live sessions, oldest login first (ties by handle).
+  [[nodiscard]] virtual TicketPtr listUser(std::string_view user, TimePoint now, ListDone done) = 0;
+  // Ends the logged-in session with that handle; kMissing when there is none.
+  [[nodiscard]] virtual TicketPtr destroyHandle(std::string_view handle, Done done) = 0;
+  // Ends the user's oldest logins beyond the `keep` newest (keep 0: all of
+  // them; callers skip the call for an unlimited max_per_user). kOk also
+  // when nothing had to go.
+  [[nodiscard]] virtual TicketPtr trimUser(std::string_view user, size_t keep, TimePoint now,
+                                           Done done) = 0;
+
+  // Brute-force counters under caller-chosen keys ("u:alice",
+  // "a:192.0.2.1"), each with a fixed window that starts at its first
+  // failure; the memory store or Redis, so that instances sharing Redis
+  // share them. The cookie store answers kUnavailable at once.
+  //
+  // The counts now (Failures above); keys without a live window count 0.
+  [[nodiscard]] virtual TicketPtr failures(const std::vector<std::string>& keys, TimePoint now,
+                                           CountDone done) = 0;
+  // Counts one failure under each key (a key without a live window starts
+  // one of `window`), then answers as failures() would.
+  [[nodiscard]] virtual TicketPtr addFailure(const std::vector<std::string>& keys, Millis window,
+                                             TimePoint now, CountDone done) = 0;
+  // Forgets the key's failures (a successful login). kOk also when none.
+  [[nodiscard]] virtual TicketPtr clearFailures(std::string_view key, Done done) = 0;
 };
 
 }  // namespace sesame::session

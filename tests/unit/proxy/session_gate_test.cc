@@ -40,11 +40,10 @@ class CountingStore final : public session::Store {
     ++calls;
     return inner_.update(key, u, now, std::move(done));
   }
-  session::TicketPtr setIdentity(std::string_view key, std::string_view user,
-                                 const std::vector<std::string>& groups, session::TimePoint now,
-                                 Done done) override {
+  session::TicketPtr setIdentity(std::string_view key, const session::LoginInfo& login,
+                                 session::TimePoint now, Done done) override {
     ++calls;
-    return inner_.setIdentity(key, user, groups, now, std::move(done));
+    return inner_.setIdentity(key, login, now, std::move(done));
   }
   session::TicketPtr destroy(std::string_view key, Done done) override {
     ++calls;
@@ -55,6 +54,34 @@ class CountingStore final : public session::Store {
     return inner_.destroyUser(user, std::move(done));
   }
   void sweep(session::TimePoint now) override { inner_.sweep(now); }
+  session::TicketPtr listUser(std::string_view user, session::TimePoint now,
+                              ListDone done) override {
+    ++calls;
+    return inner_.listUser(user, now, std::move(done));
+  }
+  session::TicketPtr destroyHandle(std::string_view handle, Done done) override {
+    ++calls;
+    return inner_.destroyHandle(handle, std::move(done));
+  }
+  session::TicketPtr trimUser(std::string_view user, size_t keep, session::TimePoint now,
+                              Done done) override {
+    ++calls;
+    return inner_.trimUser(user, keep, now, std::move(done));
+  }
+  session::TicketPtr failures(const std::vector<std::string>& keys, session::TimePoint now,
+                              CountDone done) override {
+    ++calls;
+    return inner_.failures(keys, now, std::move(done));
+  }
+  session::TicketPtr addFailure(const std::vector<std::string>& keys, session::Millis window,
+                                session::TimePoint now, CountDone done) override {
+    ++calls;
+    return inner_.addFailure(keys, window, now, std::move(done));
+  }
+  session::TicketPtr clearFailures(std::string_view key, Done done) override {
+    ++calls;
+    return inner_.clearFailures(key, std::move(done));
+  }
 
  private:
   session::Store& inner_;

@@ -46,12 +46,18 @@ Session fullSession() {
   s.created = 1'700'000'000'000;
   s.login = 1'700'000'000'000;
   s.touched = 1'700'000'123'456;
+  s.nonce = "Nonce_of-22-characters";
+  s.method = "password";
+  s.address = "2001:db8::7";
+  s.agent = "Mozilla/5.0 (X11; Linux x86_64) “quoted”";
   return s;
 }
 
 bool same(const Session& a, const Session& b) {
   return a.user == b.user && a.groups == b.groups && a.data == b.data && a.created == b.created &&
-         a.login == b.login && a.touched == b.touched;
+         a.login == b.login && a.touched == b.touched && a.nonce == b.nonce &&
+         a.method == b.method && a.handle == b.handle && a.address == b.address &&
+         a.agent == b.agent;
 }
 
 // --- An independent implementation of the format documented in the header.
@@ -121,7 +127,7 @@ std::array<unsigned char, 32> specMessageKey(const std::string& secret, const st
 // `plaintext` sealed as the header describes, with `version` both in the
 // value and in the AAD.
 std::string specSeal(const std::string& secret, std::string_view name, const std::string& plaintext,
-                     unsigned char version = 1) {
+                     unsigned char version = 2) {
   std::string nonce(24, '\0');
   REQUIRE(RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), 24) == 1);
   const auto key = specMessageKey(secret, nonce);
@@ -192,6 +198,14 @@ std::string field(const std::string& key, const std::string& value) {
 std::string times(uint64_t created = 5, uint64_t login = 0, uint64_t touched = 7) {
   return u64(created) + u64(login) + u64(touched);
 }
+std::string str8(const std::string& s) {
+  return u8(s.size()) + s;
+}
+// Version 2's login details: nonce, method, address, agent.
+std::string login(const std::string& nonce = "", const std::string& method = "",
+                  const std::string& address = "", const std::string& agent = "") {
+  return str8(nonce) + str8(method) + str8(address) + str16(agent);
+}
 
 }  // namespace
 
@@ -231,14 +245,16 @@ TEST_CASE("CookieSealer round-trips every field", "[session][cookie-store]") {
 
 TEST_CASE("CookieSealer values follow the documented format", "[session][cookie-store]") {
   const CookieSealer s = sealer({kSecret, kOther});
-  const std::string expected = times(1'700'000'000'000, 1'700'000'000'000, 1'700'000'123'456) +
-                               str16("zoë@example.org") + u16(3) + str16("staff") + str16("ops") +
-                               str16("ünïcødé") + u16(4) + field("cart", "3") + field("empty", "") +
-                               field("lang", "de") + field("note", "naïve ☃ \xf0\x9f\x8d\xaa");
+  const std::string v1 = times(1'700'000'000'000, 1'700'000'000'000, 1'700'000'123'456) +
+                         str16("zoë@example.org") + u16(3) + str16("staff") + str16("ops") +
+                         str16("ünïcødé") + u16(4) + field("cart", "3") + field("empty", "") +
+                         field("lang", "de") + field("note", "naïve ☃ \xf0\x9f\x8d\xaa");
+  const std::string expected = v1 + login("Nonce_of-22-characters", "password", "2001:db8::7",
+                                          "Mozilla/5.0 (X11; Linux x86_64) “quoted”");
 
   SECTION("seal writes it, under the first secret and the cookie name") {
     const std::string value = s.seal(fullSession()).value();
-    CHECK(unb64(value)->at(0) == '\x01');
+    CHECK(unb64(value)->at(0) == '\x02');
     CHECK(specOpen(kSecret, kName, value) == expected);
     CHECK_FALSE(specOpen(kOther, kName, value));
     CHECK_FALSE(specOpen(kSecret, "sesame", value));
@@ -252,14 +268,48 @@ TEST_CASE("CookieSealer values follow the documented format", "[session][cookie-
     }
     CHECK_FALSE(s.open(specSeal(std::string(32, 'x'), kName, expected)));
     CHECK_FALSE(s.open(specSeal(kSecret, "other-name", expected)));
-    CHECK_FALSE(s.open(specSeal(kSecret, kName, expected, 2)));
+    CHECK_FALSE(s.open(specSeal(kSecret, kName, expected, 3)));
+    CHECK_FALSE(s.open(specSeal(kSecret, kName, expected, 1)));
+    CHECK_FALSE(s.open(specSeal(kSecret, kName, expected, 0)));
+  }
+
+  SECTION("the handle is not sealed") {
+    Session named = fullSession();
+    named.handle = "handle-12345";
+    CHECK(CookieSealer::sealedSize(named) == CookieSealer::sealedSize(fullSession()));
+    CHECK(specOpen(kSecret, kName, s.seal(named).value()) == expected);
+    CHECK(s.open(s.seal(named).value())->handle.empty());
+  }
+
+  SECTION("version 1 values, from before the login details, still open without them") {
+    const auto back = s.open(specSeal(kOther, kName, v1, 1));
+    REQUIRE(back);
+    Session old = fullSession();
+    old.nonce.clear();
+    old.method.clear();
+    old.address.clear();
+    old.agent.clear();
+    CHECK(same(*back, old));
+    // Sealed again, it is version 2.
+    CHECK(specOpen(kSecret, kName, s.seal(*back).value()) == v1 + login());
+    // A version 1 value with a version 2 plaintext has trailing bytes.
+    CHECK_FALSE(s.open(specSeal(kSecret, kName, v1 + login(), 1)));
+    // The AAD names the version: a version 1 plaintext relabelled 2 is refused.
+    std::string relabelled = *unb64(specSeal(kSecret, kName, v1 + login(), 1));
+    relabelled[0] = 2;
+    CHECK_FALSE(s.open(b64(relabelled)));
   }
 }
 
 TEST_CASE("CookieSealer parses authenticated plaintext strictly", "[session][cookie-store]") {
   const CookieSealer s = sealer();
+  // Both versions share the parts up to the data; version 2 then has the
+  // login details, here empty.
+  const unsigned char version = GENERATE(1, 2);
+  INFO("version " << int{version});
   const auto opens = [&](const std::string& plaintext) {
-    return s.open(specSeal(kSecret, kName, plaintext)).has_value();
+    const std::string tail = version == 2 ? login() : "";
+    return s.open(specSeal(kSecret, kName, plaintext + tail, version)).has_value();
   };
   const std::string user = str16("alice");
   const std::string groups = u16(1) + str16("staff");
@@ -306,6 +356,27 @@ TEST_CASE("CookieSealer parses authenticated plaintext strictly", "[session][coo
     CHECK_FALSE(opens(times() + user + groups + u16(2) + field("a", "1") + field("a", "2")));
   }
 
+  SECTION("version 2's login details") {
+    const std::string base = times() + user + groups + u16(0);
+    const auto opens2 = [&](const std::string& plaintext) {
+      return s.open(specSeal(kSecret, kName, plaintext)).has_value();
+    };
+    const std::string nonce(22, 'n');
+    REQUIRE(opens2(base + login(nonce, "app", "192.0.2.1", std::string(256, 'a'))));
+    CHECK_FALSE(opens2(base));
+    CHECK_FALSE(opens2(base + login() + "x"));
+    CHECK_FALSE(opens2(base + login().substr(1)));
+    CHECK_FALSE(opens2(base + login(nonce.substr(1))));
+    CHECK_FALSE(opens2(base + login(nonce + "n")));
+    CHECK_FALSE(opens2(base + login(std::string(21, 'n') + "=")));
+    CHECK_FALSE(opens2(base + login("", std::string(33, 'm'))));
+    CHECK_FALSE(opens2(base + login("", "", std::string(65, '1'))));
+    CHECK_FALSE(opens2(base + login("", "", "", std::string(257, 'a'))));
+    CHECK_FALSE(opens2(base + login("", "a\tb")));
+    CHECK_FALSE(opens2(base + login("", "", "1\n")));
+    CHECK_FALSE(opens2(base + login("", "", "", "tab\there")));
+  }
+
   SECTION("counts bounded") {
     std::string many_groups;
     for (size_t i = 0; i < CookieSealer::kMaxGroups + 1; ++i) many_groups += str16("g");
@@ -339,6 +410,12 @@ TEST_CASE("CookieSealer refuses sessions it cannot carry", "[session][cookie-sto
   refused([](Session& x) { x.data["ok"] = std::string("\0", 1); });
   refused([](Session& x) { x.created = -1; });
   refused([](Session& x) { x.groups.assign(CookieSealer::kMaxGroups + 1, "g"); });
+  refused([](Session& x) { x.nonce = "short"; });
+  refused([](Session& x) { x.nonce = std::string(21, 'n') + "+"; });
+  refused([](Session& x) { x.method = std::string(33, 'm'); });
+  refused([](Session& x) { x.address = std::string(65, '1'); });
+  refused([](Session& x) { x.agent = std::string(257, 'a'); });
+  refused([](Session& x) { x.agent = "tab\there"; });
 }
 
 TEST_CASE("CookieSealer refuses every tampered value", "[session][cookie-store]") {
@@ -464,25 +541,27 @@ TEST_CASE("CookieSealer bounds the value size exactly", "[session][cookie-store]
 TEST_CASE("CookieSealer refuses garbage before any crypto", "[session][cookie-store]") {
   const CookieSealer s = sealer();
   const std::string value = s.seal(Session{}).value();
-  REQUIRE(value.size() % 4 == 3);
-  // Non-canonical: the last character carries two unused bits.
+  REQUIRE(value.size() % 4 != 0);
+  // Non-canonical: the last character carries unused bits.
   std::string loose = value;
   loose.back() = kAlphabet[std::string_view(kAlphabet).find(loose.back()) | 1];
   CHECK_FALSE(s.open(loose));
+  const size_t n = value.size() - 1;
   for (const std::string& bad : std::vector<std::string>{
            std::string(), std::string("="), std::string(200, 'A'), std::string(201, 'A'),
-           std::string(95, '_'), value.substr(0, 94) + "=", value.substr(0, 94) + "+",
-           value.substr(0, 94) + "/", value.substr(0, 50) + " " + value.substr(51),
-           std::string(value.size(), '\0'), value + "==", std::string(5000, 'A')}) {
+           std::string(95, '_'), std::string(n + 1, '_'), value.substr(0, n) + "=",
+           value.substr(0, n) + "+", value.substr(0, n) + "/",
+           value.substr(0, 50) + " " + value.substr(51), std::string(value.size(), '\0'),
+           value + "==", std::string(5000, 'A')}) {
     INFO(bad.size());
     CHECK_FALSE(s.open(bad));
   }
-  // Well-formed base64url of random bytes with the right version byte.
+  // Well-formed base64url of random bytes with either version byte.
   for (int i = 0; i < 100; ++i) {
     std::string blob(200 + i, '\0');
     REQUIRE(RAND_bytes(reinterpret_cast<unsigned char*>(blob.data()),
                        static_cast<int>(blob.size())) == 1);
-    blob[0] = 1;
+    blob[0] = static_cast<char>(1 + i % 2);
     CHECK_FALSE(s.open(b64(blob)));
   }
 }
