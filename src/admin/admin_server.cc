@@ -83,14 +83,24 @@ class AdminConnection final : private net::StreamHandler {
     responded_ = true;
     stream_->setReadEnabled(false);
     std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
-                       std::string(http::reasonPhrase(status)) +
-                       "\r\nContent-Type: " + std::string(content_type) +
-                       "\r\nContent-Length: " + std::to_string(body.size()) +
-                       "\r\nCache-Control: no-store\r\nConnection: close\r\n" +
-                       std::string(extra_headers) + "\r\n";
+                       std::string(http::reasonPhrase(status)) + "\r\n";
+    // A 204 has neither content nor Content-Length (RFC 9110 §8.6).
+    if (status != 204) {
+      head += "Content-Type: " + std::string(content_type) +
+              "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    }
+    head +=
+        "Cache-Control: no-store\r\nConnection: close\r\n" + std::string(extra_headers) + "\r\n";
     evbuffer_add(stream_->output(), head.data(), head.size());
-    if (!head_only_) evbuffer_add(stream_->output(), body.data(), body.size());
+    if (!head_only_ && status != 204) evbuffer_add(stream_->output(), body.data(), body.size());
   }
+
+  void respond(const Answer& answer) {
+    respond(answer.status, answer.content_type, answer.body, answer.fields);
+  }
+
+  // Keeps the session API call this connection waits for (dropped with the connection).
+  void hold(std::unique_ptr<SessionsCall> call) { call_ = std::move(call); }
 
   void respondText(int status, std::string_view body, std::string_view extra_headers = {}) {
     respond(status, "text/plain; charset=utf-8", body, extra_headers);
@@ -113,6 +123,7 @@ class AdminConnection final : private net::StreamHandler {
   const uint64_t id_;
   std::unique_ptr<net::Stream> stream_;
   http::RequestParser parser_;
+  std::unique_ptr<SessionsCall> call_;
   bool head_only_ = false;
   bool have_request_ = false;  // a whole head, or a parse error: no more reading
   bool responded_ = false;
@@ -128,6 +139,7 @@ class AdminServer::Impl {
     // Everything holding events goes before the loop they live in.
     connections_.clear();
     dead_.clear();
+    sessions_.reset();
     prober_.reset();
     listener_.reset();
     sweep_.reset();
@@ -164,6 +176,7 @@ class AdminServer::Impl {
     event_add(stop_event_.get(), nullptr);
     prober_ = std::make_unique<ReadinessProber>(base_.get(), *clock_, options_.probe_timeout,
                                                 options_.readiness_cache);
+    sessions_ = std::make_unique<SessionsApi>(base_.get(), *clock_);
     return true;
   }
 
@@ -178,8 +191,8 @@ class AdminServer::Impl {
         &kNow);
     thread_ = std::thread([this] { event_base_dispatch(base_.get()); });
     ran.wait();
-    LOG_INFO("admin endpoints on http://%s (/metrics, /healthz, /readyz)",
-             address_.toString().c_str());
+    LOG_INFO("admin endpoints on http://%s (/metrics, /healthz, /readyz%s)",
+             address_.toString().c_str(), sessionsEnabled(*sources_.config()) ? ", /sessions" : "");
   }
 
   void stop() {
@@ -237,6 +250,11 @@ class AdminServer::Impl {
     connections_.emplace(id, std::move(conn));
   }
 
+  void answer(uint64_t id, const Answer& answer) {
+    auto it = connections_.find(id);
+    if (it != connections_.end()) it->second->respond(answer);
+  }
+
   void answerReadiness(uint64_t id, const Readiness& readiness) {
     auto it = connections_.find(id);
     if (it == connections_.end()) return;  // the client left while the probes ran
@@ -257,6 +275,7 @@ class AdminServer::Impl {
   EventPtr stop_event_;
   int stop_pipe_[2] = {-1, -1};
   std::unique_ptr<ReadinessProber> prober_;
+  std::unique_ptr<SessionsApi> sessions_;
   std::map<uint64_t, std::unique_ptr<AdminConnection>> connections_;
   std::vector<std::unique_ptr<AdminConnection>> dead_;
   uint64_t next_id_ = 1;
@@ -292,7 +311,16 @@ void AdminConnection::finish() {
 
 void AdminServer::Impl::dispatch(AdminConnection& conn, const http::RequestHead& head) {
   const std::string_view target = head.target;
-  const std::string_view path = target.substr(0, target.find('?'));  // query strings ignored
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (isSessionsPath(path)) {
+    SessionSources sources = sources_.sessions();
+    if (sessionsEnabled(*sources.config)) {
+      const uint64_t id = conn.id();
+      return conn.hold(
+          sessions_->handle(head, sources, [this, id](const Answer& reply) { answer(id, reply); }));
+    }
+  }
+  // The other endpoints ignore query strings.
   if (!isEndpoint(path)) {
     return conn.respondText(404,
                             "not found: the admin endpoints are /metrics, /healthz and /readyz\n");

@@ -1,6 +1,10 @@
-// [admin]: the address of the metrics and health listener, and what /readyz checks.
+// [admin]: the address of the metrics and health listener, what /readyz
+// checks, and the session API's bearer token.
 #include <netinet/in.h>
+#include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "reader.h"
@@ -67,14 +71,69 @@ ReadyRequires readReadyRequires(TableReader& admin) {
   return ready;
 }
 
+// token_file: one line holding the token. The file is a credential (it
+// lets its reader list and end anyone's sessions), so one that every user
+// may read or write is refused, as ssh refuses a readable private key;
+// group access stays allowed for the usual root:sesame 0640.
+std::optional<std::string> readToken(TableReader& admin, const std::string& config_path,
+                                     std::string* file) {
+  std::optional<std::string> name = admin.string("token_file");
+  if (!name) return std::nullopt;
+  const toml::node& at = *admin.find("token_file");
+  const std::string key = admin.path("token_file");
+  if (name->empty()) {
+    admin.diag().error(at, key + " is empty (expected the path of a file holding the token)");
+    return std::nullopt;
+  }
+  *file = resolvePath(config_path, *name);
+  std::optional<std::string> text =
+      readSmallFile(admin, "token_file", *file, "one token", 64 * 1024);
+  if (!text) return std::nullopt;
+  struct stat st {};
+  if (::stat(file->c_str(), &st) == 0 && (st.st_mode & S_IRWXO) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    admin.diag().error(at, key + ": " + quote(*file) + " has mode " + mode +
+                               ": other users may use it; the token lets its reader list "
+                               "and end sessions (chmod o-rwx the file)");
+    return std::nullopt;
+  }
+  std::string token = std::move(*text);
+  if (token.ends_with('\n')) token.pop_back();
+  if (token.ends_with('\r')) token.pop_back();
+  const std::string where = key + ": " + quote(*file);
+  if (token.find('\n') != std::string::npos) {
+    admin.diag().error(at, where + " holds more than one line; it should hold only the token");
+    return std::nullopt;
+  }
+  const bool visible =
+      std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  if (!visible) {
+    admin.diag().error(at, where +
+                               " holds spaces or bytes outside printable ASCII, which cannot "
+                               "travel in an Authorization header (make one with `openssl rand "
+                               "-hex 32`)");
+    return std::nullopt;
+  }
+  if (token.size() < kMinAdminToken) {
+    admin.diag().error(at, where + " holds a token of " + std::to_string(token.size()) +
+                               " bytes; use at least " + std::to_string(kMinAdminToken) +
+                               " (make one with `openssl rand -hex 32`)");
+    return std::nullopt;
+  }
+  return token;
+}
+
 }  // namespace
 
 void readAdmin(TableReader& root, const LoadOptions& options, Config& config) {
   const toml::table* table = root.subtable("admin", "a table ([admin])");
   if (table == nullptr) return;
   TableReader admin(*table, "admin", root.diag());
-  admin.rejectUnknown({"address", "ready_requires"});
+  admin.rejectUnknown({"address", "ready_requires", "token_file"});
   const ReadyRequires ready = readReadyRequires(admin);
+  std::string token_file;
+  std::optional<std::string> token = readToken(admin, config.path, &token_file);
   std::optional<std::string> address = admin.string("address");
   if (!address) {
     if (admin.find("address") == nullptr) admin.missing("address", "\"host:port\"");
@@ -92,7 +151,8 @@ void readAdmin(TableReader& root, const LoadOptions& options, Config& config) {
                               "; the admin endpoints need an address of their own (for "
                               "example \"127.0.0.1:9901\")");
   }
-  config.admin = AdminConfig{*address, *addr, ready};
+  config.admin =
+      AdminConfig{*address, *addr, ready, token.value_or(""), token ? token_file : std::string()};
 }
 
 }  // namespace sesame::config

@@ -21,6 +21,7 @@
 #include "sesame/config/config.h"
 #include "sesame/server/notify.h"
 #include "sesame/server/server.h"
+#include "sesame/server/sessions_cli.h"
 
 namespace {
 
@@ -30,6 +31,7 @@ constexpr int kExitUsage = 2;
 
 const char kUsage[] =
     "usage: sesame [-t] -c FILE\n"
+    "       sesame -c FILE sessions list USER | revoke HANDLE | revoke-user USER\n"
     "       sesame --version | --help\n"
     "\n"
     "  -c FILE     configuration file (TOML); see sesame.toml(5)\n"
@@ -265,6 +267,7 @@ int main(int argc, char** argv) {
   // again (7% of a core in sysmalloc and madvise for small requests).
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 16 << 20);
+  if (std::optional<int> code = sesame::server::runSessionsCommand(argc, argv)) return *code;
   int exit_code = kExitOk;
   std::optional<Options> opts = parseArgs(argc, argv, &exit_code);
   if (!opts) return exit_code;

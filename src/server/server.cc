@@ -344,6 +344,11 @@ std::shared_ptr<const config::Config> Server::config() {
   return config_;
 }
 
+admin::SessionSources Server::sessions() {
+  std::lock_guard lock(config_mutex_);
+  return {config_, sessions_ ? sessions_->memory : nullptr};
+}
+
 void Server::notify(const std::string& state) const {
   std::string error;
   if (!notifier_.send(state, &error)) LOG_WARN("%s", error.c_str());

@@ -1,6 +1,6 @@
 // The admin listener: plain HTTP/1.1 on its own thread and event loop,
-// serving /metrics (Prometheus), /healthz and /readyz, apart from every
-// public listener.
+// serving /metrics (Prometheus), /healthz, /readyz and, with a token, the
+// session API (/sessions), apart from every public listener.
 #pragma once
 
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "sesame/admin/metrics.h"
+#include "sesame/admin/sessions_api.h"
 #include "sesame/config/config.h"
 #include "sesame/net/address.h"
 
@@ -31,6 +32,8 @@ class AdminSources {
   virtual bool listening() = 0;
   // The configuration now in force, for the readiness probes.
   virtual std::shared_ptr<const config::Config> config() = 0;
+  // The configuration now in force with its memory store, for the session API.
+  virtual SessionSources sessions() = 0;
 };
 
 class AdminServer {

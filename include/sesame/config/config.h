@@ -107,8 +107,9 @@ struct LogConfig {
   log::Level level = log::Level::kInfo;  // the error log's threshold
 };
 
-// [admin]: the plain-HTTP listener for /metrics, /healthz and /readyz.
-// Read at start only: a reload keeps the listener it has.
+// [admin]: the plain-HTTP listener for /metrics, /healthz and /readyz, and
+// with a token_file the session API (/sessions). The listener is set up at
+// start only (a reload keeps it); the token is read again on every reload.
 // What /readyz checks ([admin] ready_requires); each is required by default.
 struct ReadyRequires {
   bool listeners = true;  // the public listeners accept (not starting, not draining)
@@ -120,7 +121,14 @@ struct AdminConfig {
   std::string address;  // as written, for messages
   net::Address addr;
   ReadyRequires ready;
+  // The bearer token the session API requires, from token_file (its one
+  // line, at least kMinAdminToken visible ASCII bytes); empty: no
+  // token_file, and /sessions answers 404.
+  std::string token;
+  std::string token_file;  // absolute; empty without one
 };
+
+inline constexpr size_t kMinAdminToken = 32;
 
 // [login]: sesame's own sign-in (issue 11). Requires [session].
 struct LoginConfig {

@@ -72,6 +72,7 @@ class Server : private admin::AdminSources {
   admin::ProcessMetrics process() override;
   bool listening() override { return listening_.load(); }
   std::shared_ptr<const config::Config> config() override;
+  admin::SessionSources sessions() override;
 
   // The reload itself; false with the reasons in `errors`.
   bool tryReload(std::vector<std::string>* errors);

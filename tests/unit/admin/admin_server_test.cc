@@ -45,6 +45,7 @@ class FakeSources final : public AdminSources {
     std::lock_guard<std::mutex> lock(mutex_);
     return config_;
   }
+  admin::SessionSources sessions() override { return {config(), nullptr}; }
 
   void setMetrics(MetricsSnapshot m) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -154,7 +155,7 @@ TEST_CASE("admin: /readyz", "[admin][server]") {
   // ready_requires = ["store"]: neither the listeners nor the upstreams count.
   auto store_only = upstreamConfig({{"api", {closed_port}}});
   store_only->admin = config::AdminConfig{"127.0.0.1:9901", admin::testing::loopback(9901),
-                                          config::ReadyRequires{false, true, false}};
+                                          config::ReadyRequires{false, true, false}, "", ""};
   sources.setConfig(store_only);
   r = roundTrip(server->address(), get("/readyz"));
   CHECK(r.status == 200);

@@ -235,7 +235,7 @@ TEST_CASE("ready_requires leaves out what it does not name", "[admin][readiness]
   auto cfg = upstreamConfig({{"app", {closed.port()}}});
   // A Redis nobody listens on.
   useRedis(*cfg, "127.0.0.1:" + std::to_string(ClosedPort().port()));
-  cfg->admin = config::AdminConfig{"127.0.0.1:9901", admin::testing::loopback(9901), {}};
+  cfg->admin = config::AdminConfig{"127.0.0.1:9901", admin::testing::loopback(9901), {}, "", ""};
 
   SECTION("by default both count") {
     Readiness r = checkOnce(loop, prober, cfg);

@@ -1,3 +1,6 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "temp_config.h"
@@ -160,5 +163,102 @@ TEST_CASE("[admin] ready_requires errors name the entry", "[config][admin]") {
     REQUIRE_FALSE(r.config);
     INFO(joinErrors(r));
     CHECK(hasError(r, "12:18", "admin.ready_requires", "an array of names"));
+  }
+}
+
+namespace {
+
+constexpr std::string_view kToken = "0123456789abcdef0123456789abcdef-token";
+
+// Writes the token file with `mode` (a credential: 0600 unless a test says otherwise).
+std::string writeToken(const TempDir& dir, std::string_view text, mode_t mode = 0600) {
+  std::string path = dir.write("keys/admin-token", text);
+  REQUIRE(::chmod(path.c_str(), mode) == 0);
+  return path;
+}
+
+std::string withTokenFile(std::string_view file) {
+  return std::string(kMinimal) + "[admin]\naddress = \"127.0.0.1:9901\"\ntoken_file = \"" +
+         std::string(file) + "\"\n";
+}
+
+}  // namespace
+
+TEST_CASE("[admin] token_file: one line, relative to the config, newline stripped",
+          "[config][admin]") {
+  TempDir dir;
+  SECTION("absent: no token") {
+    LoadResult r = dir.load(std::string(kMinimal) + "[admin]\naddress = \"127.0.0.1:9901\"\n");
+    REQUIRE(r.config);
+    CHECK(r.config->admin->token.empty());
+    CHECK(r.config->admin->token_file.empty());
+  }
+  SECTION("LF") {
+    std::string path = writeToken(dir, std::string(kToken) + "\n");
+    LoadResult r = dir.load(withTokenFile("keys/admin-token"));
+    INFO(joinErrors(r));
+    REQUIRE(r.config);
+    CHECK(r.config->admin->token == kToken);
+    CHECK(r.config->admin->token_file == path);
+  }
+  SECTION("CRLF, group-readable") {
+    writeToken(dir, std::string(kToken) + "\r\n", 0640);
+    LoadResult r = dir.load(withTokenFile("keys/admin-token"));
+    INFO(joinErrors(r));
+    REQUIRE(r.config);
+    CHECK(r.config->admin->token == kToken);
+  }
+  SECTION("no newline at all, exactly the minimum length") {
+    writeToken(dir, std::string(config::kMinAdminToken, 'x'));
+    LoadResult r = dir.load(withTokenFile("keys/admin-token"));
+    INFO(joinErrors(r));
+    REQUIRE(r.config);
+    CHECK(r.config->admin->token == std::string(config::kMinAdminToken, 'x'));
+  }
+}
+
+TEST_CASE("[admin] token_file errors name the file, never the token", "[config][admin]") {
+  TempDir dir;
+  auto checkQuiet = [](const LoadResult& r, std::string_view secret) {
+    for (const std::string& e : r.errors) CHECK(e.find(secret) == std::string::npos);
+  };
+  SECTION("too short") {
+    writeToken(dir, "short-SECRET-xyz\n");
+    LoadResult r = dir.load(withTokenFile("keys/admin-token"));
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:14", "admin.token_file", "admin-token", "a token of 16 bytes",
+                   "at least 32"));
+    checkQuiet(r, "SECRET");
+  }
+  SECTION("two lines") {
+    writeToken(dir, std::string(kToken) + "\nSECOND-line-SECRET\n");
+    LoadResult r = dir.load(withTokenFile("keys/admin-token"));
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:14", "admin.token_file", "more than one line"));
+    checkQuiet(r, "SECOND-line");
+  }
+  SECTION("a space inside") {
+    writeToken(dir, "0123456789abcdef 0123456789abcdef-SECRET\n");
+    LoadResult r = dir.load(withTokenFile("keys/admin-token"));
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:14", "admin.token_file", "printable ASCII", "openssl rand -hex 32"));
+    checkQuiet(r, "SECRET");
+  }
+  SECTION("readable by every user") {
+    writeToken(dir, std::string(kToken) + "\n", 0644);
+    LoadResult r = dir.load(withTokenFile("keys/admin-token"));
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:14", "admin.token_file", "has mode 0644", "chmod o-rwx"));
+  }
+  SECTION("missing") {
+    LoadResult r = dir.load(withTokenFile("nope"));
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:14", "admin.token_file", dir.path() + "/nope", "does not exist"));
+  }
+  SECTION("empty path, wrong type") {
+    LoadResult r = dir.load(withTokenFile(""));
+    CHECK(hasError(r, "12:14", "admin.token_file is empty"));
+    r = dir.load(std::string(kMinimal) + "[admin]\naddress = \"127.0.0.1:9901\"\ntoken_file = 1\n");
+    CHECK(hasError(r, "12:14", "admin.token_file", "expected"));
   }
 }
