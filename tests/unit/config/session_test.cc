@@ -419,6 +419,9 @@ TEST_CASE("conf/sesame.toml's commented session keys load once uncommented",
        {"tls/example.pem", "tls/example.key", "tls/static.example.pem", "tls/static.example.key"}) {
     dir.write(name, "x");
   }
+  dir.write("users", "# nobody yet\n");
+  std::filesystem::permissions(dir.write("admin-token", std::string(40, 't') + "\n"),
+                               std::filesystem::perms::owner_read);
   LoadResult r = dir.load(text);
   INFO(joinErrors(r));
   REQUIRE(r.config);
