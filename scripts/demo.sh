@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make demo: sesame on https://127.0.0.1:8443 in front of scripts/demo_app.py,
-# with sessions.
+# with sessions and sesame's own sign-in page.
 #
 # Usage: scripts/demo.sh BINARY
 # Writes build/demo/ (a self-signed ECDSA certificate for localhost and
-# 127.0.0.1 and the session secret, both kept between runs, and
-# sesame.toml), starts the demo app on 127.0.0.1:9000 and runs sesame in the
-# foreground, sessions in its memory store. Ctrl-C stops both.
+# 127.0.0.1 and the session secret, both kept between runs; the users file
+# with the two demo users, and sesame.toml), starts the demo app on
+# 127.0.0.1:9000 and runs sesame in the foreground, sessions in its memory
+# store. Ctrl-C stops both.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -51,6 +52,29 @@ if [ ! -s "$dir/secrets" ]; then
   (umask 077 && openssl rand -base64 48 >"$dir/secrets.new" && mv "$dir/secrets.new" "$dir/secrets") ||
     die "could not write $dir/secrets"
 fi
+
+# The demo users, "NAME PASSWORD GROUPS", printed at the end. Their hashes
+# are made afresh at each start: `sesame hash-password` (yescrypt), or
+# sha512crypt from openssl for a binary without that command.
+demo_users=(
+  "alice wonderland users"
+  "bob builder users,admins"
+)
+hash_password() {
+  local hash
+  hash=$(printf '%s\n' "$1" | "$sesame" hash-password 2>/dev/null) && [[ $hash == '$y$'* ]] ||
+    hash=$(printf '%s\n' "$1" | openssl passwd -6 -stdin) || die "could not hash a password"
+  printf '%s' "$hash"
+}
+(
+  umask 077
+  echo "# Written by scripts/demo.sh: user:hash:groups (sesame hash-password makes a hash)."
+  for entry in "${demo_users[@]}"; do
+    read -r name password groups <<<"$entry"
+    hash=$(hash_password "$password") || exit 1
+    echo "$name:$hash:$groups"
+  done
+) >"$dir/users.new" && mv "$dir/users.new" "$dir/users" || die "could not write $dir/users"
 
 cat >"$dir/sesame.toml" <<'CONFIG'
 # Written by scripts/demo.sh: sesame in front of scripts/demo_app.py.
@@ -100,8 +124,16 @@ secrets_file = "secrets"
 idle_timeout = "30m"
 absolute_timeout = "12h"
 # Where "required" routes send a browser without a logged-in session, with
-# ?return_to=<the page it asked for>.
-login_url = "/login"
+# ?return_to=<the page it asked for>: with [login] below, sesame's own
+# sign-in page /.sesame/login (the default login_url then).
+
+# sesame signs users in itself: GET /.sesame/login is the form, POST checks
+# the password against the users file (lines user:hash:groups, written by
+# demo.sh), rotates the session ID and sends the browser back to return_to.
+# /.sesame/logout signs out (a confirmation form, then POST).
+[login]
+users_file = "users"
+title = "Sign in to the sesame demo"
 
 # How the app learns who is logged in. On every request sesame first removes
 # these headers (and any X-Sesame-*) as sent by the client, so nobody can
@@ -121,27 +153,11 @@ data_prefix = "X-Session-"
 # loaded (anonymous or logged in); a visitor without one is given a new
 # anonymous session, stored only once something is written to it.
 # accept_control = true lets the app's answers set session data here
-# (X-Sesame-Set: cart=tea, the demo's cart).
+# (X-Sesame-Set: cart=tea, the demo's cart) or end every session of the user
+# (X-Sesame-Logout: all). Only routes served by code trusted with that
+# should have accept_control.
 [[route]]
 path = "/"
-upstream = "app"
-auth = "session"
-accept_control = true
-
-# The login form is answered with X-Sesame-Login: NAME and
-# X-Sesame-Groups: users,admins; sesame logs the session in under a new
-# session ID (so an ID known before login is worthless). Only routes served
-# by code trusted to log users in should have accept_control.
-[[route]]
-path = "/login"
-upstream = "app"
-auth = "session"
-accept_control = true
-
-# Answered with X-Sesame-Logout: 1 (this session) or all (every session of
-# the user); sesame destroys the session and clears the cookie.
-[[route]]
-path = "/logout"
 upstream = "app"
 auth = "session"
 accept_control = true
@@ -191,35 +207,54 @@ done
 cat <<'EOF'
 
   sesame is running in front of the demo app, with sessions in its memory
-  store (config: build/demo/sesame.toml).
+  store and its own sign-in page (config: build/demo/sesame.toml).
+
+  Users (build/demo/users):
+EOF
+for entry in "${demo_users[@]}"; do
+  read -r name password groups <<<"$entry"
+  printf '    %-6s password %-11s groups %s\n' "$name" "$password" "$groups"
+done
+cat <<'EOF'
 
   Browser:  https://127.0.0.1:8443/
             The certificate is self-signed (build/demo/localhost.pem), so the
             browser warns first; accept it for this site to continue.
-            Visit /private (sesame sends you to /login first), log in with
-            any name (no passwords: it is a demo), tick "admin" for /admin,
-            fill the cart, log out at /logout.
+            Visit /private: sesame sends you to its sign-in page
+            /.sesame/login first. Sign in as alice; /admin needs bob (group
+            admins). Fill the cart, sign out at /.sesame/logout.
 
   curl (-k: the certificate is self-signed):
     curl -ki https://127.0.0.1:8443/
         anonymous; sesame sets the session cookie (Set-Cookie: __Host-sesame=...)
     curl -ki https://127.0.0.1:8443/private
-        401 without a logged-in session (browsers are redirected to /login)
-    curl -k -c jar -b jar -d user=alice https://127.0.0.1:8443/login
-        the app answers X-Sesame-Login: alice; sesame logs the session in
+        401 without a logged-in session (browsers are redirected to the
+        sign-in page)
+    csrf=$(curl -ks -c jar -b jar https://127.0.0.1:8443/.sesame/login |
+           grep -o 'name="csrf" value="[^"]*"' | cut -d'"' -f4)
+        the sign-in form's CSRF token, bound to the anonymous session in jar
+    curl -ki -c jar -b jar -d username=alice -d password=wonderland \
+         -d "csrf=$csrf" https://127.0.0.1:8443/.sesame/login
+        303 to /: sesame checked the password and logged the session in
+        under a new session ID (a wrong password: 401 and the form again)
     curl -k -b jar https://127.0.0.1:8443/private
         user: alice, as the app read it from X-Remote-User
+    curl -k -b jar https://127.0.0.1:8443/.sesame/session
+        {"authenticated": true, "user": "alice", ...}: what front-end code sees
     curl -k -H 'X-Remote-User: admin' https://127.0.0.1:8443/
         still anonymous: sesame strips identity headers a client sends
     curl -ki -b jar https://127.0.0.1:8443/admin
-        403: alice is not in "admins" (log in with -d user=bob -d admin=on)
+        403: alice is not in "admins" (bob is)
     curl -k -c jar -b jar -X POST 'https://127.0.0.1:8443/cart/add?item=tea'
         the app answers X-Sesame-Set: cart=tea; the next request carries
         X-Session-Cart: tea
-    curl -ki -b jar -X POST -H 'Origin: https://evil.example' https://127.0.0.1:8443/logout
+    curl -ki -b jar -X POST -H 'Origin: https://evil.example' \
+         'https://127.0.0.1:8443/cart/add?item=scone'
         403: a cross-site POST (CSRF) never reaches the app
-    curl -k -c jar -b jar -X POST https://127.0.0.1:8443/logout
-        X-Sesame-Logout: 1; the session is gone and the cookie cleared
+    csrf=$(curl -ks -b jar https://127.0.0.1:8443/.sesame/logout |
+           grep -o 'name="csrf" value="[^"]*"' | cut -d'"' -f4)
+    curl -ki -c jar -b jar -d "csrf=$csrf" https://127.0.0.1:8443/.sesame/logout
+        303 to the sign-in page; the session is gone and the cookie cleared
     curl -i http://127.0.0.1:8080/
         plain HTTP: answered with 308 to https
     curl -s http://127.0.0.1:9901/metrics | grep sesame_requests_total

@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
 """The application behind `make demo`: a tiny app that lets sesame do its sessions.
 
-It has no session code of its own. It trusts the identity headers sesame
-adds (X-Remote-User, X-Remote-Groups, X-Session-<Key>) and asks sesame to
-log users in and out or to store session data with X-Sesame-* response
-headers. That is safe only behind sesame, which strips those request headers
-from every client; never expose this port (127.0.0.1:9000) directly.
+It has no session or login code of its own: sesame signs users in with its
+own form (/.sesame/login, users from a users file) and out (/.sesame/logout).
+The app trusts the identity headers sesame adds (X-Remote-User,
+X-Remote-Groups, X-Session-<Key>) and asks sesame to store session data, or
+to end every session of the user, with X-Sesame-* response headers. That is
+safe only behind sesame, which strips those request headers from every
+client; never expose this port (127.0.0.1:9000) directly.
 
 GET  /                     who you are, your session data, every header received
 GET  /api                  the same as JSON
 GET  /private, /admin      pages sesame lets through only for logged-in users
                            (/admin: group "admins")
-GET  /login                a login form; POST /login logs in (no passwords!)
-GET  /logout               a logout form; POST /logout logs out
 POST /cart/add?item=NAME   appends NAME to the session's cart
 POST /cart/clear           empties the cart
+POST /logout-everywhere    ends every session of the user (X-Sesame-Logout: all)
 Python standard library only; plain HTTP/1.1 with keep-alive.
 """
 import argparse
@@ -27,7 +28,6 @@ USER_HEADER = "X-Remote-User"
 GROUPS_HEADER = "X-Remote-Groups"
 DATA_PREFIX = "X-Session-"
 SET_BY_SESAME = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host")
-MAX_USER = 64
 MAX_ITEM = 40
 MAX_CART = 20
 MAX_BODY = 64 * 1024
@@ -51,8 +51,9 @@ NAV = """<nav>
 <a href="/">home</a>
 <a href="/private">/private</a>
 <a href="/admin">/admin</a>
-<a href="/login">/login</a>
-<a href="/logout">/logout</a>
+<a href="/.sesame/login">sign in</a>
+<a href="/.sesame/logout">sign out</a>
+<a href="/.sesame/session">/.sesame/session</a>
 </nav>"""
 
 
@@ -75,19 +76,6 @@ def page(title, body):
         f"<title>{esc(title)} - sesame demo</title>\n<style>{STYLE}</style>\n</head>\n"
         f"<body>\n{NAV}\n<h1>{esc(title)}</h1>\n{body}\n</body>\n</html>\n"
     )
-
-
-def safe_return_to(value):
-    """A local path to send the user back to after login, else "/".
-
-    "//host" and "/\\host" are other sites to a browser (open redirect), and
-    a control character would split the Location header.
-    """
-    if not value or not value.startswith("/") or value[1:2] in ("/", "\\"):
-        return "/"
-    if any(not (0x21 <= ord(c) <= 0x7E) for c in value):
-        return "/"
-    return value
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -170,8 +158,6 @@ class Handler(BaseHTTPRequestHandler):
             "/api": self.api,
             "/private": self.private,
             "/admin": self.admin,
-            "/login": self.login_form,
-            "/logout": self.logout_form,
         }
         handler = routes.get(path)
         if handler is None:
@@ -187,8 +173,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         path = urlsplit(self.path).path
         routes = {
-            "/login": self.login,
-            "/logout": self.logout,
+            "/logout-everywhere": self.logout_everywhere,
             "/cart/add": self.cart_add,
             "/cart/clear": self.cart_clear,
         }
@@ -276,12 +261,14 @@ class Handler(BaseHTTPRequestHandler):
         )
         body = f"""{self.who_html()}
 <p>This page comes from a small Python app on <code>127.0.0.1:9000</code>
-that has no session code at all. sesame, in front of it, keeps the session:
-it gave your browser a cookie, looks the session up on every request and
-tells the app who you are in request headers
+that has no session or login code at all. sesame, in front of it, keeps the
+session: it gave your browser a cookie, looks the session up on every
+request and tells the app who you are in request headers
 (<code>{USER_HEADER}</code>, <code>{GROUPS_HEADER}</code>,
-<code>{DATA_PREFIX}*</code>). The app logs you in or stores data by
-answering with <code>X-Sesame-*</code> headers, which sesame consumes.</p>
+<code>{DATA_PREFIX}*</code>). sesame also signs you in itself, with its own
+form at <a href="/.sesame/login">/.sesame/login</a> and the users in
+<code>build/demo/users</code>. The app stores data by answering with
+<code>X-Sesame-*</code> headers, which sesame consumes.</p>
 
 <h2>Session data</h2>
 <table>
@@ -300,11 +287,16 @@ before you log in):</p>
 <h2>Try</h2>
 <ul>
 <li><a href="/private">/private</a> needs a logged-in user: sesame sends you
-to <a href="/login">/login</a> first and brings you back.</li>
+to its sign-in page first and brings you back.</li>
 <li><a href="/admin">/admin</a> also needs the group <code>admins</code>;
 other users get 403 from sesame.</li>
-<li><a href="/logout">/logout</a> ends the session.</li>
+<li><a href="/.sesame/logout">/.sesame/logout</a> ends the session.</li>
+<li><a href="/.sesame/session">/.sesame/session</a> is what front-end code
+can ask sesame about the session (JSON, no session ID).</li>
 </ul>
+<form method="post" action="/logout-everywhere"><button>sign out everywhere</button>
+(the app answers <code>X-Sesame-Logout: all</code>: every session of this
+user, in every browser)</form>
 
 <h2>Headers the app received</h2>
 <p><code>{esc(self.command)} {esc(self.path)}</code> from
@@ -360,69 +352,10 @@ because only sesame can set it.</p>
             "because your session's user is in the group admins.",
         )
 
-    def login_form(self, error="", status=200, user=""):
-        query = parse_qs(urlsplit(self.path).query)
-        return_to = safe_return_to(query.get("return_to", ["/"])[0])
-        if error:
-            error = f'<p class="error">{esc(error)}</p>'
-        body = f"""{self.who_html()}
-<p><b>This is a demo: there are no passwords.</b> Any name logs you in.
-The app answers the form with <code>X-Sesame-Login: NAME</code> (and
-<code>X-Sesame-Groups: users,admins</code> when "admin" is ticked); sesame
-then gives the session a new ID (so a cookie planted before login is
-worthless) and sends you on to <code>{esc(return_to)}</code>.</p>
-{error}
-<form method="post" action="/login">
-<input type="hidden" name="return_to" value="{esc(return_to)}">
-<p><label>User name <input name="user" value="{esc(user)}" maxlength="{MAX_USER}"
- required autofocus></label></p>
-<p><label><input type="checkbox" name="admin"> admin (group <code>admins</code>)</label></p>
-<p><button>Log in</button></p>
-</form>"""
-        self.html(status, "Log in", body)
-
-    def logout_form(self):
-        if not self.user():
-            extra = "<p>You are not logged in; logging out ends the anonymous session.</p>"
-        else:
-            extra = ""
-        body = f"""{self.who_html()}
-{extra}
-<form method="post" action="/logout">
-<p><button>Log out</button> (answers <code>X-Sesame-Logout: 1</code>)</p>
-</form>
-<form method="post" action="/logout">
-<input type="hidden" name="all" value="1">
-<p><button>Log out everywhere</button> (answers <code>X-Sesame-Logout: all</code>:
-every session of this user, in every browser)</p>
-</form>"""
-        self.html(200, "Log out", body)
-
     # Actions.
 
-    def login(self, form):
-        user = form.get("user", [""])[0].strip()
-        if not user or len(user) > MAX_USER or any(ord(c) < 0x20 or ord(c) == 0x7F for c in user):
-            return self.login_form(
-                f"Type a user name of 1 to {MAX_USER} characters.", status=400, user=user[:MAX_USER]
-            )
-        groups = ["users"]
-        if form.get("admin", [""])[0]:
-            groups.append("admins")
-        return_to = form.get("return_to", None)
-        if return_to is None:
-            return_to = parse_qs(urlsplit(self.path).query).get("return_to", ["/"])
-        # X-Sesame-Login carries the name as it is; http.server sends header
-        # values as Latin-1, so encode UTF-8 names through it byte for byte.
-        header_user = user.encode("utf-8").decode("latin-1")
-        self.see_other(
-            safe_return_to(return_to[0]),
-            [("X-Sesame-Login", header_user), ("X-Sesame-Groups", ",".join(groups))],
-        )
-
-    def logout(self, form):
-        scope = "all" if form.get("all", [""])[0] else "1"
-        self.see_other("/", [("X-Sesame-Logout", scope)])
+    def logout_everywhere(self, form):
+        self.see_other("/", [("X-Sesame-Logout", "all")])
 
     def cart_add(self, form):
         item = (form.get("item") or parse_qs(urlsplit(self.path).query).get("item") or [""])[0]

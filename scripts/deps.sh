@@ -2,9 +2,13 @@
 # Installs the Debian packages that building, testing, the demo and the
 # benchmark need (prometheus for promtool, which lints /metrics; haproxy as
 # the load balancer in front of sesame in tests and a peer in the benchmark;
-# logrotate to check the shipped logrotate.d entry).
-# Idempotent: a no-op (no apt-get update) when all are present.
+# logrotate to check the shipped logrotate.d entry; chromium and Node.js for
+# the browser tests in tests/browser/, whose npm packages come from its
+# package-lock.json).
+# Idempotent: a no-op (no apt-get update, no npm) when all are present and
+# tests/browser/node_modules matches the lock file.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   g++ make pkg-config
@@ -15,23 +19,43 @@ packages=(
   mandoc
   systemd
   prometheus
+  chromium fonts-dejavu-core
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Node.js and npm by command, not by package: a machine may have them from
+# another Debian package (NodeSource's nodejs carries npm, and Debian's npm
+# conflicts with it).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
-echo "deps: installing ${missing[*]}" >&2
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts the packaged servers on install; tests start their own on
-# loopback ports and must not collide with or depend on these.
-for svc in nginx redis-server prometheus haproxy; do
-  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
-  if command -v service >/dev/null 2>&1; then $SUDO service "$svc" stop >/dev/null 2>&1 || true; fi
-done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts the packaged servers on install; tests start their own on
+  # loopback ports and must not collide with or depend on these.
+  for svc in nginx redis-server prometheus haproxy; do
+    if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+    if command -v service >/dev/null 2>&1; then $SUDO service "$svc" stop >/dev/null 2>&1 || true; fi
+  done
+fi
+
+# playwright-core for tests/browser/, exactly as locked. npm ci starts from
+# an empty node_modules, so it runs only when the lock file changed since the
+# last install (the stamp holds the lock file's hash). playwright-core drives
+# Debian's /usr/bin/chromium and downloads no browser of its own.
+browser=$root/tests/browser
+stamp=$browser/node_modules/.lock-sha256
+want=$(sha256sum "$browser/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "deps: npm ci in tests/browser" >&2
+  npm ci --prefix "$browser" --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$want" >"$stamp"
+fi
