@@ -19,6 +19,7 @@
 
 #include "sesame/base/log.h"
 #include "sesame/config/config.h"
+#include "sesame/server/hash_password.h"
 #include "sesame/server/notify.h"
 #include "sesame/server/server.h"
 #include "sesame/server/sessions_cli.h"
@@ -32,11 +33,14 @@ constexpr int kExitUsage = 2;
 const char kUsage[] =
     "usage: sesame [-t] -c FILE\n"
     "       sesame -c FILE sessions list USER | revoke HANDLE | revoke-user USER\n"
+    "       sesame hash-password\n"
     "       sesame --version | --help\n"
     "\n"
     "  -c FILE     configuration file (TOML); see sesame.toml(5)\n"
     "  -t          check the configuration (and its certificates) and exit:\n"
     "              0 when valid, 1 with every error found\n"
+    "  hash-password  read a password from standard input (asked twice, unseen, on a\n"
+    "              terminal) and print its yescrypt hash for the [login] users file\n"
     "  --version   print the version and exit\n"
     "  --help      print this help and exit\n"
     "\n"
@@ -268,6 +272,13 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 16 << 20);
   if (std::optional<int> code = sesame::server::runSessionsCommand(argc, argv)) return *code;
+  if (argc >= 2 && std::strcmp(argv[1], "hash-password") == 0) {
+    if (argc > 2) {
+      std::fprintf(stderr, "sesame: hash-password takes no arguments\n%s", kUsage);
+      return kExitUsage;
+    }
+    return sesame::server::hashPasswordCommand(STDIN_FILENO, stdout, stderr);
+  }
   int exit_code = kExitOk;
   std::optional<Options> opts = parseArgs(argc, argv, &exit_code);
   if (!opts) return exit_code;

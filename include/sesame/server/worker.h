@@ -76,6 +76,10 @@ class Worker {
   // that were still open then (0 when the drain finished in time).
   size_t join(std::chrono::steady_clock::time_point deadline);
 
+  // Runs closures on this worker's loop, for threads that answer it (the password-hashing
+  // pool). Closed once the loop has ended: later posts are dropped.
+  [[nodiscard]] std::shared_ptr<LoopMailbox> mailbox() const { return mailbox_; }
+
  private:
   struct Binding {
     Worker* worker = nullptr;
