@@ -56,48 +56,48 @@ void RedisStore::listLive(const std::shared_ptr<Call>& call, std::string_view us
       gathered->then(gathered->live);
     });
   };
-  connection_->command({"SMEMBERS", userKey(user)}, [this, call, gathered, replied,
-                                                      now](const redisReply* r) {
-    if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
-    if (r->type != REDIS_REPLY_ARRAY) {
-      reportError("listing a user's sessions: unexpected reply", r);
-      return finish(call, StoreStatus::kUnavailable, nullptr);
-    }
-    for (size_t i = 0; i < r->elements; ++i) {
-      if (r->element[i]->type != REDIS_REPLY_STRING) continue;
-      std::string key(str(r->element[i]));
-      std::vector<std::string> hmget{"HMGET", sessionKey(key)};
-      hmget.insert(hmget.end(), kListedFields.begin(), kListedFields.end());
-      ++gathered->left;
-      connection_->command(std::move(hmget), [this, gathered, replied, key = std::move(key),
-                                              now](const redisReply* v) {
-        if (v == nullptr || v->type == REDIS_REPLY_ERROR) {
-          if (v != nullptr) reportError("reading a listed session failed", v);
-          gathered->failed = true;
-          return replied();
+  connection_->command(
+      {"SMEMBERS", userKey(user)}, [this, call, gathered, replied, now](const redisReply* r) {
+        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+        if (r->type != REDIS_REPLY_ARRAY) {
+          reportError("listing a user's sessions: unexpected reply", r);
+          return finish(call, StoreStatus::kUnavailable, nullptr);
         }
-        Session session;
-        bool gone = false;
-        if (!parseListed(v, session, gone)) {
-          if (gone) {
-            gathered->gone.push_back(key);
-          } else {
-            noteBadRecord(key, "fields that do not parse (times)", now);
-          }
-        } else if (const char* why = unacceptable(session)) {
-          noteBadRecord(key, why, now);
-        } else if (session.user == gathered->user &&
-                   now - session.touched < timeouts_.idle.count() &&
-                   now - session.created < timeouts_.absolute.count()) {
-          // Another user's since (a login on that browser), or expired by
-          // the caller's clock: not listed, and Redis drops it soon enough.
-          gathered->live.push_back(Listed{key, std::move(session)});
+        for (size_t i = 0; i < r->elements; ++i) {
+          if (r->element[i]->type != REDIS_REPLY_STRING) continue;
+          std::string key(str(r->element[i]));
+          std::vector<std::string> hmget{"HMGET", sessionKey(key)};
+          hmget.insert(hmget.end(), kListedFields.begin(), kListedFields.end());
+          ++gathered->left;
+          connection_->command(std::move(hmget), [this, gathered, replied, key = std::move(key),
+                                                  now](const redisReply* v) {
+            if (v == nullptr || v->type == REDIS_REPLY_ERROR) {
+              if (v != nullptr) reportError("reading a listed session failed", v);
+              gathered->failed = true;
+              return replied();
+            }
+            Session session;
+            bool gone = false;
+            if (!parseListed(v, session, gone)) {
+              if (gone) {
+                gathered->gone.push_back(key);
+              } else {
+                noteBadRecord(key, "fields that do not parse (times)", now);
+              }
+            } else if (const char* why = unacceptable(session)) {
+              noteBadRecord(key, why, now);
+            } else if (session.user == gathered->user &&
+                       now - session.touched < timeouts_.idle.count() &&
+                       now - session.created < timeouts_.absolute.count()) {
+              // Another user's since (a login on that browser), or expired by
+              // the caller's clock: not listed, and Redis drops it soon enough.
+              gathered->live.push_back(Listed{key, std::move(session)});
+            }
+            replied();
+          });
         }
         replied();
       });
-    }
-    replied();
-  });
 }
 
 TicketPtr RedisStore::listUser(std::string_view user, TimePoint now, ListDone done) {
@@ -123,24 +123,24 @@ TicketPtr RedisStore::destroyHandle(std::string_view handle, Done done) {
     return ticket;
   }
   if (!admitted(call)) return ticket;
-  connection_->command({"GET", handleKey(handle)}, [this, call, handle = std::string(handle)](
-                                                       const redisReply* r) {
-    if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
-    if (r->type == REDIS_REPLY_NIL) return finish(call, StoreStatus::kMissing, nullptr);
-    if (r->type != REDIS_REPLY_STRING) {
-      reportError("destroyHandle: unexpected reply", r);
-      return finish(call, StoreStatus::kUnavailable, nullptr);
-    }
-    auto batch = std::make_shared<Batch>(Batch{call});
-    batch->missing_unless_destroyed = true;
-    const std::string key(str(r));
-    // Only while the session still has this handle.
-    connection_->script(scripts_[redis::kDestroyIf], {sessionKey(key), "handle", handle}, 1,
-                        destroyStep(batch, key));
-    // A handle names one session ID, never another: whatever the script
-    // found, this entry has nothing left to name.
-    connection_->command({"DEL", handleKey(handle)}, step(batch));
-  });
+  connection_->command(
+      {"GET", handleKey(handle)}, [this, call, handle = std::string(handle)](const redisReply* r) {
+        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+        if (r->type == REDIS_REPLY_NIL) return finish(call, StoreStatus::kMissing, nullptr);
+        if (r->type != REDIS_REPLY_STRING) {
+          reportError("destroyHandle: unexpected reply", r);
+          return finish(call, StoreStatus::kUnavailable, nullptr);
+        }
+        auto batch = std::make_shared<Batch>(Batch{call});
+        batch->missing_unless_destroyed = true;
+        const std::string key(str(r));
+        // Only while the session still has this handle.
+        connection_->script(scripts_[redis::kDestroyIf], {sessionKey(key), "handle", handle}, 1,
+                            destroyStep(batch, key));
+        // A handle names one session ID, never another: whatever the script
+        // found, this entry has nothing left to name.
+        connection_->command({"DEL", handleKey(handle)}, step(batch));
+      });
   return ticket;
 }
 
@@ -148,20 +148,21 @@ TicketPtr RedisStore::trimUser(std::string_view user, size_t keep, TimePoint now
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   if (!admitted(call)) return ticket;
-  listLive(call, user, now, [this, call, user = std::string(user), keep](std::vector<Listed>& live) {
-    if (live.size() <= keep) return finish(call, StoreStatus::kOk, nullptr);
-    auto batch = std::make_shared<Batch>(Batch{call});
-    ++batch->left;  // held until every command is queued
-    for (size_t i = 0; i + keep < live.size(); ++i) {
-      // Only the login that was listed: one that logged in again since, on
-      // this or another instance, is newer than those kept.
-      connection_->script(scripts_[redis::kDestroyIf],
-                          {sessionKey(live[i].key), "user", user, "login",
-                           std::to_string(live[i].session.login)},
-                          1, destroyStep(batch, live[i].key));
-    }
-    if (--batch->left == 0) complete(batch);
-  });
+  listLive(call, user, now,
+           [this, call, user = std::string(user), keep](std::vector<Listed>& live) {
+             if (live.size() <= keep) return finish(call, StoreStatus::kOk, nullptr);
+             auto batch = std::make_shared<Batch>(Batch{call});
+             ++batch->left;  // held until every command is queued
+             for (size_t i = 0; i + keep < live.size(); ++i) {
+               // Only the login that was listed: one that logged in again since, on
+               // this or another instance, is newer than those kept.
+               connection_->script(scripts_[redis::kDestroyIf],
+                                   {sessionKey(live[i].key), "user", user, "login",
+                                    std::to_string(live[i].session.login)},
+                                   1, destroyStep(batch, live[i].key));
+             }
+             if (--batch->left == 0) complete(batch);
+           });
   return ticket;
 }
 
