@@ -25,7 +25,6 @@ static_assert(CookieCodec::kValueLength == base64urlLength(kBlobLength));
 constexpr std::string_view kKeyLabel = "sesame cookie v1";
 constexpr std::string_view kStoreLabel = "sesame store v1";
 constexpr std::string_view kHandleLabel = "sesame handle v1";
-constexpr size_t kHandleLength = 12;
 
 std::array<unsigned char, 32> labelledHash(std::string_view label, const SessionId& id) {
   std::array<unsigned char, sizeof(id.bytes) + 32> in{};
@@ -129,6 +128,13 @@ std::string CookieCodec::storeKey(const SessionId& id) {
 std::string CookieCodec::handle(const SessionId& id) {
   const std::array<unsigned char, 32> h = labelledHash(kHandleLabel, id);
   return base64urlEncode(std::span(h).first(kHandleLength * 6 / 8));
+}
+
+bool CookieCodec::isHandle(std::string_view text) {
+  // 12 characters spell 9 bytes exactly: no unused bits to check.
+  static_assert(kHandleLength % 4 == 0);
+  std::array<unsigned char, kHandleLength * 6 / 8> bytes{};
+  return base64urlDecodeInto(text, bytes);
 }
 
 }  // namespace sesame::session

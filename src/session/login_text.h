@@ -34,7 +34,7 @@ inline void recordLogin(Session& session, const LoginInfo& login) {
 
 // The admin API's view of `session`.
 inline SessionSummary summaryOf(const Session& session) {
-  return SessionSummary{session.handle, session.created, session.login,  session.touched,
+  return SessionSummary{session.handle, session.created, session.login, session.touched,
                         session.method, session.address, session.agent};
 }
 

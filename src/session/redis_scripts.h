@@ -4,6 +4,7 @@
 // the caller's `now` (sesame instances share wall-clock time, not Redis's).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,18 @@ struct Script {
   std::string_view name;  // for log lines
   std::string_view body;
   std::string sha;  // SHA-1 hex of body, what EVALSHA names
+};
+
+// The store's scripts, by their index in RedisStore's list (makeScripts).
+enum ScriptId : size_t {
+  kLoad,
+  kPut,
+  kTake,
+  kUpdate,
+  kIdentity,
+  kDestroyIf,
+  kFailures,
+  kAddFailure
 };
 
 // Shared prologue: `now`, and whether created/touched put the hash past the
@@ -101,35 +114,67 @@ if #ARGV > last then redis.call('HDEL', KEYS[1], unpack(ARGV, last + 1)) end
 return 1
 )lua";
 
-// KEYS[1] session; ARGV now, idle, absolute, user, encoded groups.
-// 0 when missing or expired; else {1, previous user}.
+// KEYS[1] session; ARGV now, idle, absolute, user, encoded groups, method,
+// handle, address, agent. 0 when missing or expired; else {1, previous
+// user, previous handle}.
 inline constexpr std::string_view kIdentityBody = SESAME_REDIS_EXPIRED R"lua(
-local h = redis.call('HMGET', KEYS[1], 'user', 'created', 'touched')
+local h = redis.call('HMGET', KEYS[1], 'user', 'created', 'touched', 'handle')
 if expired(tonumber(h[2]), tonumber(h[3])) then
   redis.call('DEL', KEYS[1])
   return 0
 end
 redis.call('HSET', KEYS[1], 'user', ARGV[4], 'groups', ARGV[5], 'login', ARGV[1],
-           'created', ARGV[1], 'touched', ARGV[1])
+           'created', ARGV[1], 'touched', ARGV[1], 'method', ARGV[6], 'handle', ARGV[7],
+           'address', ARGV[8], 'agent', ARGV[9])
 redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[2]), tonumber(ARGV[3])))
-return {1, h[1] or ''}
+return {1, h[1] or '', h[4] or ''}
 )lua";
 
-// KEYS[1] session. Deletes it; returns its user (nil when none).
-inline constexpr std::string_view kDestroyBody = R"lua(
-local user = redis.call('HGET', KEYS[1], 'user')
-redis.call('DEL', KEYS[1])
-return user
+// KEYS[1] session; ARGV field, value pairs (none: unconditional). Deletes
+// the session only while every named field holds its value (a missing
+// field counts as ''), so that a session which logged in again, or as
+// someone else, since the caller looked keeps living. 0 when nothing was
+// deleted; else {user, handle} of what was, for the index entries.
+inline constexpr std::string_view kDestroyIfBody = R"lua(
+for i = 1, #ARGV, 2 do
+  if (redis.call('HGET', KEYS[1], ARGV[i]) or '') ~= ARGV[i + 1] then return 0 end
+end
+local h = redis.call('HMGET', KEYS[1], 'user', 'handle')
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+return {h[1] or '', h[2] or ''}
 )lua";
 
-// KEYS[1] session; ARGV[1] user. Deletes it only while it is that user's:
-// a session that logged in as someone else since keeps living.
-inline constexpr std::string_view kDestroyIfUserBody = R"lua(
-if redis.call('HGET', KEYS[1], 'user') ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-return 1
+// Brute-force counters: a string holding the count, whose TTL is the rest
+// of the window that began at its first failure. What is not such a
+// counter (another client's value, a key without a TTL) counts as none.
+#define SESAME_REDIS_COUNTER                                                          \
+  "local function counter()\n"                                                        \
+  "  local ttl = redis.call('PTTL', KEYS[1])\n"                                       \
+  "  if ttl <= 0 or redis.call('TYPE', KEYS[1]).ok ~= 'string' then return nil end\n" \
+  "  local v = redis.call('GET', KEYS[1])\n"                                          \
+  "  if #v > 15 or not string.match(v, '^[1-9]%d*$') then return nil end\n"           \
+  "  return tonumber(v), ttl\n"                                                       \
+  "end\n"
+
+// KEYS[1] counter. {count, ms left of its window}; {0, 0} when none.
+inline constexpr std::string_view kFailuresBody = SESAME_REDIS_COUNTER R"lua(
+local n, ttl = counter()
+if not n then return {0, 0} end
+return {n, ttl}
+)lua";
+
+// KEYS[1] counter; ARGV[1] window (ms). Counts one failure, starting a
+// window when none runs; {count, ms left of its window}.
+inline constexpr std::string_view kAddFailureBody = SESAME_REDIS_COUNTER R"lua(
+local n, ttl = counter()
+if not n then
+  redis.call('SET', KEYS[1], 1, 'PX', ARGV[1])
+  return {1, tonumber(ARGV[1])}
+end
+return {redis.call('INCR', KEYS[1]), ttl}
 )lua";
 
 #undef SESAME_REDIS_EXPIRED
+#undef SESAME_REDIS_COUNTER
 
 }  // namespace sesame::session::redis

@@ -8,17 +8,24 @@
 #include <cstdio>
 #include <utility>
 
+#include "login_text.h"
+#include "redis_call.h"
 #include "redis_connection.h"
+#include "redis_record.h"
 #include "redis_scripts.h"
 #include "sesame/base/log.h"
-#include "sesame/session/control_headers.h"
-#include "sesame/session/cookie_sealer.h"
 #include "sesame/session/memory_store.h"
 
 namespace sesame::session {
-namespace {
 
-enum ScriptId : size_t { kLoad, kPut, kTake, kUpdate, kIdentity, kDestroy, kDestroyIfUser };
+using redis::appendFields;
+using redis::encodeGroups;
+using redis::kDataPrefix;
+using redis::parseSession;
+using redis::str;
+using redis::unacceptable;
+
+namespace {
 
 std::string sha1Hex(std::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -33,6 +40,7 @@ std::string sha1Hex(std::string_view text) {
   return hex;
 }
 
+// In ScriptId order.
 std::vector<redis::Script> makeScripts() {
   std::vector<redis::Script> scripts;
   for (auto [name, body] : {std::pair{"load", redis::kLoadBody},
@@ -40,117 +48,12 @@ std::vector<redis::Script> makeScripts() {
                             {"take", redis::kTakeBody},
                             {"update", redis::kUpdateBody},
                             {"identity", redis::kIdentityBody},
-                            {"destroy", redis::kDestroyBody},
-                            {"destroy-if-user", redis::kDestroyIfUserBody}}) {
+                            {"destroy-if", redis::kDestroyIfBody},
+                            {"failures", redis::kFailuresBody},
+                            {"add-failure", redis::kAddFailureBody}}) {
     scripts.push_back(redis::Script{name, body, sha1Hex(body)});
   }
   return scripts;
-}
-
-constexpr std::string_view kDataPrefix = "d:";
-
-// Groups as length-prefixed strings ("5:staff3:ops"): any byte may appear
-// in a group without an escaping rule.
-std::string encodeGroups(const std::vector<std::string>& groups) {
-  std::string out;
-  for (const std::string& g : groups) out += std::to_string(g.size()) + ":" + g;
-  return out;
-}
-
-bool decodeGroups(std::string_view text, std::vector<std::string>& groups) {
-  while (!text.empty()) {
-    size_t len = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), len);
-    if (ec != std::errc() || end == text.data() + text.size() || *end != ':') return false;
-    text.remove_prefix(static_cast<size_t>(end - text.data()) + 1);
-    if (len > text.size()) return false;
-    groups.emplace_back(text.substr(0, len));
-    text.remove_prefix(len);
-  }
-  return true;
-}
-
-bool parseTime(std::string_view text, TimePoint& out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
-std::string_view str(const redisReply* r) {
-  return std::string_view(r->str, r->len);
-}
-
-// HGETALL's flat field/value array -> Session; false if it is not one of ours.
-bool parseSession(const redisReply* fields, Session& session) {
-  if (fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0) return false;
-  bool created = false;
-  bool touched = false;
-  for (size_t i = 0; i < fields->elements; i += 2) {
-    const redisReply* f = fields->element[i];
-    const redisReply* v = fields->element[i + 1];
-    if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) return false;
-    std::string_view name = str(f);
-    std::string_view value = str(v);
-    bool ok = true;
-    if (name.starts_with(kDataPrefix)) {
-      session.data.emplace(name.substr(kDataPrefix.size()), value);
-    } else if (name == "user") {
-      session.user = value;
-    } else if (name == "groups") {
-      ok = decodeGroups(value, session.groups);
-    } else if (name == "created") {
-      ok = created = parseTime(value, session.created);
-    } else if (name == "touched") {
-      ok = touched = parseTime(value, session.touched);
-    } else if (name == "login") {
-      ok = parseTime(value, session.login);
-    }
-    if (!ok) return false;
-  }
-  return created && touched;
-}
-
-// Why a session read back from Redis is not one sesame could have written,
-// or null when it is. Other Redis clients can write the hash, and its
-// values become header values upstream: the rules are those of the
-// control headers that fill a session (a CR LF in a user would split the
-// request head, a ',' in a group would make two groups in
-// X-Remote-Groups), then the cookie store's (CookieSealer::canCarry) and
-// the stores' common bounds.
-const char* unacceptable(const Session& session) {
-  const ControlLimits limits;
-  if (!session.user.empty() && !isValidUser(session.user, limits.max_user_bytes)) {
-    return "a user name that X-Sesame-Login refuses (control character or too long)";
-  }
-  if (session.groups.size() > limits.max_groups) return "more groups than a login may set";
-  for (const std::string& group : session.groups) {
-    if (!isValidGroup(group, limits.max_group_bytes)) {
-      return "a group that X-Sesame-Groups refuses (',', a control character, or too long)";
-    }
-  }
-  for (const auto& field : session.data) {
-    if (!isValidDataKey(field.first) || canonicalDataKey(field.first) != field.first) {
-      return "a data field name outside [a-z0-9-]{1,64}";
-    }
-  }
-  if (!withinDataBounds(session.data)) return "more data than a session may hold";
-  if (!CookieSealer::canCarry(session))
-    return "a control character in a data value, or a negative time";
-  return nullptr;
-}
-
-void appendFields(std::vector<std::string>& args, const Session& session) {
-  for (auto [name, value] : {std::pair<std::string, std::string>{"user", session.user},
-                             {"groups", encodeGroups(session.groups)},
-                             {"created", std::to_string(session.created)},
-                             {"login", std::to_string(session.login)},
-                             {"touched", std::to_string(session.touched)}}) {
-    args.push_back(std::move(name));
-    args.push_back(std::move(value));
-  }
-  for (const auto& [name, value] : session.data) {
-    args.push_back(std::string(kDataPrefix) + name);
-    args.push_back(value);
-  }
 }
 
 class CallTicket final : public Ticket {
@@ -163,20 +66,6 @@ class CallTicket final : public Ticket {
 };
 
 }  // namespace
-
-struct RedisStore::Call {
-  Done done;
-  LoadDone load_done;
-  ListDone list_done;
-  CountDone count_done;
-  bool settled = false;
-};
-
-struct RedisStore::Batch {
-  std::shared_ptr<Call> call;
-  size_t left = 0;
-  StoreStatus status = StoreStatus::kOk;
-};
 
 CallTicket::~CallTicket() {
   // Drops the callback and what it captured; the commands still complete.
@@ -206,6 +95,14 @@ std::string RedisStore::sessionKey(std::string_view key) const {
 
 std::string RedisStore::userKey(std::string_view user) const {
   return settings_.key_prefix + "u:" + std::string(user);
+}
+
+std::string RedisStore::handleKey(std::string_view handle) const {
+  return settings_.key_prefix + "handle:" + std::string(handle);
+}
+
+std::string RedisStore::failureKey(std::string_view key) const {
+  return settings_.key_prefix + "f:" + std::string(key);
 }
 
 std::shared_ptr<RedisStore::Call> RedisStore::begin(Done done, LoadDone load_done,
@@ -259,6 +156,11 @@ std::vector<std::string> RedisStore::expiryArgs(TimePoint now) const {
 
 void RedisStore::badRecord(const std::shared_ptr<Call>& call, std::string_view key, const char* why,
                            TimePoint now) {
+  noteBadRecord(key, why, now);
+  finish(call, StoreStatus::kMissing, nullptr);
+}
+
+void RedisStore::noteBadRecord(std::string_view key, const char* why, TimePoint now) {
   // One line a minute per worker: whoever can write Redis can write many.
   if (bad_records_logged_at_ != 0 && now - bad_records_logged_at_ < kBadRecordLogInterval) {
     ++bad_records_unlogged_;
@@ -272,7 +174,6 @@ void RedisStore::badRecord(const std::shared_ptr<Call>& call, std::string_view k
     bad_records_logged_at_ = now;
     bad_records_unlogged_ = 0;
   }
-  finish(call, StoreStatus::kMissing, nullptr);
 }
 
 void RedisStore::reportError(std::string_view what, const redisReply* reply) {
@@ -296,15 +197,50 @@ std::function<void(const redisReply*)> RedisStore::step(const std::shared_ptr<Ba
       if (reply != nullptr) reportError("a session command failed", reply);
       batch->status = StoreStatus::kUnavailable;
     }
-    if (--batch->left == 0) finish(batch->call, batch->status, nullptr);
+    if (--batch->left == 0) complete(batch);
   };
 }
 
-void RedisStore::indexUser(std::string_view user, std::string_view key,
+void RedisStore::complete(const std::shared_ptr<Batch>& batch) {
+  StoreStatus status = batch->status;
+  if (status == StoreStatus::kOk && batch->missing_unless_destroyed && batch->destroyed == 0) {
+    status = StoreStatus::kMissing;
+  }
+  finish(batch->call, status, nullptr);
+}
+
+std::function<void(const redisReply*)> RedisStore::destroyStep(const std::shared_ptr<Batch>& batch,
+                                                               std::string key) {
+  ++batch->left;
+  return [this, batch, key = std::move(key)](const redisReply* r) {
+    if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
+      if (r != nullptr) reportError("destroying a session failed", r);
+      batch->status = StoreStatus::kUnavailable;
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+               r->element[0]->type == REDIS_REPLY_STRING &&
+               r->element[1]->type == REDIS_REPLY_STRING) {
+      ++batch->destroyed;
+      unindex(str(r->element[0]), key, str(r->element[1]), batch);
+    }
+    if (--batch->left == 0) complete(batch);
+  };
+}
+
+void RedisStore::indexUser(std::string_view user, std::string_view key, std::string_view handle,
                            const std::shared_ptr<Batch>& batch) {
+  const std::string absolute = std::to_string(timeouts_.absolute.count());
   connection_->command({"SADD", userKey(user), std::string(key)}, step(batch));
-  connection_->command({"PEXPIRE", userKey(user), std::to_string(timeouts_.absolute.count())},
-                       step(batch));
+  connection_->command({"PEXPIRE", userKey(user), absolute}, step(batch));
+  // The session lives at most `absolute` from this login, and so may its handle.
+  if (!handle.empty()) {
+    connection_->command({"SET", handleKey(handle), std::string(key), "PX", absolute}, step(batch));
+  }
+}
+
+void RedisStore::unindex(std::string_view user, std::string_view key, std::string_view handle,
+                         const std::shared_ptr<Batch>& batch) {
+  if (!user.empty()) connection_->command({"SREM", userKey(user), std::string(key)}, step(batch));
+  if (!handle.empty()) connection_->command({"DEL", handleKey(handle)}, step(batch));
 }
 
 TicketPtr RedisStore::load(std::string_view key, TimePoint now, LoadDone done) {
@@ -344,7 +280,7 @@ void RedisStore::loadScripted(const std::shared_ptr<Call>& call, std::string_vie
   std::vector<std::string> args = expiryArgs(now);
   args.insert(args.begin(), sessionKey(key));
   args.push_back(std::to_string(timeouts_.touch_interval.count()));
-  connection_->script(scripts_[kLoad], std::move(args), 1,
+  connection_->script(scripts_[redis::kLoad], std::move(args), 1,
                       [this, call, key = std::string(key), now](const redisReply* r) {
                         if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
                         if (r->type == REDIS_REPLY_INTEGER)
@@ -380,12 +316,13 @@ TicketPtr RedisStore::create(std::string_view key, const Session& session, TimeP
   Session stored = session;
   stored.created = now;
   stored.touched = now;
+  stored.nonce.clear();  // the cookie store's alone
   std::vector<std::string> args{
       sessionKey(key), std::to_string(std::min(timeouts_.idle, timeouts_.absolute).count())};
   appendFields(args, stored);
   auto batch = std::make_shared<Batch>(Batch{call});
-  connection_->script(scripts_[kPut], std::move(args), 1, step(batch));
-  if (!stored.user.empty()) indexUser(stored.user, key, batch);
+  connection_->script(scripts_[redis::kPut], std::move(args), 1, step(batch));
+  if (!stored.user.empty()) indexUser(stored.user, key, stored.handle, batch);
   return ticket;
 }
 
@@ -396,7 +333,7 @@ TicketPtr RedisStore::rotate(std::string_view old_key, std::string_view new_key,
   if (!admitted(call)) return ticket;
   std::vector<std::string> args = expiryArgs(now);
   args.insert(args.begin(), sessionKey(old_key));
-  connection_->script(scripts_[kTake], std::move(args), 1,
+  connection_->script(scripts_[redis::kTake], std::move(args), 1,
                       [this, call, from = std::string(old_key), to = std::string(new_key),
                        now](const redisReply* r) { onTaken(call, from, to, now, r); });
   return ticket;
@@ -416,6 +353,8 @@ void RedisStore::onTaken(const std::shared_ptr<Call>& call, const std::string& o
     return badRecord(call, old_key, "fields that do not parse (user, groups or times)", now);
   }
   if (const char* why = unacceptable(session)) return badRecord(call, old_key, why, now);
+  // The handle named the old ID; the login that follows records the new one.
+  const std::string old_handle = std::exchange(session.handle, std::string());
   // Written even when the ticket was dropped meanwhile: the old key is gone.
   const TimePoint ends = std::min(session.touched + timeouts_.idle.count(),
                                   session.created + timeouts_.absolute.count());
@@ -423,11 +362,9 @@ void RedisStore::onTaken(const std::shared_ptr<Call>& call, const std::string& o
                                 std::to_string(std::max<TimePoint>(ends - now, 1))};
   appendFields(args, session);
   auto batch = std::make_shared<Batch>(Batch{call});
-  connection_->script(scripts_[kPut], std::move(args), 1, step(batch));
-  if (!session.user.empty()) {
-    indexUser(session.user, new_key, batch);
-    connection_->command({"SREM", userKey(session.user), old_key}, step(batch));
-  }
+  connection_->script(scripts_[redis::kPut], std::move(args), 1, step(batch));
+  if (!session.user.empty()) indexUser(session.user, new_key, "", batch);
+  unindex(session.user, old_key, old_handle, batch);
 }
 
 TicketPtr RedisStore::update(std::string_view key, const Update& update, TimePoint now, Done done) {
@@ -444,51 +381,63 @@ TicketPtr RedisStore::update(std::string_view key, const Update& update, TimePoi
     args.push_back(value);
   }
   for (const std::string& name : update.unset) args.push_back(std::string(kDataPrefix) + name);
-  connection_->script(scripts_[kUpdate], std::move(args), 1, [this, call](const redisReply* r) {
-    if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
-    if (r->type != REDIS_REPLY_INTEGER) {
-      reportError("update: unexpected reply", r);
-      return finish(call, StoreStatus::kUnavailable, nullptr);
-    }
-    finish(call,
-           r->integer == 1   ? StoreStatus::kOk
-           : r->integer == 0 ? StoreStatus::kMissing
-                             : StoreStatus::kRejected,
-           nullptr);
-  });
+  connection_->script(scripts_[redis::kUpdate], std::move(args), 1,
+                      [this, call](const redisReply* r) {
+                        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+                        if (r->type != REDIS_REPLY_INTEGER) {
+                          reportError("update: unexpected reply", r);
+                          return finish(call, StoreStatus::kUnavailable, nullptr);
+                        }
+                        finish(call,
+                               r->integer == 1   ? StoreStatus::kOk
+                               : r->integer == 0 ? StoreStatus::kMissing
+                                                 : StoreStatus::kRejected,
+                               nullptr);
+                      });
   return ticket;
 }
 
 TicketPtr RedisStore::setIdentity(std::string_view key, const LoginInfo& login, TimePoint now,
                                   Done done) {
-  const std::string& user = login.user;
-  const std::vector<std::string>& groups = login.groups;
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
+  Session recorded;
+  recordLogin(recorded, login);
+  // What load() would refuse to read back is not written (see create()).
+  if (unacceptable(recorded) != nullptr) {
+    connection_->defer([this, call] { finish(call, StoreStatus::kRejected, nullptr); });
+    return ticket;
+  }
   if (!admitted(call)) return ticket;
   std::vector<std::string> args = expiryArgs(now);
   args.insert(args.begin(), sessionKey(key));
-  args.push_back(std::string(user));
-  args.push_back(encodeGroups(groups));
-  connection_->script(
-      scripts_[kIdentity], std::move(args), 1,
-      [this, call, key = std::string(key), user = std::string(user)](const redisReply* r) {
-        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
-        if (r->type == REDIS_REPLY_INTEGER) return finish(call, StoreStatus::kMissing, nullptr);
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[1]->type != REDIS_REPLY_STRING) {
-          reportError("setIdentity: unexpected reply", r);
-          return finish(call, StoreStatus::kUnavailable, nullptr);
-        }
-        const std::string previous(str(r->element[1]));
-        auto batch = std::make_shared<Batch>(Batch{call});
-        ++batch->left;  // held until every command is queued
-        if (!previous.empty() && previous != user) {
-          connection_->command({"SREM", userKey(previous), key}, step(batch));
-        }
-        if (!user.empty()) indexUser(user, key, batch);
-        if (--batch->left == 0) finish(call, StoreStatus::kOk, nullptr);
-      });
+  args.push_back(recorded.user);
+  args.push_back(encodeGroups(recorded.groups));
+  args.push_back(recorded.method);
+  args.push_back(recorded.handle);
+  args.push_back(recorded.address);
+  args.push_back(recorded.agent);
+  connection_->script(scripts_[redis::kIdentity], std::move(args), 1,
+                      [this, call, key = std::string(key), user = login.user,
+                       handle = login.handle](const redisReply* r) {
+                        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+                        if (r->type == REDIS_REPLY_INTEGER)
+                          return finish(call, StoreStatus::kMissing, nullptr);
+                        if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+                            r->element[1]->type != REDIS_REPLY_STRING ||
+                            r->element[2]->type != REDIS_REPLY_STRING) {
+                          reportError("setIdentity: unexpected reply", r);
+                          return finish(call, StoreStatus::kUnavailable, nullptr);
+                        }
+                        const std::string_view previous = str(r->element[1]);
+                        const std::string_view previous_handle = str(r->element[2]);
+                        auto batch = std::make_shared<Batch>(Batch{call});
+                        ++batch->left;  // held until every command is queued
+                        unindex(previous != user ? previous : "", key,
+                                previous_handle != handle ? previous_handle : "", batch);
+                        if (!user.empty()) indexUser(user, key, handle, batch);
+                        if (--batch->left == 0) complete(batch);
+                      });
   return ticket;
 }
 
@@ -496,19 +445,9 @@ TicketPtr RedisStore::destroy(std::string_view key, Done done) {
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   if (!admitted(call)) return ticket;
-  connection_->script(scripts_[kDestroy], {sessionKey(key)}, 1,
-                      [this, call, key = std::string(key)](const redisReply* r) {
-                        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
-                        if (r->type == REDIS_REPLY_ERROR) {
-                          reportError("destroy failed", r);
-                          return finish(call, StoreStatus::kUnavailable, nullptr);
-                        }
-                        if (r->type != REDIS_REPLY_STRING || r->len == 0) {
-                          return finish(call, StoreStatus::kOk, nullptr);
-                        }
-                        auto batch = std::make_shared<Batch>(Batch{call});
-                        connection_->command({"SREM", userKey(str(r)), key}, step(batch));
-                      });
+  auto batch = std::make_shared<Batch>(Batch{call});
+  connection_->script(scripts_[redis::kDestroyIf], {sessionKey(key)}, 1,
+                      destroyStep(batch, std::string(key)));
   return ticket;
 }
 
@@ -516,74 +455,27 @@ TicketPtr RedisStore::destroyUser(std::string_view user, Done done) {
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   if (!admitted(call)) return ticket;
-  connection_->command({"SMEMBERS", userKey(user)},
-                       [this, call, user = std::string(user)](const redisReply* r) {
-                         if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
-                         if (r->type != REDIS_REPLY_ARRAY) {
-                           reportError("destroyUser: unexpected reply", r);
-                           return finish(call, StoreStatus::kUnavailable, nullptr);
-                         }
-                         if (r->elements == 0) return finish(call, StoreStatus::kOk, nullptr);
-                         auto batch = std::make_shared<Batch>(Batch{call});
-                         // SREM of the members read, not DEL of the set: a login indexed
-                         // meanwhile keeps its entry.
-                         std::vector<std::string> srem{"SREM", userKey(user)};
-                         for (size_t i = 0; i < r->elements; ++i) {
-                           const redisReply* member = r->element[i];
-                           if (member->type != REDIS_REPLY_STRING) continue;
-                           connection_->script(scripts_[kDestroyIfUser],
-                                               {sessionKey(str(member)), user}, 1, step(batch));
-                           srem.emplace_back(str(member));
-                         }
-                         connection_->command(std::move(srem), step(batch));
-                       });
-  return ticket;
-}
-
-// Interim: the next commit answers these.
-TicketPtr RedisStore::listUser(std::string_view, TimePoint, ListDone done) {
-  TicketPtr ticket;
-  auto call = begin(nullptr, nullptr, ticket);
-  call->list_done = std::move(done);
-  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
-  return ticket;
-}
-
-TicketPtr RedisStore::destroyHandle(std::string_view, Done done) {
-  TicketPtr ticket;
-  auto call = begin(std::move(done), nullptr, ticket);
-  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
-  return ticket;
-}
-
-TicketPtr RedisStore::trimUser(std::string_view, size_t, TimePoint, Done done) {
-  TicketPtr ticket;
-  auto call = begin(std::move(done), nullptr, ticket);
-  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
-  return ticket;
-}
-
-TicketPtr RedisStore::failures(const std::vector<std::string>&, TimePoint, CountDone done) {
-  TicketPtr ticket;
-  auto call = begin(nullptr, nullptr, ticket);
-  call->count_done = std::move(done);
-  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
-  return ticket;
-}
-
-TicketPtr RedisStore::addFailure(const std::vector<std::string>&, Millis, TimePoint,
-                                 CountDone done) {
-  TicketPtr ticket;
-  auto call = begin(nullptr, nullptr, ticket);
-  call->count_done = std::move(done);
-  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
-  return ticket;
-}
-
-TicketPtr RedisStore::clearFailures(std::string_view, Done done) {
-  TicketPtr ticket;
-  auto call = begin(std::move(done), nullptr, ticket);
-  connection_->defer([this, call] { finish(call, StoreStatus::kUnavailable, nullptr); });
+  connection_->command(
+      {"SMEMBERS", userKey(user)}, [this, call, user = std::string(user)](const redisReply* r) {
+        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+        if (r->type != REDIS_REPLY_ARRAY) {
+          reportError("destroyUser: unexpected reply", r);
+          return finish(call, StoreStatus::kUnavailable, nullptr);
+        }
+        if (r->elements == 0) return finish(call, StoreStatus::kOk, nullptr);
+        auto batch = std::make_shared<Batch>(Batch{call});
+        // SREM of the members read, not DEL of the set: a login indexed
+        // meanwhile keeps its entry. Members whose session is gone go too.
+        std::vector<std::string> srem{"SREM", userKey(user)};
+        for (size_t i = 0; i < r->elements; ++i) {
+          const redisReply* member = r->element[i];
+          if (member->type != REDIS_REPLY_STRING) continue;
+          connection_->script(scripts_[redis::kDestroyIf], {sessionKey(str(member)), "user", user},
+                              1, destroyStep(batch, std::string(str(member))));
+          srem.emplace_back(str(member));
+        }
+        connection_->command(std::move(srem), step(batch));
+      });
   return ticket;
 }
 

@@ -1,7 +1,7 @@
 // libFuzzer target: the cookie store's sealed values. Arbitrary client bytes
-// go to CookieSealer::open; the same bytes, sealed as a plaintext by an
-// independent implementation of the documented format, reach the strict
-// plaintext parser, which forged values never can.
+// go to CookieSealer::open; the same bytes, sealed as a plaintext of either
+// version by an independent implementation of the documented format, reach
+// the strict plaintext parser, which forged values never can.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "fuzz_body.h"
 #include "sesame/base/c_handle.h"
@@ -37,8 +38,14 @@ const CookieSealer& sealer() {
 
 bool same(const Session& a, const Session& b) {
   return a.user == b.user && a.groups == b.groups && a.data == b.data && a.created == b.created &&
-         a.login == b.login && a.touched == b.touched;
+         a.login == b.login && a.touched == b.touched && a.nonce == b.nonce &&
+         a.method == b.method && a.handle == b.handle && a.address == b.address &&
+         a.agent == b.agent;
 }
+
+// What version 2 appends to a version 1 plaintext for a session without a
+// nonce or login details: three empty u8 strings and an empty u16 one.
+constexpr std::string_view kNoLogin{"\0\0\0\0\0", 5};
 
 std::string b64(std::string_view in) {
   std::string out;
@@ -101,11 +108,13 @@ std::array<unsigned char, 32> messageKey(std::string_view nonce) {
   return key;
 }
 
-// AES-256-GCM over `in` with the documented key, IV and AAD; encrypting
-// appends the tag, decrypting checks and strips it (nullopt on mismatch).
-std::optional<std::string> gcm(std::string_view nonce, std::string_view in, bool encrypt) {
+// AES-256-GCM over `in` with the documented key, IV and AAD (`version`
+// and the cookie name); encrypting appends the tag, decrypting checks and
+// strips it (nullopt on mismatch).
+std::optional<std::string> gcm(char version, std::string_view nonce, std::string_view in,
+                               bool encrypt) {
   const auto key = messageKey(nonce);
-  const std::string aad = "\x01" + std::string(kName);
+  const std::string aad = version + std::string(kName);
   if (!encrypt && in.size() < 16) return std::nullopt;
   const size_t n = encrypt ? in.size() : in.size() - 16;
   std::string out(n, '\0');
@@ -130,28 +139,41 @@ std::optional<std::string> gcm(std::string_view nonce, std::string_view in, bool
   return encrypt ? out + tag : out;
 }
 
-std::string specSeal(std::string_view plaintext) {
+std::string specSeal(char version, std::string_view plaintext) {
   const std::string nonce(24, '\x5a');  // fixed: fuzzing wants determinism
-  return b64("\x01" + nonce + gcm(nonce, plaintext, true).value());
+  return b64(version + nonce + gcm(version, nonce, plaintext, true).value());
 }
 
-std::optional<std::string> specOpen(std::string_view value) {
+struct Opened {
+  char version;
+  std::string plaintext;
+};
+
+std::optional<Opened> specOpen(std::string_view value) {
   const std::string blob = unb64(value);
-  if (blob.size() < 41 || blob[0] != '\x01') return std::nullopt;
-  return gcm(std::string_view(blob).substr(1, 24), std::string_view(blob).substr(25), false);
+  if (blob.size() < 41 || (blob[0] != '\x01' && blob[0] != '\x02')) return std::nullopt;
+  std::optional<std::string> plaintext =
+      gcm(blob[0], std::string_view(blob).substr(1, 24), std::string_view(blob).substr(25), false);
+  if (!plaintext) return std::nullopt;
+  return Opened{blob[0], std::move(*plaintext)};
 }
 
 // What every session that opened must satisfy: sealing it again gives a
-// value of the same length that opens to the same session, and whose
-// plaintext is `plaintext` byte for byte (one encoding per session).
-void checkOpened(const Session& session, size_t value_size, std::string_view plaintext) {
+// version 2 value that opens to the same session, and whose plaintext is
+// the opened one byte for byte (one encoding per session), a version 1
+// plaintext followed by empty login details.
+void checkOpened(const Session& session, size_t value_size, const Opened& opened) {
   check(CookieSealer::canCarry(session));
-  check(CookieSealer::sealedSize(session) == value_size);
+  const bool current = opened.version == '\x02';
+  check(!current || CookieSealer::sealedSize(session) == value_size);
   const std::optional<std::string> again = sealer().seal(session);
-  check(again.has_value() && again->size() == value_size);
+  check(again.has_value() && again->size() == CookieSealer::sealedSize(session));
   const std::optional<Session> reopened = sealer().open(*again);
   check(reopened.has_value() && same(*reopened, session));
-  check(specOpen(*again) == plaintext);
+  const std::optional<Opened> resealed = specOpen(*again);
+  check(resealed.has_value() && resealed->version == '\x02');
+  check(resealed->plaintext ==
+        (current ? opened.plaintext : opened.plaintext + std::string(kNoLogin)));
 }
 
 }  // namespace
@@ -161,17 +183,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // As a client's cookie value.
   if (const std::optional<Session> session = sealer().open(input)) {
-    check(size >= CookieSealer::kMinValueBytes && size <= CookieSealer::kMaxCookieBytes);
-    const std::optional<std::string> plaintext = specOpen(input);
-    check(plaintext.has_value());
-    checkOpened(*session, size, *plaintext);
+    check(size <= CookieSealer::kMaxCookieBytes);
+    const std::optional<Opened> opened = specOpen(input);
+    check(opened.has_value());
+    check(opened->version == '\x01' || size >= CookieSealer::kMinValueBytes);
+    checkOpened(*session, size, *opened);
   }
 
-  // As an authenticated plaintext.
+  // As an authenticated plaintext, of either version.
   if (size <= 3000) {
-    const std::string value = specSeal(input);
-    if (const std::optional<Session> session = sealer().open(value))
-      checkOpened(*session, value.size(), input);
+    for (const char version : {'\x01', '\x02'}) {
+      const std::string value = specSeal(version, input);
+      if (const std::optional<Session> session = sealer().open(value))
+        checkOpened(*session, value.size(), Opened{version, std::string(input)});
+    }
   }
   return 0;
 }

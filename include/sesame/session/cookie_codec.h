@@ -68,10 +68,13 @@ class CookieCodec {
   // not depend on the secrets: rotating them must not lose sessions.
   [[nodiscard]] static std::string storeKey(const SessionId& id);
 
-  // Short non-secret name of a session for logs and headers (12 chars of
-  // base64url of SHA-256("sesame handle v1" || id)); reveals neither the ID
-  // nor the store key.
+  // Short non-secret name of a session for logs, headers and the admin API
+  // (kHandleLength chars of base64url of SHA-256("sesame handle v1" || id));
+  // reveals neither the ID nor the store key.
+  static constexpr size_t kHandleLength = 12;
   [[nodiscard]] static std::string handle(const SessionId& id);
+  // Whether `text` is spelled as handle() spells them (length and alphabet).
+  [[nodiscard]] static bool isHandle(std::string_view text);
 
  private:
   using Mac = EvpMacCtxPtr;

@@ -10,11 +10,21 @@
 // not used.
 //
 // Layout (P = key_prefix): a session is the hash P "s:" storeKey with fields
-// user, groups, created, login, touched and "d:" + name per data field, and
-// a TTL of min(idle left, absolute left). The set P "u:" user lists the
-// store keys of that user's sessions (for destroyUser); its TTL, refreshed
-// on every addition, is the absolute timeout, so it never outlives every
-// session it names; stale members are harmless.
+// user, groups, created, login, touched, the login details method, handle,
+// address and agent (once a login recorded them) and "d:" + name per data
+// field, and a TTL of min(idle left, absolute left). The set P "u:" user
+// lists the store keys of that user's sessions (for destroyUser, listUser,
+// trimUser); its TTL, refreshed on every addition, is the absolute timeout,
+// so it never outlives every session it names; stale members are harmless,
+// and a listing removes those whose session has gone. The string
+// P "handle:" handle holds the store key of the logged-in session with that
+// handle (for destroyHandle), written beside the user set's entry with the
+// absolute timeout as its TTL, deleted with the session (destroy,
+// destroyUser, destroyHandle, trimUser) or when a rotation or a new login
+// retires the handle. A brute-force counter is the string P "f:" key: the
+// count, with the rest of its window as TTL (set at the first failure), so
+// windows follow Redis's clock, the same for every instance, and the `now`
+// of failures() and addFailure() is not used.
 //
 // A load is one round trip, a plain HGETALL, when the stored times show the
 // session live and no refresh due: measured on this project's bench, Redis
@@ -30,17 +40,21 @@
 // new one. Between the two replies the session exists under neither key: a
 // load of the old key is kMissing, as it must be after a login, and if the
 // connection fails in between the session is lost (the user logs in again)
-// rather than left under the old key. setIdentity, destroy and destroyUser
-// likewise touch the user set in separate commands after the session's
-// script.
+// rather than left under the old key. setIdentity, destroy, destroyUser,
+// destroyHandle and trimUser likewise touch the user set and the handle key
+// in separate commands after the session's script; listUser and trimUser
+// read the set, then each member's times and login details (HMGET,
+// pipelined).
 //
-// Validation: every hash read back (load, and the old key of a rotation) must
-// hold only what sesame itself could have written: a user, groups, data
-// keys and values as the control headers accept them, within the bounds
-// the other stores keep (see unacceptable() in redis_store.cc). Other
-// clients of the same Redis can write these hashes, and their values
-// become header values upstream; a hash that fails is treated as no
-// session (kMissing) and logged, at most once a minute per worker.
+// Validation: every hash read back (load, the old key of a rotation, and
+// the members listUser and trimUser read) must hold only what sesame itself
+// could have written: a user, groups, data keys and values as the control
+// headers accept them, login details within LoginInfo's bounds, a handle as
+// CookieCodec spells them, within the bounds the other stores keep (see
+// unacceptable() in redis_record.cc). Other clients of the same Redis can
+// write these hashes, and their values become header values upstream; a
+// hash that fails is treated as no session (kMissing; listings skip it) and
+// logged, at most once a minute per worker.
 //
 // Failure: a call whose command gets no reply within command_timeout, or
 // whose connection fails, completes with kUnavailable (fail closed, never
@@ -79,8 +93,9 @@ struct Script;
 //
 // Bounds: create() and update() refuse data beyond MemoryStore::kMaxFields
 // fields or kMaxDataBytes bytes (withinDataBounds) with kRejected, checked
-// atomically by the update script against the stored fields; create() also
-// refuses a session that load() would not read back (see Validation above).
+// atomically by the update script against the stored fields; create() and
+// setIdentity() also refuse a session that load() would not read back (see
+// Validation above).
 class RedisStore final : public Store {
  public:
   static constexpr size_t kDefaultMaxPending = 10000;
@@ -133,6 +148,8 @@ class RedisStore final : public Store {
   struct Batch;  // a call spread over several commands
   std::string sessionKey(std::string_view key) const;
   std::string userKey(std::string_view user) const;
+  std::string handleKey(std::string_view handle) const;
+  std::string failureKey(std::string_view key) const;
   std::shared_ptr<Call> begin(Done done, LoadDone load_done, TicketPtr& ticket);
   // Marks `call` done; false if it was already.
   bool settle(const std::shared_ptr<Call>& call);
@@ -148,15 +165,37 @@ class RedisStore final : public Store {
   void loadScripted(const std::shared_ptr<Call>& call, std::string_view key, TimePoint now);
   // A handler that settles one command of `batch`.
   std::function<void(const redisReply*)> step(const std::shared_ptr<Batch>& batch);
-  void indexUser(std::string_view user, std::string_view key, const std::shared_ptr<Batch>& batch);
+  // The handler of a destroy-if script on `key`: counts what it deleted and
+  // removes its index entries.
+  std::function<void(const redisReply*)> destroyStep(const std::shared_ptr<Batch>& batch,
+                                                     std::string key);
+  // Finishes `batch`'s call once its last command has replied.
+  void complete(const std::shared_ptr<Batch>& batch);
+  // Files `key` under its user and, with a handle, the handle under it.
+  void indexUser(std::string_view user, std::string_view key, std::string_view handle,
+                 const std::shared_ptr<Batch>& batch);
+  // Removes those entries (each only when its name is not empty).
+  void unindex(std::string_view user, std::string_view key, std::string_view handle,
+               const std::shared_ptr<Batch>& batch);
+  // A user's live sessions, oldest login first: members of the user set
+  // read with HMGET. Gone ones are removed from the set; bad records are
+  // logged and skipped. `then` runs with them, unless a command failed
+  // (the call then completes with kUnavailable).
+  struct Listed;
+  void listLive(const std::shared_ptr<Call>& call, std::string_view user, TimePoint now,
+                std::function<void(std::vector<Listed>&)> then);
+  // failures() and addFailure(): one script per key, the highest count wins.
+  TicketPtr count(const std::vector<std::string>& keys, const redis::Script& script,
+                  const std::vector<std::string>& args, CountDone done);
   void onTaken(const std::shared_ptr<Call>& call, const std::string& old_key,
                const std::string& new_key, TimePoint now, const redisReply* reply);
   // Logs an unexpected reply once per distinct text (not once per request).
   void reportError(std::string_view what, const redisReply* reply);
   // Completes `call` with kMissing for a hash sesame cannot have written
-  // (`why`), with a warning at most once a minute.
+  // (`why`), with a warning at most once a minute (noteBadRecord).
   void badRecord(const std::shared_ptr<Call>& call, std::string_view key, const char* why,
                  TimePoint now);
+  void noteBadRecord(std::string_view key, const char* why, TimePoint now);
 
   const RedisSettings settings_;
   const Timeouts timeouts_;

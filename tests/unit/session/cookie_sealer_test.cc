@@ -586,3 +586,32 @@ TEST_CASE("CookieSealer is shared by threads", "[session][cookie-store]") {
   for (auto& thread : threads) thread.join();
   REQUIRE(failures == std::vector<int>(8, 0));
 }
+
+TEST_CASE("CookieStore gives a version 1 session a nonce at its first load",
+          "[session][cookie-store]") {
+  const auto shared =
+      std::make_shared<const CookieSealer>(std::vector<std::string>{kSecret}, kName, 4000);
+  const TimePoint t0 = 1'700'000'000'000;
+  sesame::session::Timeouts timeouts;
+  const std::string v1 =
+      times(t0, t0, t0) + str16("alice") + u16(1) + str16("staff") + u16(1) + field("cart", "3");
+  const std::string old_value = specSeal(kSecret, kName, v1, 1);
+
+  CookieStore jar(shared, timeouts);
+  jar.adopt("k", old_value);
+  std::optional<Session> loaded;
+  sesame::session::TicketPtr ticket =
+      jar.load("k", t0 + 1, [&](sesame::session::StoreStatus, const Session* session) {
+        if (session != nullptr) loaded = *session;
+      });
+  REQUIRE(loaded);
+  CHECK(loaded->user == "alice");
+  CHECK(loaded->data.at("cart") == "3");
+  CHECK(loaded->nonce.size() == CookieSealer::kNonceChars);
+  CHECK(loaded->touched == t0);  // no refresh was due
+  CHECK(jar.touchWrites() == 0);
+  // Re-sealed as version 2, carrying the nonce.
+  const std::string value = jar.sealed("k").value();
+  CHECK(unb64(value)->at(0) == '\x02');
+  CHECK(shared->open(value)->nonce == loaded->nonce);
+}

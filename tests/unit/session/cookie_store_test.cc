@@ -15,6 +15,7 @@
 
 using sesame::session::CookieSealer;
 using sesame::session::CookieStore;
+using sesame::session::LoginInfo;
 using sesame::session::Millis;
 using sesame::session::Session;
 using sesame::session::Store;
@@ -22,6 +23,7 @@ using sesame::session::StoreStatus;
 using sesame::session::Timeouts;
 using sesame::session::TimePoint;
 using sesame::session::Update;
+using sesame::session::testing::contractLogin;
 using sesame::session::testing::contractSession;
 using sesame::session::testing::runStoreContract;
 using sesame::session::testing::StoreDriver;
@@ -272,5 +274,77 @@ TEST_CASE("CookieStore refuses what would not fit, with a warning and no values"
     CHECK(log.find("eve") == std::string::npos);
     CHECK(log.find("control character") != std::string::npos);
     REQUIRE(s.load("k", kT0 + 1).session->data.empty());
+  }
+}
+
+TEST_CASE("CookieStore seals a nonce and the login details", "[session][cookie-store]") {
+  const auto sealer = makeSealer();
+  const StoreHarness harness = cookieHarness(sealer);
+  CookieStore jar(sealer, shortTimeouts());
+  StoreDriver s(harness, jar);
+  const auto nonce = [&](std::string_view key, TimePoint now) {
+    return s.load(key, now).session.value().nonce;
+  };
+  constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+  REQUIRE(s.create("a", contractSession(), kT0) == StoreStatus::kOk);
+  REQUIRE(s.create("b", contractSession(), kT0) == StoreStatus::kOk);
+  const std::string first = nonce("a", kT0);
+  CHECK(first.size() == CookieSealer::kNonceChars);
+  CHECK(first.find_first_not_of(kAlphabet) == std::string::npos);
+  CHECK(nonce("b", kT0) != first);
+  // It travels with the cookie, unchanged by updates and refreshes.
+  CookieStore next(sealer, shortTimeouts());
+  next.adopt("a", *jar.sealed("a"));
+  CHECK(StoreDriver(harness, next).load("a", kT0 + 1).session->nonce == first);
+  REQUIRE(s.update("a", Update{{{"theme", "dark"}}, {}}, kT0 + 1) == StoreStatus::kOk);
+  CHECK(nonce("a", kT0 + 1'500) == first);
+
+  SECTION("a login records the details, without a handle; the rotation renews the nonce") {
+    REQUIRE(s.rotate("a", "login", kT0 + 2'000) == StoreStatus::kOk);
+    const std::string renewed = nonce("login", kT0 + 2'000);
+    CHECK(renewed.size() == CookieSealer::kNonceChars);
+    CHECK(renewed != first);
+    LoginInfo login = contractLogin("alice", '1');
+    login.agent = "tab\there";
+    REQUIRE(s.setIdentity("login", login, kT0 + 2'001) == StoreStatus::kOk);
+    CookieStore later(sealer, shortTimeouts());
+    later.adopt("login", *jar.sealed("login"));
+    const auto loaded = StoreDriver(harness, later).load("login", kT0 + 2'002);
+    REQUIRE(loaded.status == StoreStatus::kOk);
+    CHECK(loaded.session->user == "alice");
+    CHECK(loaded.session->method == "password");
+    CHECK(loaded.session->address == "192.0.2.7");
+    CHECK(loaded.session->agent == "tab?here");
+    CHECK(loaded.session->handle.empty());
+    CHECK(loaded.session->nonce == renewed);
+  }
+
+  SECTION("address and agent give way when the cookie would not fit with them") {
+    const auto narrow = makeSealer(1000);
+    CookieStore small(narrow, shortTimeouts());
+    StoreDriver n(harness, small);
+    Session full;
+    size_t fill = 0;
+    const auto with = [&](size_t bytes) {
+      full.data["v"] = std::string(bytes, 'x');
+      full.nonce = std::string(CookieSealer::kNonceChars, 'n');
+      full.user = "alice";
+      full.groups = {"staff"};
+      full.method = "password";
+      return CookieSealer::sealedSize(full);
+    };
+    while (with(fill + 1) <= 1000) ++fill;
+    REQUIRE(n.create("k", Session{}, kT0) == StoreStatus::kOk);
+    REQUIRE(n.update("k", Update{{{"v", std::string(fill, 'x')}}, {}}, kT0) == StoreStatus::kOk);
+    LoginInfo login = contractLogin("alice", '1');
+    login.agent = std::string(300, 'a');
+    REQUIRE(n.setIdentity("k", login, kT0 + 1) == StoreStatus::kOk);
+    const auto loaded = n.load("k", kT0 + 2);
+    CHECK(loaded.session->user == "alice");
+    CHECK(loaded.session->method == "password");
+    CHECK(loaded.session->address.empty());
+    CHECK(loaded.session->agent.empty());
   }
 }

@@ -9,6 +9,7 @@
 #include "sesame/session/memory_store.h"
 #include "store_contract.h"
 
+using sesame::session::LoginInfo;
 using sesame::session::MemoryStore;
 using sesame::session::Millis;
 using sesame::session::Session;
@@ -18,6 +19,8 @@ using sesame::session::TicketPtr;
 using sesame::session::Timeouts;
 using sesame::session::TimePoint;
 using sesame::session::Update;
+using sesame::session::testing::contractHandle;
+using sesame::session::testing::contractLogin;
 using sesame::session::testing::contractSession;
 using sesame::session::testing::runStoreContract;
 using sesame::session::testing::StoreDriver;
@@ -303,5 +306,169 @@ TEST_CASE("MemoryStore::reconfigure applies new timeouts and bounds to stored se
     CHECK_FALSE(s.alive("b", kT0 + 2));
     CHECK(s.alive("a", kT0 + 2));
     CHECK(s.alive("c", kT0 + 2));
+  }
+}
+
+TEST_CASE("MemoryStore failure windows run on the caller's clock", "[session][store][memory]") {
+  const StoreHarness harness = memoryHarness();
+  MemoryStore store(100, Timeouts{});
+  StoreDriver s(harness, store);
+  const Millis window(15 * 60'000);
+  const TimePoint ends = kT0 + window.count();
+
+  REQUIRE(s.addFailure({"u:alice", "a:192.0.2.7"}, window, kT0).failures.retry_after == window);
+  REQUIRE(s.addFailure({"u:alice"}, window, kT0 + 60'000).failures.count == 2);
+  // Fixed from the first failure: the second did not extend it.
+  auto counted = s.failures({"u:alice"}, kT0 + 60'000);
+  CHECK(counted.failures.count == 2);
+  CHECK(counted.failures.retry_after == Millis(ends - (kT0 + 60'000)));
+  counted = s.failures({"u:alice", "a:192.0.2.7"}, ends - 1);
+  CHECK(counted.failures.count == 2);
+  CHECK(counted.failures.retry_after == Millis(1));
+  // The window's end is its first instant without.
+  counted = s.failures({"u:alice", "a:192.0.2.7"}, ends);
+  CHECK(counted.failures.count == 0);
+  CHECK(counted.failures.retry_after == Millis(0));
+  CHECK(store.failureKeys() == 0);  // ended windows were dropped
+  // The next failure starts a new window.
+  counted = s.addFailure({"u:alice"}, window, ends + 5);
+  CHECK(counted.failures.count == 1);
+  CHECK(counted.failures.retry_after == window);
+
+  SECTION("equal counts: the window that runs longer answers") {
+    REQUIRE(s.addFailure({"a:192.0.2.8"}, window, ends + 1'000).failures.count == 1);
+    counted = s.failures({"u:alice", "a:192.0.2.8"}, ends + 2'000);
+    CHECK(counted.failures.count == 1);
+    CHECK(counted.failures.retry_after == Millis(window.count() - 1'000));
+  }
+
+  SECTION("sweep drops the windows that have ended") {
+    REQUIRE(s.addFailure({"a:192.0.2.8"}, Millis(1'000), ends + 10).failures.count == 1);
+    CHECK(store.failureKeys() == 2);
+    store.sweep(ends + 1'010);
+    CHECK(store.failureKeys() == 1);
+    CHECK(s.failures({"u:alice"}, ends + 1'010).failures.count == 1);
+  }
+}
+
+TEST_CASE("MemoryStore bounds the failure table, dropping ended windows first",
+          "[session][store][memory]") {
+  const StoreHarness harness = memoryHarness();
+  MemoryStore store(100, Timeouts{}, 4, 3);
+  StoreDriver s(harness, store);
+  const Millis window(60'000);
+  REQUIRE(s.addFailure({"u:a"}, window, kT0).failures.count == 1);
+  REQUIRE(s.addFailure({"u:b"}, window, kT0 + 1).failures.count == 1);
+  REQUIRE(s.addFailure({"u:c"}, Millis(10), kT0 + 2).failures.count == 1);
+  REQUIRE(s.addFailure({"u:b"}, window, kT0 + 3).failures.count == 2);
+  REQUIRE(store.failureKeys() == 3);
+
+  // u:c's window has ended: it makes the room, nothing live is lost.
+  REQUIRE(s.addFailure({"u:d"}, window, kT0 + 100).failures.count == 1);
+  CHECK(store.failureKeys() == 3);
+  CHECK(store.failureEvictions() == 0);
+  // Then the live window that ends first (u:a's) goes.
+  REQUIRE(s.addFailure({"u:e"}, window, kT0 + 200).failures.count == 1);
+  CHECK(store.failureKeys() == 3);
+  CHECK(store.failureEvictions() == 1);
+  CHECK(s.failures({"u:a"}, kT0 + 201).failures.count == 0);
+  CHECK(s.failures({"u:b"}, kT0 + 201).failures.count == 2);
+  CHECK(s.failures({"u:d", "u:e"}, kT0 + 201).failures.count == 1);
+
+  SECTION("a flood of new keys keeps the bound") {
+    for (int i = 0; i < 1000; ++i) {
+      REQUIRE(s.addFailure({"a:" + std::to_string(i)}, window, kT0 + 300 + i).failures.count == 1);
+      REQUIRE(store.failureKeys() <= 3);
+    }
+    CHECK(store.failureEvictions() == 1001);
+  }
+}
+
+TEST_CASE("MemoryStore counts failures from many threads exactly", "[session][store][memory]") {
+  MemoryStore store(100, Timeouts{}, MemoryStore::kDefaultShards, 64);
+  constexpr int kThreads = 8;
+  constexpr int kFailures = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int i = 0; i < kFailures; ++i) {
+        // One key every thread shares and one of its own.
+        const std::vector<std::string> keys{"u:alice", "a:" + std::to_string(t)};
+        TicketPtr ticket = store.addFailure(keys, Millis(60'000), kT0, [](auto, auto) {});
+        ticket = store.failures({"u:alice"}, kT0, [](auto, auto) {});
+        if (i % 50 == 0) ticket = store.clearFailures("a:" + std::to_string(t), [](auto) {});
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const StoreHarness harness = memoryHarness();
+  StoreDriver s(harness, store);
+  CHECK(s.failures({"u:alice"}, kT0).failures.count == kThreads * kFailures);
+  for (int t = 0; t < kThreads; ++t)
+    CHECK(s.failures({"a:" + std::to_string(t)}, kT0).failures.count == 49);
+}
+
+TEST_CASE("MemoryStore's handle index follows evictions and parallel logins",
+          "[session][store][memory]") {
+  const StoreHarness harness = memoryHarness();
+
+  SECTION("an evicted session's handle reaches nothing") {
+    MemoryStore store(1, Timeouts{}, 1);
+    StoreDriver s(harness, store);
+    REQUIRE(s.create("a", contractSession(), kT0) == StoreStatus::kOk);
+    REQUIRE(s.setIdentity("a", contractLogin("alice", '1'), kT0 + 1) == StoreStatus::kOk);
+    REQUIRE(s.create("b", contractSession("bob"), kT0 + 2) == StoreStatus::kOk);  // evicts a
+    REQUIRE(store.evictedLoggedIn() == 1);
+    CHECK(s.destroyHandle(contractHandle('1')) == StoreStatus::kMissing);
+    CHECK(s.listUser("alice", kT0 + 3).sessions.empty());
+  }
+
+  SECTION("a session created logged in with a handle is indexed at once") {
+    MemoryStore store(10, Timeouts{});
+    StoreDriver s(harness, store);
+    Session session = contractSession("alice");
+    session.handle = contractHandle('c');
+    session.nonce = "not kept by this store";
+    REQUIRE(s.create("c", session, kT0) == StoreStatus::kOk);
+    CHECK(s.load("c", kT0).session->nonce.empty());
+    CHECK(s.handles("alice", kT0) == std::vector<std::string>{contractHandle('c')});
+    CHECK(s.destroyHandle(contractHandle('c')) == StoreStatus::kOk);
+  }
+
+  SECTION("logins, listings, trims and revocations from many threads") {
+    MemoryStore store(100'000, Timeouts{});
+    constexpr int kThreads = 8;
+    constexpr int kLogins = 300;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&store, t] {
+        for (int i = 0; i < kLogins; ++i) {
+          const std::string k = key(t, i);
+          LoginInfo login = contractLogin("user" + std::to_string(t % 2), 'x');
+          login.handle = "h" + std::to_string(t) + "-" + std::to_string(i);
+          TicketPtr ticket = store.create(k, Session{}, kT0, [](auto) {});
+          ticket = store.setIdentity(k, login, kT0 + i, [](auto) {});
+          if (i % 3 == 0) ticket = store.destroyHandle(login.handle, [](auto) {});
+          if (i % 10 == 0) ticket = store.trimUser(login.user, 20, kT0 + i, [](auto) {});
+          ticket = store.listUser(login.user, kT0 + i, [](auto, auto) {});
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    StoreDriver s(harness, store);
+    for (const char* user : {"user0", "user1"}) {
+      REQUIRE(s.trimUser(user, 20, kT0 + kLogins) == StoreStatus::kOk);
+      const auto listed = s.listUser(user, kT0 + kLogins);
+      REQUIRE(listed.sessions.size() == 20);
+      for (size_t i = 1; i < listed.sessions.size(); ++i) {
+        REQUIRE(listed.sessions[i - 1].login <= listed.sessions[i].login);
+      }
+      // The newest logins were kept: every thread's last ones (i % 3 != 0).
+      CHECK(listed.sessions.back().login == kT0 + kLogins - 1);
+      for (const auto& summary : listed.sessions) {
+        REQUIRE(s.destroyHandle(summary.handle) == StoreStatus::kOk);
+      }
+      CHECK(s.listUser(user, kT0 + kLogins).sessions.empty());
+    }
   }
 }

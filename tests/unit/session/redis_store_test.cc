@@ -35,6 +35,7 @@ using sesame::EventBasePtr;
 using sesame::EventPtr;
 using sesame::ManualClock;
 using sesame::session::CookieCodec;
+using sesame::session::LoginInfo;
 using sesame::session::MemoryStore;
 using sesame::session::Millis;
 using sesame::session::parseRedisAddress;
@@ -48,6 +49,8 @@ using sesame::session::TicketPtr;
 using sesame::session::Timeouts;
 using sesame::session::TimePoint;
 using sesame::session::Update;
+using sesame::session::testing::contractHandle;
+using sesame::session::testing::contractLogin;
 using sesame::session::testing::contractSession;
 using sesame::session::testing::runStoreContract;
 using sesame::session::testing::StoreDriver;
@@ -135,7 +138,6 @@ struct Fixture {
     h.touch_writes = [](Store& store) { return static_cast<RedisStore&>(store).touchWrites(); };
     h.sweep_removes = false;
     h.start = wallNow();
-    h.administers = false;  // interim: the next commit implements the admin calls
     return h;
   }
 };
@@ -666,6 +668,11 @@ TEST_CASE("RedisStore: a poisoned Redis record is treated as no session and logg
       {"data value with CR LF", {"d:cart", "3\r\nX-Remote-User: admin"}},
       {"oversized data value", {"d:cart", std::string(MemoryStore::kMaxDataBytes, 'x')}},
       {"negative time", {"login", "-1"}},
+      {"agent with LF", {"user", "alice", "agent", "Mozilla\nX-Remote-User: admin"}},
+      {"agent too long", {"user", "alice", "agent", std::string(257, 'a')}},
+      {"method too long", {"user", "alice", "method", std::string(33, 'm')}},
+      {"address with a control", {"user", "alice", "address", "192.0.2.1\x7f"}},
+      {"handle not as sesame spells them", {"user", "alice", "handle", "../../etc"}},
   };
   StderrCapture captured;
   for (const auto& [what, fields] : poisoned) {
@@ -691,4 +698,219 @@ TEST_CASE("RedisStore: a poisoned Redis record is treated as no session and logg
   CHECK(text.find("X-Remote-Groups: admins") == std::string::npos);
   // The good one is still fine.
   CHECK(s.load(good, t0 + 3).status == StoreStatus::kOk);
+}
+
+TEST_CASE("RedisStore files handles and login details as documented", "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  auto store = f.make(settingsFor(server.address(), "app1:"));
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  const TimePoint t0 = h.start;
+  const std::string key = storeKey();
+  const std::string hash = "app1:s:" + key;
+  const auto get = [&](const std::vector<std::string>& argv) {
+    auto reply = server.run(argv);
+    return reply->type == REDIS_REPLY_STRING ? std::string(reply->str, reply->len) : "(nil)";
+  };
+  const auto members = [&](const std::string& user) {
+    auto reply = server.run({"SMEMBERS", "app1:u:" + user});
+    std::vector<std::string> out;
+    for (size_t i = 0; i < reply->elements; ++i) out.emplace_back(reply->element[i]->str);
+    return out;
+  };
+  REQUIRE(s.create(key, contractSession(), t0) == StoreStatus::kOk);
+  // Anonymous sessions carry no login details.
+  CHECK(server.run({"HEXISTS", hash, "method"})->integer == 0);
+  REQUIRE(s.setIdentity(key, contractLogin("alice", '1'), t0 + 1) == StoreStatus::kOk);
+  CHECK(get({"HGET", hash, "method"}) == "password");
+  CHECK(get({"HGET", hash, "handle"}) == contractHandle('1'));
+  CHECK(get({"HGET", hash, "address"}) == "192.0.2.7");
+  CHECK(get({"HGET", hash, "agent"}) == "Mozilla/5.0 (X11; Linux x86_64)");
+  CHECK(get({"GET", "app1:handle:" + contractHandle('1')}) == key);
+  const auto pttl = server.run({"PTTL", "app1:handle:" + contractHandle('1')})->integer;
+  CHECK(pttl > 59'000);
+  CHECK(pttl <= 60'000);
+
+  SECTION("a rotation retires the handle key and clears the hash's handle") {
+    const std::string next = storeKey();
+    REQUIRE(s.rotate(key, next, t0 + 2) == StoreStatus::kOk);
+    CHECK(server.run({"EXISTS", "app1:handle:" + contractHandle('1')})->integer == 0);
+    CHECK(server.run({"HEXISTS", "app1:s:" + next, "handle"})->integer == 0);
+    CHECK(get({"HGET", "app1:s:" + next, "agent"}) == "Mozilla/5.0 (X11; Linux x86_64)");
+    CHECK(members("alice") == std::vector<std::string>{next});
+    REQUIRE(s.setIdentity(next, contractLogin("alice", '2'), t0 + 3) == StoreStatus::kOk);
+    CHECK(get({"GET", "app1:handle:" + contractHandle('2')}) == next);
+    REQUIRE(s.destroy(next) == StoreStatus::kOk);
+    CHECK(server.run({"EXISTS", "app1:handle:" + contractHandle('2')})->integer == 0);
+    CHECK(server.run({"EXISTS", "app1:u:alice"})->integer == 0);
+  }
+
+  SECTION("a login as someone else moves the set entry and retires the old handle") {
+    REQUIRE(s.setIdentity(key, contractLogin("bob", '2'), t0 + 2) == StoreStatus::kOk);
+    CHECK(server.run({"EXISTS", "app1:handle:" + contractHandle('1')})->integer == 0);
+    CHECK(get({"GET", "app1:handle:" + contractHandle('2')}) == key);
+    CHECK(members("alice").empty());
+    CHECK(members("bob") == std::vector<std::string>{key});
+  }
+
+  SECTION("destroyUser and trimUser delete the handle keys too") {
+    const std::string other = storeKey();
+    REQUIRE(s.create(other, contractSession(), t0) == StoreStatus::kOk);
+    REQUIRE(s.setIdentity(other, contractLogin("alice", '2'), t0 + 2) == StoreStatus::kOk);
+    REQUIRE(s.trimUser("alice", 1, t0 + 3) == StoreStatus::kOk);
+    CHECK(server.run({"EXISTS", "app1:handle:" + contractHandle('1')})->integer == 0);
+    CHECK(members("alice") == std::vector<std::string>{other});
+    REQUIRE(s.destroyUser("alice") == StoreStatus::kOk);
+    CHECK(server.run({"EXISTS", "app1:handle:" + contractHandle('2')})->integer == 0);
+    CHECK(server.run({"EXISTS", "app1:s:" + other})->integer == 0);
+  }
+
+  SECTION("destroyHandle of a stale entry removes it and answers kMissing") {
+    server.run({"SET", "app1:handle:" + contractHandle('9'), key});
+    CHECK(s.destroyHandle(contractHandle('9')) == StoreStatus::kMissing);
+    CHECK(server.run({"EXISTS", "app1:handle:" + contractHandle('9')})->integer == 0);
+    REQUIRE(s.alive(key, t0 + 2));  // its handle is another
+    CHECK(s.destroyHandle("no such spelling") == StoreStatus::kMissing);
+  }
+
+  SECTION("what load() would refuse is not written") {
+    LoginInfo bad = contractLogin("alice", '3');
+    bad.handle = "not a handle";
+    CHECK(s.setIdentity(key, bad, t0 + 2) == StoreStatus::kRejected);
+    bad = contractLogin("eve\r\n", '3');
+    CHECK(s.setIdentity(key, bad, t0 + 2) == StoreStatus::kRejected);
+    CHECK(get({"HGET", hash, "handle"}) == contractHandle('1'));
+    CHECK(server.run({"EXISTS", "app1:handle:" + contractHandle('3')})->integer == 0);
+  }
+}
+
+TEST_CASE("RedisStore listings drop gone members and skip bad records", "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  auto store = f.make(settingsFor(server.address()));
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  const TimePoint t0 = h.start;
+  std::vector<std::string> keys;
+  for (char tag : {'1', '2', '3'}) {
+    keys.push_back(storeKey());
+    REQUIRE(s.create(keys.back(), contractSession(), t0) == StoreStatus::kOk);
+    REQUIRE(s.setIdentity(keys.back(), contractLogin("alice", tag), t0 + (tag - '0')) ==
+            StoreStatus::kOk);
+  }
+  // Gone without its set entry (a failure between a destroy's commands).
+  server.run({"DEL", "sesame:s:" + keys[0]});
+  // Rewritten by another client.
+  server.run({"HSET", "sesame:s:" + keys[1], "agent", "bad\r\nagent"});
+  StderrCapture captured;
+  CHECK(s.handles("alice", t0 + 4) == std::vector<std::string>{contractHandle('3')});
+  const std::string text = captured.text();
+  captured.restore();
+  CHECK(text.find("sesame:s:" + keys[1]) != std::string::npos);
+  CHECK(text.find("bad\r\nagent") == std::string::npos);
+  auto members = server.run({"SMEMBERS", "sesame:u:alice"});
+  std::vector<std::string> left;
+  for (size_t i = 0; i < members->elements; ++i) left.emplace_back(members->element[i]->str);
+  std::sort(left.begin(), left.end());
+  std::vector<std::string> expected{keys[1], keys[2]};
+  std::sort(expected.begin(), expected.end());
+  CHECK(left == expected);
+  // trimUser counts only what it can read: the bad record is no login of alice's.
+  REQUIRE(s.trimUser("alice", 1, t0 + 5) == StoreStatus::kOk);
+  CHECK(s.alive(keys[2], t0 + 5));
+}
+
+TEST_CASE("Two RedisStores on one Redis share counters, listings and trims",
+          "[session][store][redis]") {
+  // Two sesame instances (or workers): each its own loop and connection.
+  RedisServer server;
+  Fixture fa;
+  Fixture fb;
+  auto a = fa.make(settingsFor(server.address()));
+  auto b = fb.make(settingsFor(server.address()));
+  const StoreHarness ha = fa.harness();
+  const StoreHarness hb = fb.harness();
+  StoreDriver sa(ha, *a);
+  StoreDriver sb(hb, *b);
+  const TimePoint t0 = ha.start;
+  const Millis window(60'000);
+
+  SECTION("brute-force counters") {
+    REQUIRE(sa.addFailure({"u:alice", "a:192.0.2.7"}, window, t0).failures.count == 1);
+    REQUIRE(sb.addFailure({"u:alice", "a:192.0.2.8"}, window, t0).failures.count == 2);
+    REQUIRE(sa.addFailure({"u:alice"}, window, t0).failures.count == 3);
+    CHECK(sb.failures({"u:alice"}, t0).failures.count == 3);
+    CHECK(sb.failures({"a:192.0.2.7"}, t0).failures.count == 1);
+    REQUIRE(sb.clearFailures("u:alice") == StoreStatus::kOk);
+    CHECK(sa.failures({"u:alice", "a:192.0.2.8"}, t0).failures.count == 1);
+  }
+
+  SECTION("max_per_user: a login on one instance trims those of another") {
+    std::vector<std::string> keys;
+    for (int i = 0; i < 3; ++i) {
+      StoreDriver& s = i < 2 ? sa : sb;
+      keys.push_back(storeKey());
+      REQUIRE(s.create(keys.back(), contractSession(), t0) == StoreStatus::kOk);
+      REQUIRE(s.setIdentity(keys.back(), contractLogin("alice", static_cast<char>('1' + i)),
+                            t0 + 1 + i) == StoreStatus::kOk);
+    }
+    REQUIRE(sb.trimUser("alice", 2, t0 + 4) == StoreStatus::kOk);
+    CHECK_FALSE(sa.alive(keys[0], t0 + 5));
+    CHECK(sa.alive(keys[1], t0 + 5));
+    CHECK(sb.alive(keys[2], t0 + 5));
+    CHECK(sa.handles("alice", t0 + 5) ==
+          std::vector<std::string>{contractHandle('2'), contractHandle('3')});
+    // A revocation through one instance ends a login made through the other.
+    REQUIRE(sa.destroyHandle(contractHandle('3')) == StoreStatus::kOk);
+    CHECK_FALSE(sb.alive(keys[2], t0 + 6));
+    CHECK(sb.handles("alice", t0 + 6) == std::vector<std::string>{contractHandle('2')});
+  }
+}
+
+TEST_CASE("RedisStore counters: Redis's TTL is the window", "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  auto store = f.make(settingsFor(server.address()));
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  const TimePoint t0 = h.start;
+  const Millis window(60'000);
+  const std::string counter = "sesame:f:u:alice";
+  REQUIRE(s.addFailure({"u:alice"}, window, t0).failures.count == 1);
+  REQUIRE(s.addFailure({"u:alice"}, window, t0).failures.count == 2);
+  CHECK(std::string(server.run({"GET", counter})->str) == "2");
+  CHECK(server.run({"PTTL", counter})->integer > 59'000);
+  // The rest of the window is what Redis says, not what the caller thinks.
+  server.run({"PEXPIRE", counter, "1234"});
+  auto counted = s.failures({"u:alice"}, t0 + 50'000);
+  CHECK(counted.failures.count == 2);
+  CHECK(counted.failures.retry_after <= Millis(1234));
+  CHECK(counted.failures.retry_after > Millis(1000));
+  counted = s.addFailure({"u:alice"}, window, t0);
+  CHECK(counted.failures.count == 3);
+  CHECK(counted.failures.retry_after <= Millis(1234));
+  // The window ends (an expiry time in the past deletes the key at once).
+  server.run({"PEXPIREAT", counter, "1"});
+  CHECK(s.failures({"u:alice"}, t0).failures.count == 0);
+  counted = s.addFailure({"u:alice"}, window, t0);
+  CHECK(counted.failures.count == 1);
+  CHECK(counted.failures.retry_after == window);
+
+  SECTION("what is not a counter counts as none, and the next failure replaces it") {
+    server.run({"SET", "sesame:f:u:text", "lots", "PX", "60000"});
+    server.run({"SET", "sesame:f:u:forever", "7"});
+    server.run({"SET", "sesame:f:u:float", "2.5", "PX", "60000"});
+    server.run({"HSET", "sesame:f:u:hash", "count", "9"});
+    for (const char* key : {"u:text", "u:forever", "u:float", "u:hash"}) {
+      INFO(key);
+      const auto none = s.failures({key}, t0);
+      REQUIRE(none.status == StoreStatus::kOk);
+      CHECK(none.failures.count == 0);
+      const auto added = s.addFailure({key}, window, t0);
+      REQUIRE(added.status == StoreStatus::kOk);
+      CHECK(added.failures.count == 1);
+      CHECK(server.run({"PTTL", std::string("sesame:f:") + key})->integer > 59'000);
+    }
+  }
 }
