@@ -398,13 +398,13 @@ TEST_CASE("conf/sesame.toml's commented session keys load once uncommented",
   REQUIRE(in);
   // "#key = value" and "#[table]" are settings; "# text" is prose. Only one
   // of secrets and secrets_file (password and password_file) may be set,
-  // and groups needs auth = required.
+  // groups needs auth = required, and token_file names a file not here.
   std::string text;
   size_t uncommented = 0;
   for (std::string line; std::getline(in, line);) {
     bool setting = line.size() > 1 && line[0] == '#' && line[1] != ' ';
     if (setting && !line.starts_with("#secrets_file") && !line.starts_with("#groups =") &&
-        !line.starts_with("#password_file")) {
+        !line.starts_with("#password_file") && !line.starts_with("#token_file")) {
       line.erase(0, 1);
       ++uncommented;
     }
