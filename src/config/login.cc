@@ -139,11 +139,12 @@ void readLogin(TableReader& root, Config& config) {
     // Not an error (a test set-up may want it), but forward-auth cannot
     // work: the front proxy's X-Forwarded-* are believed from nobody.
     const toml::source_position at = t.find("forward_auth_hosts")->source().begin;
-    LOG_WARN("%s:%u:%u: login.forward_auth_hosts is set but server.trusted_proxies is empty: the "
-             "front proxy's X-Forwarded-* fields will be ignored, browsers get 401 instead of the "
-             "sign-in page, and every client counts as the proxy's address for the brute-force "
-             "limit; list the front proxy's address in server.trusted_proxies",
-             t.diag().file().c_str(), at.line, at.column);
+    LOG_WARN(
+        "%s:%u:%u: login.forward_auth_hosts is set but server.trusted_proxies is empty: the "
+        "front proxy's X-Forwarded-* fields will be ignored, browsers get 401 instead of the "
+        "sign-in page, and every client counts as the proxy's address for the brute-force "
+        "limit; list the front proxy's address in server.trusted_proxies",
+        t.diag().file().c_str(), at.line, at.column);
   }
   if (auto v = t.boolean("expose_data")) login.expose_data = *v;
   if (auto v = t.integer("hash_threads", 1, 64)) login.hash_threads = static_cast<unsigned>(*v);

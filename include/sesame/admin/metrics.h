@@ -12,8 +12,8 @@ namespace sesame::admin {
 
 // The counters are the proxy's (recorded by each worker); admin reads them.
 using proxy::Histogram;
-using proxy::kNoRouteLabel;
 using proxy::kLoginOutcomes;
+using proxy::kNoRouteLabel;
 using proxy::kSessionLookupResults;
 using proxy::kUpstreamErrorKinds;
 using proxy::MetricsSnapshot;

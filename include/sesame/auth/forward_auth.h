@@ -14,8 +14,8 @@ namespace sesame::auth {
 
 // The request the front proxy is asking about.
 struct OriginalRequest {
-  std::string method;  // "GET" when the proxy does not say
-  std::string url;     // absolute: scheme://host[:port]/path?query
+  std::string method;              // "GET" when the proxy does not say
+  std::string url;                 // absolute: scheme://host[:port]/path?query
   bool from_original_url = false;  // nginx's convention (X-Original-URL), not X-Forwarded-Uri
 };
 

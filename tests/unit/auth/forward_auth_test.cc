@@ -19,12 +19,11 @@ http::HeaderList headers(std::initializer_list<std::pair<const char*, const char
 }  // namespace
 
 TEST_CASE("the original request from Traefik and Caddy headers", "[auth][forward_auth]") {
-  auto original = auth::originalRequest(
-      headers({{"X-Forwarded-Proto", "https"},
-               {"X-Forwarded-Host", "app.example.com"},
-               {"X-Forwarded-Uri", "/docs?p=1"},
-               {"X-Forwarded-Method", "POST"}}),
-      "");
+  auto original = auth::originalRequest(headers({{"X-Forwarded-Proto", "https"},
+                                                 {"X-Forwarded-Host", "app.example.com"},
+                                                 {"X-Forwarded-Uri", "/docs?p=1"},
+                                                 {"X-Forwarded-Method", "POST"}}),
+                                        "");
   REQUIRE(original);
   CHECK(original->url == "https://app.example.com/docs?p=1");
   CHECK(original->method == "POST");
@@ -41,14 +40,13 @@ TEST_CASE("the original request from nginx's X-Original-URL", "[auth][forward_au
 
 TEST_CASE("a malformed or ambiguous original request is no request", "[auth][forward_auth]") {
   CHECK_FALSE(auth::originalRequest(headers({}), ""));
-  CHECK_FALSE(auth::originalRequest(headers({{"X-Forwarded-Proto", "https"},
-                                             {"X-Forwarded-Host", "a"},
-                                             {"X-Forwarded-Uri", "x"}}),
-                                    ""));
-  CHECK_FALSE(auth::originalRequest(headers({{"X-Forwarded-Proto", "ftp"},
-                                             {"X-Forwarded-Host", "a"},
-                                             {"X-Forwarded-Uri", "/"}}),
-                                    ""));
+  CHECK_FALSE(auth::originalRequest(
+      headers(
+          {{"X-Forwarded-Proto", "https"}, {"X-Forwarded-Host", "a"}, {"X-Forwarded-Uri", "x"}}),
+      ""));
+  CHECK_FALSE(auth::originalRequest(
+      headers({{"X-Forwarded-Proto", "ftp"}, {"X-Forwarded-Host", "a"}, {"X-Forwarded-Uri", "/"}}),
+      ""));
   CHECK_FALSE(auth::originalRequest(headers({{"X-Forwarded-Proto", "https"},
                                              {"X-Forwarded-Host", "a"},
                                              {"X-Forwarded-Host", "b"},
@@ -91,8 +89,9 @@ TEST_CASE("the session as JSON", "[auth][json]") {
   session::Timeouts timeouts;
   timeouts.idle = std::chrono::minutes(30);
   timeouts.absolute = std::chrono::hours(12);
-  CHECK(auth::renderSessionJson(nullptr, timeouts, false) ==
-        "{\"authenticated\":false,\"user\":null,\"groups\":[],\"created\":null,\"expires\":null}\n");
+  CHECK(
+      auth::renderSessionJson(nullptr, timeouts, false) ==
+      "{\"authenticated\":false,\"user\":null,\"groups\":[],\"created\":null,\"expires\":null}\n");
   session::Session s;
   s.user = "alice";
   s.groups = {"admins", "a\"b"};
@@ -105,8 +104,8 @@ TEST_CASE("the session as JSON", "[auth][json]") {
   CHECK(auth::renderSessionJson(&s, timeouts, true).find(",\"data\":{\"cart\":\"3\"}}") !=
         std::string::npos);
   s.user.clear();
-  CHECK(auth::renderSessionJson(&s, timeouts, false).starts_with(
-      "{\"authenticated\":false,\"user\":null,\"groups\":[]"));
+  CHECK(auth::renderSessionJson(&s, timeouts, false)
+            .starts_with("{\"authenticated\":false,\"user\":null,\"groups\":[]"));
 }
 
 TEST_CASE("CSRF tokens bind to one session and verify under every secret", "[auth][csrf]") {

@@ -85,8 +85,9 @@ TEST_CASE("[login] errors tell the operator what to fix", "[config][login]") {
     CHECK(hasError(r, "13:14", "does not exist"));
   }
   SECTION("errors inside the users file name its lines, after the configuration's") {
-    dir.write("bad", "ok:$y$j9T$abcdefghijklmnop$wRwvHNqzMkHLG74uLLCRVTwaZ.a1aIothEUeYGf9oED\n"
-                     "plain:secret\n");
+    dir.write("bad",
+              "ok:$y$j9T$abcdefghijklmnop$wRwvHNqzMkHLG74uLLCRVTwaZ.a1aIothEUeYGf9oED\n"
+              "plain:secret\n");
     LoadResult r = dir.load(withLogin("users_file = \"bad\"\nmax_failures = 0\n"));
     REQUIRE(r.errors.size() == 2);
     CHECK(r.errors[0].find("sesame.toml:14:") != std::string::npos);
