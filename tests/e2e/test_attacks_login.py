@@ -279,3 +279,20 @@ def test_removed_then_re_added_user_does_not_get_old_sessions_back(env):
     old.close()
     r = old.get("/echo", [HTML])
     assert r.status == 302, "a session of the removed bob came back with the new bob: %r" % r
+
+
+# ---------------------------------------------------------------- a link that breaks the sign-in
+
+
+def test_long_protected_url_does_not_break_the_sign_in(env):
+    # loginLocation and GET /.sesame/login take a return_to of any length,
+    # the form's POST refuses one over 2048 bytes with 400: a link to a
+    # long URL (or one an attacker sends) makes the right password fail.
+    s, _ = start(env)
+    b = Browser(s.port)
+    r = b.get("/echo?q=" + "a" * 2100, [HTML])
+    assert r.status == 302, r
+    form = form_with(b.get(r.header("Location"), [HTML]).body, "password")
+    body = urllib.parse.urlencode(dict(form["fields"], username="alice", password=PASSWORDS["alice"]))
+    r = b.post("/.sesame/login", [FORM], body.encode())
+    assert r.status == 303, "the right password was refused: %r" % r
