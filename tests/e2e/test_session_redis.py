@@ -29,6 +29,12 @@ def store_key(session_id):
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def handle(session_id):
+    """CookieCodec::handle: 12 chars of base64url(SHA-256("sesame handle v1" || id))."""
+    digest = hashlib.sha256(b"sesame handle v1" + session_id).digest()
+    return base64.urlsafe_b64encode(digest[:9]).decode()
+
+
 def session_id(cookie):
     raw = b64url_decode(cookie)
     assert len(raw) == 65 and raw[0] == 1, "cookie is not version || id || tag: %r" % cookie
@@ -58,10 +64,13 @@ def test_redis_login_layout_and_ttl(env):
     assert r.keys() == [b"t1:s:" + store_key(session_id(anon)).encode()], r.keys()
     b.login("alice", "dev,ops")
     key = b"t1:s:" + store_key(session_id(b.cookie)).encode()
-    assert r.keys() == sorted([key, b"t1:u:alice"]), r.keys()
+    handle_key = b"t1:handle:" + handle(session_id(b.cookie)).encode()
+    assert r.keys() == sorted([key, b"t1:u:alice", handle_key]), r.keys()
     h = r.hgetall(key)
     assert h[b"user"] == b"alice" and h[b"d:cart"] == b"apple pie", h
+    assert h[b"method"] == b"app" and h[b"handle"] == handle_key[len("t1:handle:"):], h
     assert r.command("SMEMBERS", "t1:u:alice") == [key[len("t1:s:"):]]
+    assert r.command("GET", handle_key) == key[len("t1:s:"):]
     ttl = r.command("PTTL", key)
     assert 590_000 < ttl <= 600_000, "TTL should follow idle_timeout = 10m: %d ms" % ttl
     assert b.identity("/req/echo") == ("alice", "dev,ops")
@@ -70,6 +79,7 @@ def test_redis_login_layout_and_ttl(env):
     r_ = b.get(ctl(("X-Sesame-Logout", "1")))
     assert_cleared(r_)
     assert session_keys(r, "t1:") == [], r.keys()
+    assert r.command("EXISTS", handle_key) == 0, "the logout left the handle key behind"
 
 
 def test_redis_two_instances_share_sessions(env):
