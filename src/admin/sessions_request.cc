@@ -183,7 +183,8 @@ std::string sessionsJson(const std::vector<session::SessionSummary>& sessions) {
     out += ", \"login\": ";
     appendTime(out, s.login);
     out += ", \"method\": ";
-    out += jsonString(s.method);
+    // "password:FINGERPRINT" says which hash signed in: for sesame only.
+    out += jsonString(std::string_view(s.method).substr(0, s.method.find(':')));
     out += ", \"client\": ";
     out += jsonString(s.address);
     out += ", \"user_agent\": ";

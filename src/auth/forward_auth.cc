@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "sesame/auth/form.h"
 #include "sesame/http/header_list.h"
 #include "sesame/session/access.h"
 
@@ -42,6 +43,44 @@ bool validMethod(std::string_view m) {
          std::all_of(m.begin(), m.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
+// host[:port]: a name of letters, digits, '.', '-' (or an IPv6 literal in
+// brackets), then at most one ':' and 1-5 digits. Anything else some
+// reader would split differently ("a.example:evil.example").
+bool validAuthority(std::string_view authority) {
+  std::string_view host = authority;
+  std::string_view port;
+  if (authority.starts_with('[')) {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    std::string_view literal = authority.substr(1, close - 1);
+    if (literal.empty() || !std::all_of(literal.begin(), literal.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+        })) {
+      return false;
+    }
+    host = authority.substr(0, close + 1);
+    std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    if (!rest.empty()) port = rest.substr(1);
+    if (!rest.empty() && port.empty()) return false;
+  } else {
+    size_t colon = authority.find(':');
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+      if (port.empty()) return false;
+    }
+    if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+        })) {
+      return false;
+    }
+  }
+  return port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+           return std::isdigit(static_cast<unsigned char>(c));
+         });
+}
+
 // "scheme://authority" + rest split; nullopt unless http(s) and clean.
 struct Parts {
   std::string scheme;
@@ -59,7 +98,7 @@ std::optional<Parts> split(std::string_view url) {
   size_t end = after.find_first_of("/?#");
   std::string_view authority = after.substr(0, end);
   // Userinfo ("https://app@evil") names another host to some readers.
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  if (!validAuthority(authority)) return std::nullopt;
   p.authority = lower(authority);
   p.rest = end == std::string_view::npos ? std::string_view() : after.substr(end);
   if (!p.rest.empty() && p.rest.front() != '/' && p.rest.front() != '?') return std::nullopt;
@@ -80,13 +119,15 @@ std::optional<OriginalRequest> originalRequest(const http::HeaderList& headers,
   std::optional<std::string_view> host = single(headers, "X-Forwarded-Host");
   std::optional<std::string_view> uri = single(headers, "X-Forwarded-Uri");
   std::optional<std::string_view> method = single(headers, "X-Forwarded-Method");
-  if (proto && host && uri) {
-    if (uri->empty() || uri->front() != '/') return std::nullopt;
-    out.url = lower(*proto) + "://" + std::string(*host) + std::string(*uri);
-  } else if (!original_url.empty()) {
+  // nginx's X-Original-URL first: its recipe sets it on every auth
+  // request, while a client's own X-Forwarded-Uri may pass through nginx.
+  if (!original_url.empty()) {
     out.url = original_url;
     out.from_original_url = true;
     method = single(headers, "X-Original-Method");
+  } else if (proto && host && uri) {
+    if (uri->empty() || uri->front() != '/') return std::nullopt;
+    out.url = lower(*proto) + "://" + std::string(*host) + std::string(*uri);
   } else {
     return std::nullopt;
   }
@@ -106,6 +147,8 @@ bool allowedReturnUrl(std::string_view url, const std::vector<std::string>& host
 }
 
 std::string chooseReturnTo(std::string_view requested, const std::vector<std::string>& hosts) {
+  // Longer than the form posts back would make the sign-in itself fail.
+  if (requested.size() > kMaxFormReturnToBytes) return "/";
   if (session::safeReturnPath(requested) || allowedReturnUrl(requested, hosts)) {
     return std::string(requested);
   }

@@ -2,6 +2,7 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <cerrno>
 #include <cstring>
@@ -94,6 +95,22 @@ void wipe(std::string& secret) {
   // The whole buffer: bytes past size() may hold an earlier, longer value.
   OPENSSL_cleanse(secret.data(), secret.capacity());
   secret.clear();
+}
+
+std::string hashFingerprint(std::string_view hash) {
+  static constexpr std::string_view kLabel = "sesame user v1";
+  std::string in(kLabel);
+  in.append(hash);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(in.data(), in.size(), digest, &length, EVP_sha256(), nullptr) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < 6; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
 }
 
 }  // namespace sesame::auth

@@ -249,7 +249,7 @@ void UsersBuilder::parseLine(size_t line, std::string_view text) {
                     " hash is malformed (cut short or edited?); " + std::string(kHowToHash));
     return;
   }
-  User user{std::string(name), std::string(hash), *kind, {}};
+  User user{std::string(name), std::string(hash), *kind, {}, {}};
   if (!parseGroups(line, name, group_field, user.groups)) return;
   const auto [seen, fresh] = first_line.emplace(name, line);
   if (!fresh) {
@@ -265,6 +265,7 @@ void UsersBuilder::parseLine(size_t line, std::string_view text) {
   } else {
     ++count->second;
   }
+  user.fingerprint = hashFingerprint(user.hash);
   users->users_.emplace(user.name, std::move(user));
 }
 

@@ -1,7 +1,10 @@
 #include "sesame/proxy/own_endpoints.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "sesame/auth/form.h"
 #include "sesame/auth/forward_auth.h"
@@ -119,6 +122,10 @@ void OwnEndpoints::cancel() {
 void OwnEndpoints::start(http::RequestHead& req, const ClientView& client, std::string original_url,
                          std::string body) {
   cancel();
+  // Nothing of the connection's previous request (a cookie it was given, a
+  // logout) may leave with this answer: a front proxy's pooled connection
+  // carries many browsers' requests.
+  gate_.cancel();
   r_ = RequestState{};
   r_.req = &req;
   r_.client = client;
@@ -298,7 +305,18 @@ bool OwnEndpoints::tokenValid() {
 }
 
 std::vector<std::string> OwnEndpoints::failureKeys() const {
-  return {"u:" + r_.username, "a:" + r_.client.address};
+  return {"u:" + r_.username, addressKey()};
+}
+
+std::string OwnEndpoints::addressKey() const {
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, r_.client.address.c_str(), &v6) != 1 || IN6_IS_ADDR_V4MAPPED(&v6)) {
+    return "a:" + r_.client.address;
+  }
+  std::memset(v6.s6_addr + 8, 0, 8);
+  char text[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, &v6, text, sizeof text);
+  return std::string("a:") + text + "/64";
 }
 
 template <typename Call>
@@ -322,12 +340,10 @@ void OwnEndpoints::resume() {
   Step step = r_.step;
   r_.step = Step::kIdle;
   switch (step) {
-    case Step::kFailures:
-      return onFailures(r_.status, r_.failures);
+    case Step::kCount:
+      return onCounted(r_.status, r_.failures);
     case Step::kHash:
       return onHashed(r_.match);
-    case Step::kRecordFailure:
-      return onFailureRecorded(r_.status, r_.failures);
     case Step::kIdle:
       return;
   }
@@ -338,28 +354,34 @@ void OwnEndpoints::checkFailures() {
     r_.password.clear();
     return showLoginForm(401, kWrongCredentials);
   }
-  run(Step::kFailures, [this] {
-    ticket_ = ctx_.counters->failures(failureKeys(), session::wallClockNow(),
-                                      [this](StoreStatus status, session::Failures failures) {
-                                        r_.status = status;
-                                        r_.failures = failures;
-                                        completed();
-                                      });
+  // The attempt counts before its password is checked: parallel guesses
+  // cannot all read the same old count and pass the limit together, and
+  // one address never has more than max_failures checks waiting. A right
+  // password takes its attempt back (loggedIn).
+  run(Step::kCount, [this] {
+    ticket_ = ctx_.counters->addFailure(failureKeys(), ctx_.login->failure_window,
+                                        session::wallClockNow(),
+                                        [this](StoreStatus status, session::Failures failures) {
+                                          r_.status = status;
+                                          r_.failures = failures;
+                                          completed();
+                                        });
   });
 }
 
-void OwnEndpoints::onFailures(StoreStatus status, session::Failures failures) {
+void OwnEndpoints::onCounted(StoreStatus status, session::Failures failures) {
   if (status != StoreStatus::kOk) {
     // Without its counters the brute-force limit cannot hold: fail closed.
     LOG_WARN_LIMITED("sign-in refused (503): the failure counters are unavailable (%s)",
                      status == StoreStatus::kUnavailable ? "store unavailable" : "store error");
     if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kUnavailable);
+    r_.password.clear();
     return respond(503);
   }
-  if (failures.count >= ctx_.login->max_failures) {
+  if (failures.count > ctx_.login->max_failures) {
     int64_t seconds = std::max<int64_t>(1, (failures.retry_after.count() + 999) / 1000);
     LOG_WARN_LIMITED(
-        "sign-in locked for user %s from %s: %lld failures within login.failure_window",
+        "sign-in locked for user %s from %s: %lld attempts within login.failure_window",
         log::printable(r_.username, 64).c_str(), r_.client.address.c_str(),
         static_cast<long long>(failures.count));
     if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kLocked);
@@ -369,6 +391,7 @@ void OwnEndpoints::onFailures(StoreStatus status, session::Failures failures) {
     r_.password.clear();
     return respond(429, std::move(fields));
   }
+  r_.failures = failures;
   const auth::User* user = ctx_.login->users->find(r_.username);
   // An unknown name is checked against a real hash of the file's usual
   // kind and cost, so its answer takes as long as a wrong password's.
@@ -386,6 +409,7 @@ void OwnEndpoints::onFailures(StoreStatus status, session::Failures failures) {
           "sign-in refused (503): every password-hashing thread is busy and "
           "login.hash_queue checks wait; raise login.hash_threads or hash_queue");
       if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kBusy);
+      forgive();
       std::string fields;
       appendField(fields, "Retry-After", "1");
       respond(503, std::move(fields));
@@ -399,33 +423,23 @@ void OwnEndpoints::onHashed(bool match) {
     session::LoginInfo info;
     info.user = r_.username;
     info.groups = user != nullptr ? user->groups : std::vector<std::string>();
-    info.method = "password";
+    // The users file's current hash is named in the session: a new
+    // password, or the name given to someone else, ends it (SessionGate).
+    info.method = "password:" + (user != nullptr ? user->fingerprint : std::string());
     // The gate fills in the handle, the address and the User-Agent.
     return gate_.login(info);
   }
-  run(Step::kRecordFailure, [this] {
-    ticket_ = ctx_.counters->addFailure(failureKeys(), ctx_.login->failure_window,
-                                        session::wallClockNow(),
-                                        [this](StoreStatus status, session::Failures failures) {
-                                          r_.status = status;
-                                          r_.failures = failures;
-                                          completed();
-                                        });
-  });
+  if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kFailure);
+  LOG_INFO("failed sign-in for user %s from %s (%lld of login.max_failures %lld)",
+           log::printable(r_.username, 64).c_str(), r_.client.address.c_str(),
+           static_cast<long long>(r_.failures.count),
+           static_cast<long long>(ctx_.login->max_failures));
+  showLoginForm(401, kWrongCredentials);
 }
 
-void OwnEndpoints::onFailureRecorded(StoreStatus status, session::Failures failures) {
-  if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kFailure);
-  if (status != StoreStatus::kOk) {
-    LOG_WARN_LIMITED("failed sign-in for user %s from %s not counted: the store did not answer",
-                     log::printable(r_.username, 64).c_str(), r_.client.address.c_str());
-  } else {
-    LOG_INFO("failed sign-in for user %s from %s (%lld of login.max_failures %lld)",
-             log::printable(r_.username, 64).c_str(), r_.client.address.c_str(),
-             static_cast<long long>(failures.count),
-             static_cast<long long>(ctx_.login->max_failures));
-  }
-  showLoginForm(401, kWrongCredentials);
+void OwnEndpoints::forgive() {
+  r_.cleanup = ctx_.counters->forgiveFailure(failureKeys(), session::wallClockNow(),
+                                             [](StoreStatus, session::Failures) {});
 }
 
 void OwnEndpoints::onApplied(bool ok) {
@@ -448,9 +462,12 @@ void OwnEndpoints::loggedIn() {
   LOG_INFO("signed in: user %s from %s", log::printable(r_.username, 64).c_str(),
            r_.client.address.c_str());
   if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kSuccess);
-  // The name's counter starts again; the address's does not (one account
-  // of the attacker's own must not reset the limit on guessing others).
+  // The name's counter starts again; the address only gets this attempt
+  // back (one account of the attacker's own must not reset the limit on
+  // guessing others).
   r_.cleanup = ctx_.counters->clearFailures("u:" + r_.username, [](StoreStatus) {});
+  r_.spare = ctx_.counters->forgiveFailure({addressKey()}, session::wallClockNow(),
+                                           [](StoreStatus, session::Failures) {});
   std::string fields;
   appendField(fields, "Location", r_.return_to);
   appendField(fields, "Cache-Control", "no-store");

@@ -153,6 +153,7 @@ void SessionGate::countOp(OpKind kind) {
 void SessionGate::cancel() {
   ticket_.reset();
   phase_ = Phase::kIdle;
+  r_ = RequestState{};
 }
 
 template <typename Call>
@@ -282,12 +283,14 @@ void SessionGate::absorb(const session::Session& session) {
   const session::IdentityHeaders& ids = ctx_.settings->identity;
   http::HeaderList& headers = r_.req->headers;
   const std::vector<std::string>* groups = &session.groups;
-  if (session.method == kPasswordMethod) {
-    // The users file decides, now: a user removed from it is logged out at
-    // the next request, and a group taken away is gone at once.
+  if (session.method.starts_with(kPasswordMethod)) {
+    // The users file decides, now: a user removed from it, or whose
+    // password changed since this sign-in, is logged out at the next
+    // request, and a group taken away is gone at once.
     const auth::User* known =
         ctx_.login != nullptr ? ctx_.login->users->find(session.user) : nullptr;
-    if (known == nullptr) {
+    if (known == nullptr ||
+        session.method.substr(kPasswordMethod.size()) != ":" + known->fingerprint) {
       r_.revoked = true;
       r_.user = session.user;  // for the log line; has_user stays false
       return;
@@ -330,7 +333,7 @@ void SessionGate::onLoaded(StoreStatus status) {
                                                   : SessionLookup::kUnavailable);
   }
   if (r_.revoked) {
-    LOG_INFO("session of %s ended: the user is no longer in the users file",
+    LOG_INFO("session of %s ended: the user is no longer in the users file, or has a new password",
              log::printable(r_.user.empty() ? std::string_view("?") : r_.user, 64).c_str());
     r_.cleanup = store().destroy(r_.key, [](StoreStatus) {});
   }
@@ -494,20 +497,23 @@ std::string SessionGate::csrfBinding(bool create) {
     if (r_.loaded && !r_.loaded->nonce.empty()) return r_.loaded->nonce;
     if (!create) return {};
     // Cookie-store sessions have no ID: a fresh anonymous one carries a
-    // random nonce for the token to bind to.
+    // random nonce (sealed by the jar) for the token to bind to.
     session::Session fresh;
-    fresh.nonce = session::CookieCodec::handle(session::SessionId::random()) +
-                  session::CookieCodec::handle(session::SessionId::random());
     r_.key = "client";
     r_.has_id = true;
     StoreStatus status = StoreStatus::kUnavailable;
     r_.cleanup = r_.jar->create(r_.key, fresh, session::wallClockNow(),
                                 [&status](StoreStatus s) { status = s; });
     if (status != StoreStatus::kOk) return {};
+    // The jar seals a nonce of its own: the token binds to what the cookie holds.
+    r_.cleanup = r_.jar->load(r_.key, session::wallClockNow(),
+                              [this](StoreStatus, const session::Session* sealed) {
+                                if (sealed != nullptr) r_.loaded = *sealed;
+                              });
+    if (!r_.loaded || r_.loaded->nonce.empty()) return {};
     r_.stored = true;
-    r_.loaded = fresh;
     appendJarCookie(r_.key);
-    return fresh.nonce;
+    return r_.loaded->nonce;
   }
   if (r_.has_id) return r_.key;
   if (!create) return {};

@@ -364,7 +364,11 @@ int run(const Command& command) {
   }
   if (command.verb == "revoke-user" && answer->status == 200) {
     std::optional<std::string> count = objectField(answer->body, "revoked");
-    if (!count) return report(kSessionsRefused, "the answer does not say how many were revoked");
+    // Only digits reach the terminal: the answer is another process's word.
+    if (!count || count->empty() || count->size() > 12 ||
+        !std::all_of(count->begin(), count->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return report(kSessionsRefused, "the answer does not say how many were revoked");
+    }
     if (*count == "0") {
       return report(kSessionsNotFound, "user \"" + who + "\" has no sessions; nothing revoked");
     }

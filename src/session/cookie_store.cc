@@ -216,6 +216,11 @@ TicketPtr CookieStore::addFailure(const std::vector<std::string>&, Millis, TimeP
   return nullptr;
 }
 
+TicketPtr CookieStore::forgiveFailure(const std::vector<std::string>&, TimePoint, CountDone done) {
+  done(StoreStatus::kUnavailable, Failures{});
+  return nullptr;
+}
+
 TicketPtr CookieStore::clearFailures(std::string_view, Done done) {
   done(StoreStatus::kUnavailable);
   return nullptr;

@@ -477,6 +477,22 @@ TicketPtr MemoryStore::addFailure(const std::vector<std::string>& keys, Millis w
   return nullptr;
 }
 
+TicketPtr MemoryStore::forgiveFailure(const std::vector<std::string>& keys, TimePoint now,
+                                      CountDone done) {
+  Failures highest;
+  {
+    std::lock_guard lock(failure_table_.mutex);
+    for (const std::string& key : keys) {
+      Counter* counter = liveCounterLocked(key, now);
+      if (counter == nullptr) continue;
+      if (--counter->count == 0) eraseCounterLocked(failure_table_.counters.find(key));
+    }
+    highest = highestLocked(keys, now);
+  }
+  done(StoreStatus::kOk, highest);
+  return nullptr;
+}
+
 TicketPtr MemoryStore::clearFailures(std::string_view key, Done done) {
   {
     std::lock_guard lock(failure_table_.mutex);

@@ -219,6 +219,11 @@ TicketPtr RedisStore::addFailure(const std::vector<std::string>& keys, Millis wi
   return count(keys, scripts_[redis::kAddFailure], {std::to_string(ms)}, std::move(done));
 }
 
+TicketPtr RedisStore::forgiveFailure(const std::vector<std::string>& keys, TimePoint,
+                                     CountDone done) {
+  return count(keys, scripts_[redis::kForgiveFailure], {}, std::move(done));
+}
+
 TicketPtr RedisStore::clearFailures(std::string_view key, Done done) {
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);

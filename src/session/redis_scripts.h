@@ -25,7 +25,8 @@ enum ScriptId : size_t {
   kIdentity,
   kDestroyIf,
   kFailures,
-  kAddFailure
+  kAddFailure,
+  kForgiveFailure
 };
 
 // Shared prologue: `now`, and whether created/touched put the hash past the
@@ -172,6 +173,18 @@ if not n then
   return {1, tonumber(ARGV[1])}
 end
 return {redis.call('INCR', KEYS[1]), ttl}
+)lua";
+
+// KEYS[1] counter. Takes one failure back (the counter goes at one);
+// {count, ms left of its window}.
+inline constexpr std::string_view kForgiveFailureBody = SESAME_REDIS_COUNTER R"lua(
+local n, ttl = counter()
+if not n then return {0, 0} end
+if n <= 1 then
+  redis.call('DEL', KEYS[1])
+  return {0, 0}
+end
+return {redis.call('DECR', KEYS[1]), ttl}
 )lua";
 
 #undef SESAME_REDIS_EXPIRED

@@ -49,7 +49,8 @@ std::vector<redis::Script> makeScripts() {
                             {"identity", redis::kIdentityBody},
                             {"destroy-if", redis::kDestroyIfBody},
                             {"failures", redis::kFailuresBody},
-                            {"add-failure", redis::kAddFailureBody}}) {
+                            {"add-failure", redis::kAddFailureBody},
+                            {"forgive-failure", redis::kForgiveFailureBody}}) {
     scripts.push_back(redis::Script{name, body, sha1Hex(body)});
   }
   return scripts;

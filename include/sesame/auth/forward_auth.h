@@ -19,9 +19,9 @@ struct OriginalRequest {
   bool from_original_url = false;  // nginx's convention (X-Original-URL), not X-Forwarded-Uri
 };
 
-// From X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Uri and
-// X-Forwarded-Method (Traefik, Caddy), else X-Original-URL (an absolute URL,
-// as nginx's recipe sets it) and X-Original-Method; `original_url` is the
+// From X-Original-URL (an absolute URL, as nginx's recipe sets it) and
+// X-Original-Method, else X-Forwarded-Proto, X-Forwarded-Host,
+// X-Forwarded-Uri and X-Forwarded-Method (Traefik, Caddy); `original_url` is the
 // X-Original-URL value sesame saved before its request clean-up removed it.
 // nullopt when a field is repeated, missing or malformed (control
 // characters, a scheme other than http/https, a path not starting '/').
@@ -29,7 +29,8 @@ struct OriginalRequest {
 [[nodiscard]] std::optional<OriginalRequest> originalRequest(const http::HeaderList& headers,
                                                              std::string_view original_url);
 
-// True when `url` is an absolute http or https URL without userinfo whose
+// True when `url` is an absolute http or https URL whose authority is a
+// plain host[:digits] (no userinfo, no second ':') and whose
 // host (case ignored) is one of `hosts`: an entry "name" allows any port of
 // that host, "name:port" that port only. No control characters, spaces or
 // '\' anywhere (browsers would read "https:\\evil" as another host), and
@@ -38,7 +39,8 @@ struct OriginalRequest {
 
 // Where the sign-in page sends the browser after a login: `requested` when
 // it is a safe same-origin path (session::safeReturnPath) or an allowed
-// absolute URL, else "/".
+// absolute URL, and no longer than the form takes back
+// (kMaxFormReturnToBytes), else "/".
 [[nodiscard]] std::string chooseReturnTo(std::string_view requested,
                                          const std::vector<std::string>& hosts);
 

@@ -45,4 +45,8 @@ inline constexpr size_t kMaxBcryptPasswordBytes = 72;
 // then empties it.
 void wipe(std::string& secret);
 
+// 12 hex digits of SHA-256("sesame user v1" || hash): names one hash (one
+// password of one user) without revealing anything usable about it.
+[[nodiscard]] std::string hashFingerprint(std::string_view hash);
+
 }  // namespace sesame::auth

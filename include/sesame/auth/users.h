@@ -24,6 +24,9 @@ struct User {
   std::string hash;  // crypt(3) form, of `kind`
   HashKind kind = HashKind::kYescrypt;
   std::vector<std::string> groups;  // in file order, without repeats
+  // hashFingerprint(hash): recorded with a session signed in with the
+  // form, so a new password (or the name given to someone else) ends it.
+  std::string fingerprint;
 };
 
 // Immutable once parsed: shared by every worker (std::shared_ptr<const Users>).

@@ -57,7 +57,7 @@ class OwnEndpoints {
 
  private:
   enum class Endpoint { kLogin, kLogout, kAuth, kSession };
-  enum class Step { kIdle, kFailures, kHash, kRecordFailure };
+  enum class Step { kIdle, kCount, kHash };
 
   void afterInspect();
   void answerAuth();
@@ -66,14 +66,18 @@ class OwnEndpoints {
   void showLogoutForm();
   bool tokenValid();
   void checkFailures();
-  void onFailures(session::StoreStatus status, session::Failures failures);
+  void onCounted(session::StoreStatus status, session::Failures failures);
   void onHashed(bool match);
-  void onFailureRecorded(session::StoreStatus status, session::Failures failures);
+  // Takes this attempt back from the counters (it was never checked).
+  void forgive();
   void loggedIn();
   void respond(int status, std::string fields = {}, std::string_view content_type = {},
                std::string body = {});
   [[nodiscard]] std::string pageFields() const;
   [[nodiscard]] std::vector<std::string> failureKeys() const;
+  // The client's counter: its address, or for IPv6 its /64 (one client
+  // holds at least that many addresses).
+  [[nodiscard]] std::string addressKey() const;
   // Runs one asynchronous call (store or hashing); its completion reaches
   // resume() outside the callee's call stack, and the finished ticket is
   // kept until the next call, so none is freed inside its own callback.
@@ -109,6 +113,7 @@ class OwnEndpoints {
     session::Failures failures;                               // of the last counter call
     bool match = false;                                       // of the hash check
     session::TicketPtr cleanup;                               // a counter reset, not waited for
+    session::TicketPtr spare;                                 // the address's attempt given back
   };
   RequestState r_;
 };

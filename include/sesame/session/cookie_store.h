@@ -98,6 +98,8 @@ class CookieStore final : public Store {
                                    CountDone done) override;
   [[nodiscard]] TicketPtr addFailure(const std::vector<std::string>& keys, Millis window,
                                      TimePoint now, CountDone done) override;
+  [[nodiscard]] TicketPtr forgiveFailure(const std::vector<std::string>& keys, TimePoint now,
+                                         CountDone done) override;
   [[nodiscard]] TicketPtr clearFailures(std::string_view key, Done done) override;
 
   // Idle-timeout refreshes written (re-sealed) by load().

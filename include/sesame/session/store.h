@@ -177,6 +177,12 @@ class Store {
   // one of `window`), then answers as failures() would.
   [[nodiscard]] virtual TicketPtr addFailure(const std::vector<std::string>& keys, Millis window,
                                              TimePoint now, CountDone done) = 0;
+  // Takes back one failure under each key (a counter at one goes); a
+  // sign-in counts its attempt before the password is checked, so that
+  // parallel guesses cannot all pass the limit, and forgives it when the
+  // password was right. Answers as failures() would.
+  [[nodiscard]] virtual TicketPtr forgiveFailure(const std::vector<std::string>& keys,
+                                                 TimePoint now, CountDone done) = 0;
   // Forgets the key's failures (a successful login). kOk also when none.
   [[nodiscard]] virtual TicketPtr clearFailures(std::string_view key, Done done) = 0;
 };

@@ -78,6 +78,11 @@ class CountingStore final : public session::Store {
     ++calls;
     return inner_.addFailure(keys, window, now, std::move(done));
   }
+  session::TicketPtr forgiveFailure(const std::vector<std::string>& keys, session::TimePoint now,
+                                    CountDone done) override {
+    ++calls;
+    return inner_.forgiveFailure(keys, now, std::move(done));
+  }
   session::TicketPtr clearFailures(std::string_view key, Done done) override {
     ++calls;
     return inner_.clearFailures(key, std::move(done));

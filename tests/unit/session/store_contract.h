@@ -127,6 +127,9 @@ class StoreDriver {
   Counted addFailure(const std::vector<std::string>& keys, Millis window, TimePoint now) {
     return count([&](Store::CountDone done) { return store_.addFailure(keys, window, now, done); });
   }
+  Counted forgiveFailure(const std::vector<std::string>& keys, TimePoint now) {
+    return count([&](Store::CountDone done) { return store_.forgiveFailure(keys, now, done); });
+  }
   StoreStatus clearFailures(std::string_view key) {
     return await([&](Store::Done done) { return store_.clearFailures(key, done); });
   }
@@ -335,6 +338,14 @@ inline void runAdminContract(const StoreHarness& harness, StoreDriver& s, TimePo
     CHECK(cleared.failures.count == 1);
     CHECK(within(cleared.failures.retry_after));
     REQUIRE(s.clearFailures("u:nobody") == StoreStatus::kOk);
+    // A forgiven attempt is taken back; a counter at one goes.
+    CHECK(s.addFailure({"a:192.0.2.9"}, window, t0 + 4).failures.count == 1);
+    CHECK(s.addFailure({"a:192.0.2.9"}, window, t0 + 4).failures.count == 2);
+    const auto forgiven = s.forgiveFailure({"a:192.0.2.9", "u:nobody"}, t0 + 4);
+    CHECK(forgiven.status == StoreStatus::kOk);
+    CHECK(forgiven.failures.count == 1);
+    CHECK(s.forgiveFailure({"a:192.0.2.9"}, t0 + 4).failures.count == 0);
+    CHECK(s.failures({"a:192.0.2.9"}, t0 + 4).failures.count == 0);
     // A cleared key starts a new window at its next failure.
     CHECK(s.addFailure({"u:alice"}, window, t0 + 5).failures.count == 1);
   }
