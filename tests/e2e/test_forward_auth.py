@@ -242,11 +242,10 @@ def test_forward_auth_recipe_sesame_config_checks(env):
     assert code == 0, "sesame -t refused conf/forward-auth/sesame.toml:\n%s%s" % (out, err)
 
 
-
 @timeout(60)
 def test_nginx_forward_auth_keeps_the_whole_url_with_forward_auth_hosts(env):
-    # With the host listed, sesame's 401 names the sign-in address with the
-    # original URL percent-encoded, so a query with "&" survives the trip.
+    """With the host listed, sesame's 401 names the sign-in address with the
+    original URL percent-encoded, so a query with "&" survives the trip."""
     port, up = start(env, login={"forward_auth_hosts": ["127.0.0.1"]})
     alice = Person(port)
     original = alice.origin + "/app/echo?page=2&sort=name"
