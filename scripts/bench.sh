@@ -6,8 +6,10 @@
 #   ROUNDS=3      rounds; every row runs once per round, interleaved
 #   DURATION=10s  wrk duration per run
 #   ROWS="..."    subset of: direct nginx haproxy sesame sesame-mem
-#                 sesame-redis nginx-tls haproxy-tls sesame-tls nginx-hs
-#                 haproxy-hs sesame-hs (default: all); "none" for no wrk rows
+#                 sesame-login sesame-redis nginx-tls haproxy-tls sesame-tls
+#                 nginx-hs haproxy-hs sesame-hs (default: all of these), and
+#                 sesame-spin (a control for sesame-login, only when named);
+#                 "none" for no wrk rows
 #   KEEPALIVE=64  idle upstream connections each proxy keeps (default: wrk's
 #                 connections); less shows what a short pool costs (the
 #                 upstream conns column and a warning)
@@ -16,6 +18,11 @@
 #                 cost (scripts/bench/idle_conns.py); 0 skips it
 #   IDLE_PLAIN=1  also the same over plain HTTP, which tells the servers' own
 #                 per-connection state from their TLS state
+#   LOGIN_INFLIGHT=4  sign-ins kept in flight during the sesame-login row
+#   LOGIN_NICE=N  an experiment: renice sesame's hashing thread to N (what a
+#                 pool running at a lower priority would cost other requests)
+#   LOGIN_COST=1  the sign-in cost table (scripts/bench/login_cost.py); 0
+#                 skips it; LOGIN_COST_ROUNDS=20 sign-ins per row in it
 #
 # Every server (upstream and proxies) runs on cpu0 and wrk on cpu1, so each
 # row is limited by one core; the busy time of cpu0 per request, minus the
@@ -43,6 +50,27 @@
 # 1 ms of nginx's). The cookie comes from one login before the runs; any
 # non-2xx answer during a run stops the bench, as it would mean measuring
 # 401s instead of sessions.
+# sesame-login (issue 11): the sesame-mem row's wrk load, on the same sesame,
+# while scripts/bench/login_load.py (on cpu1, beside wrk) keeps LOGIN_INFLIGHT
+# sign-ins in flight at sesame's own form as a user with a bcrypt cost 12
+# hash; sesame-mem is its baseline. That sesame has a [login] table with
+# hash_threads = 1 (bench.sh appends it; it sits idle in the sesame-mem
+# rows): one hashing thread, always busy while more sign-ins than threads
+# are in flight, which is the most CPU that sign-ins can take from it. The
+# hashing thread inherits sesame's affinity, so it runs on cpu0 beside the
+# worker and the upstream. The load starts before wrk and its first sign-in
+# has finished when wrk starts; when wrk ends it starts no more, finishes the
+# ones in flight, and the sign-ins that finished during wrk's run are
+# counted. The report compares wrk's req/s, p50 and p99 between the two rows
+# round by round, and gives the CPU time of sesame's hashing thread and of
+# its worker (/proc/PID/task/TID/schedstat; told apart by what they wait in
+# while idle: a futex for the pool, epoll for the worker).
+# sesame-spin is a control for it: the same sesame and load, with instead of
+# sign-ins one busy loop on cpu0 (a shell, never sleeping), i.e. one more
+# thread always ready to run there, as the hashing thread is; when the two
+# rows cost wrk alike, the pool costs other requests its CPU and nothing more.
+# The sign-in cost table runs after the rows with its own two sesames on cpu0
+# and the client on cpu1; its script's header says what it measures.
 # The *-hs rows measure new TLS connections per second: scripts/bench/
 # tls_connect.cc (built here) keeps 64 connections in flight, each a full TLS
 # 1.3 handshake (ECDSA P-256) carrying one "Connection: close" request. Not
@@ -62,10 +90,14 @@ fi
 sesame=$(realpath -m "$1")
 rounds=${ROUNDS:-3}
 duration=${DURATION:-10s}
-rows=${ROWS:-direct nginx haproxy sesame sesame-mem sesame-redis nginx-tls haproxy-tls sesame-tls nginx-hs haproxy-hs sesame-hs}
+rows=${ROWS:-direct nginx haproxy sesame sesame-mem sesame-login sesame-redis nginx-tls haproxy-tls sesame-tls nginx-hs haproxy-hs sesame-hs}
 [ "$rows" != none ] || rows=""
 idle_conns=${IDLE_CONNS:-10000}
 idle_plain=${IDLE_PLAIN:-0}
+login_inflight=${LOGIN_INFLIGHT:-4}
+login_nice=${LOGIN_NICE:-}
+login_cost=${LOGIN_COST:-1}
+login_cost_rounds=${LOGIN_COST_ROUNDS:-20}
 conns=64
 keepalive=${KEEPALIVE:-$conns}
 
@@ -74,12 +106,15 @@ tpl=$root/scripts/bench
 mkdir -p "$root/build/bench"
 dir=$(mktemp -d "$root/build/bench/run.XXXXXX")
 pids=()
+# Load beside a run that is no server (the sign-in client, the busy loop):
+# stopped at exit like the servers, but not counted in their CPU time.
+helpers=()
 ok=0
 
 cleanup() {
   local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${helpers[@]}" "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${helpers[@]}" "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   if [ "$ok" = 1 ]; then
     rm -rf "$dir"
   else
@@ -98,9 +133,13 @@ want() { [[ " $rows " == *" $1 "* ]]; }
 [[ $duration =~ ^[0-9]+s$ ]] || die "DURATION must be whole seconds, like 10s"
 [[ $keepalive =~ ^[0-9]+$ ]] || die "KEEPALIVE must be a number of connections"
 [[ $idle_conns =~ ^[0-9]+$ ]] || die "IDLE_CONNS must be a number of connections"
+[[ $login_inflight =~ ^[1-9][0-9]*$ ]] || die "LOGIN_INFLIGHT must be a number of sign-ins, at least 1"
+[[ -z $login_nice || $login_nice =~ ^-?[0-9]+$ ]] || die "LOGIN_NICE must be a nice value, -20 to 19"
+[[ $login_cost_rounds =~ ^[1-9][0-9]*$ ]] || die "LOGIN_COST_ROUNDS must be a number of rounds, at least 1"
 for row in $rows; do
   case $row in
     direct | nginx | haproxy | sesame | sesame-mem | sesame-redis) ;;
+    sesame-login | sesame-spin) ;;
     nginx-tls | haproxy-tls | sesame-tls | nginx-hs | haproxy-hs | sesame-hs) ;;
     *) die "unknown row $row" ;;
   esac
@@ -116,8 +155,13 @@ if want sesame-redis; then
   command -v redis-server >/dev/null || die "redis-server not found (run scripts/deps.sh)"
 fi
 [ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (servers on cpu0, wrk on cpu1)"
-if want sesame || want sesame-mem || want sesame-redis || want sesame-tls || want sesame-hs ||
-  [ "$idle_conns" -gt 0 ]; then
+# The session rows that run on the sesame-mem sesame.
+mem_rows=""
+for row in sesame-mem sesame-login sesame-spin; do
+  if want "$row"; then mem_rows+="$row "; fi
+done
+if want sesame || [ -n "$mem_rows" ] || want sesame-redis || want sesame-tls || want sesame-hs ||
+  [ "$idle_conns" -gt 0 ] || [ "$login_cost" != 0 ]; then
   [ -x "$sesame" ] || die "$sesame is not an executable"
 fi
 # Every server and client inherits this; the idle section needs one
@@ -241,13 +285,26 @@ fi
 # session_start ROW PORT STORE: starts sesame for a session row, logs in once
 # and keeps the cookie in session_cookie[ROW]. Checks what the row is meant to
 # measure: with the cookie the upstream sees X-Remote-User: bench, without it
-# sesame answers 401.
+# sesame answers 401. The sesame-mem sesame also gets a [login] table whose
+# users file holds one user, "login", with a bcrypt cost 12 hash of
+# $login_password, for the sesame-login row.
 declare -A session_cookie
+login_password=$(openssl rand -hex 12)
 session_start() {
   local row=$1 base=http://127.0.0.1:$2 headers="" who code
   session_store=$3
   render sesame-session.toml "$2" "" "$row.toml"
   [ "$3" != redis ] || printf '\n[redis]\naddress = "127.0.0.1:%s"\n' "$redis_port" >>"$dir/$row.toml"
+  if [ "$row" = sesame-mem ]; then
+    # shellcheck disable=SC2016 # $2b$ is bcrypt's prefix, not an expansion
+    printf 'login:%s\n' "$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1])
+from login_client import make_hash
+print(make_hash(sys.argv[2], "$2b$", 12))' "$tpl" "$login_password")" >"$dir/login-users" ||
+      die "could not make a bcrypt hash (scripts/bench/login_client.py)"
+    chmod 600 "$dir/login-users"
+    # One hashing thread: see the header.
+    printf '\n[login]\nusers_file = "%s"\nhash_threads = 1\n' "$dir/login-users" >>"$dir/$row.toml"
+  fi
   "$sesame" -t -c "$dir/$row.toml" >"$dir/$row-check.out" 2>&1 ||
     die "sesame -t rejected $dir/$row.toml: $(cat "$dir/$row-check.out")"
   start "$row" "$sesame" -c "$dir/$row.toml"
@@ -266,7 +323,52 @@ session_start() {
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: ${session_cookie[$row]}" "$base/")
   [ "$code" = 200 ] || die "$row: GET / with the login cookie got $code, not 200"
 }
-if want sesame-mem; then session_start sesame-mem "$sesame_mem" memory; fi
+mem_pid=""
+if [ -n "$mem_rows" ]; then
+  session_start sesame-mem "$sesame_mem" memory
+  mem_pid=${pids[-1]}
+  for row in $mem_rows; do session_cookie[$row]=${session_cookie[sesame-mem]}; done
+fi
+
+# The hashing threads (hash_tids) and the worker (worker_tid) of the
+# sesame-mem sesame, told apart while it is idle by what they wait in: the
+# pool's threads on a futex (their condition variable), the worker in
+# epoll_wait; the main thread (tid = pid) waits for signals.
+hash_tids="" worker_tid=""
+if [ -n "$mem_pid" ]; then
+  for _ in $(seq 50); do
+    hash_tids="" worker_tid=""
+    for t in /proc/"$mem_pid"/task/*; do
+      t=${t##*/}
+      [ "$t" != "$mem_pid" ] || continue
+      case $(cat "/proc/$mem_pid/task/$t/wchan" 2>/dev/null || true) in
+        *futex*) hash_tids+="$t " ;;
+        *epoll*) worker_tid=$t ;;
+      esac
+    done
+    [ -z "$worker_tid" ] || [ "$(wc -w <<<"$hash_tids")" != 1 ] || break
+    sleep 0.1
+  done
+  if [ -z "$worker_tid" ] || [ "$(wc -w <<<"$hash_tids")" != 1 ]; then
+    echo "bench: warning: sesame-mem: could not tell its hashing thread and worker apart (wchan); no per-thread CPU" >&2
+    hash_tids="" worker_tid=""
+  fi
+  if [ -n "$login_nice" ]; then
+    [ -n "$hash_tids" ] || die "LOGIN_NICE: the hashing thread of sesame-mem was not found"
+    # renice -p on a thread id changes that thread alone.
+    # shellcheck disable=SC2086 # one argument per thread id
+    renice -n "$login_nice" -p $hash_tids >/dev/null || die "could not renice the hashing thread to $login_nice"
+  fi
+fi
+
+# "HASH_NS WORKER_NS": CPU time so far of the sesame-mem sesame's hashing
+# threads and of its worker, in ns (schedstat's first field).
+mem_threads_cpu() {
+  local t h=0 w=0
+  for t in $hash_tids; do h=$((h + $(cut -d' ' -f1 "/proc/$mem_pid/task/$t/schedstat"))); done
+  [ -z "$worker_tid" ] || w=$(cut -d' ' -f1 "/proc/$mem_pid/task/$worker_tid/schedstat")
+  echo "$h $w"
+}
 if want sesame-redis; then session_start sesame-redis "$sesame_redis" redis; fi
 
 url_of() {
@@ -275,7 +377,7 @@ url_of() {
     nginx) echo "http://127.0.0.1:$nginx_plain/" ;;
     haproxy) echo "http://127.0.0.1:$haproxy_plain/" ;;
     sesame) echo "http://127.0.0.1:$sesame_plain/" ;;
-    sesame-mem) echo "http://127.0.0.1:$sesame_mem/" ;;
+    sesame-mem | sesame-login | sesame-spin) echo "http://127.0.0.1:$sesame_mem/" ;;
     sesame-redis) echo "http://127.0.0.1:$sesame_redis/" ;;
     nginx-tls | nginx-hs) echo "https://127.0.0.1:$nginx_tls/" ;;
     haproxy-tls | haproxy-hs) echo "https://127.0.0.1:$haproxy_tls/" ;;
@@ -292,7 +394,7 @@ expected_body=$(curl -sf "http://127.0.0.1:$upstream_port/") || die "the upstrea
 tls_summary=""
 for row in $rows; do
   case $row in
-    sesame-mem | sesame-redis | *-hs) continue ;;
+    sesame-mem | sesame-login | sesame-spin | sesame-redis | *-hs) continue ;;
   esac
   body=$(curl -ksf "$(url_of "$row")") || die "$row: GET $(url_of "$row") failed"
   [ "$body" = "$expected_body" ] || die "$row: GET / answered \"$body\", not the upstream's body"
@@ -329,11 +431,63 @@ upstream_accepts() {
   curl -sf "http://127.0.0.1:$upstream_port/bench-upstream-status" | awk 'NR == 3 { print $1 }'
 }
 
+# Stops a helper (the sign-in client, the busy loop) and forgets it.
+stop_helper() {
+  local p=$1 q rest=()
+  kill "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+  for q in "${helpers[@]}"; do [ "$q" = "$p" ] || rest+=("$q"); done
+  helpers=("${rest[@]}")
+}
+
+# Starts the sesame-login row's sign-ins (scripts/bench/login_load.py, on
+# cpu1) for round $1 and waits for the first to finish; leaves the client's
+# pid in login_pid.
+login_start() {
+  local out=$dir/login-load.$1.out
+  : >"$out"
+  taskset -c 1 python3 "$tpl/login_load.py" --inflight "$login_inflight" "$sesame_mem" login \
+    "$login_password" "$dir/login-load.$1.log" >"$out" 2>&1 &
+  login_pid=$!
+  helpers+=("$login_pid")
+  for _ in $(seq 600); do
+    ! grep -q '^ready' "$out" || return 0
+    kill -0 "$login_pid" 2>/dev/null || die "login_load.py stopped: $(cat "$out")"
+    sleep 0.1
+  done
+  die "sesame-login: no sign-in finished within 60 s; see $out and $dir/sesame-mem.out"
+}
+
+# CPU jiffies (utime + stime) of process $1 so far.
+proc_cpu() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+
 # Runs wrk against row $1 for $2 in round $3; appends "row req/s p99_ms
-# cpu0_us/req servers_us/req upstream_connections round".
+# cpu0_us/req servers_us/req upstream_connections round p50_ms" to results,
+# and for the rows on the sesame-mem sesame "row round sign-ins ok other
+# post_median_ms post_p90_ms hash_cpu_s worker_cpu_s wrk_s client_cpu_s
+# requests spin_cpu_s" to login-results (sign-ins: those that finished during
+# wrk's run; hash and worker: the CPU time of those threads meanwhile; client:
+# the sign-in client's; spin: the busy loop's).
 run() {
   local row=$1 secs=$2 round=$3 out before after sbefore safter ubefore uafter url port headers=()
+  local login_pid="" spin_pid="" t0 t1 threads0 threads1 client0=0 client1=0 signins h0 w0 h1 w1
+  local spin0=0 spin1=0
   url=$(url_of "$row")
+  case $row in
+    sesame-login)
+      rm -f "$dir/login-load.$round.log"
+      login_start "$round"
+      ;;
+    sesame-spin)
+      taskset -c 0 sh -c 'while :; do :; done' &
+      spin_pid=$!
+      helpers+=("$spin_pid")
+      ;;
+  esac
+  [ -z "$login_pid" ] || client0=$(proc_cpu "$login_pid")
+  [ -z "$spin_pid" ] || spin0=$(proc_cpu "$spin_pid")
+  [ -z "$mem_pid" ] || threads0=$(mem_threads_cpu)
+  t0=$(date +%s.%N)
   ubefore=$(upstream_accepts) || die "no stub_status from the upstream; see $dir"
   before=$(cpu0_busy)
   sbefore=$(servers_cpu)
@@ -349,6 +503,12 @@ run() {
   fi
   after=$(cpu0_busy)
   safter=$(servers_cpu)
+  t1=$(date +%s.%N)
+  [ -z "$mem_pid" ] || threads1=$(mem_threads_cpu)
+  [ -z "$login_pid" ] || client1=$(proc_cpu "$login_pid")
+  [ -z "$spin_pid" ] || spin1=$(proc_cpu "$spin_pid")
+  [ -z "$login_pid" ] || stop_helper "$login_pid"
+  [ -z "$spin_pid" ] || stop_helper "$spin_pid"
   uafter=$(upstream_accepts) || die "no stub_status from the upstream; see $dir"
   echo "$out" >>"$dir/load-$row.log"
   if [ -n "${session_cookie[$row]:-}" ] && grep -q 'Non-2xx' <<<"$out"; then
@@ -360,17 +520,42 @@ run() {
   # The second stub_status request is the one connection not opened by the row.
   awk -v row="$row" -v busy=$((after - before)) -v own=$((safter - sbefore)) -v tck="$clk_tck" \
     -v upstream=$((uafter - ubefore - 1)) -v round="$round" '
+    function to_ms(v, unit) {
+      unit = v; sub(/^[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v)
+      return v * (unit == "us" ? 0.001 : unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : -1)
+    }
+    BEGIN { p50 = -1 }
     / requests in / { total = $1 }
     /^Requests\/sec:/ { rps = $2 }
-    $1 == "99%" {
-      v = $2; unit = v; sub(/^[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v)
-      ms = v * (unit == "us" ? 0.001 : unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : -1)
-    }
+    $1 == "50%" { p50 = to_ms($2) }
+    $1 == "99%" { ms = to_ms($2) }
     END {
       if (total == 0 || ms < 0) exit 1
-      printf "%s %.2f %.3f %.2f %.2f %d %d\n", row, rps, ms, busy * 1e6 / tck / total,
-        own * 1e6 / tck / total, upstream, round
+      printf "%s %.2f %.3f %.2f %.2f %d %d %.3f\n", row, rps, ms, busy * 1e6 / tck / total,
+        own * 1e6 / tck / total, upstream, round, p50
     }' <<<"$out" >>"$dir/results" || die "could not parse wrk output for $row: $out"
+  [[ " $mem_rows " == *" $row "* ]] || return 0
+  signins="0 0 0 - -"
+  if [ -n "$login_pid" ]; then
+    grep -q '^done ' "$dir/login-load.$round.out" ||
+      die "sesame-login: login_load.py did not finish its sign-ins: $(cat "$dir/login-load.$round.out")"
+    # Sign-ins that finished while wrk ran: count, 303s, others, POST latency.
+    signins=$(awk -v t0="$t0" -v t1="$t1" '$1 >= t0 && $1 <= t1 { print $2, $3 }' \
+      "$dir/login-load.$round.log" | sort -k2,2g | awk '
+        { n++; ok += $1 == 303; lat[n] = $2 * 1000 }
+        END {
+          if (n == 0) { print "0 0 0 - -"; exit }
+          printf "%d %d %d %.1f %.1f\n", n, ok, n - ok, n % 2 ? lat[(n + 1) / 2] : (lat[n / 2] + lat[n / 2 + 1]) / 2,
+            lat[int(0.9 * (n - 1)) + 1]
+        }')
+  fi
+  read -r h0 w0 <<<"$threads0"
+  read -r h1 w1 <<<"$threads1"
+  echo "$row $round $signins $(awk -v h=$((h1 - h0)) -v w=$((w1 - w0)) -v t0="$t0" -v t1="$t1" \
+    -v c=$((client1 - client0)) -v s=$((spin1 - spin0)) -v tck="$clk_tck" \
+    -v n="$(awk '/ requests in / { print $1 }' <<<"$out")" \
+    'BEGIN { printf "%.3f %.3f %.3f %.3f %d %.3f", h / 1e9, w / 1e9, t1 - t0, c / tck, n, s / tck }')" \
+    >>"$dir/login-results"
 }
 
 median() {
@@ -381,12 +566,15 @@ median() {
 # Servers are already running; a short unrecorded run warms caches and pools.
 for row in $rows; do run "$row" 2s 0; done
 : >"$dir/results"
+: >"$dir/login-results"
 
 # The kind of a proxy row: "proxy" followed by its suffix (-tls, -hs, -mem,
-# -redis); nothing for the direct row.
+# -redis; sesame-login and sesame-spin are of sesame-mem's); nothing for the
+# direct row.
 kind_of() {
   local s
   case $1 in
+    sesame-login | sesame-spin) echo proxy-mem ;;
     nginx* | haproxy* | sesame*)
       s=${1#nginx} s=${s#haproxy}
       echo "proxy${s#sesame}"
@@ -517,6 +705,15 @@ if [ "$idle_conns" -gt 0 ]; then
   fi
 fi
 
+# The sign-in cost table, with its own sesames on cpu0 and the client on cpu1
+# (the bench's servers are idle by now).
+if [ "$login_cost" != 0 ]; then
+  echo "bench: sign-in cost: $login_cost_rounds rounds" >&2
+  taskset -c 1 python3 "$tpl/login_cost.py" --rounds "$login_cost_rounds" --server-cpu 0 \
+    --upstream-port "$upstream_port" --dir "$dir/login-cost" "$sesame" >"$dir/login-cost.txt" ||
+    die "scripts/bench/login_cost.py failed; see $dir/login-cost"
+fi
+
 idle_report() {
   echo
   echo "idle keep-alive TLS connections: $idle_conns, each a full TLS 1.3 handshake (ECDSA P-256) and one"
@@ -573,12 +770,14 @@ range() {
     END { if (n == 0) print "-"; else printf fmt ".." fmt "\n", lo, hi }' "$dir/results"
 }
 
-# ratio_of ROW PEER: req/s of ROW over PEER's as "median-ratio min max", the
-# first from the medians, the others from the rounds (both ran in each).
+# ratio_of ROW PEER [COL]: req/s (or column COL) of ROW over PEER's as
+# "median-ratio min max", the first from the medians, the others from the
+# rounds (both ran in each).
 ratio_of() {
-  awk -v a="$1" -v b="$2" -v ma="$(median "$1" 2)" -v mb="$(median "$2" 2)" '
-    $1 == a { ra[$7] = $2 }
-    $1 == b { rb[$7] = $2 }
+  local col=${3:-2}
+  awk -v a="$1" -v b="$2" -v col="$col" -v ma="$(median "$1" "$col")" -v mb="$(median "$2" "$col")" '
+    $1 == a { ra[$7] = $col }
+    $1 == b { rb[$7] = $col }
     END {
       for (r in ra) if ((r in rb) && rb[r] > 0) {
         x = ra[r] / rb[r]
@@ -633,6 +832,8 @@ throughput_report() {
   printf '%-12s %21s %21s %9s %9s\n' "" "" "" nginx haproxy
   for row in $rows; do
     [[ $row == sesame* ]] || continue
+    # Compared with sesame-mem in the sign-in section instead.
+    [[ $row != sesame-login && $row != sesame-spin ]] || continue
     cells=()
     for kind in nginx haproxy; do
       peer=$(peer_of "$row" "$kind")
@@ -668,6 +869,77 @@ target_line() {
   }'
 }
 
+# lmedian ROW EXPR: the median over the rounds of the awk expression EXPR
+# on ROW's lines of login-results (see run), or "-".
+lmedian() {
+  awk -v row="$1" '$1 == row { print ('"$2"') }' "$dir/login-results" | grep -v '^-$' | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# num VALUE FORMAT: VALUE in FORMAT, or "-".
+# shellcheck disable=SC2059 # the format is the argument
+num() { if [ "$1" = - ]; then echo -; else printf "$2" "$1"; fi; }
+
+# shellcheck disable=SC2016 # lmedian's awk expressions
+login_report() {
+  local row r lo hi cells other warnings=""
+  echo
+  echo "sign-ins and other requests (issue 11): sesame-login is sesame-mem's wrk load on the same sesame"
+  echo "with $login_inflight sign-ins in flight as a bcrypt cost 12 user (login.hash_threads = 1)."
+  ! want sesame-spin || echo "sesame-spin: the same wrk load with a busy loop on cpu0 instead of sign-ins."
+  echo "The hashing thread inherits sesame's affinity: it runs on cpu $(taskset -cp "${hash_tids%% *}" 2>/dev/null |
+    sed 's/.*: //' || echo "?") (taskset -p of its thread id)"
+  echo "with the worker and the upstream; its nice value: $(sed 's/.*) //' "/proc/$mem_pid/task/${hash_tids%% *}/stat" \
+    2>/dev/null | awk '{ print $17 }')${login_nice:+ (LOGIN_NICE)}. Medians over the rounds."
+  echo
+  printf '%-13s %7s %7s %7s %9s %10s %7s %8s %7s %7s %7s\n' "" req/s p50 p99 sign-ins \
+    "POST ms" rival "hash ms" worker worker client
+  printf '%-13s %7s %7s %7s %9s %10s %7s %8s %7s %7s %7s\n' row "" ms ms "(per s)" \
+    "med/p90" "cpu0 %" /sign-in "cpu0 %" "us/req" "cpu1 %"
+  for row in $mem_rows; do
+    printf '%-13s %7s %7s %7s %9s %10s %7s %8s %7s %7s %7s\n' "$row" \
+      "$(num "$(median "$row" 2)" %.0f)" "$(num "$(median "$row" 8)" %.2f)" \
+      "$(num "$(median "$row" 3)" %.2f)" \
+      "$(lmedian "$row" '$3')($(num "$(lmedian "$row" '$3 / $10')" %.2f))" \
+      "$(num "$(lmedian "$row" '$6')" %.0f)/$(num "$(lmedian "$row" '$7')" %.0f)" \
+      "$(num "$(lmedian "$row" '($8 + $13) / $10 * 100')" %.1f)" \
+      "$(num "$(lmedian "$row" '$3 > 0 ? $8 / $3 * 1000 : "-"')" %.0f)" \
+      "$(num "$(lmedian "$row" '$9 / $10 * 100')" %.1f)" \
+      "$(num "$(lmedian "$row" '$12 > 0 ? $9 / $12 * 1e6 : "-"')" %.2f)" \
+      "$(num "$(lmedian "$row" '$11 / $10 * 100')" %.1f)"
+    other=$(awk -v row="$row" '$1 == row { n += $5 } END { print n + 0 }' "$dir/login-results")
+    [ "$other" = 0 ] ||
+      warnings+="WARNING: $row: $other sign-ins answered other than 303 (see $dir/login-load.*.log)"$'\n'
+  done
+  echo
+  echo "sign-ins: finished during wrk's run (per second); POST ms: their POST's latency, queueing in the"
+  echo "pool included; rival cpu0 %: CPU time over wrk's run of sesame's hashing thread (sesame-login) or"
+  echo "of the busy loop (sesame-spin); hash ms/sign-in: the hashing thread's per sign-in; worker: sesame's"
+  echo "worker thread, its us/req per wrk request; client: the sign-in client's CPU on cpu1, beside wrk."
+  echo "The cpu0 and servers columns above count the hashing thread and the busy loop too."
+  if want sesame-mem; then
+    echo
+    echo "against sesame-mem: ratio of the medians, then min..max of the rounds' ratios (each round ran both)"
+    printf '%-13s %21s %21s %21s %9s\n' row "req/s" "p50" "p99" "p99 - ms"
+    for row in $mem_rows; do
+      [ "$row" != sesame-mem ] || continue
+      cells=()
+      for col in 2 8 3; do
+        read -r r lo hi <<<"$(ratio_of "$row" sesame-mem "$col")"
+        cells+=("${r:-?}x (${lo:-?}..${hi:-?})")
+      done
+      printf '%-13s %21s %21s %21s %9s\n' "$row" "${cells[@]}" \
+        "$(awk -v a="$(median "$row" 3)" -v b="$(median sesame-mem 3)" 'BEGIN { printf "%+.2f", a - b }')"
+    done
+  fi
+  [ -z "$warnings" ] || printf '\n%s' "$warnings"
+}
+
 [ -z "$rows" ] || throughput_report
+[ -z "$mem_rows" ] || [ "$mem_rows" = "sesame-mem " ] || login_report
 [ "$idle_conns" -eq 0 ] || idle_report
+if [ "$login_cost" != 0 ]; then
+  echo
+  cat "$dir/login-cost.txt"
+fi
 ok=1
