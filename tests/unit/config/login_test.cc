@@ -118,3 +118,17 @@ TEST_CASE("[login] errors tell the operator what to fix", "[config][login]") {
     CHECK(hasError(r, "14:1", "users"));
   }
 }
+
+TEST_CASE("a route cannot claim sesame's own paths", "[config][login]") {
+  TempDir dir;
+  for (const char* path : {"/.sesame/", "/.sesame", "/.sesame/login"}) {
+    LoadResult r = dir.load(std::string(kMinimal) + "[[route]]\npath = \"" + path +
+                            "\"\nupstream = \"app\"\n");
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "11:8", "sesame's own"));
+  }
+  LoadResult ok = dir.load(std::string(kMinimal) +
+                           "[[route]]\npath = \"/.sesame-docs/\"\nupstream = \"app\"\n");
+  INFO(joinErrors(ok));
+  CHECK(ok.config);
+}
