@@ -95,8 +95,7 @@ void readRoute(TableReader& entry, const std::string& name, Config& config) {
                                                   "which no request path can match");
     } else if (std::string problem = routePathProblem(*path); !problem.empty()) {
       entry.diag().error(*entry.find("path"), name + ".path " + quote(*path) + " " + problem);
-    } else if (path->starts_with("/.sesame") &&
-               (path->size() == 8 || (*path)[8] == '/')) {
+    } else if (path->starts_with("/.sesame") && (path->size() == 8 || (*path)[8] == '/')) {
       // sesame answers these itself, before any route (sesame(8)).
       entry.diag().error(*entry.find("path"),
                          name + ".path " + quote(*path) +
