@@ -163,7 +163,7 @@ build-fuzz/%: build-fuzz/obj/tests/fuzz/%.o build-fuzz/libsesame.a
 build-fuzz/config_parser: $(FUZZ_TOML_OBJS) build-fuzz/libsesame.a
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang++ -fsanitize=fuzzer,address,undefined $^ \
-	  $(shell pkg-config --libs libevent_core openssl hiredis 2>/dev/null) -o $@
+	  $(shell pkg-config --libs libevent_core openssl hiredis 2>/dev/null) -lcrypt -o $@
 
 fuzz: fuzz-bins
 	$(Q)FUZZ_JOBS=$(JOBS) bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
