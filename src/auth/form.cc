@@ -105,4 +105,17 @@ std::optional<LoginForm> parseLoginForm(std::string_view body, std::string* erro
   return form;
 }
 
+std::vector<std::string> formValues(std::string_view query, std::string_view name) {
+  std::vector<std::string> out;
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    size_t eq = pair.find('=');
+    if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
+    std::string value;
+    if (decode(pair.substr(eq + 1), value)) out.push_back(std::move(value));
+  }
+  return out;
+}
+
 }  // namespace sesame::auth

@@ -29,60 +29,6 @@ void appendField(std::string& out, std::string_view name, std::string_view value
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Every value of the query parameter `name` ('+' a space, %XX a byte);
-// a bad escape drops that value.
-std::vector<std::string> queryValues(std::string_view query, std::string_view name) {
-  std::vector<std::string> out;
-  while (!query.empty()) {
-    std::string_view pair = query.substr(0, query.find('&'));
-    query.remove_prefix(std::min(query.size(), pair.size() + 1));
-    size_t eq = pair.find('=');
-    if (pair.substr(0, eq) != name || eq == std::string_view::npos) continue;
-    std::string value;
-    bool ok = true;
-    for (size_t i = eq + 1; i < pair.size() && ok; ++i) {
-      if (pair[i] == '+') {
-        value += ' ';
-      } else if (pair[i] != '%') {
-        value += pair[i];
-      } else if (i + 2 < pair.size() && hexValue(pair[i + 1]) >= 0 && hexValue(pair[i + 2]) >= 0) {
-        value += static_cast<char>(hexValue(pair[i + 1]) * 16 + hexValue(pair[i + 2]));
-        i += 2;
-      } else {
-        ok = false;
-      }
-    }
-    if (ok) out.push_back(std::move(value));
-  }
-  return out;
-}
-
-// Percent-encodes everything but RFC 3986 unreserved characters, so an
-// absolute URL survives as one query value.
-std::string percentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
-
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& item : items) {
@@ -169,7 +115,7 @@ void OwnEndpoints::start(http::RequestHead& req, const ClientView& client, std::
     r_.csrf = std::move(form->csrf);
     r_.return_to = std::move(form->return_to);
   } else if (r_.endpoint == Endpoint::kLogin) {
-    std::vector<std::string> values = queryValues(query, "return_to");
+    std::vector<std::string> values = auth::formValues(query, "return_to");
     if (!values.empty()) r_.return_to = values.front();
   }
   if (ctx_.login != nullptr) {
@@ -221,7 +167,7 @@ void OwnEndpoints::answerAuth() {
     // proxy's operator wrote, never from X-Forwarded-Uri (a client's word).
     std::string_view target = r_.req->target;
     size_t q = target.find('?');
-    std::vector<std::string> wanted = queryValues(
+    std::vector<std::string> wanted = auth::formValues(
         q == std::string_view::npos ? std::string_view() : target.substr(q + 1), "group");
     if (!wanted.empty() && std::none_of(wanted.begin(), wanted.end(), [&](const std::string& g) {
           return std::find(s->groups.begin(), s->groups.end(), g) != s->groups.end();
@@ -248,8 +194,9 @@ void OwnEndpoints::answerAuth() {
         auth::allowedReturnUrl(original->url, ctx_.login->forward_auth_hosts)) {
       // The form itself, whatever login_url says: it is the page that
       // accepts an absolute return address.
-      appendField(fields, "Location",
-                  std::string(auth::kLoginPath) + "?return_to=" + percentEncode(original->url));
+      appendField(
+          fields, "Location",
+          std::string(auth::kLoginPath) + "?return_to=" + session::percentEncode(original->url));
       if (!original->from_original_url) return respond(302, std::move(fields));
     }
   }

@@ -83,14 +83,11 @@ bool safeReturnPath(std::string_view path) {
   return true;
 }
 
-std::string loginLocation(std::string_view login_url, std::string_view target) {
+std::string percentEncode(std::string_view text, std::string_view keep) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  if (!safeReturnPath(target)) target = "/";
-  std::string out(login_url);
-  out.append(login_url.find('?') == std::string_view::npos ? "?" : "&");
-  out.append("return_to=");
-  for (unsigned char c : target) {
-    if (unreserved(c) || c == '/') {
+  std::string out;
+  for (unsigned char c : text) {
+    if (unreserved(c) || keep.find(static_cast<char>(c)) != std::string_view::npos) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -98,6 +95,15 @@ std::string loginLocation(std::string_view login_url, std::string_view target) {
       out.push_back(kHex[c & 0xF]);
     }
   }
+  return out;
+}
+
+std::string loginLocation(std::string_view login_url, std::string_view target) {
+  if (!safeReturnPath(target)) target = "/";
+  std::string out(login_url);
+  out.append(login_url.find('?') == std::string_view::npos ? "?" : "&");
+  out.append("return_to=");
+  out.append(percentEncode(target, "/"));
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sesame::auth {
 
@@ -33,5 +34,9 @@ struct LoginForm {
 // return_to over kMaxFormReturnToBytes. On refusal: nullopt and `*error` says why, naming the
 // field but never quoting a value.
 [[nodiscard]] std::optional<LoginForm> parseLoginForm(std::string_view body, std::string* error);
+
+// Every value of the field `name` in an urlencoded query or body, decoded
+// as above; a value with a bad escape is left out.
+[[nodiscard]] std::vector<std::string> formValues(std::string_view query, std::string_view name);
 
 }  // namespace sesame::auth

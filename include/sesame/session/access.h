@@ -58,4 +58,8 @@ struct Lookup {
 // rely on its caller for that.
 [[nodiscard]] std::string loginLocation(std::string_view login_url, std::string_view target);
 
+// `text` with every byte but RFC 3986 §2.3 unreserved characters and those
+// in `keep` written as %XX, so it survives as one query value.
+[[nodiscard]] std::string percentEncode(std::string_view text, std::string_view keep = {});
+
 }  // namespace sesame::session
