@@ -22,7 +22,7 @@ BUILD ?= build-asan
 endif
 
 Q := $(if $(filter 1,$(V)),,@)
-PKGS := libevent_core libevent_openssl libevent_pthreads openssl hiredis tomlplusplus
+PKGS := libevent_core libevent_openssl libevent_pthreads openssl hiredis tomlplusplus jansson
 CXXFLAGS_BASE := -std=c++20 -O2 -g -Wall -Wextra -Werror -Iinclude -MMD -MP -pthread
 # GCC's -Wmaybe-uninitialized gives false positives under sanitizers (in
 # libstdc++'s <regex>, which Catch2 includes): off in sanitized builds only.
@@ -37,14 +37,19 @@ BASE_SRCS := $(wildcard src/base/*.cc)
 NET_SRCS := $(wildcard src/net/*.cc)
 TLS_SRCS := $(wildcard src/tls/*.cc)
 HTTP_SRCS := $(wildcard src/http/*.cc)
+JOSE_SRCS := $(wildcard src/jose/*.cc)
 CONFIG_SRCS := $(wildcard src/config/*.cc)
 SESSION_SRCS := $(wildcard src/session/*.cc)
 AUTH_SRCS := $(wildcard src/auth/*.cc)
+OUTBOUND_SRCS := $(wildcard src/outbound/*.cc)
+OIDC_SRCS := $(wildcard src/oidc/*.cc)
+IDENTITY_SRCS := $(wildcard src/identity/*.cc)
 PROXY_SRCS := $(wildcard src/proxy/*.cc)
 ADMIN_SRCS := $(wildcard src/admin/*.cc)
 SERVER_SRCS := $(filter-out src/server/main.cc,$(wildcard src/server/*.cc))
-LIB_SRCS := $(BASE_SRCS) $(NET_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(CONFIG_SRCS) $(SESSION_SRCS) \
-  $(AUTH_SRCS) $(PROXY_SRCS) $(ADMIN_SRCS) $(SERVER_SRCS)
+LIB_SRCS := $(BASE_SRCS) $(NET_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(JOSE_SRCS) $(CONFIG_SRCS) \
+  $(SESSION_SRCS) $(AUTH_SRCS) $(OUTBOUND_SRCS) $(OIDC_SRCS) $(IDENTITY_SRCS) $(PROXY_SRCS) \
+  $(ADMIN_SRCS) $(SERVER_SRCS)
 UNIT_SRCS := $(wildcard tests/unit/*.cc tests/unit/*/*.cc)
 FUZZ_SRCS := $(wildcard tests/fuzz/*.cc)
 
@@ -120,8 +125,8 @@ asan-bins: deps
 # archive, and each target links only the members it uses. Compiling every
 # source into every target took 1.25 CPU-minutes per target, one file at a
 # time; the archive and six links take 2.3 for all six.
-FUZZ_LIB_SRCS := $(BASE_SRCS) $(NET_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(CONFIG_SRCS) $(SESSION_SRCS) \
-  $(AUTH_SRCS)
+FUZZ_LIB_SRCS := $(BASE_SRCS) $(NET_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(JOSE_SRCS) $(CONFIG_SRCS) \
+  $(SESSION_SRCS) $(AUTH_SRCS) $(OUTBOUND_SRCS) $(OIDC_SRCS) $(IDENTITY_SRCS)
 FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_FLAGS := -std=c++20 -O1 -g -Iinclude -MMD -MP $(FUZZ_SAN) \
   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   g++ make pkg-config
-  libevent-dev libssl-dev libhiredis-dev libtomlplusplus-dev catch2 libcrypt-dev
+  libevent-dev libssl-dev libhiredis-dev libtomlplusplus-dev catch2 libcrypt-dev libjansson-dev
   clang libclang-rt-14-dev
   python3 openssl curl
   nginx wrk redis-server goaccess haproxy logrotate

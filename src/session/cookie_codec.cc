@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "base64url.h"
+#include "sesame/base/base64url.h"
 #include "crypto.h"
 
 namespace sesame::session {

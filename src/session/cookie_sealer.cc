@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "base64url.h"
+#include "sesame/base/base64url.h"
 #include "crypto.h"
 #include "sesame/session/control_headers.h"
 #include "sesame/session/cookie_codec.h"

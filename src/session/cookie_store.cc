@@ -5,7 +5,7 @@
 #include <array>
 #include <utility>
 
-#include "base64url.h"
+#include "sesame/base/base64url.h"
 #include "crypto.h"
 #include "login_text.h"
 #include "sesame/base/log.h"

@@ -1,4 +1,4 @@
-// Private to session/: base64url without padding (RFC 4648 §5), one spelling per byte string.
+// base64url without padding (RFC 4648 §5), one spelling per byte string.
 #pragma once
 
 #include <cstddef>
@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace sesame::session {
+namespace sesame {
 
 // The number of characters `n` bytes encode to.
 constexpr size_t base64urlLength(size_t n) {
@@ -30,4 +30,4 @@ constexpr size_t base64urlLength(size_t n) {
 // character.
 [[nodiscard]] std::optional<std::string> base64urlDecode(std::string_view in);
 
-}  // namespace sesame::session
+}  // namespace sesame

@@ -1,8 +1,8 @@
-#include "base64url.h"
+#include "sesame/base/base64url.h"
 
 #include <array>
 
-namespace sesame::session {
+namespace sesame {
 
 namespace {
 
@@ -87,4 +87,4 @@ std::optional<std::string> base64urlDecode(std::string_view in) {
   return out;
 }
 
-}  // namespace sesame::session
+}  // namespace sesame
