@@ -11,9 +11,11 @@
 //   issuer        "https://127.0.0.1:PORT" (the host may be localhost)
 //   port          the port to listen on, on 127.0.0.1 only
 //   cert, key     PEM files of its TLS certificate (idp.py: signed by a test CA)
-//   keys          private signing JWKs (each with kid); the FIRST signs, the
-//                 others are only published. Key rotation: restart with
-//                 [new, old] and the ID tokens carry a kid the RP never saw.
+//   keys          private signing JWKs (each with kid), all published; the
+//                 FIRST key of the client's algorithm signs
+//                 (id_token_signed_response_alg, default RS256: the first
+//                 RSA key). Key rotation: restart with [new, old] (same
+//                 type) and the ID tokens carry a kid the RP never saw.
 //   cookie_keys   secrets for its signed cookies (stable across restarts)
 //   state_file    where sessions, grants and tokens persist, so a restart
 //                 (key rotation) keeps the RP's refresh tokens and the
