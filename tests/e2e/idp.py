@@ -138,6 +138,12 @@ def generate_key(kind="rsa", kid=None):
     return json.loads(out)
 
 
+def key_pem(jwk):
+    """The private JWK as PKCS#8 PEM text (what a PEM key file holds)."""
+    return subprocess.run([node(), PROVIDER_JS, "--pem"], input=json.dumps(jwk), check=True,
+                          capture_output=True, text=True, timeout=30).stdout
+
+
 def public_jwk(jwk):
     """The public half of a JWK (drops d, p, q, dp, dq, qi)."""
     return {k: v for k, v in jwk.items() if k not in ("d", "p", "q", "dp", "dq", "qi")}

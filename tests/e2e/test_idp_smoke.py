@@ -340,3 +340,48 @@ def test_idp_hostile_modes(env):
     signing_input, sig = jwt.rsplit(".", 1)
     assert idp.b64url(hmac.new(b"k", signing_input.encode(), hashlib.sha256).digest()) == sig
     assert idp.jwt_parts(jwt)[0]["typ"] == "logout+jwt"
+
+
+@timeout(60)
+def test_idp_jwt_access_tokens_and_private_key_jwt(env):
+    """api_audience makes access tokens JWTs (bearer tests); a client may
+    authenticate with private_key_jwt (its public key registered as jwks:
+    here the hostile provider's, which mints the client assertion)."""
+    h = idp.start_hostile(env)
+    rsa = [k for k in h.jwks()["keys"] if k["kty"] == "RSA"][0]
+    redirect_uri = "https://127.0.0.1:%d/cb" % free_port()
+    p = idp.start_provider(env, clients=[{"client_id": "kj", "token_endpoint_auth_method": "private_key_jwt",
+                                          "jwks": {"keys": [rsa]}, "redirect_uris": [redirect_uri]}],
+                           accounts=ACCOUNTS, extra={"api_audience": "https://api.test"})
+    agent = idp.Agent(p.ca_file)
+    verifier, challenge = idp.pkce_pair()
+    url = p.authorization_url("kj", redirect_uri, scope="openid groups api", state="s", nonce="n",
+                              code_challenge=challenge)
+    code = code_from(idp.provider_login(agent, agent.get(url), p.issuer, "alice", "alice's password"),
+                     redirect_uri, "s")
+    now = int(time.time())
+
+    def assertion():
+        return h.sign({"iss": "kj", "sub": "kj", "aud": p.issuer + "/token", "jti": secrets.token_hex(8),
+                       "iat": now, "exp": now + 60})
+
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    status, body = p.token(dict(form, client_assertion=h.sign({"iss": "kj", "sub": "kj"}, key="rogue")))
+    assert status == 401 and body["error"] == "invalid_client", (status, body)
+    status, body = p.token(dict(form, client_assertion=assertion()))
+    assert status == 200, (status, body)
+    header, claims = idp.jwt_parts(body["access_token"])
+    assert header["typ"] == "at+jwt" and header["alg"] == "RS256", header
+    assert header["kid"] == p.keys[0]["kid"], header
+    assert claims["aud"] == "https://api.test" and claims["iss"] == p.issuer and claims["sub"] == "alice"
+    assert claims["client_id"] == "kj" and "api" in claims["scope"].split(), claims
+    assert idp.jwt_parts(body["id_token"])[1]["groups"] == ["staff", "admins"]
+    status, body = p.token({"grant_type": "refresh_token", "refresh_token": body["refresh_token"],
+                            "client_assertion_type": form["client_assertion_type"],
+                            "client_assertion": assertion()})
+    assert status == 200 and idp.jwt_parts(body["access_token"])[1]["aud"] == "https://api.test", body
+
+    pem = idp.key_pem(idp.generate_key("ec"))
+    assert pem.startswith("-----BEGIN PRIVATE KEY-----"), pem[:40]

@@ -5,6 +5,9 @@
 // Usage: node tests/oidc/provider.mjs CONFIG.json
 //        node tests/oidc/provider.mjs --keygen rsa|ec|ed25519 [KID]
 //          (prints a private JWK; needs no npm package)
+//        node tests/oidc/provider.mjs --pem < JWK.json
+//          (prints that private JWK as PKCS#8 PEM, e.g. for an RP's
+//          private_key_jwt client key)
 // Prints "ready" on stdout once it listens. SIGTERM/SIGINT stop it.
 //
 // CONFIG.json:
@@ -43,6 +46,11 @@
 //                 and ID tokens carry sid).
 //   accounts      { ID: { password?, claims: { preferred_username, email,
 //                 email_verified, groups, name, ... } } }; sub = ID.
+//   api_audience  optional: access tokens become JWTs (RFC 9068, typ
+//                 at+jwt, RS256, aud = this value, scope "api" when asked)
+//                 for every client, as for a bearer-token API behind the RP;
+//                 such a token is not good at the userinfo endpoint.
+//                 Without it access tokens are opaque.
 //
 // Scopes and claims: openid (sub), profile (preferred_username, name),
 // email (email, email_verified), groups (groups), offline_access. Claims of
@@ -80,7 +88,7 @@
 // Outgoing back-channel POSTs verify TLS with the default CAs plus
 // NODE_EXTRA_CA_CERTS (idp.py points it at the test CAs) and resolve names
 // to IPv4 only (sesame listens on 127.0.0.1; "localhost" may be ::1 first).
-import { randomUUID, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import * as dns from 'node:dns';
 import { readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import * as https from 'node:https';
@@ -102,7 +110,13 @@ if (process.argv[2] === '--keygen') {
 
 // stdout carries only "ready": the library's notices go to stderr (the log).
 console.info = console.error;
-const { default: Provider } = await import('oidc-provider');
+if (process.argv[2] === '--pem') {
+  const jwk = JSON.parse(readFileSync(0, 'utf8'));
+  process.stdout.write(createPrivateKey({ key: jwk, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }));
+  process.exit(0);
+}
+
+const { default: Provider, errors } = await import('oidc-provider');
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
@@ -259,6 +273,23 @@ const provider = new Provider(config.issuer, {
     claimsParameter: { enabled: false },
     revocation: { enabled: true },
     userinfo: { enabled: true },
+    ...(config.api_audience ? {
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => config.api_audience,
+        useGrantedResource: () => true,
+        getResourceServerInfo(ctx, indicator) {
+          if (indicator !== config.api_audience) throw new errors.InvalidTarget();
+          return {
+            scope: 'api',
+            audience: indicator,
+            accessTokenTTL: config.access_ttl || 20,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    } : {}),
   },
   ttl: {
     AccessToken: config.access_ttl || 20,
@@ -286,6 +317,9 @@ const provider = new Provider(config.issuer, {
         accountId: ctx.oidc.session.accountId,
       });
     grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
+    if (config.api_audience) {
+      grant.addResourceScope(config.api_audience, ctx.oidc.requestParamScopes.has('api') ? 'api' : '');
+    }
     await grant.save();
     return grant;
   },
