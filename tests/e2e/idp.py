@@ -346,7 +346,6 @@ def start_provider(env, clients=None, accounts=None, keys=None, access_ttl=20, r
       host name (127.0.0.1 or localhost); extra: more provider.json keys
       (id_token_ttl, refresh_ttl, session_ttl)."""
     node()
-    _need_modules()
     return Provider(env, clients or [], accounts or {}, keys or [generate_key("rsa")], access_ttl,
                     refresh, consent, host, extra)
 
@@ -466,8 +465,7 @@ class Agent:
             headers_out = {}
             for name, value in r.headers.items():
                 headers_out.setdefault(name.lower(), []).append(value)
-            return Reply(r.status if hasattr(r, "status") and r.status else r.code, headers_out,
-                         r.read(), url)
+            return Reply(r.code, headers_out, r.read(), url)
 
     def get(self, url, **kw):
         return self.request("GET", url, **kw)
