@@ -25,7 +25,7 @@ import time
 
 from harness import timeout
 from test_login import ROUTES, sign_in, start
-from test_session import HTML, JSON, Browser, echoed
+from test_session import HTML, Browser
 
 ALL_ROUTES = ROUTES + [{"path": "/sess", "upstream": "app", "auth": "session"}]
 ED25519_SPKI = bytes.fromhex("302a300506032b6570032100")
