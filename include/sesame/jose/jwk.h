@@ -61,7 +61,8 @@ struct KeySet {
 
 // The public JWK of `key` (RSA, EC P-256 or Ed25519) as one JSON object with
 // "kty", the key members, "use":"sig", "kid" unless empty and "alg" when
-// given; never a private member. nullopt for other keys.
+// given; never a private member. nullopt for other keys and for an `alg`
+// that does not fit the key.
 [[nodiscard]] std::optional<std::string> publicJwkJson(const evp_pkey_st* key, std::string_view kid,
                                                        std::optional<Alg> alg);
 
