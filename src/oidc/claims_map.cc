@@ -19,9 +19,9 @@ std::string lowered(std::string_view s) {
 
 // The user name ends up in a header and in log lines: no control bytes
 // (CR/LF would split a header; NUL cuts C strings), DEL included.
-bool validUser(std::string_view user) {
-  if (user.empty() || user.size() > kMaxClaimBytes) return false;
-  return std::none_of(user.begin(), user.end(), [](char c) {
+bool validName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxClaimBytes) return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
     const auto b = static_cast<unsigned char>(c);
     return b < 0x20 || b == 0x7f;
   });
@@ -34,7 +34,55 @@ AccessDecision deny(Denial denial, std::string why) {
   return d;
 }
 
+std::string copy(json::Value claims, std::string_view name) {
+  return std::string(claims.get(name).string().value_or(std::string_view()));
+}
+
 }  // namespace
+
+bool readClaims(json::Value claims, std::string_view user_claim, std::string_view groups_claim,
+                Claims* out, std::string* why) {
+  out->sub = copy(claims, "sub");
+  out->sid = copy(claims, "sid");
+  out->email = copy(claims, "email");
+  out->email_verified = claims.get("email_verified").boolean().value_or(false);
+  out->user.reset();
+  if (const std::optional<std::string_view> user = claims.get(user_claim).string())
+    out->user = std::string(*user);
+  out->groups.clear();
+  if (groups_claim.empty()) return true;
+  const json::Value groups = claims.get(groups_claim);
+  const std::string name = "groups claim \"" + log::printable(groups_claim, 64) + "\"";
+  if (!groups.exists() || groups.isNull()) return true;
+  if (const std::optional<std::string_view> one = groups.string()) {
+    if (!validName(*one)) {
+      *why = name + " is empty, longer than 255 bytes or holds control characters";
+      return false;
+    }
+    out->groups.emplace_back(*one);
+    return true;
+  }
+  if (!groups.isArray()) {
+    *why = name + " is neither a string nor an array of strings";
+    return false;
+  }
+  if (groups.size() > kMaxGroups) {
+    *why = name + " lists more than " + std::to_string(kMaxGroups) + " groups";
+    return false;
+  }
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const std::optional<std::string_view> g = groups.at(i).string();
+    if (!g || !validName(*g)) {
+      *why = name +
+             " holds a value that is not a non-empty string of at most 255 bytes "
+             "without control characters";
+      out->groups.clear();
+      return false;
+    }
+    out->groups.emplace_back(*g);
+  }
+  return true;
+}
 
 std::optional<std::string> emailDomain(std::string_view email) {
   const size_t at = email.rfind('@');
@@ -43,7 +91,7 @@ std::optional<std::string> emailDomain(std::string_view email) {
 }
 
 AccessDecision decideAccess(const Claims& claims, const AccessPolicy& policy) {
-  if (!claims.user || !validUser(*claims.user)) {
+  if (!claims.user || !validName(*claims.user)) {
     return deny(Denial::kNoUser, "the token's \"" + policy.user_claim +
                                      "\" claim is not a usable user name (absent, not a "
                                      "string, empty, longer than 255 bytes or with control "

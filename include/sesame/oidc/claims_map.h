@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sesame/base/json_reader.h"
+
 namespace sesame::oidc {
 
 // Bounds on what a token may bring into a session and into identity
@@ -30,6 +32,16 @@ struct Claims {
   // strings is the list; absent is no group.
   std::vector<std::string> groups;
 };
+
+// Reads `claims` (a verified token's claims object) into a Claims: sub,
+// sid, email and email_verified when of the right type, `user_claim` when
+// a string, and `groups_claim` (absent or null: no groups). Refused, with
+// `why` naming the claim: a groups claim that is neither a string nor an
+// array of strings, more than kMaxGroups groups, or a group that is empty,
+// longer than kMaxClaimBytes or holds control characters (groups become
+// identity headers).
+[[nodiscard]] bool readClaims(json::Value claims, std::string_view user_claim,
+                              std::string_view groups_claim, Claims* out, std::string* why);
 
 struct AccessPolicy {
   std::string user_claim = "sub";
