@@ -410,7 +410,7 @@ TEST_CASE("[oidc] value checks", "[config][oidc]") {
            Case{"http_timeout = \"0s\"", "16:16", "oidc.http_timeout must be greater than zero"},
            Case{"http_timeout = \"6m\"", "16:16", "at most \"5m\""},
            Case{"discovery_interval = \"59s\"", "16:22", "at least \"1m\""},
-           Case{"display_name = \"\"", "16:16", "oidc.display_name must be 1 to 200 bytes"},
+           Case{"display_name = \"a\\tb\"", "16:16", "oidc.display_name must be at most 200 bytes"},
            Case{"post_logout_redirect = \"http://www.example.com/\"", "16:24",
                 "a path starting with a single \"/\" or an https:// URL"},
            Case{"post_logout_redirect = \"//evil.example\"", "16:24", "single \"/\""},
