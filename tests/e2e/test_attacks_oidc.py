@@ -8,13 +8,12 @@ callback path spelled to dodge sesame's own-path handling.
 """
 
 import secrets
-import subprocess
 import time
 import urllib.parse
 
 import idp
 from harness import Client, timeout
-from test_assertion import assertions, fetch_jwks, verify
+from test_assertion import assertions, fetch_jwks, genkey, verify
 from test_oidc_hostile import (CALLBACK, CLIENT_ID, USER, assert_no_session, assert_signed_in, authorize,
                                begin, callback, redis_sections, session_info, sign_in,
                                start)
@@ -239,9 +238,7 @@ def test_attacks_oidc_backchannel_logout(env):
 @timeout(60)
 def test_attacks_oidc_connection_header_cannot_smuggle_the_assertion(env):
     h = idp.start_hostile(env)
-    key = env.write("assertion.key", "")
-    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key], check=True,
-                   capture_output=True)
+    key = genkey(env, "ed25519", "assertion.key")
     identity = ("[identity]", {"assertion_header": "X-Sesame-Assertion", "assertion_key": key})
     s, _ = start(env, h, sections=(identity,))
     jwks = fetch_jwks(s.port)

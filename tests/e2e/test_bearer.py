@@ -10,11 +10,11 @@ without a token, cookie or not; route groups give 403.
 """
 
 import secrets
-import subprocess
 import time
 
 import idp
 from harness import Client, timeout
+from test_assertion import genkey
 from test_oidc_hostile import assert_signed_in, sign_in, start
 from test_session import HTML, JSON, Browser, echoed
 
@@ -57,18 +57,11 @@ def call(s, path, authorization=None, headers=(), cookie=None):
         c.close()
 
 
-def assertion_key(env, name="assertion.key"):
-    path = env.write(name, "")
-    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", path], check=True,
-                   capture_output=True)
-    return path
-
-
 def bearer_sesame(env, h, up=None, identity=True):
     sections = ()
     if identity:
         sections = (("[identity]", {"assertion_header": "X-Sesame-Assertion",
-                                    "assertion_key": assertion_key(env)}),)
+                                    "assertion_key": genkey(env, "ed25519", "assertion.key")}),)
     return start(env, h, up=up, routes=ROUTES, oidc={"user_claim": "preferred_username"},
                  sections=sections)
 
