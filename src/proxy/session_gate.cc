@@ -146,6 +146,7 @@ void SessionGate::countOp(OpKind kind) {
     case OpKind::kIdentity:
     case OpKind::kTrim:
     case OpKind::kUpdate:
+    case OpKind::kExtra:
       return;
   }
 }
@@ -474,6 +475,7 @@ void SessionGate::planActions(session::ControlActions actions) {
     // Beyond max_per_user the oldest logins end, this one stays (the newest).
     if (ctx_.settings->max_per_user != 0 && !r_.jar) r_.ops.push_back({OpKind::kTrim, false});
     if (data) r_.ops.push_back({OpKind::kUpdate, false});
+    if (!r_.extra.set.empty() || !r_.extra.unset.empty()) r_.ops.push_back({OpKind::kExtra, true});
     if (r_.jar) {
       r_.new_key = "login";  // the cookie follows in finishActions
       return;
@@ -521,12 +523,22 @@ std::string SessionGate::csrfBinding(bool create) {
   return r_.key;
 }
 
-void SessionGate::login(const session::LoginInfo& login) {
+void SessionGate::login(const session::LoginInfo& login, session::Update extra) {
   session::ControlActions actions;
   actions.login = login.user;
   actions.groups = login.groups;
   r_.login_method = login.method;
+  r_.login_tags = login.tags;
+  r_.extra = std::move(extra);
   planActions(std::move(actions));
+  phase_ = Phase::kActions;
+  runNextOp();
+}
+
+void SessionGate::saveData(session::Update update) {
+  r_.extra = std::move(update);
+  r_.new_key = r_.key;
+  r_.ops.push_back({r_.stored ? OpKind::kExtra : OpKind::kCreate, true});
   phase_ = Phase::kActions;
   runNextOp();
 }
@@ -552,6 +564,7 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
         fresh.groups = r_.actions.groups;
       } else {
         for (const session::DataField& field : r_.actions.set) fresh.data[field.key] = field.value;
+        for (const auto& [key, value] : r_.extra.set) fresh.data[key] = value;
       }
       return store.create(r_.new_key, fresh, session::wallClockNow(), std::move(done));
     }
@@ -562,6 +575,7 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
       info.user = *r_.actions.login;
       info.groups = r_.actions.groups;
       info.method = r_.login_method;
+      info.tags = r_.login_tags;
       if (!r_.jar) info.handle = session::CookieCodec::handle(r_.new_id);
       info.address = r_.client;
       if (const http::Header* agent = r_.req->headers.find("User-Agent")) {
@@ -580,6 +594,8 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
       update.unset = r_.actions.unset;
       return store.update(r_.new_key, update, session::wallClockNow(), std::move(done));
     }
+    case OpKind::kExtra:
+      return store.update(r_.new_key, r_.extra, session::wallClockNow(), std::move(done));
     case OpKind::kDestroy:
       return store.destroy(r_.key, std::move(done));
     case OpKind::kDestroyUser:
@@ -608,7 +624,9 @@ void SessionGate::onOpDone(StoreStatus status) {
     LOG_WARN_LIMITED(
         "session store failed a %s (%s); answering 503 (%s %s): see the store's own messages "
         "(redis ADDRESS: ...) for the cause",
-        r_.actions.login ? "login" : "logout", statusText(status), r_.req->method.c_str(),
+        r_.actions.login                                 ? "login"
+        : r_.actions.logout != session::Logout::kNone ? "logout"
+                                                        : "sign-in step", statusText(status), r_.req->method.c_str(),
         pathOf(*r_.req).c_str());
     r_.failed = true;
   } else if (op.kind == OpKind::kTrim) {

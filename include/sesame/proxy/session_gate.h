@@ -17,6 +17,9 @@
 #include "sesame/config/config.h"
 #include "sesame/http/request_parser.h"
 #include "sesame/http/response_parser.h"
+#include "sesame/identity/assertion_cache.h"
+#include "sesame/identity/signer.h"
+#include "sesame/oidc/provider.h"
 #include "sesame/proxy/metrics.h"
 #include "sesame/session/control_headers.h"
 #include "sesame/session/cookie_codec.h"
@@ -71,6 +74,13 @@ struct SessionContext {
   auth::HashPool* hashing = nullptr;
   session::Store* counters = nullptr;    // brute-force counters: the store, or a memory store
   std::shared_ptr<LoopMailbox> mailbox;  // the worker loop's, for hashing results
+  // [oidc], parallel to Config::oidc: this worker's view of each provider.
+  std::vector<oidc::Provider*> providers;
+  // [identity] assertion_*: the signer (its keys published at
+  // /.sesame/jwks.json) and this worker's cache of signed assertions; null
+  // when off.
+  std::shared_ptr<const identity::Signer> signer;
+  identity::AssertionCache* assertions = nullptr;
   // Parallel to the configuration's routes: whether this worker already
   // logged an upstream Set-Cookie for the session cookie there (a warning
   // per route, not per response).
@@ -132,10 +142,15 @@ class SessionGate {
   // Set-Cookie is in responseFields()); without, "" then.
   [[nodiscard]] std::string csrfBinding(bool create);
   // Logs the inspected browser in as `login.user`: a new session ID (no
-  // fixation), user and groups recorded, [session] max_per_user applied.
-  // onResponseApplied follows (false: the store failed), possibly before
-  // this returns.
-  void login(const session::LoginInfo& login);
+  // fixation), user, groups and tags recorded, [session] max_per_user
+  // applied, then `extra` written to the new session (sesame's own fields:
+  // an OpenID sign-in's tokens). onResponseApplied follows (false: the
+  // store failed), possibly before this returns.
+  void login(const session::LoginInfo& login, session::Update extra = {});
+  // Writes `update` to the inspected session, creating it when only its
+  // cookie exists so far (csrfBinding(true)); onResponseApplied follows
+  // (false: the store failed).
+  void saveData(session::Update update);
   // Ends the inspected session and clears the cookie; onResponseApplied follows.
   void logout();
 
@@ -171,7 +186,16 @@ class SessionGate {
 
  private:
   enum class Phase { kIdle, kLoad, kActions };
-  enum class OpKind { kCreate, kRotate, kIdentity, kTrim, kUpdate, kDestroy, kDestroyUser };
+  enum class OpKind {
+    kCreate,
+    kRotate,
+    kIdentity,
+    kTrim,
+    kUpdate,
+    kExtra,
+    kDestroy,
+    kDestroyUser
+  };
   struct Op {
     OpKind kind;
     bool required;  // a failure answers 503 (login, logout)
@@ -250,6 +274,8 @@ class SessionGate {
     size_t next_op = 0;
     session::ControlActions actions;
     std::string login_method = "app";  // sesame's own form says "password"
+    std::vector<std::string> login_tags;
+    session::Update extra;  // login() and saveData(): sesame's own fields
     session::SessionId new_id;
     std::string new_key;
     bool failed = false;
