@@ -3,10 +3,10 @@
 # benchmark need (prometheus for promtool, which lints /metrics; haproxy as
 # the load balancer in front of sesame in tests and a peer in the benchmark;
 # logrotate to check the shipped logrotate.d entry; chromium and Node.js for
-# the browser tests in tests/browser/, whose npm packages come from its
-# package-lock.json).
+# the browser tests in tests/browser/ and the OpenID test providers in
+# tests/oidc/, whose npm packages come from their package-lock.json).
 # Idempotent: a no-op (no apt-get update, no npm) when all are present and
-# tests/browser/node_modules matches the lock file.
+# each node_modules matches its lock file.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -47,15 +47,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 fi
 
-# playwright-core for tests/browser/, exactly as locked. npm ci starts from
-# an empty node_modules, so it runs only when the lock file changed since the
-# last install (the stamp holds the lock file's hash). playwright-core drives
-# Debian's /usr/bin/chromium and downloads no browser of its own.
-browser=$root/tests/browser
-stamp=$browser/node_modules/.lock-sha256
-want=$(sha256sum "$browser/package-lock.json" | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "deps: npm ci in tests/browser" >&2
-  npm ci --prefix "$browser" --no-audit --no-fund --loglevel=error >/dev/null
-  echo "$want" >"$stamp"
-fi
+# npm packages exactly as locked: playwright-core for tests/browser/ (it
+# drives Debian's /usr/bin/chromium and downloads no browser of its own),
+# oidc-provider for tests/oidc/ (the real OpenID provider of the OIDC tests).
+# npm ci starts from an empty node_modules, so it runs only when the lock
+# file changed since the last install (the stamp holds the lock file's hash).
+for dir in tests/browser tests/oidc; do
+  stamp=$root/$dir/node_modules/.lock-sha256
+  want=$(sha256sum "$root/$dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "deps: npm ci in $dir" >&2
+    npm ci --prefix "$root/$dir" --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$want" >"$stamp"
+  fi
+done
