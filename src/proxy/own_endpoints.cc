@@ -12,6 +12,7 @@
 #include "sesame/auth/session_json.h"
 #include "sesame/base/log.h"
 #include "sesame/http/header_list.h"
+#include "sesame/proxy/oidc_refresh.h"
 #include "sesame/session/access.h"
 #include "sesame/session/cache_control.h"
 #include "sesame/session/control_headers.h"
@@ -261,6 +262,15 @@ std::string OwnEndpoints::pageFields() const {
       form_action += " " + host + (host.find(':') == std::string::npos ? ":*" : "");
     }
   }
+  // The sign-out form's 303 may lead to a provider's end_session_endpoint,
+  // and browsers check form-action along a form's redirects too.
+  for (const oidc::Provider* provider : ctx_.providers) {
+    const oidc::Knowledge* knowledge = provider->knowledge();
+    if (knowledge == nullptr || knowledge->metadata.end_session_endpoint.empty()) continue;
+    std::string_view url = knowledge->metadata.end_session_endpoint;
+    size_t end = url.find('/', url.find("//") + 2);
+    form_action += " " + std::string(url.substr(0, end));
+  }
   std::string fields;
   appendField(fields, "Content-Security-Policy",
               "default-src 'none'; style-src 'unsafe-inline'; form-action " + form_action +
@@ -303,7 +313,9 @@ void OwnEndpoints::rememberOidcSession() {
   const session::Session* s = gate_.session();
   if (s == nullptr || !s->method.starts_with("oidc:")) return;
   r_.logout_provider = providerNamed(std::string_view(s->method).substr(5));
-  if (auto it = s->data.find(".oidc.id_token"); it != s->data.end()) r_.id_token = it->second;
+  if (auto it = s->data.find(std::string(kOidcIdTokenField)); it != s->data.end()) {
+    r_.id_token = it->second;
+  }
 }
 
 bool OwnEndpoints::tokenValid() {

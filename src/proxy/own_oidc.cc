@@ -18,6 +18,7 @@
 #include "sesame/oidc/pkce.h"
 #include "sesame/oidc/token_request.h"
 #include "sesame/oidc/token_response.h"
+#include "sesame/proxy/oidc_refresh.h"
 #include "sesame/proxy/own_endpoints.h"
 #include "sesame/session/access.h"
 
@@ -338,16 +339,21 @@ void OwnEndpoints::checkIdToken() {
     info.tags.push_back("oidc-sid:" + config.name + ":" + checked.claims.sid);
   }
   session::Update extra;
-  extra.set.emplace_back(".oidc.provider", config.name);
-  extra.set.emplace_back(".oidc.sub", checked.claims.sub);
-  extra.set.emplace_back(".oidc.id_token", response.tokens.id_token);
-  extra.set.emplace_back(".oidc.access_token", response.tokens.access_token);
+  extra.set.emplace_back(kOidcProviderField, config.name);
+  extra.set.emplace_back(kOidcSubField, checked.claims.sub);
+  extra.set.emplace_back(kOidcIdTokenField, response.tokens.id_token);
+  extra.set.emplace_back(kOidcAccessTokenField, response.tokens.access_token);
   if (!response.tokens.refresh_token.empty()) {
-    extra.set.emplace_back(".oidc.refresh_token", response.tokens.refresh_token);
-  }
-  if (response.tokens.expires_in) {
-    extra.set.emplace_back(".oidc.expires_at",
-                           std::to_string(trust.now + *response.tokens.expires_in));
+    extra.set.emplace_back(kOidcRefreshTokenField, response.tokens.refresh_token);
+    if (config.refresh && response.tokens.expires_in) {
+      extra.set.emplace_back(kOidcRefreshAtField,
+                             std::to_string(refreshTime(trust.now, *response.tokens.expires_in)));
+    }
+  } else if (config.refresh) {
+    LOG_WARN_LIMITED(
+        "oidc provider \"%s\" gave no refresh token: refresh = true cannot keep this session's "
+        "access token fresh (ask for the offline_access scope, or set refresh = false)",
+        config.name.c_str());
   }
   // The pending sign-ins of this browser end with this one.
   if (const session::Session* s = gate_.session()) {

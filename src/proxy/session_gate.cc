@@ -1,5 +1,8 @@
 #include "sesame/proxy/session_gate.h"
 
+#include "sesame/auth/pages.h"
+#include <charconv>
+
 #include "sesame/base/log.h"
 #include "sesame/session/access.h"
 #include "sesame/session/cache_control.h"
@@ -315,7 +318,19 @@ void SessionGate::absorb(const session::Session& session) {
       }
       headers.add(ids.groups_header, joined);
     }
+    if (ctx_.signer) {
+      // One token per user and host while it stays fresh (AssertionCache):
+      // signing costs tens of microseconds, a cache hit well under one.
+      identity::Claims claims;
+      claims.audience = r_.req->host;
+      claims.user = session.user;
+      claims.groups = *groups;
+      claims.now = session::wallClockNow() / 1000;
+      headers.add(ctx_.settings->assertion.header,
+                  ctx_.assertions->get(ctx_.signer, session.user, claims));
+    }
   }
+  if (session.method.starts_with("oidc:")) noteRefresh(session);
   // Data fields go to anonymous sessions too: a cart before login is the
   // reason an application writes them.
   for (const auto& [key, value] : session.data) {
@@ -338,6 +353,43 @@ void SessionGate::onLoaded(StoreStatus status) {
              log::printable(r_.user.empty() ? std::string_view("?") : r_.user, 64).c_str());
     r_.cleanup = store().destroy(r_.key, [](StoreStatus) {});
   }
+  if (status == StoreStatus::kOk && r_.refresh_provider && !r_.inspecting) {
+    r_.refresh = std::make_unique<OidcRefresh>(
+        store(), *ctx_.providers[*r_.refresh_provider], r_.key,
+        [this](OidcRefresh::Outcome outcome) { onRefreshed(outcome); });
+    return r_.refresh->start();
+  }
+  decide(status);
+}
+
+void SessionGate::noteRefresh(const session::Session& session) {
+  std::string_view name = std::string_view(session.method).substr(5);
+  for (size_t i = 0; i < ctx_.providers.size(); ++i) {
+    if (ctx_.providers[i]->config().name != name || !ctx_.providers[i]->config().refresh) continue;
+    auto at = session.data.find(std::string(kOidcRefreshAtField));
+    int64_t refresh_at = 0;
+    if (at != session.data.end()) {
+      std::from_chars(at->second.data(), at->second.data() + at->second.size(), refresh_at);
+    }
+    if (at != session.data.end() && refresh_at <= session::wallClockNow() / 1000) {
+      r_.refresh_provider = i;
+    }
+  }
+}
+
+void SessionGate::onRefreshed(OidcRefresh::Outcome outcome) {
+  if (outcome != OidcRefresh::Outcome::kEnded) return decide(StoreStatus::kOk);
+  // The provider ended the sign-in: what absorb() added for the user goes.
+  session::IdentityHeaders ids = ctx_.settings->identity;
+  ids.assertion_header = ctx_.settings->assertion.header;
+  session::stripSpoofable(r_.req->headers, ids);
+  r_.has_user = false;
+  r_.user.clear();
+  r_.groups.clear();
+  decide(StoreStatus::kMissing);
+}
+
+void SessionGate::decide(StoreStatus status) {
   bool found = status == StoreStatus::kOk;
   // A store that did not answer may still hold the session: keep the
   // cookie, so the session is back when the store is.
@@ -373,8 +425,7 @@ void SessionGate::onLoaded(StoreStatus status) {
       return finishRequest(0);
     case session::Access::kLoginRedirect:
       if (clear) appendSetCookie(session::clearCookie(*r_.cookie));
-      appendField(r_.response_fields, "Location",
-                  session::loginLocation(ctx_.settings->login_url, r_.req->target));
+      appendField(r_.response_fields, "Location", loginLocation());
       // The redirect names this user's own path: no cache keeps it either.
       r_.no_store = true;
       return finishRequest(302);
@@ -388,6 +439,17 @@ void SessionGate::onLoaded(StoreStatus status) {
     case session::Access::kUnavailable:
       return finishRequest(503);
   }
+}
+
+std::string SessionGate::loginLocation() const {
+  std::string location = session::loginLocation(ctx_.settings->login_url, r_.req->target);
+  // A route tied to one provider signs in there, when sign-in is sesame's own page.
+  if (r_.policy->provider && *r_.policy->provider < ctx_.providers.size() &&
+      ctx_.settings->login_url == auth::kLoginPath) {
+    location += "&provider=" +
+                session::percentEncode(ctx_.providers[*r_.policy->provider]->config().name);
+  }
+  return location;
 }
 
 void SessionGate::issueAnonymous() {

@@ -20,6 +20,7 @@
 #include "sesame/identity/assertion_cache.h"
 #include "sesame/identity/signer.h"
 #include "sesame/oidc/provider.h"
+#include "sesame/proxy/oidc_refresh.h"
 #include "sesame/proxy/metrics.h"
 #include "sesame/session/control_headers.h"
 #include "sesame/session/cookie_codec.h"
@@ -54,6 +55,11 @@ struct SessionShared {
   unsigned hash_threads = 0;
   size_t hash_queue = 0;
   std::shared_ptr<session::MemoryStore> counters;
+  // [oidc], parallel to Config::oidc: what the main thread discovered at
+  // start-up or at this reload (null: a lazy provider not reached then).
+  std::vector<oidc::KnowledgePtr> oidc;
+  // [identity] assertion_*: null when off.
+  std::shared_ptr<const identity::Signer> signer;
 };
 
 // What every connection of one worker uses for sessions. The codec is
@@ -214,10 +220,17 @@ class SessionGate {
   void readCookie();
   void startLoad();
   void onLoaded(session::StoreStatus status);
+  // After the lookup (and any refresh): the access decision.
+  void decide(session::StoreStatus status);
+  // An OpenID session whose access token is due for a refresh ([oidc] refresh).
+  void noteRefresh(const session::Session& session);
+  void onRefreshed(OidcRefresh::Outcome outcome);
   void appendSetCookie(std::string_view value);
   void clearResponseFields();
   void finishRequest(int status);
   void issueAnonymous();
+  // Where a browser without a session is sent to sign in.
+  [[nodiscard]] std::string loginLocation() const;
   void planActions(session::ControlActions actions);
   void runNextOp();
   [[nodiscard]] session::TicketPtr startOp(const Op& op, session::Store::Done done);
@@ -267,6 +280,8 @@ class SessionGate {
     std::string response_fields;
     bool no_store = false;
     std::unique_ptr<session::CookieStore> jar;  // store = "cookie": this request's jar
+    std::optional<size_t> refresh_provider;     // the session's tokens are due for a refresh
+    std::unique_ptr<OidcRefresh> refresh;
     std::string sent_value;                     // the cookie value the client sent
 
     // Control work of the response.
