@@ -1,9 +1,12 @@
 #include "sesame/proxy/session_gate.h"
 
 #include "sesame/auth/pages.h"
+#include <algorithm>
 #include <charconv>
 
 #include "sesame/base/log.h"
+#include "sesame/oidc/access_token.h"
+#include "sesame/oidc/claims_map.h"
 #include "sesame/session/access.h"
 #include "sesame/session/cache_control.h"
 #include "sesame/session/csrf.h"
@@ -223,6 +226,9 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
                                bool https, std::string_view client) {
   begin(req, https, client);
   r_.policy = &policy;
+  // A bearer token is no ambient credential (no browser sends one on its
+  // own), so a token request skips the cross-site check.
+  if (policy.bearer && checkBearer()) return;
   if (policy.csrf && !allowedSite()) return;
   readCookie();
 }
@@ -306,36 +312,108 @@ void SessionGate::absorb(const session::Session& session) {
     r_.loaded->groups = *groups;
   }
   r_.has_user = !session.user.empty();
-  if (r_.has_user) {
-    r_.user = session.user;
-    r_.groups = *groups;
-    headers.add(ids.user_header, session.user);
-    if (!groups->empty()) {
-      std::string joined;
-      for (const std::string& group : *groups) {
-        if (!joined.empty()) joined.append(",");
-        joined.append(group);
-      }
-      headers.add(ids.groups_header, joined);
-    }
-    if (ctx_.signer) {
-      // One token per user and host while it stays fresh (AssertionCache):
-      // signing costs tens of microseconds, a cache hit well under one.
-      identity::Claims claims;
-      claims.audience = r_.req->host;
-      claims.user = session.user;
-      claims.groups = *groups;
-      claims.now = session::wallClockNow() / 1000;
-      headers.add(ctx_.settings->assertion.header,
-                  ctx_.assertions->get(ctx_.signer, session.user, claims));
-    }
-  }
+  if (r_.has_user) addIdentity(session.user, *groups);
   if (session.method.starts_with("oidc:")) noteRefresh(session);
   // Data fields go to anonymous sessions too: a cart before login is the
   // reason an application writes them.
   for (const auto& [key, value] : session.data) {
     headers.add(session::dataHeaderName(ids.data_prefix, key), value);
   }
+}
+
+void SessionGate::addIdentity(std::string_view user, const std::vector<std::string>& groups) {
+  const session::IdentityHeaders& ids = ctx_.settings->identity;
+  http::HeaderList& headers = r_.req->headers;
+  r_.user = user;
+  r_.groups = groups;
+  headers.add(ids.user_header, user);
+  if (!groups.empty()) {
+    std::string joined;
+    for (const std::string& group : groups) {
+      if (!joined.empty()) joined.append(",");
+      joined.append(group);
+    }
+    headers.add(ids.groups_header, joined);
+  }
+  if (ctx_.signer) {
+    // One token per user and host while it stays fresh (AssertionCache):
+    // signing costs tens of microseconds, a cache hit well under one.
+    identity::Claims claims;
+    claims.audience = r_.req->host;
+    claims.user = user;
+    claims.groups = groups;
+    claims.now = session::wallClockNow() / 1000;
+    headers.add(ctx_.settings->assertion.header, ctx_.assertions->get(ctx_.signer, user, claims));
+  }
+}
+
+bool SessionGate::checkBearer() {
+  const http::Header* authz = r_.req->headers.find("Authorization");
+  const bool bearer = authz != nullptr && authz->value.size() > 7 &&
+                      http::equalsIgnoreCase(authz->value.substr(0, 7), "Bearer ");
+  if (!bearer && !r_.policy->bearer_only) return false;
+  // A token request neither uses nor forwards the session cookie.
+  takeCookie(r_.req->headers, ctx_.settings->cookie_name);
+  if (!bearer) {
+    // RFC 6750 §3.1: no credentials, no error code.
+    appendField(r_.response_fields, "WWW-Authenticate", "Bearer realm=\"sesame\"");
+    finishRequest(401);
+    return true;
+  }
+  r_.bearer = authz->value.substr(7);
+  verifyBearer();
+  return true;
+}
+
+void SessionGate::verifyBearer() {
+  oidc::Provider& provider = *ctx_.providers[r_.policy->provider.value_or(0)];
+  const oidc::Knowledge* knowledge = provider.knowledge();
+  if (knowledge == nullptr) {
+    provider.discoverSoon(nullptr);
+    return finishRequest(503);
+  }
+  const config::OidcProviderConfig& config = provider.config();
+  oidc::TokenTrust trust;
+  trust.keys = &knowledge->keys;
+  trust.issuer = config.issuer;
+  trust.now = session::wallClockNow() / 1000;
+  trust.skew = std::chrono::duration_cast<std::chrono::seconds>(config.clock_skew).count();
+  oidc::AccessTokenExpectations expect;
+  expect.audiences = r_.policy->bearer_audience;
+  expect.user_claim = config.user_claim;
+  expect.groups_claim = config.groups_claim;
+  oidc::AccessTokenResult checked = oidc::validateAccessToken(r_.bearer, trust, expect);
+  if (checked.error == oidc::TokenError::kUnknownKey && !r_.bearer_refetched) {
+    r_.bearer_refetched = true;
+    r_.waiter = std::make_shared<std::function<void(bool)>>([this](bool) { verifyBearer(); });
+    if (provider.refetchKeys(r_.waiter)) return;
+  }
+  oidc::AccessPolicy policy;
+  policy.user_claim = config.user_claim;
+  oidc::AccessDecision decision;
+  if (checked.ok()) decision = oidc::decideAccess(checked.claims, policy);
+  if (!checked.ok() || !decision.allowed()) {
+    LOG_INFO_LIMITED("bearer token refused on %s %s from %s: %s",
+                     log::printable(r_.req->method, 32).c_str(),
+                     log::printable(pathOf(*r_.req), 256).c_str(), r_.client.c_str(),
+                     checked.ok() ? decision.why.c_str() : checked.why.c_str());
+    // RFC 6750 §3.1; the reason stays in sesame's log.
+    appendField(r_.response_fields, "WWW-Authenticate",
+                "Bearer realm=\"sesame\", error=\"invalid_token\"");
+    return finishRequest(401);
+  }
+  const std::vector<std::string>& wanted = r_.policy->groups;
+  if (!wanted.empty() && std::none_of(wanted.begin(), wanted.end(), [&](const std::string& g) {
+        return std::find(decision.groups.begin(), decision.groups.end(), g) !=
+               decision.groups.end();
+      })) {
+    appendField(r_.response_fields, "WWW-Authenticate",
+                "Bearer realm=\"sesame\", error=\"insufficient_scope\"");
+    return finishRequest(403);
+  }
+  r_.has_user = true;
+  addIdentity(decision.user, decision.groups);
+  finishRequest(0);
 }
 
 void SessionGate::onLoaded(StoreStatus status) {

@@ -214,6 +214,12 @@ class SessionGate {
   // whenever the sealed value under `key` changed (or clears it when gone).
   void appendJarCookie(std::string_view key);
   void absorb(const session::Session& session);
+  // The identity headers (and the signed assertion) for `user`.
+  void addIdentity(std::string_view user, const std::vector<std::string>& groups);
+  // A bearer route: true when the token (or its absence on a bearer_only
+  // route) settles the request, whose check then goes on without a cookie.
+  bool checkBearer();
+  void verifyBearer();
   void begin(http::RequestHead& req, bool https, std::string_view client);
   // CSRF for unsafe methods, and for every upgrade; false (and the 403 sent) when refused.
   bool allowedSite();
@@ -280,6 +286,9 @@ class SessionGate {
     std::string response_fields;
     bool no_store = false;
     std::unique_ptr<session::CookieStore> jar;  // store = "cookie": this request's jar
+    std::string bearer;  // the request's bearer token
+    bool bearer_refetched = false;
+    oidc::Provider::Waiter waiter;               // a bearer token's keys being read again
     std::optional<size_t> refresh_provider;     // the session's tokens are due for a refresh
     std::unique_ptr<OidcRefresh> refresh;
     std::string sent_value;                     // the cookie value the client sent
