@@ -1,11 +1,24 @@
 #include "sesame/oidc/provider.h"
 
 #include <event2/event.h>
+#include <openssl/pem.h>
 
 #include "sesame/base/log.h"
 #include "sesame/base/loop_mailbox.h"
 
 namespace sesame::oidc {
+namespace {
+
+// The configuration checked the key when it read it; a key that no longer parses here leaves
+// the token requests to fail with a message of their own.
+EvpPkeyPtr loadClientKey(const config::OidcProviderConfig& config) {
+  if (config.client_key_pem.empty()) return nullptr;
+  BioPtr bio(BIO_new_mem_buf(config.client_key_pem.data(),
+                             static_cast<int>(config.client_key_pem.size())));
+  return EvpPkeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+}
+
+}  // namespace
 
 class DiscoveryRun {
  public:
@@ -42,6 +55,10 @@ class DiscoveryRun {
     std::optional<ProviderMetadata> metadata =
         parseProviderMetadata(result.body, config_.issuer, &error);
     if (!metadata) return finish(nullptr, failed("discovery document", error));
+    std::optional<ClientAuth> auth = chooseClientAuth(metadata->token_endpoint_auth_methods,
+                                                      !config_.client_key_pem.empty(), &error);
+    if (!auth) return finish(nullptr, failed("token endpoint authentication", error));
+    client_auth_ = *auth;
     metadata_ = std::move(*metadata);
     outbound::Request request;
     request.url = metadata_.jwks_uri;
@@ -62,6 +79,7 @@ class DiscoveryRun {
     auto knowledge = std::make_shared<Knowledge>();
     knowledge->metadata = std::move(metadata_);
     knowledge->keys = std::move(*keys);
+    knowledge->client_auth = client_auth_;
     finish(std::move(knowledge), {});
   }
 
@@ -76,6 +94,7 @@ class DiscoveryRun {
   DiscoveryDone done_;
   outbound::FetchHandle fetch_;
   ProviderMetadata metadata_;
+  ClientAuth client_auth_ = ClientAuth::kClientSecretBasic;
 };
 
 DiscoveryHandle discover(outbound::Client& client, const config::OidcProviderConfig& config,
@@ -123,6 +142,8 @@ KnowledgePtr discoverNow(const config::OidcProviderConfig& config, std::string* 
 Provider::Provider(event_base* base, std::shared_ptr<LoopMailbox> mailbox,
                    const config::OidcProviderConfig& config, KnowledgePtr initial)
     : config_(config),
+      client_key_(loadClientKey(config)),
+      client_key_alg_(jose::algFromName(config.client_key_alg).value_or(jose::Alg::kES256)),
       client_(base, std::move(mailbox), clientOptions(config)),
       knowledge_(std::move(initial)),
       timer_(event_new(base, -1, 0, onTimerThunk, this)) {
@@ -136,13 +157,24 @@ Provider::Provider(event_base* base, std::shared_ptr<LoopMailbox> mailbox,
 
 Provider::~Provider() = default;
 
+ClientCredentials Provider::credentials() const {
+  ClientCredentials credentials;
+  credentials.method = knowledge_->client_auth;
+  credentials.client_id = config_.client_id;
+  credentials.client_secret = config_.client_secret;
+  credentials.private_key = client_key_.get();
+  credentials.key_alg = client_key_alg_;
+  credentials.key_id = config_.client_key_id;
+  return credentials;
+}
+
 void Provider::arm(std::chrono::milliseconds after) {
   timeval tv{static_cast<time_t>(after.count() / 1000),
              static_cast<suseconds_t>((after.count() % 1000) * 1000)};
   event_add(timer_.get(), &tv);
 }
 
-void Provider::onTimerThunk(evutil_socket_t, short, void* arg) {
+void Provider::onTimerThunk(int, short, void* arg) {
   static_cast<Provider*>(arg)->startDiscovery();
 }
 

@@ -4,7 +4,6 @@
 
 #include "sesame/base/log.h"
 #include "sesame/oidc/id_token.h"
-#include "sesame/oidc/token_request.h"
 #include "sesame/oidc/token_response.h"
 
 namespace sesame::proxy {
@@ -22,6 +21,18 @@ std::optional<std::string_view> field(const session::Session& s, std::string_vie
 
 int64_t refreshTime(int64_t now, int64_t expires_in) {
   return now + expires_in - expires_in / 4;
+}
+
+outbound::Request tokenPost(std::string_view token_endpoint, oidc::TokenRequest request) {
+  outbound::Request out;
+  out.method = "POST";
+  out.url = token_endpoint;
+  if (!request.authorization.empty()) {
+    out.headers.push_back({"Authorization", std::move(request.authorization)});
+  }
+  out.body = std::move(request.body);
+  out.content_type = "application/x-www-form-urlencoded";
+  return out;
 }
 
 OidcRefresh::OidcRefresh(session::Store& store, oidc::Provider& provider, std::string key,
@@ -102,14 +113,16 @@ void OidcRefresh::onLoaded(StoreStatus status) {
   const oidc::Knowledge* knowledge = provider_.knowledge();
   if (!refresh_token || knowledge == nullptr) return finish(Outcome::kSkipped);
   sub_ = std::string(field(*loaded_, kOidcSubField).value_or(""));
-  oidc::TokenRequest request =
-      oidc::refreshRequest(provider_.config(), knowledge->metadata, *refresh_token, now);
-  outbound::Request out;
-  out.method = "POST";
-  out.url = knowledge->metadata.token_endpoint;
-  out.headers = std::move(request.headers);
-  out.body = std::move(request.body);
-  out.content_type = "application/x-www-form-urlencoded";
+  std::string error;
+  std::optional<oidc::TokenRequest> request =
+      oidc::refreshRequest(provider_.credentials(), knowledge->metadata.token_endpoint,
+                           *refresh_token, {}, now, &error);
+  if (!request) {
+    LOG_ERROR("oidc provider \"%s\": cannot make the refresh request: %s",
+              provider_.config().name.c_str(), error.c_str());
+    return finish(Outcome::kSkipped);
+  }
+  outbound::Request out = tokenPost(knowledge->metadata.token_endpoint, std::move(*request));
   fetch_ = provider_.client().fetch(std::move(out),
                                     [this](outbound::Result result) { onTokens(result); });
 }

@@ -16,7 +16,6 @@
 #include "sesame/oidc/logout_token.h"
 #include "sesame/oidc/logout_url.h"
 #include "sesame/oidc/pkce.h"
-#include "sesame/oidc/token_request.h"
 #include "sesame/oidc/token_response.h"
 #include "sesame/proxy/oidc_refresh.h"
 #include "sesame/proxy/own_endpoints.h"
@@ -37,8 +36,6 @@ constexpr std::string_view kFlowPrefix = ".oidc.flow.";
 // The flow's field is named by the first characters of its state (the rest of the state is
 // checked against the stored copy in constant time).
 constexpr size_t kFlowKeyChars = 16;
-// A logout token's jti is remembered this long (tokens older than this are refused anyway).
-constexpr std::chrono::minutes kJtiMemory{10};
 
 void appendField(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
@@ -256,16 +253,17 @@ void OwnEndpoints::exchangeCode() {
   oidc::Provider& provider = *ctx_.providers[r_.flow.provider];
   const oidc::Knowledge* knowledge = provider.knowledge();
   if (knowledge == nullptr) return respond(503);
-  oidc::TokenRequest request = oidc::codeExchangeRequest(
-      provider.config(), knowledge->metadata, r_.code, r_.flow.redirect_uri, r_.flow.verifier,
-      session::wallClockNow() / 1000);
+  std::string error;
+  std::optional<oidc::TokenRequest> request = oidc::codeExchangeRequest(
+      provider.credentials(), knowledge->metadata.token_endpoint, r_.code, r_.flow.redirect_uri,
+      r_.flow.verifier, session::wallClockNow() / 1000, &error);
   r_.code.clear();
-  outbound::Request out;
-  out.method = "POST";
-  out.url = knowledge->metadata.token_endpoint;
-  out.headers = std::move(request.headers);
-  out.body = std::move(request.body);
-  out.content_type = "application/x-www-form-urlencoded";
+  if (!request) {
+    LOG_ERROR("oidc provider \"%s\": cannot make the token request: %s",
+              provider.config().name.c_str(), error.c_str());
+    return respond(500);
+  }
+  outbound::Request out = tokenPost(knowledge->metadata.token_endpoint, std::move(*request));
   fetch_ = provider.client().fetch(std::move(out),
                                    [this](outbound::Result result) { onTokens(result); });
 }
@@ -398,8 +396,9 @@ void OwnEndpoints::checkLogoutToken() {
   trust.algs = knowledge->metadata.id_token_algs;
   trust.now = session::wallClockNow() / 1000;
   trust.skew = std::chrono::duration_cast<std::chrono::seconds>(config.clock_skew).count();
-  oidc::LogoutTokenResult checked =
-      oidc::validateLogoutToken(r_.logout_token, trust, config.client_id);
+  oidc::LogoutTokenExpectations expect;
+  expect.client_id = config.client_id;
+  oidc::LogoutTokenResult checked = oidc::validateLogoutToken(r_.logout_token, trust, expect);
   if (checked.error == oidc::TokenError::kUnknownKey &&
       awaitKeys(r_.flow.provider, &OwnEndpoints::checkLogoutToken)) {
     return;
@@ -412,8 +411,9 @@ void OwnEndpoints::checkLogoutToken() {
   r_.tag = checked.sid.empty() ? "oidc-sub:" + config.name + ":" + checked.sub
                                : "oidc-sid:" + config.name + ":" + checked.sid;
   r_.jti = "oidc-jti:" + config.name + ":" + checked.jti;
+  r_.jti_ttl = std::chrono::seconds(std::max<int64_t>(1, checked.replay_until - trust.now));
   run(Step::kClaim, [this] {
-    ticket_ = ctx_.store->claim(r_.jti, kJtiMemory, session::wallClockNow(),
+    ticket_ = ctx_.store->claim(r_.jti, r_.jti_ttl, session::wallClockNow(),
                                 [this](StoreStatus status) {
                                   r_.status = status;
                                   completed();

@@ -349,8 +349,8 @@ void SessionGate::addIdentity(std::string_view user, const std::vector<std::stri
 
 bool SessionGate::checkBearer() {
   const http::Header* authz = r_.req->headers.find("Authorization");
-  const bool bearer = authz != nullptr && authz->value.size() > 7 &&
-                      http::equalsIgnoreCase(authz->value.substr(0, 7), "Bearer ");
+  const bool bearer = authz != nullptr && authz->value.size() >= 6 &&
+                      http::equalsIgnoreCase(authz->value.substr(0, 6), "Bearer");
   if (!bearer && !r_.policy->bearer_only) return false;
   // A token request neither uses nor forwards the session cookie.
   takeCookie(r_.req->headers, ctx_.settings->cookie_name);
@@ -360,7 +360,14 @@ bool SessionGate::checkBearer() {
     finishRequest(401);
     return true;
   }
-  r_.bearer = authz->value.substr(7);
+  std::optional<std::string_view> token = oidc::bearerToken(authz->value);
+  if (!token) {
+    appendField(r_.response_fields, "WWW-Authenticate",
+                "Bearer realm=\"sesame\", error=\"invalid_request\"");
+    finishRequest(401);
+    return true;
+  }
+  r_.bearer = *token;
   verifyBearer();
   return true;
 }

@@ -12,6 +12,7 @@
 #include "sesame/base/c_handle.h"
 #include "sesame/config/config.h"
 #include "sesame/jose/jwk.h"
+#include "sesame/oidc/authorization.h"
 #include "sesame/oidc/discovery.h"
 #include "sesame/outbound/client.h"
 
@@ -21,6 +22,8 @@ namespace sesame::oidc {
 struct Knowledge {
   ProviderMetadata metadata;
   jose::KeySet keys;
+  // How sesame authenticates at this provider's token endpoint, chosen from what it offers.
+  ClientAuth client_auth = ClientAuth::kClientSecretBasic;
 };
 using KnowledgePtr = std::shared_ptr<const Knowledge>;
 
@@ -69,6 +72,9 @@ class Provider {
   // Null while a lazy provider has not been reached yet.
   [[nodiscard]] const Knowledge* knowledge() const { return knowledge_.get(); }
   [[nodiscard]] outbound::Client& client() { return client_; }
+  // sesame's credentials at the token endpoint (valid while this provider and its knowledge
+  // live); knowledge() must not be null.
+  [[nodiscard]] ClientCredentials credentials() const;
 
   // A token named a key the set lacks: reads the JWKS again unless that was done less than
   // kKeyRefetchInterval ago. True: `waiter` runs later, from the loop, once the read ended.
@@ -78,7 +84,7 @@ class Provider {
   void discoverSoon(const Waiter& waiter);
 
  private:
-  static void onTimerThunk(evutil_socket_t fd, short what, void* arg);
+  static void onTimerThunk(int fd, short what, void* arg);
   void startDiscovery();
   void onDiscovered(KnowledgePtr knowledge, const std::string& error);
   void onKeys(outbound::Result result);
@@ -86,6 +92,8 @@ class Provider {
   void arm(std::chrono::milliseconds after);
 
   const config::OidcProviderConfig& config_;
+  EvpPkeyPtr client_key_;  // private_key_jwt; null with a client secret
+  jose::Alg client_key_alg_ = jose::Alg::kES256;
   outbound::Client client_;
   KnowledgePtr knowledge_;
   EventPtr timer_;

@@ -26,6 +26,10 @@ inline constexpr std::string_view kOidcRefreshAtField = ".oidc.refresh_at";
 // When a token issued at `now` (seconds) for `expires_in` seconds is refreshed.
 [[nodiscard]] int64_t refreshTime(int64_t now, int64_t expires_in);
 
+// The POST of a token request to `token_endpoint`.
+[[nodiscard]] outbound::Request tokenPost(std::string_view token_endpoint,
+                                          oidc::TokenRequest request);
+
 class OidcRefresh {
  public:
   enum class Outcome {

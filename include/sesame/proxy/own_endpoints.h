@@ -165,6 +165,7 @@ class OwnEndpoints {
     std::string id_token;  // logout: the ending session's, for id_token_hint
     std::optional<size_t> logout_provider;
     std::string jti;
+    session::Millis jti_ttl{0};
     std::string tag;  // back-channel logout: the sessions to end
   };
   RequestState r_;
