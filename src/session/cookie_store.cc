@@ -5,9 +5,9 @@
 #include <array>
 #include <utility>
 
-#include "sesame/base/base64url.h"
 #include "crypto.h"
 #include "login_text.h"
+#include "sesame/base/base64url.h"
 #include "sesame/base/log.h"
 #include "sesame/session/memory_store.h"
 
