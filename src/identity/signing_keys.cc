@@ -24,6 +24,9 @@ namespace {
 constexpr size_t kP256Bytes = 32;  // a coordinate, r or s (RFC 7518 §3.4, §6.2.1.2)
 constexpr size_t kEd25519Bytes = 32;
 constexpr size_t kSignatureBytes = 64;  // ES256 R || S and Ed25519 alike
+// A P-256 or Ed25519 PEM key is a few hundred bytes; a limit keeps a path
+// mistyped as a log file or a certificate bundle from being parsed whole.
+constexpr size_t kMaxPemBytes = 64 * 1024;
 
 [[noreturn]] void cryptoFailure(const char* what) {
   std::fprintf(stderr,
@@ -57,6 +60,10 @@ struct Parsed {
 
 Parsed parsePem(const KeyText& text) {
   Parsed out;
+  if (text.pem.size() > kMaxPemBytes) {
+    out.error = text.name + ": larger than 64 KiB; is this the right file?";
+    return out;
+  }
   ERR_clear_error();
   BioPtr bio(BIO_new_mem_buf(text.pem.data(), static_cast<int>(text.pem.size())));
   if (bio) out.key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr));

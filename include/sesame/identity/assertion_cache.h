@@ -25,7 +25,9 @@ struct CacheLimits {
 
 // Owned by one worker and used only from its thread: no locks. Keyed by
 // (session, audience); `session` is whatever names the session to this
-// worker (store key or handle) and is kept in memory only.
+// worker (store key or handle) and is kept in memory only. The audience
+// should be the routed host (a configured name), so one session holds at
+// most one entry per route, not one per Host header a client invents.
 class AssertionCache {
  public:
   explicit AssertionCache(CacheLimits limits = {});

@@ -54,10 +54,11 @@ class SigningKeys {
   };
 
   // Loads PEM private keys (PKCS#8 "PRIVATE KEY" or SEC1 "EC PRIVATE KEY";
-  // unencrypted). Refuses an empty list, text with no key, an encrypted key,
-  // any key type other than EC P-256 and Ed25519 (RSA, Ed448, other curves),
-  // and the same key given twice; the error names the key's KeyText::name
-  // and says what to use instead. Nothing is logged (key text is secret).
+  // unencrypted). Refuses an empty list, text over 64 KiB, text with no
+  // key, an encrypted key, any key type other than EC P-256 and Ed25519
+  // (RSA, Ed448, other curves) and the same key given twice; the error
+  // names the key's KeyText::name and says what to use instead. Nothing is
+  // logged (key text is secret).
   struct LoadResult;
   [[nodiscard]] static LoadResult load(std::span<const KeyText> texts);
 

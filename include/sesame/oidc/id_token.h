@@ -46,7 +46,8 @@ struct IdTokenResult {
 //    kAudience; with several audiences "azp" required, and when present
 //    "azp" must be client_id: kAuthorizedParty (§3.1.3.7 steps 4-5);
 //  - exp required, nbf and iat when present, each with trust.skew:
-//    kExpired, kNotYetValid, kIssuedInFuture; iat is required (§2);
+//    kExpired, kNotYetValid, kIssuedInFuture; iat is required (§2; absent:
+//    kClaims);
 //  - "nonce" equal to expectations.nonce, compared in constant time:
 //    kNonce;
 //  - "sub" a non-empty string of at most 255 bytes (§2), equal to

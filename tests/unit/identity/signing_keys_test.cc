@@ -168,6 +168,10 @@ TEST_CASE("identity: keys that cannot sign assertions are refused with the reaso
     CHECK(loadError(generatePem("ED448")).find("keys/bad.pem: key type ED448 is not supported") ==
           0);
   }
+  SECTION("a file far bigger than a key") {
+    CHECK(loadError(generatePem("ED25519") + std::string(70'000, '#'))
+              .find("keys/bad.pem: larger than 64 KiB") == 0);
+  }
   SECTION("no key in the text") {
     CHECK(loadError("hello").find("keys/bad.pem: no PEM private key found") == 0);
   }
