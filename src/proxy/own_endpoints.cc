@@ -345,16 +345,6 @@ std::string OwnEndpoints::addressKey() const {
   return std::string("a:") + text + "/64";
 }
 
-template <typename Call>
-void OwnEndpoints::run(Step step, Call call) {
-  r_.step = step;
-  done_ = false;
-  in_call_ = true;
-  call();
-  in_call_ = false;
-  if (done_) resume();
-}
-
 void OwnEndpoints::completed() {
   spent_ = std::move(ticket_);
   spent_hash_ = std::move(hash_ticket_);

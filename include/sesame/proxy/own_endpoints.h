@@ -40,6 +40,18 @@ class OwnEndpointsOwner {
 
 class OwnEndpoints {
  public:
+  // An OpenID sign-in under way, kept in the pre-login session between the
+  // redirect to the provider and the callback.
+  struct Flow {
+    int64_t created = 0;  // wall-clock milliseconds
+    size_t provider = 0;
+    std::string state;
+    std::string nonce;
+    std::string verifier;
+    std::string redirect_uri;
+    std::string return_to;
+  };
+
   OwnEndpoints(const SessionContext& ctx, SessionGate& gate, OwnEndpointsOwner& owner);
   ~OwnEndpoints();
   OwnEndpoints(const OwnEndpoints&) = delete;
@@ -62,17 +74,7 @@ class OwnEndpoints {
   enum class Endpoint { kLogin, kLogout, kAuth, kSession, kOidcCallback, kBackchannel, kJwks };
   enum class Step { kIdle, kCount, kHash, kClaim, kDestroy };
 
-  // An OpenID sign-in under way, kept in the pre-login session between the
-  // redirect to the provider and the callback.
-  struct Flow {
-    int64_t created = 0;  // wall-clock milliseconds
-    size_t provider = 0;
-    std::string state;
-    std::string nonce;
-    std::string verifier;
-    std::string redirect_uri;
-    std::string return_to;
-  };
+
 
   void afterInspect();
   // OpenID Connect (own_oidc.cc).
@@ -170,5 +172,15 @@ class OwnEndpoints {
   };
   RequestState r_;
 };
+
+template <typename Call>
+void OwnEndpoints::run(Step step, Call call) {
+  r_.step = step;
+  done_ = false;
+  in_call_ = true;
+  call();
+  in_call_ = false;
+  if (done_) resume();
+}
 
 }  // namespace sesame::proxy
