@@ -403,10 +403,11 @@ OidcProviderConfig readProvider(TableReader& t, const Config& config, std::strin
                       "at least \"1m\" (the provider's metadata rarely changes)",
                       p.discovery_interval);
   if (auto v = t.string("display_name")) {
-    if (v->empty() || v->size() > kMaxDisplayName || hasControl(*v)) {
-      t.diag().error(*t.find("display_name"), t.path("display_name") + " must be 1 to " +
+    if (v->size() > kMaxDisplayName || hasControl(*v)) {
+      t.diag().error(*t.find("display_name"), t.path("display_name") + " must be at most " +
                                                   std::to_string(kMaxDisplayName) +
-                                                  " bytes without control characters");
+                                                  " bytes without control characters (\"\": "
+                                                  "the default)");
     } else {
       p.display_name = *v;
     }
