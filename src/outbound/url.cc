@@ -110,10 +110,13 @@ bool parseAuthority(std::string_view authority, Url& url, std::string* error) {
         return false;
       }
     }
-    // inet_pton accepts neither zone identifiers ("%eth0") nor anything but hex, ':' and '.'.
+    // Checked before inet_pton, which stops at a NUL and would accept "::\0junk". Zone
+    // identifiers ("%eth0") are refused with the '%'.
+    const bool v6_chars = std::all_of(host.begin(), host.end(),
+                                      [](char c) { return isHex(c) || c == ':' || c == '.'; });
     in6_addr v6{};
-    std::string text(host);
-    if (inet_pton(AF_INET6, text.c_str(), &v6) != 1) {
+    const std::string text(host);
+    if (!v6_chars || inet_pton(AF_INET6, text.c_str(), &v6) != 1) {
       fail(error, "invalid IPv6 address in brackets");
       return false;
     }

@@ -1,6 +1,9 @@
 #include "sesame/outbound/client.h"
 
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -396,6 +399,8 @@ TEST_CASE("outbound: a slow lookup does not block the loop and is shared and cac
     std::this_thread::sleep_for(300ms);
     LookupResult result;
     if (host == "localhost") {
+      // Nothing listens on 127.0.0.2: refused, and the next address is tried.
+      result.addresses.push_back(*sesame::net::resolveNumeric({"127.0.0.2", 0}, nullptr));
       result.addresses.push_back(*sesame::net::resolveNumeric({"127.0.0.1", 0}, nullptr));
     }
     return result;
@@ -463,4 +468,53 @@ TEST_CASE("outbound: plain http for tests", "[outbound]") {
       fetchNow(loop, client, get("http://127.0.0.1:" + std::to_string(server.port()) + "/"));
   REQUIRE(result.ok);
   CHECK(result.body == "plain");
+}
+
+TEST_CASE("outbound: a server that never completes the handshake hits connect_timeout",
+          "[outbound]") {
+  Loop loop;
+  Pki pki;
+  // Listening but never accepting: the kernel completes TCP, nobody answers the ClientHello.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+  Options options = trusting(pki);
+  options.connect_timeout = 200ms;
+  {
+    Client client(loop.base(), loop.mailbox(), options);
+    Result result = fetchNow(loop, client, get("https://127.0.0.1:" + port + "/"));
+    CHECK_FALSE(result.ok);
+    CHECK(contains(result.error, "connect to 127.0.0.1:" + port + ": timed out after 200ms"));
+  }
+  ::close(fd);
+}
+
+TEST_CASE("outbound: interim responses are skipped, malformed ones refused", "[outbound]") {
+  Loop loop;
+  Pki pki;
+  TestServer server(pki.serverContext(), [](const std::string& request, int) {
+    if (request.starts_with("GET /hints ")) {
+      return Reply{"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + okResponse("final"),
+                   Reply::Then::kKeepAlive};
+    }
+    return Reply{"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+                 Reply::Then::kKeepAlive};
+  });
+  Client client(loop.base(), loop.mailbox(), trusting(pki));
+  Result hinted = fetchNow(loop, client, get(url(server, "/hints")));
+  REQUIRE(hinted.ok);
+  CHECK(hinted.status == 200);
+  CHECK(hinted.body == "final");
+  CHECK(hinted.headers.find("Link") == nullptr);
+
+  Result smuggled = fetchNow(loop, client, get(url(server, "/double-length")));
+  CHECK_FALSE(smuggled.ok);
+  CHECK(contains(smuggled.error, "invalid response: "));
+  CHECK(client.idleConnections() == 0);
 }

@@ -98,3 +98,8 @@ TEST_CASE("outbound url: refusals", "[outbound]") {
   CHECK_FALSE(parseUrl("https://" + std::string(64, 'a') + ".example/", false, nullptr));
   CHECK(parseUrl("https://" + std::string(63, 'a') + ".example/", false, nullptr));
 }
+
+// Found by the outbound_url fuzzer: inet_pton stopped at the NUL and accepted "::".
+TEST_CASE("outbound url: a NUL inside an IPv6 literal is refused", "[outbound]") {
+  CHECK_FALSE(parseUrl(std::string("https://[::\0\0001]/", 16), false, nullptr));
+}
