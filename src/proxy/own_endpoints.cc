@@ -178,6 +178,8 @@ void OwnEndpoints::answerAuth() {
     appendField(fields, ids.user_header, s->user);
     if (!s->groups.empty()) appendField(fields, ids.groups_header, joined(s->groups));
     for (const auto& [key, value] : s->data) {
+      // The front proxy copies these to the application: never sesame's own.
+      if (session::isInternalDataKey(key)) continue;
       appendField(fields, session::dataHeaderName(ids.data_prefix, key), value);
     }
     return respond(200, std::move(fields));

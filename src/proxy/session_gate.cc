@@ -316,8 +316,10 @@ void SessionGate::absorb(const session::Session& session) {
     }
   }
   // Data fields go to anonymous sessions too: a cart before login is the
-  // reason an application writes them.
+  // reason an application writes them. sesame's own fields (provider
+  // tokens, sign-in state) never do.
   for (const auto& [key, value] : session.data) {
+    if (session::isInternalDataKey(key)) continue;
     headers.add(session::dataHeaderName(ids.data_prefix, key), value);
   }
 }
