@@ -59,8 +59,10 @@
 // Validation: every hash read back (load, the old key of a rotation, and
 // the members listUser and trimUser read) must hold only what sesame itself
 // could have written: a user, groups, data keys and values as the control
-// headers accept them, login details within LoginInfo's bounds, a handle as
-// CookieCodec spells them, within the bounds the other stores keep (see
+// headers accept them (sesame's own fields, which never leave it, only
+// within their size bounds), login details and tags within LoginInfo's
+// bounds, a handle as CookieCodec spells them, within the bounds the other
+// stores keep (see
 // unacceptable() in redis_record.cc). Other clients of the same Redis can
 // write these hashes, and their values become header values upstream; a
 // hash that fails is treated as no session (kMissing; listings skip it) and
