@@ -234,7 +234,8 @@ std::string renderMessagePage(std::string_view title, std::string_view message,
   std::string tmpl;
   tmpl.append(kHead);
   tmpl.append(kMessage);
-  if (!href.empty()) tmpl.append(R"(<p><a class="provider" href="{{href}}">{{link}}</a></p>
+  if (!href.empty())
+    tmpl.append(R"(<p><a class="provider" href="{{href}}">{{link}}</a></p>
 )");
   tmpl.append(kPageEnd);
   return substitute(tmpl, [&](std::string_view name) -> std::optional<std::string_view> {

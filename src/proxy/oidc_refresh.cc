@@ -114,9 +114,8 @@ void OidcRefresh::onLoaded(StoreStatus status) {
   if (!refresh_token || knowledge == nullptr) return finish(Outcome::kSkipped);
   sub_ = std::string(field(*loaded_, kOidcSubField).value_or(""));
   std::string error;
-  std::optional<oidc::TokenRequest> request =
-      oidc::refreshRequest(provider_.credentials(), knowledge->metadata.token_endpoint,
-                           *refresh_token, {}, now, &error);
+  std::optional<oidc::TokenRequest> request = oidc::refreshRequest(
+      provider_.credentials(), knowledge->metadata.token_endpoint, *refresh_token, {}, now, &error);
   if (!request) {
     LOG_ERROR("oidc provider \"%s\": cannot make the refresh request: %s",
               provider_.config().name.c_str(), error.c_str());
@@ -146,9 +145,8 @@ void OidcRefresh::checkIdToken() {
   if (response.outcome == oidc::TokenOutcome::kRefused) {
     LOG_INFO("oidc provider \"%s\" refused a session's refresh (%s): the session ends",
              config.name.c_str(), response.why.c_str());
-    return run(Step::kDestroy, [&] {
-      return store_.destroy(key_, [this](StoreStatus s) { completed(s); });
-    });
+    return run(Step::kDestroy,
+               [&] { return store_.destroy(key_, [this](StoreStatus s) { completed(s); }); });
   }
   if (response.outcome != oidc::TokenOutcome::kOk) {
     LOG_WARN_LIMITED("oidc provider \"%s\": refresh answer unusable: %s; the session goes on",
@@ -179,9 +177,8 @@ void OidcRefresh::checkIdToken() {
     if (!checked.ok()) {
       LOG_WARN("oidc provider \"%s\": refreshed ID token refused (%s): the session ends",
                config.name.c_str(), checked.why.c_str());
-      return run(Step::kDestroy, [&] {
-        return store_.destroy(key_, [this](StoreStatus s) { completed(s); });
-      });
+      return run(Step::kDestroy,
+                 [&] { return store_.destroy(key_, [this](StoreStatus s) { completed(s); }); });
     }
   }
   session::Update update;

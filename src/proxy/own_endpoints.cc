@@ -294,8 +294,8 @@ void OwnEndpoints::showLoginForm(int status, std::string_view error) {
   for (size_t i = 0; i < ctx_.providers.size(); ++i) {
     links.push_back({hrefs[i], ctx_.providers[i]->config().display_name});
   }
-  auth::LoginPage page{title(), error, token, r_.return_to, r_.username, links,
-                       ctx_.login != nullptr};
+  auth::LoginPage page{
+      title(), error, token, r_.return_to, r_.username, links, ctx_.login != nullptr};
   respond(status, pageFields(), kHtml,
           auth::renderLoginPage(ctx_.login != nullptr ? ctx_.login->page_template : "", page));
 }
@@ -451,8 +451,16 @@ void OwnEndpoints::onHashed(bool match) {
     // The users file's current hash is named in the session: a new
     // password, or the name given to someone else, ends it (SessionGate).
     info.method = "password:" + (user != nullptr ? user->fingerprint : std::string());
+    // A password sign-in on a browser signed in through a provider before:
+    // that sign-in's tokens (and its back-channel reach) end here.
+    session::Update extra;
+    if (const session::Session* s = gate_.session()) {
+      for (const auto& entry : s->data) {
+        if (session::isInternalDataKey(entry.first)) extra.unset.push_back(entry.first);
+      }
+    }
     // The gate fills in the handle, the address and the User-Agent.
-    return gate_.login(info);
+    return gate_.login(info, std::move(extra));
   }
   if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kFailure);
   LOG_INFO("failed sign-in for user %s from %s (%lld of login.max_failures %lld)",

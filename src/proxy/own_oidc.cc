@@ -132,10 +132,10 @@ void OwnEndpoints::startOidc(size_t index) {
     provider.discoverSoon(nullptr);
     std::string fields = pageFields();
     appendField(fields, "Retry-After", "10");
-    return respond(503, std::move(fields), kHtml,
-                   auth::renderMessagePage(
-                       "Sign in", "The identity provider cannot be reached yet; try again soon.",
-                       {}, {}));
+    return respond(
+        503, std::move(fields), kHtml,
+        auth::renderMessagePage(
+            "Sign in", "The identity provider cannot be reached yet; try again soon.", {}, {}));
   }
   if (gate_.csrfBinding(true).empty()) return respond(503);
   const config::OidcProviderConfig& config = provider.config();
@@ -230,12 +230,12 @@ void OwnEndpoints::oidcCallback() {
   // One use: a state replayed (a reloaded or copied callback URL) is refused even when the
   // first use has not finished yet, on every instance sharing the store.
   run(Step::kClaim, [this] {
-    ticket_ = ctx_.store->claim("oidc-state:" + r_.flow.state,
-                                std::chrono::milliseconds(kFlowLifetimeMs),
-                                session::wallClockNow(), [this](StoreStatus status) {
-                                  r_.status = status;
-                                  completed();
-                                });
+    ticket_ =
+        ctx_.store->claim("oidc-state:" + r_.flow.state, std::chrono::milliseconds(kFlowLifetimeMs),
+                          session::wallClockNow(), [this](StoreStatus status) {
+                            r_.status = status;
+                            completed();
+                          });
   });
 }
 
@@ -413,11 +413,11 @@ void OwnEndpoints::checkLogoutToken() {
   r_.jti = "oidc-jti:" + config.name + ":" + checked.jti;
   r_.jti_ttl = std::chrono::seconds(std::max<int64_t>(1, checked.replay_until - trust.now));
   run(Step::kClaim, [this] {
-    ticket_ = ctx_.store->claim(r_.jti, r_.jti_ttl, session::wallClockNow(),
-                                [this](StoreStatus status) {
-                                  r_.status = status;
-                                  completed();
-                                });
+    ticket_ =
+        ctx_.store->claim(r_.jti, r_.jti_ttl, session::wallClockNow(), [this](StoreStatus status) {
+          r_.status = status;
+          completed();
+        });
   });
 }
 
@@ -445,8 +445,7 @@ void OwnEndpoints::answerJwks() {
 }
 
 std::string OwnEndpoints::logoutLocation() const {
-  const std::string& after =
-      ctx_.login != nullptr ? ctx_.login->after_logout : std::string();
+  const std::string& after = ctx_.login != nullptr ? ctx_.login->after_logout : std::string();
   std::string fallback = after.empty() ? ctx_.settings->login_url : after;
   if (!r_.logout_provider) return fallback;
   const oidc::Provider& provider = *ctx_.providers[*r_.logout_provider];

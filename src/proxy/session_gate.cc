@@ -1,8 +1,8 @@
 #include "sesame/proxy/session_gate.h"
 
-#include "sesame/auth/pages.h"
 #include <algorithm>
 #include <charconv>
+#include "sesame/auth/pages.h"
 
 #include "sesame/base/log.h"
 #include "sesame/oidc/access_token.h"
@@ -533,8 +533,8 @@ std::string SessionGate::loginLocation() const {
   // A route tied to one provider signs in there, when sign-in is sesame's own page.
   if (r_.policy->provider && *r_.policy->provider < ctx_.providers.size() &&
       ctx_.settings->login_url == auth::kLoginPath) {
-    location += "&provider=" +
-                session::percentEncode(ctx_.providers[*r_.policy->provider]->config().name);
+    location +=
+        "&provider=" + session::percentEncode(ctx_.providers[*r_.policy->provider]->config().name);
   }
   return location;
 }
@@ -773,10 +773,10 @@ void SessionGate::onOpDone(StoreStatus status) {
     LOG_WARN_LIMITED(
         "session store failed a %s (%s); answering 503 (%s %s): see the store's own messages "
         "(redis ADDRESS: ...) for the cause",
-        r_.actions.login                                 ? "login"
+        r_.actions.login                              ? "login"
         : r_.actions.logout != session::Logout::kNone ? "logout"
-                                                        : "sign-in step", statusText(status), r_.req->method.c_str(),
-        pathOf(*r_.req).c_str());
+                                                      : "sign-in step",
+        statusText(status), r_.req->method.c_str(), pathOf(*r_.req).c_str());
     r_.failed = true;
   } else if (op.kind == OpKind::kTrim) {
     LOG_WARN_LIMITED("session.max_per_user not applied to a login: %s: see the store's messages",

@@ -73,7 +73,7 @@ struct Context {
   // [oidc]: this worker's view of each provider; made by startProviders.
   std::vector<std::unique_ptr<oidc::Provider>> providers;
   std::unique_ptr<identity::AssertionCache> assertions;  // [identity] assertion_*
-  AccessLog access_log;                      // [log] access; off by default
+  AccessLog access_log;                                  // [log] access; off by default
   RequestIdSource request_ids;
   bool draining = false;  // set by drain()
   // The worker's counters, and this configuration's slots in them.

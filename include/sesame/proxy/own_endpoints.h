@@ -74,8 +74,6 @@ class OwnEndpoints {
   enum class Endpoint { kLogin, kLogout, kAuth, kSession, kOidcCallback, kBackchannel, kJwks };
   enum class Step { kIdle, kCount, kHash, kClaim, kDestroy };
 
-
-
   void afterInspect();
   // OpenID Connect (own_oidc.cc).
   void startOidc(size_t provider);

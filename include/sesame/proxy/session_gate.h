@@ -20,8 +20,8 @@
 #include "sesame/identity/assertion_cache.h"
 #include "sesame/identity/signer.h"
 #include "sesame/oidc/provider.h"
-#include "sesame/proxy/oidc_refresh.h"
 #include "sesame/proxy/metrics.h"
+#include "sesame/proxy/oidc_refresh.h"
 #include "sesame/session/control_headers.h"
 #include "sesame/session/cookie_codec.h"
 #include "sesame/session/cookie_header.h"
@@ -192,16 +192,7 @@ class SessionGate {
 
  private:
   enum class Phase { kIdle, kLoad, kActions };
-  enum class OpKind {
-    kCreate,
-    kRotate,
-    kIdentity,
-    kTrim,
-    kUpdate,
-    kExtra,
-    kDestroy,
-    kDestroyUser
-  };
+  enum class OpKind { kCreate, kRotate, kIdentity, kTrim, kUpdate, kExtra, kDestroy, kDestroyUser };
   struct Op {
     OpKind kind;
     bool required;  // a failure answers 503 (login, logout)
@@ -286,12 +277,12 @@ class SessionGate {
     std::string response_fields;
     bool no_store = false;
     std::unique_ptr<session::CookieStore> jar;  // store = "cookie": this request's jar
-    std::string bearer;  // the request's bearer token
+    std::string bearer;                         // the request's bearer token
     bool bearer_refetched = false;
-    oidc::Provider::Waiter waiter;               // a bearer token's keys being read again
-    std::optional<size_t> refresh_provider;     // the session's tokens are due for a refresh
+    oidc::Provider::Waiter waiter;           // a bearer token's keys being read again
+    std::optional<size_t> refresh_provider;  // the session's tokens are due for a refresh
     std::unique_ptr<OidcRefresh> refresh;
-    std::string sent_value;                     // the cookie value the client sent
+    std::string sent_value;  // the cookie value the client sent
 
     // Control work of the response.
     std::vector<Op> ops;

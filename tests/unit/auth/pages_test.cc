@@ -90,8 +90,8 @@ TEST_CASE("an operator's template", "[auth][pages]") {
 
 TEST_CASE("checkTemplate", "[auth][pages]") {
   CHECK_FALSE(checkTemplate("<form>{{csrf}}</form>"));
-  CHECK_FALSE(checkTemplate(
-      "{{title}}{{error}}{{csrf}}{{return_to}}{{username}}{{action}}{{providers}}"));
+  CHECK_FALSE(
+      checkTemplate("{{title}}{{error}}{{csrf}}{{return_to}}{{username}}{{action}}{{providers}}"));
   const std::string known =
       " (the placeholders are {{title}}, {{error}}, {{csrf}}, {{return_to}}, {{username}}, "
       "{{action}} and {{providers}})";
@@ -152,7 +152,8 @@ TEST_CASE("a message page", "[auth][pages]") {
   const std::string page =
       renderMessagePage("Sign in", "Not <admitted>.", "/.sesame/login?return_to=%2F&x=1", "Again");
   CHECK(contains(page, "<p>Not &lt;admitted&gt;.</p>"));
-  CHECK(contains(page, "<a class=\"provider\" href=\"/.sesame/login?return_to=%2F&amp;x=1\">Again</a>"));
+  CHECK(contains(page,
+                 "<a class=\"provider\" href=\"/.sesame/login?return_to=%2F&amp;x=1\">Again</a>"));
   CHECK_FALSE(contains(page, "{{"));
   CHECK_FALSE(contains(page, "<script"));
   CHECK_FALSE(contains(renderMessagePage("T", "M", "", ""), "<a "));
