@@ -194,3 +194,18 @@ def test_bearer_and_the_session_cookie(env):
     assert r.status == 401 and r.header("WWW-Authenticate") == INVALID, r.headers
     # The session is untouched by all of it.
     assert_signed_in(b)
+
+
+@timeout(60)
+def test_bearer_token_with_a_forged_session_cookie(env):
+    """Anyone can send a cookie named like the session cookie: with a token
+    it is dropped, and the token decides (the request is not misread)."""
+    h = idp.start_hostile(env)
+    s, up = bearer_sesame(env, h, identity=False)
+    for cookie in ("sid=anything", "a=1; sid=x; b=2", "sid="):
+        r = call(s, "/api/echo", "Bearer " + token(h), cookie=cookie)
+        assert r.status == 200, (cookie, r, r.header("WWW-Authenticate"))
+        assert echoed(r, "X-Remote-User") == ["robert"], r.json()["headers"]
+        assert "sid=" not in "; ".join(echoed(r, "Cookie")), r.json()["headers"]
+        r = call(s, "/only/echo", "Bearer " + token(h, aud="other"), cookie=cookie)
+        assert r.status == 401 and r.header("WWW-Authenticate") == INVALID, (cookie, r.headers)
