@@ -433,8 +433,8 @@ EOF
             /private, the app shows X-Remote-User: alice and
             X-Sesame-Assertion, a JWT signed by sesame (Ed25519,
             build/demo/assertion.key; the public key is at
-            https://127.0.0.1:8443/.sesame/jwks.json). /.sesame/session
-            shows the sign-in method "oidc:default".
+            https://127.0.0.1:8443/.sesame/jwks.json). The groups come
+            from the provider's "groups" claim: /admin needs bob.
             Sign out at /.sesame/logout: sesame ends its session and sends
             the browser on to the provider's sign-out page; "Yes, sign me
             out" ends the provider's session too (it tells sesame over the
