@@ -10,6 +10,8 @@ this machine (a `make demo` running, another service)."""
 
 import ctypes
 import fcntl
+import html
+import json
 import os
 import re
 import signal
@@ -18,6 +20,7 @@ import ssl
 import subprocess
 import time
 import urllib.parse
+import urllib.request
 
 import idp
 from harness import Skip, timeout
@@ -241,9 +244,9 @@ def oidc_sign_in(demo, user):
     assert r.status == 302 and "/.sesame/login" in r.location, r
     page = agent.follow(r)
     assert page.status == 200 and 'name="password"' in page.text(), page
-    m = re.search(r'<a href="([^"]+)"[^>]*>Sign in with the demo provider', page.text())
+    m = re.search(r'<a [^>]*href="([^"]+)"[^>]*>Sign in with the demo provider', page.text())
     assert m, "no 'Sign in with the demo provider' link: %s" % page.text()[:2000]
-    link = urllib.parse.urljoin(page.url, m.group(1).replace("&amp;", "&"))
+    link = urllib.parse.urljoin(page.url, html.unescape(m.group(1)))
     to_provider = agent.get(link)
     assert to_provider.status == 302 and to_provider.location.startswith(PROVIDER + "/auth?"), \
         to_provider
@@ -255,6 +258,15 @@ def oidc_sign_in(demo, user):
     private = agent.follow(landed)
     assert private.status == 200 and who(private) == user, private
     return agent, private
+
+
+def provider_control(demo, path, body=None):
+    """One of the test provider's controls (tests/oidc/provider.mjs)."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(PROVIDER + path, data=data,
+                                 headers={"Content-Type": "application/json"} if data else {})
+    with urllib.request.urlopen(req, context=idp.https_context(demo.ca_file), timeout=20) as r:
+        return json.loads(r.read())
 
 
 @timeout(180)
@@ -297,8 +309,17 @@ def test_demo_oidc(env):
     assert done.status in (302, 303) and done.location.startswith(SITE + "/"), done
     r = agent.get(SITE + "/private")
     assert r.status == 302 and "/.sesame/login" in r.location, r
-    sessions = agent.get(PROVIDER + "/__admin/sessions").json()
+    sessions = provider_control(demo, "/__admin/sessions")
     assert [s["account"] for s in sessions] == ["bob"], sessions
+
+    # Signed out at the provider alone: its back-channel logout token
+    # reaches sesame over TLS (the provider trusts the demo's certificate)
+    # and ends bob's session there too.
+    ended = provider_control(demo, "/__admin/logout", {"account": "bob"})
+    assert [(b["client_id"], b["ok"]) for b in ended["backchannel"]] == [
+        ("sesame-demo", True)], ended
+    r = bob.get(SITE + "/admin")
+    assert r.status == 302 and "/.sesame/login" in r.location, r
 
     demo.stop(signal.SIGINT)
 
