@@ -420,7 +420,7 @@ if [ $oidc = 1 ]; then
 EOF
   for entry in "${provider_users[@]}"; do
     read -r name password groups <<<"$entry"
-    printf '    %-6s password %-13s groups %s\n' "$name" "$password" "$groups"
+    printf '    %-6s password %-14s groups %s\n' "$name" "$password" "$groups"
   done
   cat <<'EOF'
 
