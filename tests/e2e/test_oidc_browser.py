@@ -1,0 +1,48 @@
+"""Sign-in through a real OpenID provider in a real browser (issue 12 §3):
+Debian's chromium, driven by tests/browser/oidc.mjs (playwright-core), goes
+from a protected page to the provider's login page (tests/oidc/provider.mjs),
+signs in there, lands back on the page as the user, then signs out of sesame
+and of the provider. Screenshots are kept in build/browser/oidc-*.png
+(beside the binary under test).
+
+Needs what test_login_browser.py needs, plus tests/oidc/node_modules: skipped
+without them on a developer's machine, a failure in CI.
+"""
+
+import os
+import subprocess
+
+from harness import timeout
+from test_login_browser import BROWSER_DIR, ROOT, browser_tools
+from test_oidc import ACCOUNTS, COOKIE, ROUTES, Site, client, run_all
+
+
+@timeout(150)
+def test_oidc_sign_in_in_chromium(env):
+    node = browser_tools()
+    up = env.upstream()
+    site = Site(env, up, {None: {"user_claim": "preferred_username", "post_logout_redirect": "/pub/echo"}},
+                routes=ROUTES)
+    p = run_all(env, [site], clients=[client([site], post_logout_redirect_uris=[site.url("/pub/echo")])])
+    shots = os.path.join(os.path.dirname(env.binary), "browser")
+    for old in ("oidc-provider-login.png", "oidc-landed.png", "oidc-logout.png", "oidc-provider-logout.png",
+                "oidc-signed-out.png", "oidc-failure.png"):
+        if os.path.exists(os.path.join(shots, old)):
+            os.remove(os.path.join(shots, old))
+    cmd = [node, os.path.join(BROWSER_DIR, "oidc.mjs"), "--base", site.base, "--issuer", p.issuer,
+           "--protected", "/private/echo", "--account", "u-alice", "--user", "alice",
+           "--groups", "staff,admins", "--after-logout", "/pub/echo", "--cookie-name", COOKIE,
+           "--screenshots", shots]
+    run = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, SESAME_PASSWORD=ACCOUNTS["u-alice"]["password"]),
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=130)
+    output = (run.stdout + run.stderr).strip()
+    assert run.returncode == 0, "oidc.mjs exited with %d:\n%s\n--- provider log:\n%s" % (
+        run.returncode, output, p.log_tail())
+    assert "browser: oidc flow passed" in output, output
+    for step in ("the provider's login page (PKCE S256, state, nonce)", "back on /private/echo as alice",
+                 "a new value, HttpOnly, Secure", "the provider's end-session page", "signed out",
+                 "asks the provider's login form again"):
+        assert step in output, "oidc.mjs did not report %r:\n%s" % (step, output)
+    for png in ("oidc-provider-login.png", "oidc-landed.png", "oidc-provider-logout.png"):
+        path = os.path.join(shots, png)
+        assert os.path.getsize(path) > 1000, "%s is missing or empty" % path
