@@ -193,6 +193,8 @@ const browser = await chromium.launch({
 let status = 0;
 const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1024, height: 768 } });
 context.setDefaultTimeout(Number(opt.timeout));
+// The provider's pages import web fonts: nothing leaves loopback.
+await context.route((url) => !['127.0.0.1', 'localhost'].includes(url.hostname), (route) => route.abort());
 const page = await context.newPage();
 try {
   await run(page, context);
