@@ -151,14 +151,26 @@ async function run(page, context) {
 
   // 3. Sign out: sesame's button, then the provider's own confirmation
   // (the form's redirect to the provider passes sesame's form-action CSP).
+  const providerSession = async () => (await context.cookies(issuer)).some((c) => c.name === '_session');
+  check(await providerSession(), "no provider session cookie (_session) after the sign-in");
   await page.goto(base + LOGOUT);
   const confirm = page.locator(`form[action="${LOGOUT}"]`);
   equal(await confirm.count(), 1, 'sign-out forms on the logout page');
   await shot(page, 'oidc-logout.png');
-  await Promise.all([
-    page.waitForURL((u) => u.href.startsWith(`${issuer}/session/end`)),
+  const [signedOff, endSession] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && pathOf(r.url()) === LOGOUT),
+    page.waitForResponse((r) => r.url().startsWith(`${issuer}/session/end?`)),
     confirm.locator('button, input[type=submit]').first().click(),
   ]);
+  equal(signedOff.status(), 303, 'status of the sign-out POST');
+  // The provider ends the session its cookie names: sesame's sign-out must
+  // leave the provider's cookies alone (same host here, as a provider at
+  // sso.example.com is the same site as an app at app.example.com).
+  const sent = (await endSession.request().allHeaders()).cookie || '';
+  check(/(^|; )_session=/.test(sent),
+    `the browser reached the provider's end-session endpoint without the provider's session cookie (sent: ${
+      JSON.stringify(sent)}; sesame's sign-out answer had Clear-Site-Data: ${
+      JSON.stringify(signedOff.headers()['clear-site-data'])}): the provider cannot end its session`);
   await page.waitForLoadState('load');
   const yes = page.locator('button[name=logout][value=yes]');
   equal(await yes.count(), 1, "the provider's sign-out confirmation button");

@@ -43,6 +43,7 @@ def test_oidc_sign_in_in_chromium(env):
                  "a new value, HttpOnly, Secure", "the provider's end-session page", "signed out",
                  "asks the provider's login form again"):
         assert step in output, "oidc.mjs did not report %r:\n%s" % (step, output)
+    assert not [x for x in p.sessions() if x["account"] == "u-alice"], "the provider session survived the sign-out"
     for png in ("oidc-provider-login.png", "oidc-landed.png", "oidc-provider-logout.png"):
         path = os.path.join(shots, png)
         assert os.path.getsize(path) > 1000, "%s is missing or empty" % path
