@@ -6,7 +6,7 @@
 //          --issuer https://127.0.0.1:PORT --protected /echo --account u-alice
 //          --user alice [--groups staff,admins] [--after-logout /pub/echo]
 //          [--cookie-name __Host-sesame] [--screenshots build/browser]
-//          [--timeout 15000]
+//          [--shot-prefix oidc-] [--timeout 15000]
 // The account's password at the provider comes from the environment
 // (SESAME_PASSWORD), so it never shows in a process list.
 //
@@ -17,8 +17,9 @@
 // (ignoreHTTPSErrors). Prints one "ok N: ..." line per step and
 // "browser: oidc flow passed" at the end; on the first failed check prints
 // "not ok: ..." and exits 1, after a screenshot of the page as it was
-// (oidc-failure.png). Screenshots: oidc-provider-login.png, oidc-landed.png,
-// oidc-logout.png, oidc-provider-logout.png, oidc-signed-out.png.
+// (failure.png). Screenshots, each name after --shot-prefix:
+// provider-login.png, landed.png, logout.png, provider-logout.png,
+// signed-out.png.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,6 +37,7 @@ const { values: opt } = parseArgs({
     'after-logout': { type: 'string', default: '' },
     'cookie-name': { type: 'string', default: '__Host-sesame' },
     screenshots: { type: 'string', default: 'build/browser' },
+    'shot-prefix': { type: 'string', default: 'oidc-' },
     timeout: { type: 'string', default: '15000' },
     chromium: { type: 'string', default: '/usr/bin/chromium' },
   },
@@ -70,7 +72,8 @@ function equal(actual, expected, what) {
   check(actual === expected, `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }
 
-const shot = (page, name) => page.screenshot({ path: join(opt.screenshots, name), fullPage: true });
+const shot = (page, name) =>
+  page.screenshot({ path: join(opt.screenshots, opt['shot-prefix'] + name), fullPage: true });
 const pathOf = (url) => new URL(url).pathname;
 const echoedHeader = (echo, name) =>
   echo.headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
@@ -117,7 +120,7 @@ async function run(page, context) {
   const form = await checkProviderLogin(page);
   const anonymous = await sessionCookie(context);
   check(anonymous !== undefined, 'sesame kept no pre-login session for the sign-in');
-  await shot(page, 'oidc-provider-login.png');
+  await shot(page, 'provider-login.png');
   ok(`${opt.protected} -> ${LOGIN} -> the provider's login page (PKCE S256, state, nonce)`);
 
   // 2. Sign in at the provider: back on the page asked for, as the user.
@@ -139,7 +142,7 @@ async function run(page, context) {
   }
   const leaked = echo.headers.filter(([n, v]) => /oidc/i.test(n) || v.includes(cookieName + '='));
   check(leaked.length === 0, `the app received ${JSON.stringify(leaked)}`);
-  await shot(page, 'oidc-landed.png');
+  await shot(page, 'landed.png');
   ok(`back on ${opt.protected} as ${opt.user}, as the app saw it`);
 
   const cookie = await sessionCookie(context);
@@ -156,7 +159,7 @@ async function run(page, context) {
   await page.goto(base + LOGOUT);
   const confirm = page.locator(`form[action="${LOGOUT}"]`);
   equal(await confirm.count(), 1, 'sign-out forms on the logout page');
-  await shot(page, 'oidc-logout.png');
+  await shot(page, 'logout.png');
   const [signedOff, endSession] = await Promise.all([
     page.waitForResponse((r) => r.request().method() === 'POST' && pathOf(r.url()) === LOGOUT),
     page.waitForResponse((r) => r.url().startsWith(`${issuer}/session/end?`)),
@@ -170,11 +173,11 @@ async function run(page, context) {
   check(/(^|; )_session=/.test(sent),
     `the browser reached the provider's end-session endpoint without the provider's session cookie (sent: ${
       JSON.stringify(sent)}; sesame's sign-out answer had Clear-Site-Data: ${
-      JSON.stringify(signedOff.headers()['clear-site-data'])}): the provider cannot end its session`);
+      JSON.stringify((await signedOff.allHeaders())['clear-site-data'])}): the provider cannot end its session`);
   await page.waitForLoadState('load');
   const yes = page.locator('button[name=logout][value=yes]');
   equal(await yes.count(), 1, "the provider's sign-out confirmation button");
-  await shot(page, 'oidc-provider-logout.png');
+  await shot(page, 'provider-logout.png');
   ok(`${LOGOUT} -> the provider's end-session page`);
   const after = opt['after-logout'] ? base + opt['after-logout'] : `${base}/`;
   await Promise.all([page.waitForURL((u) => u.href.startsWith(after)), yes.click()]);
@@ -185,7 +188,7 @@ async function run(page, context) {
   }
   const left = await sessionCookie(context);
   check(left === undefined || left.value !== cookie.value, 'the signed-in cookie survived the sign-out');
-  await shot(page, 'oidc-signed-out.png');
+  await shot(page, 'signed-out.png');
   ok(`the provider sent the browser back to ${after}, signed out`);
 
   // 4. Signed out at the provider too: the protected page asks for a password again.
@@ -215,7 +218,7 @@ try {
   status = 1;
   console.log(`not ok: ${e instanceof CheckFailed ? e.message : e.stack}`);
   console.log(`  at ${page.url()}`);
-  await shot(page, 'oidc-failure.png').catch(() => {});
+  await shot(page, 'failure.png').catch(() => {});
 } finally {
   await browser.close();
 }
