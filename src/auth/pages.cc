@@ -23,6 +23,7 @@ label{display:block;margin:1rem 0 .25rem;font-weight:600}
 input{box-sizing:border-box;width:100%;padding:.6rem;font:inherit;border:1px solid #9ca3af;border-radius:.35rem;background:inherit;color:inherit}
 button{box-sizing:border-box;width:100%;margin-top:1.5rem;padding:.7rem;font:inherit;font-weight:600;border:0;border-radius:.35rem;background:#1d4ed8;color:#fff;cursor:pointer}
 button:focus-visible,input:focus-visible{outline:3px solid #93c5fd;outline-offset:1px}
+a.provider{display:block;box-sizing:border-box;margin-top:1rem;padding:.7rem;text-align:center;font-weight:600;border:1px solid #1d4ed8;border-radius:.35rem;color:inherit;text-decoration:none}
 .error{margin:0 0 1rem;padding:.6rem .8rem;border-radius:.35rem;background:#fee2e2;color:#991b1b}
 @media (prefers-color-scheme:dark){body{background:#111827;color:#f9fafb}main{background:#1f2937}.error{background:#7f1d1d;color:#fee2e2}}
 </style>
@@ -48,9 +49,14 @@ constexpr std::string_view kPassword = R"(>
 constexpr std::string_view kFormEnd = R"(>
 <button type="submit">Sign in</button>
 </form>
-</main>
+)";
+
+constexpr std::string_view kPageEnd = R"(</main>
 </body>
 </html>
+)";
+
+constexpr std::string_view kMessage = R"(<p>{{message}}</p>
 )";
 
 constexpr std::string_view kLogout = R"(<p>Sign out of this site on this browser?</p>
@@ -63,8 +69,8 @@ constexpr std::string_view kLogout = R"(<p>Sign out of this site on this browser
 </html>
 )";
 
-constexpr std::array<std::string_view, 6> kPlaceholders{"title",     "error",    "csrf",
-                                                        "return_to", "username", "action"};
+constexpr std::array<std::string_view, 7> kPlaceholders{
+    "title", "error", "csrf", "return_to", "username", "action", "providers"};
 
 // A placeholder's name must close within this many bytes, on the same line; a "{{" that does
 // not is text.
@@ -95,14 +101,15 @@ bool isKnown(std::string_view name) {
 
 // Substitutes every known placeholder of `tmpl` with the escaped value `value(name)` gives.
 template <typename Value>
-std::string substitute(std::string_view tmpl, Value&& value) {
+std::string substitute(std::string_view tmpl, Value&& value, std::string_view raw = {}) {
   std::string out;
   out.reserve(tmpl.size() + 256);
   size_t pos = 0;
   while (const std::optional<Placeholder> p = nextPlaceholder(tmpl, pos)) {
     out.append(tmpl.substr(pos, p->begin - pos));
-    if (isKnown(p->name)) {
-      out += htmlEscape(value(p->name));
+    if (std::optional<std::string_view> v = value(p->name)) {
+      // `raw` names markup sesame built itself (its values escaped there).
+      out += p->name == raw ? std::string(*v) : htmlEscape(*v);
     } else {
       out.append(tmpl.substr(p->begin, p->end - p->begin));
     }
@@ -149,21 +156,39 @@ std::string renderLoginPage(std::string_view tmpl, const LoginPage& page) {
     const bool again = !page.username.empty();
     built_in.append(kHead);
     if (!page.error.empty()) built_in.append(kError);
-    built_in.append(kFormStart);
-    if (!again) built_in.append(" autofocus");
-    built_in.append(kPassword);
-    if (again) built_in.append(" autofocus");
-    built_in.append(kFormEnd);
+    if (page.password_form) {
+      built_in.append(kFormStart);
+      if (!again) built_in.append(" autofocus");
+      built_in.append(kPassword);
+      if (again) built_in.append(" autofocus");
+      built_in.append(kFormEnd);
+    }
+    built_in.append("{{providers}}");
+    built_in.append(kPageEnd);
     tmpl = built_in;
   }
-  return substitute(tmpl, [&](std::string_view name) -> std::string_view {
-    if (name == "title") return page.title;
-    if (name == "error") return page.error;
-    if (name == "csrf") return page.csrf;
-    if (name == "return_to") return page.return_to;
-    if (name == "username") return page.username;
-    return kLoginPath;
-  });
+  // The links are markup of sesame's own, each value in it escaped here.
+  std::string links;
+  for (const ProviderLink& link : page.providers) {
+    links.append("<a class=\"provider\" href=\"")
+        .append(htmlEscape(link.href))
+        .append("\">Sign in with ")
+        .append(htmlEscape(link.display_name))
+        .append("</a>\n");
+  }
+  return substitute(
+      tmpl,
+      [&](std::string_view name) -> std::optional<std::string_view> {
+        if (name == "title") return page.title;
+        if (name == "error") return page.error;
+        if (name == "csrf") return page.csrf;
+        if (name == "return_to") return page.return_to;
+        if (name == "username") return page.username;
+        if (name == "providers") return links;
+        if (name == "action") return kLoginPath;
+        return std::nullopt;
+      },
+      "providers");
 }
 
 std::optional<std::string> checkTemplate(std::string_view tmpl) {
@@ -178,7 +203,7 @@ std::optional<std::string> checkTemplate(std::string_view tmpl) {
       const size_t line = 1 + std::count(tmpl.begin(), tmpl.begin() + p->begin, '\n');
       return "line " + std::to_string(line) + ": unknown placeholder {{" + shown +
              "}} (the placeholders are {{title}}, {{error}}, {{csrf}}, {{return_to}}, "
-             "{{username}} and {{action}})";
+             "{{username}}, {{action}} and {{providers}})";
     }
     has_csrf = has_csrf || p->name == "csrf";
     pos = p->end;
@@ -195,11 +220,30 @@ std::string renderLogoutPage(std::string_view title, std::string_view csrf) {
   std::string tmpl;
   tmpl.append(kHead);
   tmpl.append(kLogout);
-  return substitute(tmpl, [&](std::string_view name) -> std::string_view {
+  tmpl.append(kPageEnd);
+  return substitute(tmpl, [&](std::string_view name) -> std::optional<std::string_view> {
     if (name == "title") return title;
     if (name == "csrf") return csrf;
     if (name == "action") return kLogoutPath;
-    return {};
+    return std::nullopt;
+  });
+}
+
+std::string renderMessagePage(std::string_view title, std::string_view message,
+                              std::string_view href, std::string_view link_text) {
+  std::string tmpl;
+  tmpl.append(kHead);
+  tmpl.append(kMessage);
+  if (!href.empty())
+    tmpl.append(R"(<p><a class="provider" href="{{href}}">{{link}}</a></p>
+)");
+  tmpl.append(kPageEnd);
+  return substitute(tmpl, [&](std::string_view name) -> std::optional<std::string_view> {
+    if (name == "title") return title;
+    if (name == "message") return message;
+    if (name == "href") return href;
+    if (name == "link") return link_text;
+    return std::nullopt;
   });
 }
 

@@ -35,6 +35,8 @@ std::string renderSessionJson(const session::Session* session, const session::Ti
     bool first = true;
     if (session != nullptr) {
       for (const auto& [key, value] : session->data) {
+        // sesame's own (provider tokens): front-end code must not read them.
+        if (session::isInternalDataKey(key)) continue;
         if (!first) out += ',';
         first = false;
         out += jsonString(key) + ":" + jsonString(value);

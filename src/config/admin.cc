@@ -1,10 +1,8 @@
 // [admin]: the address of the metrics and health listener, what /readyz
 // checks, and the session API's bearer token.
 #include <netinet/in.h>
-#include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
 #include "reader.h"
@@ -72,9 +70,7 @@ ReadyRequires readReadyRequires(TableReader& admin) {
 }
 
 // token_file: one line holding the token. The file is a credential (it
-// lets its reader list and end anyone's sessions), so one that every user
-// may read or write is refused, as ssh refuses a readable private key;
-// group access stays allowed for the usual root:sesame 0640.
+// lets its reader list and end anyone's sessions): see checkNotOthers.
 std::optional<std::string> readToken(TableReader& admin, const std::string& config_path,
                                      std::string* file) {
   std::optional<std::string> name = admin.string("token_file");
@@ -89,13 +85,8 @@ std::optional<std::string> readToken(TableReader& admin, const std::string& conf
   std::optional<std::string> text =
       readSmallFile(admin, "token_file", *file, "one token", 64 * 1024);
   if (!text) return std::nullopt;
-  struct stat st {};
-  if (::stat(file->c_str(), &st) == 0 && (st.st_mode & S_IRWXO) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    admin.diag().error(at, key + ": " + quote(*file) + " has mode " + mode +
-                               ": other users may use it; the token lets its reader list "
-                               "and end sessions (chmod o-rwx the file)");
+  if (!checkNotOthers(admin.diag(), at, key, *file,
+                      "the token lets its reader list and end sessions")) {
     return std::nullopt;
   }
   std::string token = std::move(*text);

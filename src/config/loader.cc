@@ -25,15 +25,16 @@ LoadResult parse(std::string_view text, const std::string& path, const LoadOptio
   config->path = path;
   TableReader root(doc, "", diag);
   root.rejectUnknown({"server", "listen", "tls", "upstream", "session", "redis", "identity",
-                      "route", "limits", "timeouts", "log", "admin", "login"});
+                      "route", "limits", "timeouts", "log", "admin", "login", "oidc"});
   // Order matters: listeners check [tls] certificates, routes check upstream
-  // names and whether [session] exists.
+  // and provider names and whether [session] exists; [oidc] reads [login].
   readServer(root, *config);
   readTls(root, *config);
   readListeners(root, options, *config);
   readUpstreams(root, options, *config);
   readSession(root, options, *config);
   readLogin(root, *config);
+  readOidc(root, *config);
   readRoutes(root, *config);
   readLimits(root, *config);
   readTimeouts(root, *config);

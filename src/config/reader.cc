@@ -1,5 +1,7 @@
 #include "reader.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -220,30 +222,45 @@ std::optional<net::Address> readAddress(Diagnostics& diag, const toml::node& nod
 std::optional<std::string> readSmallFile(TableReader& s, std::string_view key,
                                          const std::string& file, std::string_view holds,
                                          uintmax_t max_bytes) {
+  return readSmallFile(s.diag(), *s.find(key), s.path(key), file, holds, max_bytes);
+}
+
+std::optional<std::string> readSmallFile(Diagnostics& diag, const toml::node& at,
+                                         const std::string& label, const std::string& file,
+                                         std::string_view holds, uintmax_t max_bytes) {
   namespace fs = std::filesystem;
-  const toml::node& at = *s.find(key);
-  std::string where = s.path(key) + ": " + quote(file);
+  std::string where = label + ": " + quote(file);
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) {
-    s.diag().error(at,
-                   where + (fs::exists(file, ec) ? " is not a regular file" : " does not exist"));
+    diag.error(at, where + (fs::exists(file, ec) ? " is not a regular file" : " does not exist"));
     return std::nullopt;
   }
   if (fs::file_size(file, ec) > max_bytes) {
-    s.diag().error(at, where + " is larger than " + std::to_string(max_bytes / 1024) +
-                           " KiB; it should hold " + std::string(holds));
+    diag.error(at, where + " is larger than " + std::to_string(max_bytes / 1024) +
+                       " KiB; it should hold " + std::string(holds));
     return std::nullopt;
   }
   errno = 0;
   std::ifstream in(file, std::ios::binary);
   if (!in.is_open()) {
-    s.diag().error(at, s.path(key) + ": cannot read " + quote(file) + ": " +
-                           std::strerror(errno != 0 ? errno : EACCES));
+    diag.error(at, label + ": cannot read " + quote(file) + ": " +
+                       std::strerror(errno != 0 ? errno : EACCES));
     return std::nullopt;
   }
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+bool checkNotOthers(Diagnostics& diag, const toml::node& at, const std::string& label,
+                    const std::string& file, std::string_view risk) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 || (st.st_mode & S_IRWXO) == 0) return true;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  diag.error(at, label + ": " + quote(file) + " has mode " + mode + ": other users may use it; " +
+                     std::string(risk) + " (chmod o-rwx the file)");
+  return false;
 }
 
 }  // namespace sesame::config

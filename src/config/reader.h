@@ -107,6 +107,41 @@ class TableReader {
 [[nodiscard]] std::optional<std::string> readSmallFile(TableReader& s, std::string_view key,
                                                        const std::string& file,
                                                        std::string_view holds, uintmax_t max_bytes);
+// Same, reporting at `at` under `label` (an array element: "x.key[1]").
+[[nodiscard]] std::optional<std::string> readSmallFile(Diagnostics& diag, const toml::node& at,
+                                                       const std::string& label,
+                                                       const std::string& file,
+                                                       std::string_view holds, uintmax_t max_bytes);
+
+// False (and reported at `at`) when other users may read, write or run the
+// credential `file`, as ssh refuses a readable private key; group access
+// stays allowed for the usual root:sesame 0640. `risk` says what a reader
+// could do with it.
+[[nodiscard]] bool checkNotOthers(Diagnostics& diag, const toml::node& at, const std::string& label,
+                                  const std::string& file, std::string_view risk);
+
+// What a private key file is for decides the key types accepted.
+enum class KeyUse {
+  kAssertion,   // the identity assertion: EC P-256 or Ed25519
+  kClientAuth,  // private_key_jwt (RFC 7523): RSA of 2048 bits or more, EC P-256 or Ed25519
+};
+
+struct PemPrivateKey {
+  std::string pem;  // as read
+  std::string alg;  // the JWS "alg" it signs with: "RS256", "ES256" or "EdDSA"
+};
+
+// Reads the unencrypted PEM private key `file` (a credential: checkNotOthers)
+// and checks its type for `use`; errors at `at` say which key was found and
+// how to make one that fits.
+[[nodiscard]] std::optional<PemPrivateKey> readPrivateKey(Diagnostics& diag, const toml::node& at,
+                                                          const std::string& label,
+                                                          const std::string& file, KeyUse use);
+// True when `file`'s text holds at least one PEM certificate (reported at
+// `at` otherwise).
+[[nodiscard]] bool holdsCertificates(Diagnostics& diag, const toml::node& at,
+                                     const std::string& label, const std::string& file,
+                                     const std::string& text);
 
 // Section readers, in the order loader.cc runs them (later ones check
 // references to earlier ones).
@@ -115,16 +150,24 @@ void readTls(TableReader& root, Config& config);
 void readListeners(TableReader& root, const LoadOptions& options, Config& config);
 void readUpstreams(TableReader& root, const LoadOptions& options, Config& config);
 void readSession(TableReader& root, const LoadOptions& options,
-                 Config& config);  // [session] and [identity]
+                 Config& config);  // [session], [redis] and [identity]
+// [identity] (identity.cc); run by readSession once [session] is read.
+void readIdentity(TableReader& root, Config& config);
 void readRoutes(TableReader& root, Config& config);
 // auth, groups, accept_control and csrf of one [[route]] (session.cc);
-// needs readSession to have run.
+// needs readSession and readOidc to have run.
 void readRoutePolicy(TableReader& entry, const Config& config, session::RoutePolicy& policy);
+// provider, bearer, bearer_audience and bearer_only of one [[route]]
+// (oidc.cc); true when the route uses either, which makes it kRequired.
+bool readRouteOidc(TableReader& entry, const Config& config, session::RoutePolicy& policy);
 void readLimits(TableReader& root, Config& config);
 void readTimeouts(TableReader& root, Config& config);
 void readLog(TableReader& root, Config& config);
 // [login]; needs readSession to have run (it sets the default login_url).
 void readLogin(TableReader& root, Config& config);
+// [oidc] or [oidc.NAME]; needs readSession and readLogin to have run (it
+// checks the store, sets the default login_url and post_logout_redirect).
+void readOidc(TableReader& root, Config& config);
 // Needs readListeners to have run: the admin address must differ from theirs.
 void readAdmin(TableReader& root, const LoadOptions& options, Config& config);
 

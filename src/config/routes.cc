@@ -67,7 +67,8 @@ void readServers(TableReader& entry, const LoadOptions& options, UpstreamConfig&
 }
 
 void readRoute(TableReader& entry, const std::string& name, Config& config) {
-  entry.rejectUnknown({"host", "path", "upstream", "auth", "groups", "accept_control", "csrf"});
+  entry.rejectUnknown({"host", "path", "upstream", "auth", "groups", "accept_control", "csrf",
+                       "provider", "bearer", "bearer_audience", "bearer_only"});
   RouteConfig route;
   readRoutePolicy(entry, config, route.policy);
   if (auto host = entry.string("host")) {

@@ -1,6 +1,5 @@
-// [session], [redis], [identity] and the session policy keys of each [[route]].
+// [session], [redis] and the session policy keys of each [[route]].
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -15,7 +14,6 @@
 #include "sesame/session/cookie_codec.h"
 #include "sesame/session/cookie_header.h"
 #include "sesame/session/csrf.h"
-#include "sesame/session/identity_filter.h"
 
 namespace sesame::config {
 namespace {
@@ -43,11 +41,6 @@ std::string sanitized(std::string_view message) {
     }
   }
   return out;
-}
-
-bool isTchar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -312,82 +305,6 @@ void readRedis(TableReader& root, const LoadOptions& options, Config& config) {
   }
 }
 
-// Headers a client must be able to send and sesame must be able to forward:
-// an identity header or data prefix covering one of them would strip it from
-// every request (the spoofing filter runs on all routes).
-constexpr std::array<std::string_view, 16> kReservedHeaders = {"Host",
-                                                               "Connection",
-                                                               "Content-Length",
-                                                               "Content-Type",
-                                                               "Transfer-Encoding",
-                                                               "Cookie",
-                                                               "Upgrade",
-                                                               "TE",
-                                                               "Trailer",
-                                                               "Authorization",
-                                                               "Accept",
-                                                               "Origin",
-                                                               "Referer",
-                                                               "Sec-Fetch-Site",
-                                                               "X-Forwarded-For",
-                                                               "Forwarded"};
-
-void readHeaderName(TableReader& t, std::string_view key, bool prefix, std::string& field) {
-  std::optional<std::string> name = t.string(key);
-  if (!name) return;
-  const toml::node& at = *t.find(key);
-  std::string label = t.path(key) + " " + quote(*name);
-  if (name->empty() || !std::all_of(name->begin(), name->end(), isTchar)) {
-    t.diag().error(at, label + " is not a header name (letters, digits and !#$%&'*+-.^_`|~)");
-    return;
-  }
-  if (prefix && name->back() != '-') {
-    t.diag().error(at,
-                   label + " must end with \"-\" (data key \"cart\" becomes " + *name + "-Cart)");
-    return;
-  }
-  for (std::string_view reserved : kReservedHeaders) {
-    bool hit = prefix ? session::headerNameHasPrefix(reserved, *name)
-                      : session::headerNameMatches(reserved, *name);
-    if (!hit) continue;
-    t.diag().error(at, label + " would remove the client's " + std::string(reserved) +
-                           " header from every request; choose one of its own, such as " +
-                           (prefix ? "\"X-Session-\"" : "\"X-Remote-User\""));
-    return;
-  }
-  field = *name;
-}
-
-void readIdentity(TableReader& root, Config& config) {
-  const toml::table* table = root.subtable("identity", "a table ([identity])");
-  if (table == nullptr) return;
-  TableReader t(*table, "identity", root.diag());
-  t.rejectUnknown({"user_header", "groups_header", "data_prefix"});
-  if (!config.session) {
-    root.diag().error(*table,
-                      "[identity] has no effect without a [session] table; add [session] "
-                      "with secrets, or remove [identity]");
-    return;
-  }
-  session::IdentityHeaders& ids = config.session->identity;
-  readHeaderName(t, "user_header", false, ids.user_header);
-  readHeaderName(t, "groups_header", false, ids.groups_header);
-  readHeaderName(t, "data_prefix", true, ids.data_prefix);
-  // A data field must never be able to pose as the user or the groups.
-  if (session::headerNameMatches(ids.user_header, ids.groups_header)) {
-    t.diag().error(*table, "identity.user_header and identity.groups_header are the same header");
-  }
-  for (auto [key, name] : {std::pair{"user_header", &ids.user_header},
-                           std::pair{"groups_header", &ids.groups_header}}) {
-    if (!session::headerNameHasPrefix(*name, ids.data_prefix)) continue;
-    const toml::node* at = t.find(key) != nullptr ? t.find(key) : t.find("data_prefix");
-    t.diag().error(at != nullptr ? *at : static_cast<const toml::node&>(*table),
-                   "identity." + std::string(key) + " " + quote(*name) +
-                       " starts with identity.data_prefix " + quote(ids.data_prefix) +
-                       ", so a session data field could pose as it");
-  }
-}
-
 }  // namespace
 
 void readSession(TableReader& root, const LoadOptions& options, Config& config) {
@@ -427,6 +344,10 @@ void readSession(TableReader& root, const LoadOptions& options, Config& config) 
 
 void readRoutePolicy(TableReader& entry, const Config& config, session::RoutePolicy& policy) {
   policy.auth = config.session ? session::Auth::kSession : session::Auth::kPublic;
+  // Signing in through a provider or with a token only makes sense where a
+  // user is required, so that is the default there.
+  const bool oidc = readRouteOidc(entry, config, policy);
+  if (oidc) policy.auth = session::Auth::kRequired;
   if (auto auth = entry.string("auth")) {
     const toml::node& at = *entry.find("auth");
     if (*auth == "public") {
@@ -441,6 +362,13 @@ void readRoutePolicy(TableReader& entry, const Config& config, session::RoutePol
     } else {
       entry.diag().error(at, entry.path("auth") + " " + quote(*auth) +
                                  " is not one of \"public\", \"session\", \"required\"");
+    }
+    if (oidc && policy.auth != session::Auth::kRequired) {
+      entry.diag().error(at, entry.path("auth") + " = " + quote(*auth) +
+                                 " cannot be used with provider or bearer, which sign a user in: "
+                                 "write auth = \"required\" or leave auth out (it then defaults "
+                                 "to \"required\")");
+      policy.auth = session::Auth::kRequired;
     }
   }
   if (const toml::array* groups = entry.array("groups", "an array of group names")) {

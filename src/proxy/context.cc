@@ -51,6 +51,7 @@ Context::Context(event_base* loop, Clock& loop_clock, std::shared_ptr<const conf
   if (!config->session) return;
   const session::Settings& settings = *config->session;
   identity = settings.identity;
+  identity.assertion_header = settings.assertion.header;
   sessions = std::make_unique<SessionContext>();
   sessions->settings = &settings;
   sessions->codec = &shared_->codec;
@@ -68,6 +69,11 @@ Context::Context(event_base* loop, Clock& loop_clock, std::shared_ptr<const conf
     sessions->hashing = shared_->hashing.get();
     sessions->counters =
         shared_->counters ? static_cast<session::Store*>(shared_->counters.get()) : sessions->store;
+  }
+  sessions->signer = shared_->signer;
+  if (shared_->signer) {
+    assertions = std::make_unique<identity::AssertionCache>();
+    sessions->assertions = assertions.get();
   }
   sessions->plain_cookie = {settings.cookie_name, settings.secure, true, settings.same_site,
                             settings.domain};
@@ -125,6 +131,15 @@ std::unique_ptr<Disposable> Context::release(Disposable* conn) {
   if (conn->live_next_ != nullptr) conn->live_next_->live_prev_ = conn->live_prev_;
   conn->live_prev_ = conn->live_next_ = nullptr;
   return std::unique_ptr<Disposable>(conn);
+}
+
+void Context::startProviders(const std::shared_ptr<LoopMailbox>& mailbox) {
+  if (!sessions) return;
+  for (size_t i = 0; i < config->oidc.size(); ++i) {
+    oidc::KnowledgePtr known = i < shared_->oidc.size() ? shared_->oidc[i] : nullptr;
+    providers.push_back(std::make_unique<oidc::Provider>(base, mailbox, config->oidc[i], known));
+    sessions->providers.push_back(providers.back().get());
+  }
 }
 
 }  // namespace sesame::proxy

@@ -12,6 +12,7 @@
 #include "sesame/auth/session_json.h"
 #include "sesame/base/log.h"
 #include "sesame/http/header_list.h"
+#include "sesame/proxy/oidc_refresh.h"
 #include "sesame/session/access.h"
 #include "sesame/session/cache_control.h"
 #include "sesame/session/control_headers.h"
@@ -24,6 +25,7 @@ using session::StoreStatus;
 constexpr std::string_view kPrefix = "/.sesame";
 constexpr std::string_view kWrongCredentials = "Wrong user name or password.";
 constexpr std::string_view kHtml = "text/html; charset=utf-8";
+const std::vector<std::string> kNoHosts;
 
 void appendField(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
@@ -62,6 +64,8 @@ OwnEndpoints::~OwnEndpoints() = default;
 void OwnEndpoints::cancel() {
   ticket_.reset();
   hash_ticket_.reset();
+  fetch_.reset();
+  r_.waiter.reset();
   r_.step = Step::kIdle;
 }
 
@@ -91,15 +95,46 @@ void OwnEndpoints::start(http::RequestHead& req, const ClientView& client, std::
   } else if (path == "/.sesame/session") {
     r_.endpoint = Endpoint::kSession;
     forms = false;
+  } else if (path == "/.sesame/jwks.json") {
+    r_.endpoint = Endpoint::kJwks;
+    forms = false;
+  } else if (path == "/.sesame/oidc/callback" && !ctx_.providers.empty()) {
+    r_.endpoint = Endpoint::kOidcCallback;
+    forms = false;
+  } else if (path == "/.sesame/oidc/backchannel-logout" && !ctx_.providers.empty()) {
+    // Server to server: no browser, no cookie, no CSRF token; the signed
+    // logout token is the whole authority (Back-Channel Logout 1.0 §2.8).
+    r_.endpoint = Endpoint::kBackchannel;
+    if (req.method != "POST") {
+      std::string fields;
+      appendField(fields, "Allow", "POST");
+      return respond(405, std::move(fields));
+    }
+    if (!isFormBody(req.headers)) return respond(415);
+    return backchannelLogout(body);
   } else {
     return respond(404);
   }
-  if (forms && ctx_.login == nullptr) return respond(404);
+  if (r_.endpoint == Endpoint::kJwks) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      std::string fields;
+      appendField(fields, "Allow", "GET, HEAD");
+      return respond(405, std::move(fields));
+    }
+    return answerJwks();
+  }
+  if (forms && ctx_.login == nullptr && ctx_.providers.empty()) return respond(404);
   bool read = req.method == "GET" || req.method == "HEAD";
   r_.post = forms && req.method == "POST";
   if (!read && !r_.post) {
     std::string fields;
     appendField(fields, "Allow", forms ? "GET, HEAD, POST" : "GET, HEAD");
+    return respond(405, std::move(fields));
+  }
+  if (r_.post && ctx_.login == nullptr && r_.endpoint == Endpoint::kLogin) {
+    // Without [login] there is no form to post: providers sign users in.
+    std::string fields;
+    appendField(fields, "Allow", "GET, HEAD");
     return respond(405, std::move(fields));
   }
   if (r_.post) {
@@ -117,10 +152,17 @@ void OwnEndpoints::start(http::RequestHead& req, const ClientView& client, std::
   } else if (r_.endpoint == Endpoint::kLogin) {
     std::vector<std::string> values = auth::formValues(query, "return_to");
     if (!values.empty()) r_.return_to = values.front();
+    values = auth::formValues(query, "provider");
+    if (!values.empty()) {
+      r_.start_provider = providerNamed(values.front());
+      if (!r_.start_provider) return respond(404);
+    } else if (ctx_.login == nullptr && ctx_.providers.size() == 1) {
+      // One way to sign in: no page to choose from.
+      r_.start_provider = 0;
+    }
   }
-  if (ctx_.login != nullptr) {
-    r_.return_to = auth::chooseReturnTo(r_.return_to, ctx_.login->forward_auth_hosts);
-  }
+  r_.return_to = auth::chooseReturnTo(
+      r_.return_to, ctx_.login != nullptr ? ctx_.login->forward_auth_hosts : kNoHosts);
   // A cross-site POST is refused before its token is even looked at
   // (login CSRF: signing a victim in as the attacker).
   gate_.inspect(req, client.https, client.address, r_.post);
@@ -137,13 +179,20 @@ void OwnEndpoints::afterInspect() {
       return answerSession();
     case Endpoint::kAuth:
       return answerAuth();
+    case Endpoint::kOidcCallback:
+      return oidcCallback();
+    case Endpoint::kBackchannel:
+    case Endpoint::kJwks:
+      return;
     case Endpoint::kLogin:
+      if (r_.start_provider) return startOidc(*r_.start_provider);
       if (!r_.post) return showLoginForm(200, {});
       if (!tokenValid()) return respond(403);
       return checkFailures();
     case Endpoint::kLogout:
       if (!r_.post) return showLogoutForm();
       if (!tokenValid()) return respond(403);
+      rememberOidcSession();
       return gate_.logout();
   }
 }
@@ -178,6 +227,8 @@ void OwnEndpoints::answerAuth() {
     appendField(fields, ids.user_header, s->user);
     if (!s->groups.empty()) appendField(fields, ids.groups_header, joined(s->groups));
     for (const auto& [key, value] : s->data) {
+      // The front proxy copies these to the application: never sesame's own.
+      if (session::isInternalDataKey(key)) continue;
       appendField(fields, session::dataHeaderName(ids.data_prefix, key), value);
     }
     return respond(200, std::move(fields));
@@ -213,6 +264,15 @@ std::string OwnEndpoints::pageFields() const {
       form_action += " " + host + (host.find(':') == std::string::npos ? ":*" : "");
     }
   }
+  // The sign-out form's 303 may lead to a provider's end_session_endpoint,
+  // and browsers check form-action along a form's redirects too.
+  for (const oidc::Provider* provider : ctx_.providers) {
+    const oidc::Knowledge* knowledge = provider->knowledge();
+    if (knowledge == nullptr || knowledge->metadata.end_session_endpoint.empty()) continue;
+    std::string_view url = knowledge->metadata.end_session_endpoint;
+    size_t end = url.find('/', url.find("//") + 2);
+    form_action += " " + std::string(url.substr(0, end));
+  }
   std::string fields;
   appendField(fields, "Content-Security-Policy",
               "default-src 'none'; style-src 'unsafe-inline'; form-action " + form_action +
@@ -228,15 +288,36 @@ void OwnEndpoints::showLoginForm(int status, std::string_view error) {
   std::string binding = gate_.csrfBinding(true);
   if (binding.empty()) return respond(503);
   std::string token = ctx_.codec->csrfToken(binding);
-  auth::LoginPage page{ctx_.login->title, error, token, r_.return_to, r_.username};
-  respond(status, pageFields(), kHtml, auth::renderLoginPage(ctx_.login->page_template, page));
+  std::vector<std::string> hrefs;
+  std::vector<auth::ProviderLink> links;
+  for (size_t i = 0; i < ctx_.providers.size(); ++i) hrefs.push_back(providerLink(i));
+  for (size_t i = 0; i < ctx_.providers.size(); ++i) {
+    links.push_back({hrefs[i], ctx_.providers[i]->config().display_name});
+  }
+  auth::LoginPage page{
+      title(), error, token, r_.return_to, r_.username, links, ctx_.login != nullptr};
+  respond(status, pageFields(), kHtml,
+          auth::renderLoginPage(ctx_.login != nullptr ? ctx_.login->page_template : "", page));
 }
 
 void OwnEndpoints::showLogoutForm() {
   std::string binding = gate_.csrfBinding(true);
   if (binding.empty()) return respond(503);
   respond(200, pageFields(), kHtml,
-          auth::renderLogoutPage(ctx_.login->title, ctx_.codec->csrfToken(binding)));
+          auth::renderLogoutPage(title(), ctx_.codec->csrfToken(binding)));
+}
+
+std::string_view OwnEndpoints::title() const {
+  return ctx_.login != nullptr ? std::string_view(ctx_.login->title) : "Sign in";
+}
+
+void OwnEndpoints::rememberOidcSession() {
+  const session::Session* s = gate_.session();
+  if (s == nullptr || !s->method.starts_with("oidc:")) return;
+  r_.logout_provider = providerNamed(std::string_view(s->method).substr(5));
+  if (auto it = s->data.find(std::string(kOidcIdTokenField)); it != s->data.end()) {
+    r_.id_token = it->second;
+  }
 }
 
 bool OwnEndpoints::tokenValid() {
@@ -266,16 +347,6 @@ std::string OwnEndpoints::addressKey() const {
   return std::string("a:") + text + "/64";
 }
 
-template <typename Call>
-void OwnEndpoints::run(Step step, Call call) {
-  r_.step = step;
-  done_ = false;
-  in_call_ = true;
-  call();
-  in_call_ = false;
-  if (done_) resume();
-}
-
 void OwnEndpoints::completed() {
   spent_ = std::move(ticket_);
   spent_hash_ = std::move(hash_ticket_);
@@ -291,6 +362,13 @@ void OwnEndpoints::resume() {
       return onCounted(r_.status, r_.failures);
     case Step::kHash:
       return onHashed(r_.match);
+    case Step::kClaim:
+      return r_.endpoint == Endpoint::kBackchannel ? onLogoutClaimed(r_.status)
+                                                   : onStateClaimed(r_.status);
+    case Step::kDestroy:
+      if (r_.status != StoreStatus::kOk) return respond(503);
+      LOG_INFO("back-channel logout: sessions of %s ended", r_.tag.c_str());
+      return respond(200, "Cache-Control: no-store\r\n");
     case Step::kIdle:
       return;
   }
@@ -373,8 +451,16 @@ void OwnEndpoints::onHashed(bool match) {
     // The users file's current hash is named in the session: a new
     // password, or the name given to someone else, ends it (SessionGate).
     info.method = "password:" + (user != nullptr ? user->fingerprint : std::string());
+    // A password sign-in on a browser signed in through a provider before:
+    // that sign-in's tokens (and its back-channel reach) end here.
+    session::Update extra;
+    if (const session::Session* s = gate_.session()) {
+      for (const auto& entry : s->data) {
+        if (session::isInternalDataKey(entry.first)) extra.unset.push_back(entry.first);
+      }
+    }
     // The gate fills in the handle, the address and the User-Agent.
-    return gate_.login(info);
+    return gate_.login(info, std::move(extra));
   }
   if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kFailure);
   LOG_INFO("failed sign-in for user %s from %s (%lld of login.max_failures %lld)",
@@ -393,11 +479,11 @@ void OwnEndpoints::onApplied(bool ok) {
   if (r_.endpoint == Endpoint::kLogout) {
     if (!ok) return respond(503);
     std::string fields;
-    const std::string& after = ctx_.login->after_logout;
-    appendField(fields, "Location", after.empty() ? ctx_.settings->login_url : after);
+    appendField(fields, "Location", logoutLocation());
     appendField(fields, "Cache-Control", "no-store");
     return respond(303, std::move(fields));
   }
+  if (r_.start_provider) return ok ? oidcRedirected() : respond(503);
   if (!ok) {
     if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kUnavailable);
     return respond(503);
@@ -406,9 +492,18 @@ void OwnEndpoints::onApplied(bool ok) {
 }
 
 void OwnEndpoints::loggedIn() {
-  LOG_INFO("signed in: user %s from %s", log::printable(r_.username, 64).c_str(),
-           r_.client.address.c_str());
+  LOG_INFO("signed in: user %s from %s%s%s", log::printable(r_.username, 64).c_str(),
+           r_.client.address.c_str(), r_.endpoint == Endpoint::kOidcCallback ? " through " : "",
+           r_.endpoint == Endpoint::kOidcCallback
+               ? ctx_.providers[r_.flow.provider]->config().name.c_str()
+               : "");
   if (ctx_.metrics != nullptr) ctx_.metrics->onLogin(LoginOutcome::kSuccess);
+  if (r_.endpoint == Endpoint::kOidcCallback) {
+    std::string fields;
+    appendField(fields, "Location", r_.return_to);
+    appendField(fields, "Cache-Control", "no-store");
+    return respond(303, std::move(fields));
+  }
   // The name's counter starts again; the address only gets this attempt
   // back (one account of the attacker's own must not reset the limit on
   // guessing others).

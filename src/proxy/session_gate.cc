@@ -1,6 +1,12 @@
 #include "sesame/proxy/session_gate.h"
 
+#include <algorithm>
+#include <charconv>
+#include "sesame/auth/pages.h"
+
 #include "sesame/base/log.h"
+#include "sesame/oidc/access_token.h"
+#include "sesame/oidc/claims_map.h"
 #include "sesame/session/access.h"
 #include "sesame/session/cache_control.h"
 #include "sesame/session/csrf.h"
@@ -146,6 +152,7 @@ void SessionGate::countOp(OpKind kind) {
     case OpKind::kIdentity:
     case OpKind::kTrim:
     case OpKind::kUpdate:
+    case OpKind::kExtra:
       return;
   }
 }
@@ -219,6 +226,9 @@ void SessionGate::checkRequest(http::RequestHead& req, const session::RoutePolic
                                bool https, std::string_view client) {
   begin(req, https, client);
   r_.policy = &policy;
+  // A bearer token is no ambient credential (no browser sends one on its
+  // own), so a token request skips the cross-site check.
+  if (policy.bearer && checkBearer()) return;
   if (policy.csrf && !allowedSite()) return;
   readCookie();
 }
@@ -302,24 +312,117 @@ void SessionGate::absorb(const session::Session& session) {
     r_.loaded->groups = *groups;
   }
   r_.has_user = !session.user.empty();
-  if (r_.has_user) {
-    r_.user = session.user;
-    r_.groups = *groups;
-    headers.add(ids.user_header, session.user);
-    if (!groups->empty()) {
-      std::string joined;
-      for (const std::string& group : *groups) {
-        if (!joined.empty()) joined.append(",");
-        joined.append(group);
-      }
-      headers.add(ids.groups_header, joined);
-    }
-  }
+  if (r_.has_user) addIdentity(session.user, *groups);
+  if (session.method.starts_with("oidc:")) noteRefresh(session);
   // Data fields go to anonymous sessions too: a cart before login is the
-  // reason an application writes them.
+  // reason an application writes them. sesame's own fields (provider
+  // tokens, sign-in state) never do.
   for (const auto& [key, value] : session.data) {
+    if (session::isInternalDataKey(key)) continue;
     headers.add(session::dataHeaderName(ids.data_prefix, key), value);
   }
+}
+
+void SessionGate::addIdentity(std::string_view user, const std::vector<std::string>& groups) {
+  const session::IdentityHeaders& ids = ctx_.settings->identity;
+  http::HeaderList& headers = r_.req->headers;
+  r_.user = user;
+  r_.groups = groups;
+  headers.add(ids.user_header, user);
+  if (!groups.empty()) {
+    std::string joined;
+    for (const std::string& group : groups) {
+      if (!joined.empty()) joined.append(",");
+      joined.append(group);
+    }
+    headers.add(ids.groups_header, joined);
+  }
+  if (ctx_.signer) {
+    // One token per user and host while it stays fresh (AssertionCache):
+    // signing costs tens of microseconds, a cache hit well under one.
+    identity::Claims claims;
+    claims.audience = r_.req->host;
+    claims.user = user;
+    claims.groups = groups;
+    claims.now = session::wallClockNow() / 1000;
+    headers.add(ctx_.settings->assertion.header, ctx_.assertions->get(ctx_.signer, user, claims));
+  }
+}
+
+bool SessionGate::checkBearer() {
+  const http::Header* authz = r_.req->headers.find("Authorization");
+  const bool bearer = authz != nullptr && authz->value.size() >= 6 &&
+                      http::equalsIgnoreCase(authz->value.substr(0, 6), "Bearer");
+  if (!bearer && !r_.policy->bearer_only) return false;
+  // A token request neither uses nor forwards the session cookie.
+  takeCookie(r_.req->headers, ctx_.settings->cookie_name);
+  if (!bearer) {
+    // RFC 6750 §3.1: no credentials, no error code.
+    appendField(r_.response_fields, "WWW-Authenticate", "Bearer realm=\"sesame\"");
+    finishRequest(401);
+    return true;
+  }
+  std::optional<std::string_view> token = oidc::bearerToken(authz->value);
+  if (!token) {
+    appendField(r_.response_fields, "WWW-Authenticate",
+                "Bearer realm=\"sesame\", error=\"invalid_request\"");
+    finishRequest(401);
+    return true;
+  }
+  r_.bearer = *token;
+  verifyBearer();
+  return true;
+}
+
+void SessionGate::verifyBearer() {
+  oidc::Provider& provider = *ctx_.providers[r_.policy->provider.value_or(0)];
+  const oidc::Knowledge* knowledge = provider.knowledge();
+  if (knowledge == nullptr) {
+    provider.discoverSoon(nullptr);
+    return finishRequest(503);
+  }
+  const config::OidcProviderConfig& config = provider.config();
+  oidc::TokenTrust trust;
+  trust.keys = &knowledge->keys;
+  trust.issuer = config.issuer;
+  trust.now = session::wallClockNow() / 1000;
+  trust.skew = std::chrono::duration_cast<std::chrono::seconds>(config.clock_skew).count();
+  oidc::AccessTokenExpectations expect;
+  expect.audiences = r_.policy->bearer_audience;
+  expect.user_claim = config.user_claim;
+  expect.groups_claim = config.groups_claim;
+  oidc::AccessTokenResult checked = oidc::validateAccessToken(r_.bearer, trust, expect);
+  if (checked.error == oidc::TokenError::kUnknownKey && !r_.bearer_refetched) {
+    r_.bearer_refetched = true;
+    r_.waiter = std::make_shared<std::function<void(bool)>>([this](bool) { verifyBearer(); });
+    if (provider.refetchKeys(r_.waiter)) return;
+  }
+  oidc::AccessPolicy policy;
+  policy.user_claim = config.user_claim;
+  oidc::AccessDecision decision;
+  if (checked.ok()) decision = oidc::decideAccess(checked.claims, policy);
+  if (!checked.ok() || !decision.allowed()) {
+    LOG_INFO_LIMITED("bearer token refused on %s %s from %s: %s",
+                     log::printable(r_.req->method, 32).c_str(),
+                     log::printable(pathOf(*r_.req), 256).c_str(), r_.client.c_str(),
+                     checked.ok() ? decision.why.c_str() : checked.why.c_str());
+    // RFC 6750 §3.1; the reason stays in sesame's log.
+    appendField(r_.response_fields, "WWW-Authenticate",
+                "Bearer realm=\"sesame\", error=\"invalid_token\"");
+    return finishRequest(401);
+  }
+  const std::vector<std::string>& wanted = r_.policy->groups;
+  if (!wanted.empty() && std::none_of(wanted.begin(), wanted.end(), [&](const std::string& g) {
+        return std::find(decision.groups.begin(), decision.groups.end(), g) !=
+               decision.groups.end();
+      })) {
+    appendField(r_.response_fields, "WWW-Authenticate",
+                "Bearer realm=\"sesame\", error=\"insufficient_scope\"");
+    return finishRequest(403);
+  }
+  r_.has_user = true;
+  addIdentity(decision.user, decision.groups);
+  finishRequest(0);
 }
 
 void SessionGate::onLoaded(StoreStatus status) {
@@ -337,6 +440,43 @@ void SessionGate::onLoaded(StoreStatus status) {
              log::printable(r_.user.empty() ? std::string_view("?") : r_.user, 64).c_str());
     r_.cleanup = store().destroy(r_.key, [](StoreStatus) {});
   }
+  if (status == StoreStatus::kOk && r_.refresh_provider && !r_.inspecting) {
+    r_.refresh = std::make_unique<OidcRefresh>(
+        store(), *ctx_.providers[*r_.refresh_provider], r_.key,
+        [this](OidcRefresh::Outcome outcome) { onRefreshed(outcome); });
+    return r_.refresh->start();
+  }
+  decide(status);
+}
+
+void SessionGate::noteRefresh(const session::Session& session) {
+  std::string_view name = std::string_view(session.method).substr(5);
+  for (size_t i = 0; i < ctx_.providers.size(); ++i) {
+    if (ctx_.providers[i]->config().name != name || !ctx_.providers[i]->config().refresh) continue;
+    auto at = session.data.find(std::string(kOidcRefreshAtField));
+    int64_t refresh_at = 0;
+    if (at != session.data.end()) {
+      std::from_chars(at->second.data(), at->second.data() + at->second.size(), refresh_at);
+    }
+    if (at != session.data.end() && refresh_at <= session::wallClockNow() / 1000) {
+      r_.refresh_provider = i;
+    }
+  }
+}
+
+void SessionGate::onRefreshed(OidcRefresh::Outcome outcome) {
+  if (outcome != OidcRefresh::Outcome::kEnded) return decide(StoreStatus::kOk);
+  // The provider ended the sign-in: what absorb() added for the user goes.
+  session::IdentityHeaders ids = ctx_.settings->identity;
+  ids.assertion_header = ctx_.settings->assertion.header;
+  session::stripSpoofable(r_.req->headers, ids);
+  r_.has_user = false;
+  r_.user.clear();
+  r_.groups.clear();
+  decide(StoreStatus::kMissing);
+}
+
+void SessionGate::decide(StoreStatus status) {
   bool found = status == StoreStatus::kOk;
   // A store that did not answer may still hold the session: keep the
   // cookie, so the session is back when the store is.
@@ -372,8 +512,7 @@ void SessionGate::onLoaded(StoreStatus status) {
       return finishRequest(0);
     case session::Access::kLoginRedirect:
       if (clear) appendSetCookie(session::clearCookie(*r_.cookie));
-      appendField(r_.response_fields, "Location",
-                  session::loginLocation(ctx_.settings->login_url, r_.req->target));
+      appendField(r_.response_fields, "Location", loginLocation());
       // The redirect names this user's own path: no cache keeps it either.
       r_.no_store = true;
       return finishRequest(302);
@@ -387,6 +526,17 @@ void SessionGate::onLoaded(StoreStatus status) {
     case session::Access::kUnavailable:
       return finishRequest(503);
   }
+}
+
+std::string SessionGate::loginLocation() const {
+  std::string location = session::loginLocation(ctx_.settings->login_url, r_.req->target);
+  // A route tied to one provider signs in there, when sign-in is sesame's own page.
+  if (r_.policy->provider && *r_.policy->provider < ctx_.providers.size() &&
+      ctx_.settings->login_url == auth::kLoginPath) {
+    location +=
+        "&provider=" + session::percentEncode(ctx_.providers[*r_.policy->provider]->config().name);
+  }
+  return location;
 }
 
 void SessionGate::issueAnonymous() {
@@ -474,6 +624,7 @@ void SessionGate::planActions(session::ControlActions actions) {
     // Beyond max_per_user the oldest logins end, this one stays (the newest).
     if (ctx_.settings->max_per_user != 0 && !r_.jar) r_.ops.push_back({OpKind::kTrim, false});
     if (data) r_.ops.push_back({OpKind::kUpdate, false});
+    if (!r_.extra.set.empty() || !r_.extra.unset.empty()) r_.ops.push_back({OpKind::kExtra, true});
     if (r_.jar) {
       r_.new_key = "login";  // the cookie follows in finishActions
       return;
@@ -521,12 +672,22 @@ std::string SessionGate::csrfBinding(bool create) {
   return r_.key;
 }
 
-void SessionGate::login(const session::LoginInfo& login) {
+void SessionGate::login(const session::LoginInfo& login, session::Update extra) {
   session::ControlActions actions;
   actions.login = login.user;
   actions.groups = login.groups;
   r_.login_method = login.method;
+  r_.login_tags = login.tags;
+  r_.extra = std::move(extra);
   planActions(std::move(actions));
+  phase_ = Phase::kActions;
+  runNextOp();
+}
+
+void SessionGate::saveData(session::Update update) {
+  r_.extra = std::move(update);
+  r_.new_key = r_.key;
+  r_.ops.push_back({r_.stored ? OpKind::kExtra : OpKind::kCreate, true});
   phase_ = Phase::kActions;
   runNextOp();
 }
@@ -552,6 +713,7 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
         fresh.groups = r_.actions.groups;
       } else {
         for (const session::DataField& field : r_.actions.set) fresh.data[field.key] = field.value;
+        for (const auto& [key, value] : r_.extra.set) fresh.data[key] = value;
       }
       return store.create(r_.new_key, fresh, session::wallClockNow(), std::move(done));
     }
@@ -562,6 +724,7 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
       info.user = *r_.actions.login;
       info.groups = r_.actions.groups;
       info.method = r_.login_method;
+      info.tags = r_.login_tags;
       if (!r_.jar) info.handle = session::CookieCodec::handle(r_.new_id);
       info.address = r_.client;
       if (const http::Header* agent = r_.req->headers.find("User-Agent")) {
@@ -580,6 +743,8 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
       update.unset = r_.actions.unset;
       return store.update(r_.new_key, update, session::wallClockNow(), std::move(done));
     }
+    case OpKind::kExtra:
+      return store.update(r_.new_key, r_.extra, session::wallClockNow(), std::move(done));
     case OpKind::kDestroy:
       return store.destroy(r_.key, std::move(done));
     case OpKind::kDestroyUser:
@@ -608,8 +773,10 @@ void SessionGate::onOpDone(StoreStatus status) {
     LOG_WARN_LIMITED(
         "session store failed a %s (%s); answering 503 (%s %s): see the store's own messages "
         "(redis ADDRESS: ...) for the cause",
-        r_.actions.login ? "login" : "logout", statusText(status), r_.req->method.c_str(),
-        pathOf(*r_.req).c_str());
+        r_.actions.login                              ? "login"
+        : r_.actions.logout != session::Logout::kNone ? "logout"
+                                                      : "sign-in step",
+        statusText(status), r_.req->method.c_str(), pathOf(*r_.req).c_str());
     r_.failed = true;
   } else if (op.kind == OpKind::kTrim) {
     LOG_WARN_LIMITED("session.max_per_user not applied to a login: %s: see the store's messages",

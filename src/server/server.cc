@@ -7,6 +7,7 @@
 
 #include "sesame/base/log.h"
 #include "sesame/net/listener.h"
+#include "sesame/oidc/provider.h"
 #include "sesame/proxy/access_log.h"
 
 namespace sesame::server {
@@ -100,9 +101,45 @@ Checked checkConfiguration(const std::string& path) {
     checked.errors.insert(checked.errors.end(), checked.tls->errors().begin(),
                           checked.tls->errors().end());
   }
+  if (loaded.config->session && !loaded.config->session->assertion.keys.empty()) {
+    const session::Assertion& assertion = loaded.config->session->assertion;
+    std::vector<identity::KeyText> texts;
+    for (const session::AssertionKey& key : assertion.keys) texts.push_back({key.file, key.pem});
+    identity::SigningKeys::LoadResult keys = identity::SigningKeys::load(texts);
+    if (!keys.keys) {
+      checked.errors.push_back("[identity] assertion_key: " + keys.error);
+    } else {
+      checked.signer = std::make_shared<const identity::Signer>(
+          std::move(*keys.keys), assertion.issuer,
+          std::chrono::duration_cast<std::chrono::seconds>(assertion.ttl));
+    }
+  }
   if (checked.errors.empty()) checked.config = loaded.config;
   return checked;
 }
+
+namespace {
+
+// What start-up and reloads learn from each [oidc] provider before the workers see the
+// configuration: a provider that is not lazy must answer, or the start (reload) fails.
+bool discoverProviders(const config::Config& cfg, proxy::SessionShared& shared,
+                       std::vector<std::string>* errors) {
+  for (const config::OidcProviderConfig& provider : cfg.oidc) {
+    std::string error;
+    oidc::KnowledgePtr known = oidc::discoverNow(provider, &error);
+    if (!known && !provider.lazy) {
+      errors->push_back(error + " (set lazy = true in [oidc" +
+                        (provider.name == "default" ? "" : "." + provider.name) +
+                        "] to start without it)");
+      continue;
+    }
+    if (!known) LOG_WARN("%s; lazy: starting without it and trying again", error.c_str());
+    shared.oidc.push_back(std::move(known));
+  }
+  return errors->empty();
+}
+
+}  // namespace
 
 Server::Server(std::string config_path, const Notifier& notifier)
     : path_(std::move(config_path)), notifier_(notifier) {}
@@ -142,6 +179,13 @@ bool Server::prepare(Checked checked) {
   if (config_->session) {
     sessions_ = std::make_shared<proxy::SessionShared>(*config_->session,
                                                        config_->login ? &*config_->login : nullptr);
+    sessions_->signer = checked.signer;
+    std::vector<std::string> errors;
+    if (!discoverProviders(*config_, *sessions_, &errors)) {
+      for (const std::string& e : errors) LOG_ERROR("%s", e.c_str());
+      closeSockets(sockets);
+      return false;
+    }
   }
   generation_ = 1;
   for (size_t i = 0; i < count; ++i) {
@@ -232,6 +276,11 @@ bool Server::tryReload(std::vector<std::string>* errors) {
   if (next.session) {
     sessions = std::make_shared<proxy::SessionShared>(
         *next.session, next.login ? &*next.login : nullptr, sessions_.get());
+    sessions->signer = checked.signer;
+    if (!discoverProviders(next, *sessions, errors)) {
+      closeSockets(sockets);
+      return false;
+    }
   }
   for (size_t i = 0; i < workers_.size(); ++i) {
     Generation& gen = generations[i];

@@ -162,6 +162,7 @@ void Worker::install(Generation& next) {
                                                live->tls ? live->tls->defaultCtx() : nullptr,
                                                next.sessions, metrics_);
   if (live->ctx->sessions) live->ctx->sessions->mailbox = mailbox_;
+  live->ctx->startProviders(mailbox_);
   std::vector<std::unique_ptr<Binding>> bindings;
   const std::vector<config::ListenConfig>& listeners = live->ctx->config->listeners;
   for (size_t i = 0; i < listeners.size(); ++i) {

@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "sesame/base/base64url.h"
 #include "crypto.h"
+#include "sesame/base/base64url.h"
 
 namespace sesame::session {
 

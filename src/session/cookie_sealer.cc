@@ -14,8 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "sesame/base/base64url.h"
 #include "crypto.h"
+#include "sesame/base/base64url.h"
 #include "sesame/session/control_headers.h"
 #include "sesame/session/cookie_codec.h"
 #include "sesame/session/memory_store.h"

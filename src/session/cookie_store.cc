@@ -2,12 +2,13 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
-#include "sesame/base/base64url.h"
 #include "crypto.h"
 #include "login_text.h"
+#include "sesame/base/base64url.h"
 #include "sesame/base/log.h"
 #include "sesame/session/memory_store.h"
 
@@ -56,6 +57,13 @@ std::optional<Session> CookieStore::openLive(std::string_view key, TimePoint now
 
 StoreStatus CookieStore::store(std::string_view key, const Session& session) {
   // Sizes and counts only: a session's contents never reach the log.
+  if (std::any_of(session.data.begin(), session.data.end(),
+                  [](const auto& field) { return isInternalDataKey(field.first); })) {
+    LOG_WARN_LIMITED(
+        "cookie store: refusing to put sesame's own session fields (sign-in state, provider "
+        "tokens) in a cookie; use [session] store = \"memory\" or \"redis\"");
+    return StoreStatus::kRejected;
+  }
   if (!withinDataBounds(session.data)) {
     LOG_WARN_LIMITED(
         "cookie store: session data exceeds %zu fields or %zu bytes (%zu fields); refusing "
@@ -147,6 +155,10 @@ TicketPtr CookieStore::update(std::string_view key, const Update& update, TimePo
 
 TicketPtr CookieStore::setIdentity(std::string_view key, const LoginInfo& login, TimePoint now,
                                    Done done) {
+  if (!login.tags.empty()) {
+    done(StoreStatus::kUnavailable);
+    return nullptr;
+  }
   std::optional<Session> session = openLive(key, now);
   StoreStatus status = StoreStatus::kMissing;
   if (session) {
@@ -222,6 +234,21 @@ TicketPtr CookieStore::forgiveFailure(const std::vector<std::string>&, TimePoint
 }
 
 TicketPtr CookieStore::clearFailures(std::string_view, Done done) {
+  done(StoreStatus::kUnavailable);
+  return nullptr;
+}
+
+TicketPtr CookieStore::claim(std::string_view, Millis, TimePoint, Done done) {
+  done(StoreStatus::kUnavailable);
+  return nullptr;
+}
+
+TicketPtr CookieStore::release(std::string_view, Done done) {
+  done(StoreStatus::kUnavailable);
+  return nullptr;
+}
+
+TicketPtr CookieStore::destroyTagged(std::string_view, Done done) {
   done(StoreStatus::kUnavailable);
   return nullptr;
 }

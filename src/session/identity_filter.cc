@@ -27,6 +27,7 @@ char upper(char c) {
 
 bool spoofable(std::string_view name, const IdentityHeaders& ids) {
   return headerNameMatches(name, ids.user_header) || headerNameMatches(name, ids.groups_header) ||
+         headerNameMatches(name, ids.assertion_header) ||
          headerNameHasPrefix(name, ids.data_prefix) || headerNameHasPrefix(name, kControlPrefix);
 }
 

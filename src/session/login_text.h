@@ -2,9 +2,11 @@
 // it records (LoginInfo's method, address and agent).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sesame/session/store.h"
 
@@ -21,8 +23,25 @@ inline std::string boundedLoginText(std::string_view text, size_t max) {
   return out;
 }
 
-// `session` with `login`'s user, groups and details recorded (bounded as
-// above); the times are the caller's.
+// Whether `tags` keeps LoginInfo's bounds (setIdentity answers kRejected
+// otherwise; tags are names, and a name cut short names something else).
+inline bool tagsWithinBounds(const std::vector<std::string>& tags) {
+  return tags.size() <= LoginInfo::kMaxTags &&
+         std::all_of(tags.begin(), tags.end(), [](const std::string& tag) {
+           return !tag.empty() && tag.size() <= LoginInfo::kMaxTagBytes;
+         });
+}
+
+// `tags` sorted and without duplicates, as Session::tags holds them.
+inline std::vector<std::string> normalTags(std::vector<std::string> tags) {
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  return tags;
+}
+
+// `session` with `login`'s user, groups, details and tags recorded (bounded
+// as above; the caller has checked tagsWithinBounds); the times are the
+// caller's.
 inline void recordLogin(Session& session, const LoginInfo& login) {
   session.user = login.user;
   session.groups = login.groups;
@@ -30,6 +49,7 @@ inline void recordLogin(Session& session, const LoginInfo& login) {
   session.handle = login.handle;
   session.address = boundedLoginText(login.address, LoginInfo::kMaxAddressBytes);
   session.agent = boundedLoginText(login.agent, LoginInfo::kMaxAgentBytes);
+  session.tags = normalTags(login.tags);
 }
 
 // The admin API's view of `session`.

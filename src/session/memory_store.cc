@@ -15,18 +15,28 @@ constexpr TimePoint kFullLogInterval = 60'000;
 }  // namespace
 
 bool withinDataBounds(const std::map<std::string, std::string>& data) {
-  if (data.size() > MemoryStore::kMaxFields) return false;
+  size_t fields = 0;
   size_t bytes = 0;
-  for (const auto& [name, value] : data) bytes += name.size() + value.size();
-  return bytes <= MemoryStore::kMaxDataBytes;
+  size_t internal_fields = 0;
+  size_t internal_bytes = 0;
+  for (const auto& [name, value] : data) {
+    const bool internal = isInternalDataKey(name);
+    ++(internal ? internal_fields : fields);
+    (internal ? internal_bytes : bytes) += name.size() + value.size();
+  }
+  return fields <= MemoryStore::kMaxFields && bytes <= MemoryStore::kMaxDataBytes &&
+         internal_fields <= MemoryStore::kMaxInternalFields &&
+         internal_bytes <= MemoryStore::kMaxInternalBytes;
 }
 
 MemoryStore::MemoryStore(size_t max_sessions, Timeouts timeouts, size_t shards,
-                         size_t max_failure_keys)
+                         size_t max_failure_keys, size_t max_claims)
     : shards_(shards),
       user_shards_(shards),
       handle_shards_(shards),
-      max_failure_keys_(max_failure_keys) {
+      tag_shards_(shards),
+      max_failure_keys_(max_failure_keys),
+      max_claims_(max_claims) {
   reconfigure(max_sessions, timeouts);
 }
 
@@ -81,6 +91,29 @@ void MemoryStore::unindexHandle(const Session& session, std::string_view key) {
   if (it != shard.keys.end() && it->second == key) shard.keys.erase(it);
 }
 
+void MemoryStore::indexTags(const Session& session, std::string_view key) {
+  if (session.user.empty()) return;
+  for (const std::string& tag : session.tags) {
+    TagShard& shard = tagShardFor(tag);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.keys.find(tag);
+    if (it == shard.keys.end()) it = shard.keys.emplace(tag, KeySet{}).first;
+    it->second.emplace(key);
+  }
+}
+
+void MemoryStore::unindexTags(const Session& session, std::string_view key) {
+  if (session.user.empty()) return;
+  for (const std::string& tag : session.tags) {
+    TagShard& shard = tagShardFor(tag);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.keys.find(tag);
+    if (it == shard.keys.end()) continue;
+    if (auto k = it->second.find(key); k != it->second.end()) it->second.erase(k);
+    if (it->second.empty()) shard.keys.erase(it);
+  }
+}
+
 void MemoryStore::markUsedLocked(Shard& shard, std::string_view key, Entry& entry) {
   entry.used = next_use_.fetch_add(1, std::memory_order_relaxed);
   lruOf(shard, *entry.session).emplace(entry.used, std::string(key));
@@ -89,6 +122,7 @@ void MemoryStore::markUsedLocked(Shard& shard, std::string_view key, Entry& entr
 void MemoryStore::eraseLocked(Shard& shard, SessionMap::iterator it) {
   unindexUser(it->second.session->user, it->first);
   unindexHandle(*it->second.session, it->first);
+  unindexTags(*it->second.session, it->first);
   unmarkLocked(shard, it->second);
   shard.sessions.erase(it);
 }
@@ -167,6 +201,7 @@ TicketPtr MemoryStore::create(std::string_view key, const Session& session, Time
   stored->created = now;
   stored->touched = now;
   stored->nonce.clear();  // the cookie store's alone
+  stored->tags.clear();   // a login records them
   const size_t evicted = evictions();
   bool room = false;
   {
@@ -220,6 +255,7 @@ TicketPtr MemoryStore::rotate(std::string_view old_key, std::string_view new_key
       auto it = to.sessions.emplace(std::string(new_key), moved).first;
       markUsedLocked(to, new_key, it->second);
       indexUser(moved.session->user, new_key);
+      indexTags(*moved.session, new_key);
       status = StoreStatus::kOk;
     }
   }
@@ -252,6 +288,10 @@ TicketPtr MemoryStore::update(std::string_view key, const Update& update, TimePo
 
 TicketPtr MemoryStore::setIdentity(std::string_view key, const LoginInfo& login, TimePoint now,
                                    Done done) {
+  if (!tagsWithinBounds(login.tags)) {
+    done(StoreStatus::kRejected);
+    return nullptr;
+  }
   StoreStatus status = StoreStatus::kMissing;
   {
     Shard& shard = shardFor(key);
@@ -259,12 +299,14 @@ TicketPtr MemoryStore::setIdentity(std::string_view key, const LoginInfo& login,
     if (Entry* entry = findLiveLocked(shard, key, now); entry != nullptr) {
       auto changed = std::make_shared<Session>(*entry->session);
       unindexHandle(*changed, key);
+      unindexTags(*changed, key);
       if (changed->user != login.user) {
         unindexUser(changed->user, key);
         indexUser(login.user, key);
       }
       recordLogin(*changed, login);
       indexHandle(*changed, key);
+      indexTags(*changed, key);
       changed->login = now;
       changed->created = now;
       changed->touched = now;
@@ -320,11 +362,15 @@ void MemoryStore::sweep(TimePoint now) {
       it = next;
     }
   }
-  std::lock_guard lock(failure_table_.mutex);
-  auto& windows = failure_table_.windows;
-  while (!windows.empty() && windows.begin()->first <= now) {
-    eraseCounterLocked(failure_table_.counters.find(windows.begin()->second));
+  {
+    std::lock_guard lock(failure_table_.mutex);
+    auto& windows = failure_table_.windows;
+    while (!windows.empty() && windows.begin()->first <= now) {
+      eraseCounterLocked(failure_table_.counters.find(windows.begin()->second));
+    }
   }
+  std::lock_guard lock(claim_table_.mutex);
+  sweepClaimsLocked(now);
 }
 
 std::vector<MemoryStore::Listed> MemoryStore::listLive(std::string_view user, TimePoint now) {
@@ -501,6 +547,97 @@ TicketPtr MemoryStore::clearFailures(std::string_view key, Done done) {
   }
   done(StoreStatus::kOk);
   return nullptr;
+}
+
+void MemoryStore::sweepClaimsLocked(TimePoint now) {
+  auto& ends = claim_table_.ends;
+  while (!ends.empty() && ends.begin()->first <= now) {
+    claim_table_.names.erase(claim_table_.names.find(ends.begin()->second));
+    ends.erase(ends.begin());
+  }
+}
+
+TicketPtr MemoryStore::claim(std::string_view name, Millis ttl, TimePoint now, Done done) {
+  if (name.empty() || name.size() > kMaxClaimNameBytes) {
+    done(StoreStatus::kRejected);
+    return nullptr;
+  }
+  StoreStatus status = StoreStatus::kOk;
+  {
+    std::lock_guard lock(claim_table_.mutex);
+    auto& names = claim_table_.names;
+    auto it = names.find(name);
+    if (it != names.end() && it->second->first > now) {
+      status = StoreStatus::kRejected;
+    } else {
+      if (it != names.end()) {
+        claim_table_.ends.erase(it->second);
+        names.erase(it);
+      }
+      if (names.size() >= max_claims_) sweepClaimsLocked(now);
+      if (names.size() >= max_claims_) {
+        status = StoreStatus::kUnavailable;
+      } else {
+        it = names.emplace(std::string(name), claim_table_.ends.end()).first;
+        it->second = claim_table_.ends.emplace(now + std::max<int64_t>(ttl.count(), 1), it->first);
+      }
+    }
+  }
+  if (status == StoreStatus::kUnavailable) {
+    claims_refused_.fetch_add(1, std::memory_order_relaxed);
+    TimePoint last = claims_full_logged_at_.load(std::memory_order_relaxed);
+    if ((last == 0 || now - last >= kFullLogInterval) &&
+        claims_full_logged_at_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+      LOG_WARN(
+          "memory session store: the claim table is full (%zu live claims: refresh locks, "
+          "logout token IDs, OIDC states); %zu claims refused so far, so those sign-ins, "
+          "refreshes or logouts fail until claims end (logged at most once a minute)",
+          max_claims_, claimsRefused());
+    }
+  }
+  done(status);
+  return nullptr;
+}
+
+TicketPtr MemoryStore::release(std::string_view name, Done done) {
+  {
+    std::lock_guard lock(claim_table_.mutex);
+    if (auto it = claim_table_.names.find(name); it != claim_table_.names.end()) {
+      claim_table_.ends.erase(it->second);
+      claim_table_.names.erase(it);
+    }
+  }
+  done(StoreStatus::kOk);
+  return nullptr;
+}
+
+TicketPtr MemoryStore::destroyTagged(std::string_view tag, Done done) {
+  KeySet keys;
+  {
+    TagShard& tags = tagShardFor(tag);
+    std::lock_guard lock(tags.mutex);
+    if (auto it = tags.keys.find(tag); it != tags.keys.end()) keys = it->second;
+  }
+  // The tag shard is released before any session shard is locked (lock
+  // order); a session that logged in again since without the tag stays.
+  for (const std::string& key : keys) {
+    Shard& shard = shardFor(key);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.sessions.find(key);
+    if (it == shard.sessions.end()) continue;
+    const Session& session = *it->second.session;
+    if (!session.user.empty() &&
+        std::binary_search(session.tags.begin(), session.tags.end(), tag)) {
+      eraseLocked(shard, it);
+    }
+  }
+  done(StoreStatus::kOk);
+  return nullptr;
+}
+
+size_t MemoryStore::claims() const {
+  std::lock_guard lock(claim_table_.mutex);
+  return claim_table_.names.size();
 }
 
 size_t MemoryStore::failureKeys() const {

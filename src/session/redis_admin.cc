@@ -1,5 +1,6 @@
-// RedisStore's session administration (listUser, destroyHandle, trimUser)
-// and brute-force counters; the session calls are in redis_store.cc.
+// RedisStore's session administration (listUser, destroyHandle, trimUser,
+// destroyTagged), brute-force counters and claims; the session calls are in
+// redis_store.cc.
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
@@ -230,6 +231,82 @@ TicketPtr RedisStore::clearFailures(std::string_view key, Done done) {
   if (!admitted(call)) return ticket;
   auto batch = std::make_shared<Batch>(Batch{call});
   connection_->command({"DEL", failureKey(key)}, step(batch));
+  return ticket;
+}
+
+TicketPtr RedisStore::claim(std::string_view name, Millis ttl, TimePoint, Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  if (name.empty() || name.size() > kMaxClaimNameBytes) {
+    connection_->defer([this, call] { finish(call, StoreStatus::kRejected, nullptr); });
+    return ticket;
+  }
+  if (!admitted(call)) return ticket;
+  // PX refuses 0: a claim always lasts a little.
+  const int64_t ms = std::max<int64_t>(ttl.count(), 1);
+  connection_->command({"SET", claimKey(name), "1", "NX", "PX", std::to_string(ms)},
+                       [this, call](const redisReply* r) {
+                         if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+                         if (r->type == REDIS_REPLY_NIL) {
+                           return finish(call, StoreStatus::kRejected, nullptr);
+                         }
+                         if (r->type != REDIS_REPLY_STATUS || str(r) != "OK") {
+                           reportError("claim: unexpected reply", r);
+                           return finish(call, StoreStatus::kUnavailable, nullptr);
+                         }
+                         finish(call, StoreStatus::kOk, nullptr);
+                       });
+  return ticket;
+}
+
+TicketPtr RedisStore::release(std::string_view name, Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  if (name.empty() || name.size() > kMaxClaimNameBytes) {
+    // Names no claim: claim() refuses such names.
+    connection_->defer([this, call] { finish(call, StoreStatus::kOk, nullptr); });
+    return ticket;
+  }
+  if (!admitted(call)) return ticket;
+  auto batch = std::make_shared<Batch>(Batch{call});
+  connection_->command({"DEL", claimKey(name)}, step(batch));
+  return ticket;
+}
+
+TicketPtr RedisStore::destroyTagged(std::string_view tag, Done done) {
+  TicketPtr ticket;
+  auto call = begin(std::move(done), nullptr, ticket);
+  if (tag.empty() || tag.size() > LoginInfo::kMaxTagBytes) {
+    // No login records such a tag.
+    connection_->defer([this, call] { finish(call, StoreStatus::kOk, nullptr); });
+    return ticket;
+  }
+  if (!admitted(call)) return ticket;
+  connection_->command(
+      {"SMEMBERS", tagKey(tag)}, [this, call, tag = std::string(tag)](const redisReply* r) {
+        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+        if (r->type != REDIS_REPLY_ARRAY) {
+          reportError("destroyTagged: unexpected reply", r);
+          return finish(call, StoreStatus::kUnavailable, nullptr);
+        }
+        if (r->elements == 0) return finish(call, StoreStatus::kOk, nullptr);
+        auto batch = std::make_shared<Batch>(Batch{call});
+        // Only while the session still carries the tag (a session that
+        // logged in again without it, here or on another instance, stays).
+        // Then SREM of the members read, not DEL of the set: a login
+        // tagged meanwhile keeps its entry (as destroyUser does).
+        const std::string field = std::string(redis::kTagPrefix) + tag;
+        std::vector<std::string> srem{"SREM", tagKey(tag)};
+        for (size_t i = 0; i < r->elements; ++i) {
+          const redisReply* member = r->element[i];
+          if (member->type != REDIS_REPLY_STRING) continue;
+          connection_->script(scripts_[redis::kDestroyIf],
+                              {sessionKey(str(member)), field, std::string(redis::kTagValue)}, 1,
+                              destroyStep(batch, std::string(str(member))));
+          srem.emplace_back(str(member));
+        }
+        connection_->command(std::move(srem), step(batch));
+      });
   return ticket;
 }
 

@@ -2,9 +2,11 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
+#include "login_text.h"
 #include "sesame/session/control_headers.h"
 #include "sesame/session/cookie_codec.h"
 #include "sesame/session/cookie_sealer.h"
@@ -42,6 +44,9 @@ struct Seen {
 bool parseField(std::string_view name, std::string_view value, Session& session, Seen& seen) {
   if (name.starts_with(kDataPrefix)) {
     session.data.emplace(name.substr(kDataPrefix.size()), value);
+  } else if (name.starts_with(kTagPrefix)) {
+    session.tags.emplace_back(name.substr(kTagPrefix.size()));
+    return value == kTagValue;
   } else if (name == "user") {
     session.user = value;
   } else if (name == "groups") {
@@ -85,6 +90,7 @@ bool parseSession(const redisReply* fields, Session& session) {
     if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) return false;
     if (!parseField(str(f), str(v), session, seen)) return false;
   }
+  std::sort(session.tags.begin(), session.tags.end());  // HGETALL has no order
   return seen.created && seen.touched;
 }
 
@@ -121,20 +127,30 @@ const char* unacceptable(const Session& session) {
       return "a group that X-Sesame-Groups refuses (',', a control character, or too long)";
     }
   }
+  bool internal = false;
   for (const auto& field : session.data) {
-    if (!isValidDataKey(field.first) || canonicalDataKey(field.first) != field.first) {
+    // sesame's own fields never leave it (not a header, not JSON, not a
+    // log line): only their total size is bounded.
+    if (isInternalDataKey(field.first)) {
+      internal = true;
+    } else if (!isValidDataKey(field.first) || canonicalDataKey(field.first) != field.first) {
       return "a data field name outside [a-z0-9-]{1,64}";
     }
   }
   if (!withinDataBounds(session.data)) return "more data than a session may hold";
+  if (!tagsWithinBounds(session.tags)) return "more or longer tags than a login may record";
   if (!session.handle.empty() && !CookieCodec::isHandle(session.handle)) {
     return "a handle that sesame never issues";
   }
-  if (!CookieSealer::canCarry(session)) {
-    return "a control character in a data value or login detail, a login detail over its "
-           "bound, or a negative time";
-  }
-  return nullptr;
+  const char* const uncarried =
+      "a control character in a data value or login detail, a login detail over its bound, or a "
+      "negative time";
+  if (!internal) return CookieSealer::canCarry(session) ? nullptr : uncarried;
+  // The rules of what goes upstream, applied to what goes upstream (only
+  // OpenID Connect sessions pay for the copy).
+  Session outward = session;
+  std::erase_if(outward.data, [](const auto& field) { return isInternalDataKey(field.first); });
+  return CookieSealer::canCarry(outward) ? nullptr : uncarried;
 }
 
 void appendFields(std::vector<std::string>& args, const Session& session) {
@@ -158,6 +174,10 @@ void appendFields(std::vector<std::string>& args, const Session& session) {
   for (const auto& [name, value] : session.data) {
     args.push_back(std::string(kDataPrefix) + name);
     args.push_back(value);
+  }
+  for (const std::string& tag : session.tags) {
+    args.push_back(std::string(kTagPrefix) + tag);
+    args.emplace_back(kTagValue);
   }
 }
 

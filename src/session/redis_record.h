@@ -15,6 +15,10 @@ struct redisReply;
 namespace sesame::session::redis {
 
 inline constexpr std::string_view kDataPrefix = "d:";
+// A tag of the session (LoginInfo::tags) is the field kTagPrefix + tag with
+// the value kTagValue: the destroy-if script can test one tag like any field.
+inline constexpr std::string_view kTagPrefix = "t:";
+inline constexpr std::string_view kTagValue = "1";
 
 // The fields listUser and trimUser read with HMGET, in this order.
 inline constexpr std::array<std::string_view, 8> kListedFields{
@@ -37,7 +41,8 @@ inline constexpr std::array<std::string_view, 8> kListedFields{
 // or null when it is.
 [[nodiscard]] const char* unacceptable(const Session& session);
 
-// HSET's field, value pairs for `session` (login details only when set).
+// HSET's field, value pairs for `session` (login details only when set;
+// data fields and tags).
 void appendFields(std::vector<std::string>& args, const Session& session);
 
 }  // namespace sesame::session::redis

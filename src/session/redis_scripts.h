@@ -83,10 +83,12 @@ if expired(created, touched) then return 0 end
 return h
 )lua";
 
-// KEYS[1] session; ARGV now, idle, absolute, max_fields, max_bytes, nset,
-// nset field/value pairs, then fields to delete. 1 done, 0 missing or
-// expired, -1 the result would pass the bounds (nothing written). Only the
-// named fields are written, so parallel updates of other fields survive.
+// KEYS[1] session; ARGV now, idle, absolute, max_fields, max_bytes,
+// max_internal_fields, max_internal_bytes, nset, nset field/value pairs,
+// then fields to delete. 1 done, 0 missing or expired, -1 the result would
+// pass the bounds (nothing written): the application's fields and
+// sesame's own ("d:." ...) each within theirs. Only the named fields are
+// written, so parallel updates of other fields survive.
 inline constexpr std::string_view kUpdateBody = SESAME_REDIS_EXPIRED R"lua(
 local h = redis.call('HGETALL', KEYS[1])
 if #h == 0 then return 0 end
@@ -101,48 +103,75 @@ if expired(created, touched) then
   redis.call('DEL', KEYS[1])
   return 0
 end
-local last = 6 + 2 * tonumber(ARGV[6])
-for i = 7, last, 2 do data[ARGV[i]] = ARGV[i + 1] end
+local last = 8 + 2 * tonumber(ARGV[8])
+for i = 9, last, 2 do data[ARGV[i]] = ARGV[i + 1] end
 for i = last + 1, #ARGV do data[ARGV[i]] = nil end
-local fields, bytes = 0, 0
+local fields, bytes, ifields, ibytes = 0, 0, 0, 0
 for f, v in pairs(data) do
-  fields = fields + 1
-  bytes = bytes + #f - 2 + #v
+  if string.sub(f, 3, 3) == '.' then
+    ifields = ifields + 1
+    ibytes = ibytes + #f - 2 + #v
+  else
+    fields = fields + 1
+    bytes = bytes + #f - 2 + #v
+  end
 end
-if fields > tonumber(ARGV[4]) or bytes > tonumber(ARGV[5]) then return -1 end
-if last > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7, last)) end
+if fields > tonumber(ARGV[4]) or bytes > tonumber(ARGV[5]) or
+   ifields > tonumber(ARGV[6]) or ibytes > tonumber(ARGV[7]) then
+  return -1
+end
+if last > 8 then redis.call('HSET', KEYS[1], unpack(ARGV, 9, last)) end
 if #ARGV > last then redis.call('HDEL', KEYS[1], unpack(ARGV, last + 1)) end
 return 1
 )lua";
 
+// A session's tags are its fields "t:" tag (value "1"); this appends the
+// tag of each to `out`, and the field names to `fields` when given.
+#define SESAME_REDIS_TAGS                                   \
+  "local function tags(out, fields)\n"                      \
+  "  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do\n" \
+  "    if string.sub(f, 1, 2) == 't:' then\n"               \
+  "      out[#out + 1] = string.sub(f, 3)\n"                \
+  "      if fields then fields[#fields + 1] = f end\n"      \
+  "    end\n"                                               \
+  "  end\n"                                                 \
+  "end\n"
+
 // KEYS[1] session; ARGV now, idle, absolute, user, encoded groups, method,
-// handle, address, agent. 0 when missing or expired; else {1, previous
-// user, previous handle}.
-inline constexpr std::string_view kIdentityBody = SESAME_REDIS_EXPIRED R"lua(
+// handle, address, agent, then the tags. 0 when missing or expired; else
+// {1, previous user, previous handle, previous tags...}; the previous
+// tags' fields are replaced by the new ones.
+inline constexpr std::string_view kIdentityBody = SESAME_REDIS_EXPIRED SESAME_REDIS_TAGS R"lua(
 local h = redis.call('HMGET', KEYS[1], 'user', 'created', 'touched', 'handle')
 if expired(tonumber(h[2]), tonumber(h[3])) then
   redis.call('DEL', KEYS[1])
   return 0
 end
+local reply, old = {1, h[1] or '', h[4] or ''}, {}
+tags(reply, old)
+if #old > 0 then redis.call('HDEL', KEYS[1], unpack(old)) end
 redis.call('HSET', KEYS[1], 'user', ARGV[4], 'groups', ARGV[5], 'login', ARGV[1],
            'created', ARGV[1], 'touched', ARGV[1], 'method', ARGV[6], 'handle', ARGV[7],
            'address', ARGV[8], 'agent', ARGV[9])
+for i = 10, #ARGV do redis.call('HSET', KEYS[1], 't:' .. ARGV[i], '1') end
 redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[2]), tonumber(ARGV[3])))
-return {1, h[1] or '', h[4] or ''}
+return reply
 )lua";
 
 // KEYS[1] session; ARGV field, value pairs (none: unconditional). Deletes
 // the session only while every named field holds its value (a missing
 // field counts as ''), so that a session which logged in again, or as
 // someone else, since the caller looked keeps living. 0 when nothing was
-// deleted; else {user, handle} of what was, for the index entries.
-inline constexpr std::string_view kDestroyIfBody = R"lua(
+// deleted; else {user, handle, tags...} of what was, for the index entries.
+inline constexpr std::string_view kDestroyIfBody = SESAME_REDIS_TAGS R"lua(
 for i = 1, #ARGV, 2 do
   if (redis.call('HGET', KEYS[1], ARGV[i]) or '') ~= ARGV[i + 1] then return 0 end
 end
 local h = redis.call('HMGET', KEYS[1], 'user', 'handle')
+local reply = {h[1] or '', h[2] or ''}
+tags(reply)
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
-return {h[1] or '', h[2] or ''}
+return reply
 )lua";
 
 // Brute-force counters: a string holding the count, whose TTL is the rest
@@ -188,6 +217,7 @@ return {redis.call('DECR', KEYS[1]), ttl}
 )lua";
 
 #undef SESAME_REDIS_EXPIRED
+#undef SESAME_REDIS_TAGS
 #undef SESAME_REDIS_COUNTER
 
 }  // namespace sesame::session::redis

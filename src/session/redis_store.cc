@@ -26,6 +26,13 @@ using redis::unacceptable;
 
 namespace {
 
+// The string elements of an array reply from `first` on.
+std::vector<std::string> strings(const redisReply* reply, size_t first) {
+  std::vector<std::string> out;
+  for (size_t i = first; i < reply->elements; ++i) out.emplace_back(str(reply->element[i]));
+  return out;
+}
+
 std::string sha1Hex(std::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
@@ -103,6 +110,14 @@ std::string RedisStore::handleKey(std::string_view handle) const {
 
 std::string RedisStore::failureKey(std::string_view key) const {
   return settings_.key_prefix + "f:" + std::string(key);
+}
+
+std::string RedisStore::tagKey(std::string_view tag) const {
+  return settings_.key_prefix + "tag:" + std::string(tag);
+}
+
+std::string RedisStore::claimKey(std::string_view name) const {
+  return settings_.key_prefix + "claim:" + std::string(name);
 }
 
 std::shared_ptr<RedisStore::Call> RedisStore::begin(Done done, LoadDone load_done,
@@ -216,21 +231,26 @@ std::function<void(const redisReply*)> RedisStore::destroyStep(const std::shared
     if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
       if (r != nullptr) reportError("destroying a session failed", r);
       batch->status = StoreStatus::kUnavailable;
-    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-               r->element[0]->type == REDIS_REPLY_STRING &&
-               r->element[1]->type == REDIS_REPLY_STRING) {
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+               std::all_of(r->element, r->element + r->elements,
+                           [](const redisReply* e) { return e->type == REDIS_REPLY_STRING; })) {
       ++batch->destroyed;
-      unindex(str(r->element[0]), key, str(r->element[1]), batch);
+      unindex(str(r->element[0]), key, str(r->element[1]), strings(r, 2), batch);
     }
     if (--batch->left == 0) complete(batch);
   };
 }
 
 void RedisStore::indexUser(std::string_view user, std::string_view key, std::string_view handle,
+                           const std::vector<std::string>& tags,
                            const std::shared_ptr<Batch>& batch) {
   const std::string absolute = std::to_string(timeouts_.absolute.count());
   connection_->command({"SADD", userKey(user), std::string(key)}, step(batch));
   connection_->command({"PEXPIRE", userKey(user), absolute}, step(batch));
+  for (const std::string& tag : tags) {
+    connection_->command({"SADD", tagKey(tag), std::string(key)}, step(batch));
+    connection_->command({"PEXPIRE", tagKey(tag), absolute}, step(batch));
+  }
   // The session lives at most `absolute` from this login, and so may its handle.
   if (!handle.empty()) {
     connection_->command({"SET", handleKey(handle), std::string(key), "PX", absolute}, step(batch));
@@ -238,8 +258,12 @@ void RedisStore::indexUser(std::string_view user, std::string_view key, std::str
 }
 
 void RedisStore::unindex(std::string_view user, std::string_view key, std::string_view handle,
+                         const std::vector<std::string>& tags,
                          const std::shared_ptr<Batch>& batch) {
   if (!user.empty()) connection_->command({"SREM", userKey(user), std::string(key)}, step(batch));
+  for (const std::string& tag : tags) {
+    connection_->command({"SREM", tagKey(tag), std::string(key)}, step(batch));
+  }
   if (!handle.empty()) connection_->command({"DEL", handleKey(handle)}, step(batch));
 }
 
@@ -317,12 +341,13 @@ TicketPtr RedisStore::create(std::string_view key, const Session& session, TimeP
   stored.created = now;
   stored.touched = now;
   stored.nonce.clear();  // the cookie store's alone
+  stored.tags.clear();   // a login records them
   std::vector<std::string> args{
       sessionKey(key), std::to_string(std::min(timeouts_.idle, timeouts_.absolute).count())};
   appendFields(args, stored);
   auto batch = std::make_shared<Batch>(Batch{call});
   connection_->script(scripts_[redis::kPut], std::move(args), 1, step(batch));
-  if (!stored.user.empty()) indexUser(stored.user, key, stored.handle, batch);
+  if (!stored.user.empty()) indexUser(stored.user, key, stored.handle, {}, batch);
   return ticket;
 }
 
@@ -363,8 +388,8 @@ void RedisStore::onTaken(const std::shared_ptr<Call>& call, const std::string& o
   appendFields(args, session);
   auto batch = std::make_shared<Batch>(Batch{call});
   connection_->script(scripts_[redis::kPut], std::move(args), 1, step(batch));
-  if (!session.user.empty()) indexUser(session.user, new_key, "", batch);
-  unindex(session.user, old_key, old_handle, batch);
+  if (!session.user.empty()) indexUser(session.user, new_key, "", session.tags, batch);
+  unindex(session.user, old_key, old_handle, session.tags, batch);
 }
 
 TicketPtr RedisStore::update(std::string_view key, const Update& update, TimePoint now, Done done) {
@@ -375,6 +400,8 @@ TicketPtr RedisStore::update(std::string_view key, const Update& update, TimePoi
   args.insert(args.begin(), sessionKey(key));
   args.push_back(std::to_string(MemoryStore::kMaxFields));
   args.push_back(std::to_string(MemoryStore::kMaxDataBytes));
+  args.push_back(std::to_string(MemoryStore::kMaxInternalFields));
+  args.push_back(std::to_string(MemoryStore::kMaxInternalBytes));
   args.push_back(std::to_string(update.set.size()));
   for (const auto& [name, value] : update.set) {
     args.push_back(std::string(kDataPrefix) + name);
@@ -404,7 +431,7 @@ TicketPtr RedisStore::setIdentity(std::string_view key, const LoginInfo& login, 
   Session recorded;
   recordLogin(recorded, login);
   // What load() would refuse to read back is not written (see create()).
-  if (unacceptable(recorded) != nullptr) {
+  if (!tagsWithinBounds(login.tags) || unacceptable(recorded) != nullptr) {
     connection_->defer([this, call] { finish(call, StoreStatus::kRejected, nullptr); });
     return ticket;
   }
@@ -417,27 +444,34 @@ TicketPtr RedisStore::setIdentity(std::string_view key, const LoginInfo& login, 
   args.push_back(recorded.handle);
   args.push_back(recorded.address);
   args.push_back(recorded.agent);
-  connection_->script(scripts_[redis::kIdentity], std::move(args), 1,
-                      [this, call, key = std::string(key), user = login.user,
-                       handle = login.handle](const redisReply* r) {
-                        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
-                        if (r->type == REDIS_REPLY_INTEGER)
-                          return finish(call, StoreStatus::kMissing, nullptr);
-                        if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-                            r->element[1]->type != REDIS_REPLY_STRING ||
-                            r->element[2]->type != REDIS_REPLY_STRING) {
-                          reportError("setIdentity: unexpected reply", r);
-                          return finish(call, StoreStatus::kUnavailable, nullptr);
-                        }
-                        const std::string_view previous = str(r->element[1]);
-                        const std::string_view previous_handle = str(r->element[2]);
-                        auto batch = std::make_shared<Batch>(Batch{call});
-                        ++batch->left;  // held until every command is queued
-                        unindex(previous != user ? previous : "", key,
-                                previous_handle != handle ? previous_handle : "", batch);
-                        if (!user.empty()) indexUser(user, key, handle, batch);
-                        if (--batch->left == 0) complete(batch);
-                      });
+  args.insert(args.end(), recorded.tags.begin(), recorded.tags.end());
+  connection_->script(
+      scripts_[redis::kIdentity], std::move(args), 1,
+      [this, call, key = std::string(key), user = login.user, handle = login.handle,
+       tags = recorded.tags](const redisReply* r) {
+        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+        if (r->type == REDIS_REPLY_INTEGER) return finish(call, StoreStatus::kMissing, nullptr);
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+            !std::all_of(r->element + 1, r->element + r->elements,
+                         [](const redisReply* e) { return e->type == REDIS_REPLY_STRING; })) {
+          reportError("setIdentity: unexpected reply", r);
+          return finish(call, StoreStatus::kUnavailable, nullptr);
+        }
+        const std::string_view previous = str(r->element[1]);
+        const std::string_view previous_handle = str(r->element[2]);
+        // The tags of the previous login go unless this one has them too
+        // (the login of another user keeps none of them).
+        std::vector<std::string> retired = strings(r, 3);
+        std::erase_if(retired, [&tags](const std::string& tag) {
+          return std::binary_search(tags.begin(), tags.end(), tag);
+        });
+        auto batch = std::make_shared<Batch>(Batch{call});
+        ++batch->left;  // held until every command is queued
+        unindex(previous != user ? previous : "", key,
+                previous_handle != handle ? previous_handle : "", retired, batch);
+        if (!user.empty()) indexUser(user, key, handle, tags, batch);
+        if (--batch->left == 0) complete(batch);
+      });
   return ticket;
 }
 

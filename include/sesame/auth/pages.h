@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,12 @@ inline constexpr std::string_view kLogoutPath = "/.sesame/logout";
 // `s` safe in HTML text and in quoted attribute values: & < > " ' as character references.
 [[nodiscard]] std::string htmlEscape(std::string_view s);
 
+// One OpenID provider the sign-in page offers: a link that starts its sign-in.
+struct ProviderLink {
+  std::string_view href;  // "/.sesame/login?provider=NAME&return_to=..." (already a URL)
+  std::string_view display_name;
+};
+
 // What one sign-in page shows; every field is HTML-escaped when substituted.
 struct LoginPage {
   std::string_view title;      // [login] title
@@ -22,6 +29,9 @@ struct LoginPage {
   std::string_view csrf;       // the token the form posts back in its "csrf" field
   std::string_view return_to;  // posted back in "return_to"
   std::string_view username;   // prefilled after a failed attempt
+  // [oidc]: one "Sign in with ..." link per provider, after the form.
+  std::span<const ProviderLink> providers{};
+  bool password_form = true;  // false without [login]: the links only
 };
 
 // The sign-in page. An empty `tmpl` is the built-in page: plain HTML5 without scripts or
@@ -30,6 +40,7 @@ struct LoginPage {
 // paragraph only when there is one. Otherwise `tmpl` (checked by checkTemplate) with each
 // placeholder replaced by its escaped value:
 //   {{title}} {{error}} {{csrf}} {{return_to}} {{username}} {{action}} (= kLoginPath)
+//   {{providers}} (the provider links as HTML, empty without [oidc])
 // {{error}} is empty when there is no error, so a template shows it in an element its CSS hides
 // when :empty. Text that is not a known placeholder is copied as it is.
 [[nodiscard]] std::string renderLoginPage(std::string_view tmpl, const LoginPage& page);
@@ -44,5 +55,10 @@ struct LoginPage {
 // that posts `csrf` to kLogoutPath. Sign-out takes a POST so that a cross-site image or link
 // cannot sign anyone out.
 [[nodiscard]] std::string renderLogoutPage(std::string_view title, std::string_view csrf);
+
+// A page that only says something (a sign-in the provider or the policy refused), with one
+// link onwards (`href` already a URL; empty: no link).
+[[nodiscard]] std::string renderMessagePage(std::string_view title, std::string_view message,
+                                            std::string_view href, std::string_view link_text);
 
 }  // namespace sesame::auth

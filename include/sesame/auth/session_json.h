@@ -10,7 +10,8 @@ namespace sesame::auth {
 
 // {"authenticated": bool, "user": string|null, "groups": [...],
 //  "created": RFC 3339|null, "expires": RFC 3339|null} and, with
-// `expose_data`, "data": {key: value}. `session` null: no session. Never
+// `expose_data`, "data": {key: value} without sesame's own fields
+// (session::isInternalDataKey). `session` null: no session. Never
 // the session's ID, handle or cookie. expires is the earlier of the idle
 // timeout (from the last refresh) and the absolute one.
 [[nodiscard]] std::string renderSessionJson(const session::Session* session,

@@ -147,6 +147,46 @@ struct LoginConfig {
   size_t hash_queue = 64;
 };
 
+// [oidc] or [oidc.NAME]: one OpenID Connect provider sesame signs users in
+// with (issue 12). Secrets and keys are read at load and at each reload.
+struct OidcProviderConfig {
+  std::string name;  // "default" for a lone [oidc] table, else NAME ([a-z0-9_-]{1,32})
+  // https URL without query or fragment, exactly as written: the ID token's
+  // "iss" must equal it (OpenID Connect Discovery 1.0 §4.3).
+  std::string issuer;
+  std::string client_id;
+  // Client authentication at the token endpoint: exactly one of a shared
+  // secret (client_secret_basic) or a private key (private_key_jwt,
+  // RFC 7523 §2.2) is set.
+  std::string client_secret;       // inline or the one line of client_secret_file
+  std::string client_key_pem;      // the PEM text of client_key_file
+  std::string client_key_alg;      // "RS256", "ES256" or "EdDSA", from the key's type
+  std::string client_key_id;       // "kid" of the client assertion; "" = none
+  std::string client_secret_file;  // absolute; "" when not used
+  std::string client_key_file;     // absolute; "" when not used
+  std::vector<std::string> scopes{"openid", "profile", "email"};  // contains "openid"
+  std::string user_claim = "sub";
+  std::string groups_claim = "groups";
+  std::vector<std::string> allowed_groups;         // empty: any user
+  std::vector<std::string> allowed_email_domains;  // lower-case, no '@'; empty: any
+  std::string ca_file;                             // absolute PEM bundle; "" = the system CA store
+  bool lazy = false;     // start even when discovery fails; retry in the background
+  bool refresh = false;  // refresh the access token before it expires
+  Duration clock_skew{60'000};
+  Duration http_timeout{10'000};
+  Duration discovery_interval{3'600'000};
+  std::string display_name;  // never empty: NAME, or the issuer's host for "default"
+  // Where the browser lands after sign-out; never empty: as configured, else
+  // [login] after_logout when that is set, else "/".
+  std::string post_logout_redirect;
+  // Absolute https URL ending in kOidcCallbackPath; "" = built from each
+  // request's scheme and Host.
+  std::string redirect_url;
+  bool backchannel_logout = true;  // accept POST /.sesame/oidc/backchannel-logout
+};
+
+inline constexpr std::string_view kOidcCallbackPath = "/.sesame/oidc/callback";
+
 struct Config {
   std::string path;  // the file it came from
   ServerConfig server;
@@ -162,6 +202,9 @@ struct Config {
   std::optional<session::Settings> session;
   std::optional<AdminConfig> admin;  // present iff the file has an [admin] table
   std::optional<LoginConfig> login;  // present iff the file has a [login] table
+  // In file order; empty without [oidc]. Non-empty implies a [session] with a
+  // server-side store (tokens are never put in a cookie).
+  std::vector<OidcProviderConfig> oidc;
 };
 
 struct LoadOptions {

@@ -47,6 +47,9 @@ struct Context {
   // a keep-alive client never races a close with its next request. A stop
   // (`close_idle`) also closes the connections that sit between requests.
   void drain(bool close_idle);
+  // Sets up the OpenID providers' clients on the worker's loop, which
+  // `mailbox` serves (name lookups answer through it).
+  void startProviders(const std::shared_ptr<LoopMailbox>& mailbox);
   // SIGUSR1: the access log file is opened again (logrotate).
   void reopenLogs() { access_log.reopen(); }
 
@@ -67,7 +70,10 @@ struct Context {
   // identity headers, or the defaults when there is no [session].
   session::IdentityHeaders identity;
   std::unique_ptr<SessionContext> sessions;  // null without [session]
-  AccessLog access_log;                      // [log] access; off by default
+  // [oidc]: this worker's view of each provider; made by startProviders.
+  std::vector<std::unique_ptr<oidc::Provider>> providers;
+  std::unique_ptr<identity::AssertionCache> assertions;  // [identity] assertion_*
+  AccessLog access_log;                                  // [log] access; off by default
   RequestIdSource request_ids;
   bool draining = false;  // set by drain()
   // The worker's counters, and this configuration's slots in them.

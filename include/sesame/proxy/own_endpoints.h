@@ -1,6 +1,7 @@
-// sesame's own paths under /.sesame/ (issue 11): the sign-in and sign-out
-// pages, forward-auth for a front proxy, and the session as JSON. One per
-// client connection, beside the SessionGate it drives.
+// sesame's own paths under /.sesame/: the sign-in and sign-out pages,
+// forward-auth for a front proxy, the session as JSON (issue 11), and
+// OpenID Connect sign-in, back-channel logout and the assertion keys
+// (issue 12). One per client connection, beside the SessionGate it drives.
 #pragma once
 
 #include <string>
@@ -9,6 +10,8 @@
 
 #include "sesame/auth/hash_pool.h"
 #include "sesame/http/request_parser.h"
+#include "sesame/oidc/provider.h"
+#include "sesame/outbound/client.h"
 #include "sesame/proxy/client_address.h"
 #include "sesame/proxy/session_gate.h"
 #include "sesame/session/store.h"
@@ -37,6 +40,18 @@ class OwnEndpointsOwner {
 
 class OwnEndpoints {
  public:
+  // An OpenID sign-in under way, kept in the pre-login session between the
+  // redirect to the provider and the callback.
+  struct Flow {
+    int64_t created = 0;  // wall-clock milliseconds
+    size_t provider = 0;
+    std::string state;
+    std::string nonce;
+    std::string verifier;
+    std::string redirect_uri;
+    std::string return_to;
+  };
+
   OwnEndpoints(const SessionContext& ctx, SessionGate& gate, OwnEndpointsOwner& owner);
   ~OwnEndpoints();
   OwnEndpoints(const OwnEndpoints&) = delete;
@@ -56,10 +71,33 @@ class OwnEndpoints {
   void cancel();
 
  private:
-  enum class Endpoint { kLogin, kLogout, kAuth, kSession };
-  enum class Step { kIdle, kCount, kHash };
+  enum class Endpoint { kLogin, kLogout, kAuth, kSession, kOidcCallback, kBackchannel, kJwks };
+  enum class Step { kIdle, kCount, kHash, kClaim, kDestroy };
 
   void afterInspect();
+  // OpenID Connect (own_oidc.cc).
+  void startOidc(size_t provider);
+  void oidcCallback();
+  void onStateClaimed(session::StoreStatus status);
+  void exchangeCode();
+  void onTokens(const outbound::Result& result);
+  void checkIdToken();
+  void backchannelLogout(std::string_view body);
+  void checkLogoutToken();
+  void onLogoutClaimed(session::StoreStatus status);
+  void answerJwks();
+  void oidcRedirected();
+  void oidcMessage(int status, std::string_view message, bool retry_link);
+  [[nodiscard]] std::string logoutLocation() const;
+  [[nodiscard]] std::string_view title() const;
+  // Before a logout: the provider and ID token of an OpenID session, for
+  // RP-initiated logout.
+  void rememberOidcSession();
+  [[nodiscard]] std::string selfUrl(std::string_view path) const;
+  [[nodiscard]] std::string providerLink(size_t provider) const;
+  [[nodiscard]] std::optional<size_t> providerNamed(std::string_view name) const;
+  // Waits for `provider` to read its keys again; false when it will not now.
+  bool awaitKeys(size_t provider, void (OwnEndpoints::*then)());
   void answerAuth();
   void answerSession();
   void showLoginForm(int status, std::string_view error);
@@ -96,6 +134,7 @@ class OwnEndpoints {
   session::TicketPtr spent_;
   std::unique_ptr<auth::HashPool::Ticket> hash_ticket_;
   std::unique_ptr<auth::HashPool::Ticket> spent_hash_;
+  outbound::FetchHandle fetch_;
 
   // Everything one request decides, replaced by start().
   struct RequestState {
@@ -114,8 +153,32 @@ class OwnEndpoints {
     bool match = false;                                       // of the hash check
     session::TicketPtr cleanup;                               // a counter reset, not waited for
     session::TicketPtr spare;                                 // the address's attempt given back
+    // OpenID Connect.
+    std::optional<size_t> start_provider;  // /.sesame/login?provider=: sign in there
+    Flow flow;
+    std::string code;
+    std::string tokens_body;  // the token endpoint's answer
+    int tokens_status = 0;
+    std::string logout_token;
+    oidc::Provider::Waiter waiter;
+    bool keys_refetched = false;
+    std::string id_token;  // logout: the ending session's, for id_token_hint
+    std::optional<size_t> logout_provider;
+    std::string jti;
+    session::Millis jti_ttl{0};
+    std::string tag;  // back-channel logout: the sessions to end
   };
   RequestState r_;
 };
+
+template <typename Call>
+void OwnEndpoints::run(Step step, Call call) {
+  r_.step = step;
+  done_ = false;
+  in_call_ = true;
+  call();
+  in_call_ = false;
+  if (done_) resume();
+}
 
 }  // namespace sesame::proxy

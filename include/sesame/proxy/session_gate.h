@@ -17,7 +17,11 @@
 #include "sesame/config/config.h"
 #include "sesame/http/request_parser.h"
 #include "sesame/http/response_parser.h"
+#include "sesame/identity/assertion_cache.h"
+#include "sesame/identity/signer.h"
+#include "sesame/oidc/provider.h"
 #include "sesame/proxy/metrics.h"
+#include "sesame/proxy/oidc_refresh.h"
 #include "sesame/session/control_headers.h"
 #include "sesame/session/cookie_codec.h"
 #include "sesame/session/cookie_header.h"
@@ -51,6 +55,11 @@ struct SessionShared {
   unsigned hash_threads = 0;
   size_t hash_queue = 0;
   std::shared_ptr<session::MemoryStore> counters;
+  // [oidc], parallel to Config::oidc: what the main thread discovered at
+  // start-up or at this reload (null: a lazy provider not reached then).
+  std::vector<oidc::KnowledgePtr> oidc;
+  // [identity] assertion_*: null when off.
+  std::shared_ptr<const identity::Signer> signer;
 };
 
 // What every connection of one worker uses for sessions. The codec is
@@ -71,6 +80,13 @@ struct SessionContext {
   auth::HashPool* hashing = nullptr;
   session::Store* counters = nullptr;    // brute-force counters: the store, or a memory store
   std::shared_ptr<LoopMailbox> mailbox;  // the worker loop's, for hashing results
+  // [oidc], parallel to Config::oidc: this worker's view of each provider.
+  std::vector<oidc::Provider*> providers;
+  // [identity] assertion_*: the signer (its keys published at
+  // /.sesame/jwks.json) and this worker's cache of signed assertions; null
+  // when off.
+  std::shared_ptr<const identity::Signer> signer;
+  identity::AssertionCache* assertions = nullptr;
   // Parallel to the configuration's routes: whether this worker already
   // logged an upstream Set-Cookie for the session cookie there (a warning
   // per route, not per response).
@@ -132,10 +148,15 @@ class SessionGate {
   // Set-Cookie is in responseFields()); without, "" then.
   [[nodiscard]] std::string csrfBinding(bool create);
   // Logs the inspected browser in as `login.user`: a new session ID (no
-  // fixation), user and groups recorded, [session] max_per_user applied.
-  // onResponseApplied follows (false: the store failed), possibly before
-  // this returns.
-  void login(const session::LoginInfo& login);
+  // fixation), user, groups and tags recorded, [session] max_per_user
+  // applied, then `extra` written to the new session (sesame's own fields:
+  // an OpenID sign-in's tokens). onResponseApplied follows (false: the
+  // store failed), possibly before this returns.
+  void login(const session::LoginInfo& login, session::Update extra = {});
+  // Writes `update` to the inspected session, creating it when only its
+  // cookie exists so far (csrfBinding(true)); onResponseApplied follows
+  // (false: the store failed).
+  void saveData(session::Update update);
   // Ends the inspected session and clears the cookie; onResponseApplied follows.
   void logout();
 
@@ -171,7 +192,7 @@ class SessionGate {
 
  private:
   enum class Phase { kIdle, kLoad, kActions };
-  enum class OpKind { kCreate, kRotate, kIdentity, kTrim, kUpdate, kDestroy, kDestroyUser };
+  enum class OpKind { kCreate, kRotate, kIdentity, kTrim, kUpdate, kExtra, kDestroy, kDestroyUser };
   struct Op {
     OpKind kind;
     bool required;  // a failure answers 503 (login, logout)
@@ -184,16 +205,29 @@ class SessionGate {
   // whenever the sealed value under `key` changed (or clears it when gone).
   void appendJarCookie(std::string_view key);
   void absorb(const session::Session& session);
+  // The identity headers (and the signed assertion) for `user`.
+  void addIdentity(std::string_view user, const std::vector<std::string>& groups);
+  // A bearer route: true when the token (or its absence on a bearer_only
+  // route) settles the request, whose check then goes on without a cookie.
+  bool checkBearer();
+  void verifyBearer();
   void begin(http::RequestHead& req, bool https, std::string_view client);
   // CSRF for unsafe methods, and for every upgrade; false (and the 403 sent) when refused.
   bool allowedSite();
   void readCookie();
   void startLoad();
   void onLoaded(session::StoreStatus status);
+  // After the lookup (and any refresh): the access decision.
+  void decide(session::StoreStatus status);
+  // An OpenID session whose access token is due for a refresh ([oidc] refresh).
+  void noteRefresh(const session::Session& session);
+  void onRefreshed(OidcRefresh::Outcome outcome);
   void appendSetCookie(std::string_view value);
   void clearResponseFields();
   void finishRequest(int status);
   void issueAnonymous();
+  // Where a browser without a session is sent to sign in.
+  [[nodiscard]] std::string loginLocation() const;
   void planActions(session::ControlActions actions);
   void runNextOp();
   [[nodiscard]] session::TicketPtr startOp(const Op& op, session::Store::Done done);
@@ -243,13 +277,20 @@ class SessionGate {
     std::string response_fields;
     bool no_store = false;
     std::unique_ptr<session::CookieStore> jar;  // store = "cookie": this request's jar
-    std::string sent_value;                     // the cookie value the client sent
+    std::string bearer;                         // the request's bearer token
+    bool bearer_refetched = false;
+    oidc::Provider::Waiter waiter;           // a bearer token's keys being read again
+    std::optional<size_t> refresh_provider;  // the session's tokens are due for a refresh
+    std::unique_ptr<OidcRefresh> refresh;
+    std::string sent_value;  // the cookie value the client sent
 
     // Control work of the response.
     std::vector<Op> ops;
     size_t next_op = 0;
     session::ControlActions actions;
     std::string login_method = "app";  // sesame's own form says "password"
+    std::vector<std::string> login_tags;
+    session::Update extra;  // login() and saveData(): sesame's own fields
     session::SessionId new_id;
     std::string new_key;
     bool failed = false;

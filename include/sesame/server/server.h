@@ -13,6 +13,7 @@
 
 #include "sesame/admin/admin_server.h"
 #include "sesame/config/config.h"
+#include "sesame/identity/signer.h"
 #include "sesame/proxy/session_gate.h"
 #include "sesame/server/notify.h"
 #include "sesame/server/worker.h"
@@ -28,7 +29,9 @@ inline constexpr const char* kVersion = "0.1.0";
 struct Checked {
   std::shared_ptr<const config::Config> config;  // null when `errors` is not empty
   std::unique_ptr<tls::ContextFactory> tls;      // null without TLS listeners
-  std::vector<std::string> errors;               // operator messages, file:line first
+  // [identity] assertion_*: the keys loaded; null when off.
+  std::shared_ptr<const identity::Signer> signer;
+  std::vector<std::string> errors;  // operator messages, file:line first
   std::vector<std::string> warnings;
 };
 [[nodiscard]] Checked checkConfiguration(const std::string& path);

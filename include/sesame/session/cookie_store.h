@@ -42,6 +42,9 @@ namespace sesame::session {
 // - No server-side list: listUser, destroyHandle, trimUser and the
 //   brute-force counters answer kUnavailable at once (the request path keeps
 //   counters in a memory store; the admin API answers 501).
+// - Nothing shared: claim, release and destroyTagged answer kUnavailable at
+//   once, and so does a setIdentity with tags (no destroyTagged could ever
+//   reach that session). OpenID Connect therefore needs another store.
 //
 // Every session carries a nonce (Session::nonce): create() and rotate() give
 // it a fresh one, and load() gives one to a session sealed before nonces
@@ -50,7 +53,8 @@ namespace sesame::session {
 // Bounds: data as MemoryStore (withinDataBounds), and the sealed value must
 // fit the sealer's maxValueBytes(). A change that would not fit is refused
 // with kRejected and a warning in the log, never truncated; the session
-// stays as it was.
+// stays as it was. So is any internal data field (isInternalDataKey):
+// sesame's own state, provider tokens among it, stays on the server.
 class CookieStore final : public Store {
  public:
   // The value bytes left for a cookie whose name and attributes take
@@ -101,6 +105,10 @@ class CookieStore final : public Store {
   [[nodiscard]] TicketPtr forgiveFailure(const std::vector<std::string>& keys, TimePoint now,
                                          CountDone done) override;
   [[nodiscard]] TicketPtr clearFailures(std::string_view key, Done done) override;
+  [[nodiscard]] TicketPtr claim(std::string_view name, Millis ttl, TimePoint now,
+                                Done done) override;
+  [[nodiscard]] TicketPtr release(std::string_view name, Done done) override;
+  [[nodiscard]] TicketPtr destroyTagged(std::string_view tag, Done done) override;
 
   // Idle-timeout refreshes written (re-sealed) by load().
   size_t touchWrites() const { return touch_writes_; }

@@ -15,6 +15,8 @@ struct IdentityHeaders {
   std::string user_header = "X-Remote-User";
   std::string groups_header = "X-Remote-Groups";
   std::string data_prefix = "X-Session-";
+  // [identity] assertion_header: the signed assertion; empty when off.
+  std::string assertion_header;
 };
 
 // True when `name` equals `target` with ASCII case ignored and every byte
@@ -29,7 +31,8 @@ struct IdentityHeaders {
 [[nodiscard]] bool headerNameHasPrefix(std::string_view name, std::string_view prefix);
 
 // Removes from client request headers every field whose name matches
-// `ids.user_header` or `ids.groups_header`, or starts with `ids.data_prefix`
+// `ids.user_header`, `ids.groups_header` or `ids.assertion_header`, or
+// starts with `ids.data_prefix`
 // or "X-Sesame-", under the folding above (one pass: linear in the number
 // of fields); returns how many were removed.
 // Runs on every route, public ones included, before sesame adds the real

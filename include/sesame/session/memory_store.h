@@ -41,28 +41,43 @@ namespace sesame::session {
 // at most once a minute.
 //
 // A session's data may hold at most kMaxFields fields and kMaxDataBytes
-// bytes of keys plus values: create() and update() refuse more with
-// kRejected and change nothing.
+// bytes of keys plus values set by the application, and apart from those
+// kMaxInternalFields fields and kMaxInternalBytes bytes of sesame's own
+// (isInternalDataKey: an OpenID Connect login keeps an ID, an access and a
+// refresh token of up to 4 KiB each there), so that an application's data
+// never crowds out a login's tokens: create() and update() refuse more
+// with kRejected and change nothing.
 //
 // Logged-in sessions are indexed by user and, once they have a handle, by
-// handle, for the admin calls. Brute-force counters live apart from the
-// sessions, in one table of at most `max_failure_keys` keys under its own
-// mutex (logins are rare next to requests). Their keys come from clients
-// (any user name, any address), so the table is bounded: a new key in a full
-// table first drops the windows that have ended, then the window that ends
-// first (the counter that would have protected least longer). Those
-// evictions are counted (failureEvictions()) and logged, rate-limited.
+// handle, for the admin calls, and by each of their tags (destroyTagged). Brute-force counters live
+// apart from the sessions, in one table of at most `max_failure_keys` keys under its own mutex
+// (logins are rare next to requests). Their keys come from clients (any user name, any address), so
+// the table is bounded: a new key in a full table first drops the windows that have ended, then the
+// window that ends first (the counter that would have protected least longer). Those evictions are
+// counted (failureEvictions()) and logged, rate-limited.
+//
+// Claims (claim(), release()) live in a table of their own of at most
+// `max_claims` names, under its own mutex. Unlike a brute-force counter, a
+// live claim is never dropped to make room: that would let a logout token
+// or an OIDC state be used twice, or two refreshes run at once. A claim
+// in a table still full of live claims once the ended ones are gone
+// answers kUnavailable (fail closed), counted (claimsRefused()) and
+// logged at most once a minute.
 class MemoryStore final : public Store {
  public:
   static constexpr size_t kDefaultShards = 16;
   static constexpr size_t kMaxFields = 256;
   static constexpr size_t kMaxDataBytes = 64 * 1024;
+  static constexpr size_t kMaxInternalFields = 32;
+  static constexpr size_t kMaxInternalBytes = 32 * 1024;
   static constexpr size_t kDefaultMaxFailureKeys = 100'000;
+  static constexpr size_t kDefaultMaxClaims = 100'000;
 
   // `max_sessions` >= 1; `shards` >= 1 (tests use 1 to observe global order);
-  // `max_failure_keys` >= 1.
+  // `max_failure_keys` >= 1; `max_claims` >= 1.
   MemoryStore(size_t max_sessions, Timeouts timeouts, size_t shards = kDefaultShards,
-              size_t max_failure_keys = kDefaultMaxFailureKeys);
+              size_t max_failure_keys = kDefaultMaxFailureKeys,
+              size_t max_claims = kDefaultMaxClaims);
   ~MemoryStore() override;
   MemoryStore(const MemoryStore&) = delete;
   MemoryStore& operator=(const MemoryStore&) = delete;
@@ -83,7 +98,7 @@ class MemoryStore final : public Store {
   // kOk whether or not the session existed (logging out twice is not an error).
   [[nodiscard]] TicketPtr destroy(std::string_view key, Done done) override;
   [[nodiscard]] TicketPtr destroyUser(std::string_view user, Done done) override;
-  // Also drops the failure windows that have ended.
+  // Also drops the failure windows and the claims that have ended.
   void sweep(TimePoint now) override;
 
   // Expired sessions met on the way are dropped, as load() drops them.
@@ -98,6 +113,11 @@ class MemoryStore final : public Store {
   [[nodiscard]] TicketPtr forgiveFailure(const std::vector<std::string>& keys, TimePoint now,
                                          CountDone done) override;
   [[nodiscard]] TicketPtr clearFailures(std::string_view key, Done done) override;
+  // Judged by `now`: a claim whose ttl has passed is free.
+  [[nodiscard]] TicketPtr claim(std::string_view name, Millis ttl, TimePoint now,
+                                Done done) override;
+  [[nodiscard]] TicketPtr release(std::string_view name, Done done) override;
+  [[nodiscard]] TicketPtr destroyTagged(std::string_view tag, Done done) override;
 
   size_t size() const;
   // A reload: the new bounds and timeouts apply to every call from now on,
@@ -116,6 +136,10 @@ class MemoryStore final : public Store {
   // Failure keys held now, and live windows dropped to respect max_failure_keys.
   size_t failureKeys() const;
   size_t failureEvictions() const { return failure_evictions_.load(std::memory_order_relaxed); }
+  // Names claimed now (ended claims not yet swept included), and claims
+  // refused because the table was full of live ones.
+  size_t claims() const;
+  size_t claimsRefused() const { return claims_refused_.load(std::memory_order_relaxed); }
 
  private:
   struct KeyHash {
@@ -148,6 +172,22 @@ class MemoryStore final : public Store {
     std::mutex mutex;
     std::unordered_map<std::string, std::string, KeyHash, std::equal_to<>> keys;
   };
+  // tag -> keys of the logged-in sessions carrying it, sharded by tag. Lock
+  // order: a session shard, then a tag shard (never with a user or handle
+  // shard held).
+  struct TagShard {
+    std::mutex mutex;
+    std::unordered_map<std::string, KeySet, KeyHash, std::equal_to<>> keys;
+  };
+  // Claimed names and when each claim ends; `ends` files them by that time.
+  struct ClaimTable {
+    mutable std::mutex mutex;
+    // Node-based: the views in `ends` point at these names.
+    std::unordered_map<std::string, std::multimap<TimePoint, std::string_view>::iterator, KeyHash,
+                       std::equal_to<>>
+        names;
+    std::multimap<TimePoint, std::string_view> ends;  // first: ends first
+  };
   // One brute-force key's window; `at` files it in `windows` by its end.
   struct Counter {
     int64_t count = 0;
@@ -179,6 +219,14 @@ class MemoryStore final : public Store {
   // Both no-ops for an anonymous session or one without a handle.
   void indexHandle(const Session& session, std::string_view key);
   void unindexHandle(const Session& session, std::string_view key);
+  // Both no-ops for an anonymous session.
+  void indexTags(const Session& session, std::string_view key);
+  void unindexTags(const Session& session, std::string_view key);
+  TagShard& tagShardFor(std::string_view tag) {
+    return tag_shards_[KeyHash{}(tag) % tag_shards_.size()];
+  }
+  // Drops the claims that have ended by `now`; the table's lock is held.
+  void sweepClaimsLocked(TimePoint now);
   // The user's live sessions, oldest login first (ties by handle).
   std::vector<Listed> listLive(std::string_view user, TimePoint now);
   // The live window under `key`, dropping it if it has ended; the table's
@@ -210,9 +258,14 @@ class MemoryStore final : public Store {
   std::vector<Shard> shards_;
   std::vector<UserShard> user_shards_;
   std::vector<HandleShard> handle_shards_;
+  std::vector<TagShard> tag_shards_;
   FailureTable failure_table_;
   const size_t max_failure_keys_;
   std::atomic<size_t> failure_evictions_{0};
+  ClaimTable claim_table_;
+  const size_t max_claims_;
+  std::atomic<size_t> claims_refused_{0};
+  std::atomic<TimePoint> claims_full_logged_at_{0};
   // Atomics only so that reconfigure() may run while workers use the store.
   std::atomic<int64_t> idle_ms_{0};
   std::atomic<int64_t> absolute_ms_{0};
@@ -227,7 +280,9 @@ class MemoryStore final : public Store {
   std::atomic<TimePoint> full_logged_at_{0};
 };
 
-// Whether `data` stays within MemoryStore::kMaxFields and kMaxDataBytes.
+// Whether `data` stays within MemoryStore::kMaxFields and kMaxDataBytes for
+// the application's fields and kMaxInternalFields and kMaxInternalBytes for
+// sesame's own (isInternalDataKey).
 bool withinDataBounds(const std::map<std::string, std::string>& data);
 
 }  // namespace sesame::session

@@ -21,10 +21,19 @@
 // handle (for destroyHandle), written beside the user set's entry with the
 // absolute timeout as its TTL, deleted with the session (destroy,
 // destroyUser, destroyHandle, trimUser) or when a rotation or a new login
-// retires the handle. A brute-force counter is the string P "f:" key: the
+// retires the handle. A login's tags are fields "t:" tag (value "1") of the
+// hash, and the set P "tag:" tag lists the store keys of the sessions
+// carrying it (for destroyTagged), kept like the user set: its TTL, the
+// absolute timeout, refreshed on every addition; members removed when
+// their session ends through sesame or logs in again without the tag;
+// stale ones harmless (destroyTagged ends a member only while its hash
+// still holds the tag). A brute-force counter is the string P "f:" key: the
 // count, with the rest of its window as TTL (set at the first failure), so
 // windows follow Redis's clock, the same for every instance, and the `now`
-// of failures() and addFailure() is not used.
+// of failures() and addFailure() is not used. A claim is the string
+// P "claim:" name, taken with SET NX PX: Redis alone decides, for every
+// instance, who holds it and until when (the `now` of claim() is not used
+// either).
 //
 // A load is one round trip, a plain HGETALL, when the stored times show the
 // session live and no refresh due: measured on this project's bench, Redis
@@ -41,16 +50,19 @@
 // load of the old key is kMissing, as it must be after a login, and if the
 // connection fails in between the session is lost (the user logs in again)
 // rather than left under the old key. setIdentity, destroy, destroyUser,
-// destroyHandle and trimUser likewise touch the user set and the handle key
-// in separate commands after the session's script; listUser and trimUser
+// destroyHandle, trimUser and destroyTagged likewise touch the user set,
+// the tag sets and the handle key in separate commands after the session's
+// script; listUser and trimUser
 // read the set, then each member's times and login details (HMGET,
 // pipelined).
 //
 // Validation: every hash read back (load, the old key of a rotation, and
 // the members listUser and trimUser read) must hold only what sesame itself
 // could have written: a user, groups, data keys and values as the control
-// headers accept them, login details within LoginInfo's bounds, a handle as
-// CookieCodec spells them, within the bounds the other stores keep (see
+// headers accept them (sesame's own fields, which never leave it, only
+// within their size bounds), login details and tags within LoginInfo's
+// bounds, a handle as CookieCodec spells them, within the bounds the other
+// stores keep (see
 // unacceptable() in redis_record.cc). Other clients of the same Redis can
 // write these hashes, and their values become header values upstream; a
 // hash that fails is treated as no session (kMissing; listings skip it) and
@@ -91,11 +103,12 @@ struct Script;
 // destroying it before the callback has run cancels the callback (the
 // command still completes, and a rotation still writes its new key).
 //
-// Bounds: create() and update() refuse data beyond MemoryStore::kMaxFields
-// fields or kMaxDataBytes bytes (withinDataBounds) with kRejected, checked
-// atomically by the update script against the stored fields; create() and
-// setIdentity() also refuse a session that load() would not read back (see
-// Validation above).
+// Bounds: create() and update() refuse data beyond MemoryStore's bounds
+// (withinDataBounds: kMaxFields and kMaxDataBytes for the application's
+// fields, kMaxInternalFields and kMaxInternalBytes for sesame's own) with
+// kRejected, checked atomically by the update script against the stored
+// fields; create() and setIdentity() also refuse a session that load()
+// would not read back (see Validation above).
 class RedisStore final : public Store {
  public:
   static constexpr size_t kDefaultMaxPending = 10000;
@@ -136,6 +149,10 @@ class RedisStore final : public Store {
   [[nodiscard]] TicketPtr forgiveFailure(const std::vector<std::string>& keys, TimePoint now,
                                          CountDone done) override;
   [[nodiscard]] TicketPtr clearFailures(std::string_view key, Done done) override;
+  [[nodiscard]] TicketPtr claim(std::string_view name, Millis ttl, TimePoint now,
+                                Done done) override;
+  [[nodiscard]] TicketPtr release(std::string_view name, Done done) override;
+  [[nodiscard]] TicketPtr destroyTagged(std::string_view tag, Done done) override;
 
   // Connected and past AUTH, SELECT and SCRIPT LOAD (for readiness checks).
   [[nodiscard]] bool connected() const;
@@ -152,6 +169,8 @@ class RedisStore final : public Store {
   std::string userKey(std::string_view user) const;
   std::string handleKey(std::string_view handle) const;
   std::string failureKey(std::string_view key) const;
+  std::string tagKey(std::string_view tag) const;
+  std::string claimKey(std::string_view name) const;
   std::shared_ptr<Call> begin(Done done, LoadDone load_done, TicketPtr& ticket);
   // Marks `call` done; false if it was already.
   bool settle(const std::shared_ptr<Call>& call);
@@ -173,12 +192,13 @@ class RedisStore final : public Store {
                                                      std::string key);
   // Finishes `batch`'s call once its last command has replied.
   void complete(const std::shared_ptr<Batch>& batch);
-  // Files `key` under its user and, with a handle, the handle under it.
+  // Files `key` under its user, under each tag and, with a handle, the
+  // handle under it.
   void indexUser(std::string_view user, std::string_view key, std::string_view handle,
-                 const std::shared_ptr<Batch>& batch);
+                 const std::vector<std::string>& tags, const std::shared_ptr<Batch>& batch);
   // Removes those entries (each only when its name is not empty).
   void unindex(std::string_view user, std::string_view key, std::string_view handle,
-               const std::shared_ptr<Batch>& batch);
+               const std::vector<std::string>& tags, const std::shared_ptr<Batch>& batch);
   // A user's live sessions, oldest login first: members of the user set
   // read with HMGET. Gone ones are removed from the set; bad records are
   // logged and skipped. `then` runs with them, unless a command failed

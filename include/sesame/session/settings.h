@@ -38,6 +38,23 @@ struct RedisSettings {
                                                             std::string* error,
                                                             bool resolve_names = false);
 
+// One key of the signed identity assertion (issue 12 §2).
+struct AssertionKey {
+  std::string file;  // absolute, for messages
+  std::string pem;   // the unencrypted PEM private key, as read
+  std::string alg;   // JWS "alg": "ES256" (EC P-256) or "EdDSA" (Ed25519)
+};
+
+// [identity] assertion_*: a short-lived JWT about the user on each request
+// forwarded from a non-public route. Off when `header` is empty; then `keys`
+// is empty too, and vice versa.
+struct Assertion {
+  std::string header;              // a field name of its own (no identity header, no data prefix)
+  std::vector<AssertionKey> keys;  // the first signs; all are published in /.sesame/jwks.json
+  Millis ttl{60'000};              // 10 s to 1 h
+  std::string issuer = "sesame";   // the JWT's "iss"
+};
+
 struct Settings {
   StoreKind store = StoreKind::kMemory;
   std::string cookie_name = "__Host-sesame";
@@ -51,6 +68,7 @@ struct Settings {
   size_t max_sessions = 100000;           // memory store bound, anonymous LRU evicted first
   size_t max_per_user = 0;                // a login beyond this many ends the oldest; 0 = no limit
   IdentityHeaders identity;               // [identity]
+  Assertion assertion;                    // [identity] assertion_*
   RedisSettings redis;                    // [redis], used when store is kRedis
 };
 
@@ -65,6 +83,16 @@ struct RoutePolicy {
   std::vector<std::string> groups;  // kRequired: the user must be in one, else 403
   bool accept_control = false;      // honour X-Sesame-* response headers
   bool csrf = true;                 // refuse cross-site unsafe requests
+  // OpenID Connect (issue 12); a route using either is kRequired.
+  // Index into config::Config::oidc of the provider that signs users in on
+  // this route; nullopt: the sign-in page offers every provider.
+  std::optional<size_t> provider;
+  // Accept "Authorization: Bearer <JWT>" access tokens from `provider`
+  // (resolved to the only one when there is a single provider), whose "aud"
+  // must hold one of bearer_audience (never empty when bearer is set).
+  bool bearer = false;
+  std::vector<std::string> bearer_audience;
+  bool bearer_only = false;  // bearer: the session cookie is not accepted, only a token
 };
 
 }  // namespace sesame::session

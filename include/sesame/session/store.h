@@ -24,6 +24,22 @@ inline TimePoint wallClockNow() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// Session data keys that begin with '.' (".oidc.state", ".oidc.access_token")
+// are sesame's own: stored through update() like any field, but never
+// forwarded upstream as headers, never shown by /.sesame/session, and out
+// of reach of the upstream's control headers (whose keys are
+// [A-Za-z0-9_-]). They hold provider tokens and one-use values that the
+// application must neither read nor forge. The cookie store refuses them
+// (kRejected): sesame's own state never travels in a client's cookie.
+inline bool isInternalDataKey(std::string_view key) {
+  return key.starts_with('.');
+}
+
+// claim() names: up to this many bytes (a logout token's jti or an OIDC
+// state comes from outside; a longer name is refused, never cut, which
+// could make two names one).
+inline constexpr size_t kMaxClaimNameBytes = 512;
+
 // What setIdentity records of a login. Every store cuts `method`, `address`
 // and `agent` at their bounds and turns control characters in them into '?',
 // so that a long or odd User-Agent never fails a login (and nothing read
@@ -32,6 +48,8 @@ struct LoginInfo {
   static constexpr size_t kMaxMethodBytes = 32;
   static constexpr size_t kMaxAddressBytes = 64;
   static constexpr size_t kMaxAgentBytes = 256;
+  static constexpr size_t kMaxTags = 8;
+  static constexpr size_t kMaxTagBytes = 300;
 
   std::string user;
   std::vector<std::string> groups;
@@ -39,6 +57,14 @@ struct LoginInfo {
   std::string handle;   // CookieCodec::handle of the session's ID; "" with the cookie store
   std::string address;  // the client's address at login
   std::string agent;    // its User-Agent at login
+  // Names by which destroyTagged() finds the session later, such as
+  // "oidc-sid:<provider>:<sid>" and "oidc-sub:<provider>:<sub>" (OpenID
+  // Connect Back-Channel Logout 1.0 §2.7 ends sessions by sid or sub). At
+  // most kMaxTags of 1..kMaxTagBytes bytes each, any bytes; setIdentity
+  // answers kRejected beyond that (a tag cut short could name other
+  // people's sessions). Duplicates count once. They replace the tags of any
+  // earlier login of the session.
+  std::vector<std::string> tags;
 };
 
 struct Session {
@@ -55,6 +81,10 @@ struct Session {
   std::string handle;
   std::string address;
   std::string agent;
+  // LoginInfo::tags of the last setIdentity, sorted, without duplicates; a
+  // rotation keeps them (the same login under a new ID), create() stores
+  // none. Not kept by the cookie store.
+  std::vector<std::string> tags;
   // Cookie store only (others leave it empty): 22 random base64url
   // characters sealed with the session from its creation, renewed by a
   // rotation. What the login form's CSRF token binds to, since a
@@ -90,7 +120,7 @@ enum class StoreStatus {
   kOk,
   kMissing,      // no such session, or it expired (and is now gone)
   kUnavailable,  // the store did not answer in time or failed: fail closed, keep the cookie
-  kRejected,     // refused as too large (a bounded store keeps its bounds)
+  kRejected,     // refused as too large (a bounded store keeps its bounds); claim(): held
 };
 
 // One change applied atomically per field: parallel requests that set
@@ -185,6 +215,28 @@ class Store {
                                                  TimePoint now, CountDone done) = 0;
   // Forgets the key's failures (a successful login). kOk also when none.
   [[nodiscard]] virtual TicketPtr clearFailures(std::string_view key, Done done) = 0;
+
+  // Named claims under caller-chosen names, shared by every worker and,
+  // with Redis, by every instance sharing the store: the single-flight
+  // lock of a token refresh, a logout token's jti that must not be
+  // replayed, an OIDC state that is good for one use. The cookie store
+  // answers kUnavailable at once.
+  //
+  // Takes `name` for `ttl` (at least 1 ms) if no live claim holds it: kOk
+  // when this call took it, kRejected when a live claim holds it or the
+  // name is empty or longer than kMaxClaimNameBytes, kUnavailable when the
+  // store failed or is full (fail closed: treat it as held).
+  [[nodiscard]] virtual TicketPtr claim(std::string_view name, Millis ttl, TimePoint now,
+                                        Done done) = 0;
+  // Ends the claim on `name` at once; kOk also when none holds it. A claim
+  // has no owner: release only what this caller took, well within its ttl
+  // (after that, the name may be someone else's).
+  [[nodiscard]] virtual TicketPtr release(std::string_view name, Done done) = 0;
+
+  // Ends every logged-in session whose last setIdentity recorded `tag`
+  // (LoginInfo::tags), wherever it was made; kOk also when none. The
+  // cookie store answers kUnavailable at once.
+  [[nodiscard]] virtual TicketPtr destroyTagged(std::string_view tag, Done done) = 0;
 };
 
 }  // namespace sesame::session

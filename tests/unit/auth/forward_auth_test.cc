@@ -103,6 +103,15 @@ TEST_CASE("the session as JSON", "[auth][json]") {
         "\"created\":\"1970-01-01T00:00:00Z\",\"expires\":\"1970-01-01T01:30:00Z\"}\n");
   CHECK(auth::renderSessionJson(&s, timeouts, true).find(",\"data\":{\"cart\":\"3\"}}") !=
         std::string::npos);
+  // sesame's own fields (provider tokens) are never shown, wherever they sort.
+  s.data[".oidc.access_token"] = "eyJ.secret";
+  s.data["-first"] = "1";
+  s.data["zz"] = "2";
+  const std::string shown = auth::renderSessionJson(&s, timeouts, true);
+  CHECK(shown.find(",\"data\":{\"-first\":\"1\",\"cart\":\"3\",\"zz\":\"2\"}}") !=
+        std::string::npos);
+  CHECK(shown.find("oidc") == std::string::npos);
+  CHECK(shown.find("secret") == std::string::npos);
   s.user.clear();
   CHECK(auth::renderSessionJson(&s, timeouts, false)
             .starts_with("{\"authenticated\":false,\"user\":null,\"groups\":[]"));

@@ -90,10 +90,11 @@ TEST_CASE("an operator's template", "[auth][pages]") {
 
 TEST_CASE("checkTemplate", "[auth][pages]") {
   CHECK_FALSE(checkTemplate("<form>{{csrf}}</form>"));
-  CHECK_FALSE(checkTemplate("{{title}}{{error}}{{csrf}}{{return_to}}{{username}}{{action}}"));
+  CHECK_FALSE(
+      checkTemplate("{{title}}{{error}}{{csrf}}{{return_to}}{{username}}{{action}}{{providers}}"));
   const std::string known =
-      " (the placeholders are {{title}}, {{error}}, {{csrf}}, {{return_to}}, {{username}} and "
-      "{{action}})";
+      " (the placeholders are {{title}}, {{error}}, {{csrf}}, {{return_to}}, {{username}}, "
+      "{{action}} and {{providers}})";
   CHECK(checkTemplate("{{csrf}}\n\n<p>{{titel}}</p>") ==
         "line 3: unknown placeholder {{titel}}" + known);
   CHECK(checkTemplate("{{csrf}} {{ title }}") == "line 1: unknown placeholder {{ title }}" + known);
@@ -120,6 +121,42 @@ TEST_CASE("the logout confirmation page", "[auth][pages]") {
   CHECK(contains(page, "<button type=\"submit\">Sign out</button>"));
   CHECK_FALSE(contains(page, "<script"));
   CHECK_FALSE(contains(page, "{{"));
+}
+
+TEST_CASE("the sign-in page offers OpenID providers", "[auth][pages]") {
+  const ProviderLink links[] = {{"/.sesame/login?provider=corp&return_to=%2Fa", "Corp <SSO>"},
+                                {"/.sesame/login?provider=b&return_to=%2F\"x", "B"}};
+  const std::string both =
+      renderLoginPage("", LoginPage{"Sign in", "", "t", "/a", "", links, true});
+  CHECK(contains(both, "<form method=\"post\" action=\"/.sesame/login\">"));
+  CHECK(contains(both,
+                 "<a class=\"provider\" href=\"/.sesame/login?provider=corp&amp;return_to=%2Fa\">"
+                 "Sign in with Corp &lt;SSO&gt;</a>"));
+  // A link's href is escaped as an attribute value: a quote cannot end it.
+  CHECK(contains(both, "return_to=%2F&quot;x\">Sign in with B</a>"));
+  CHECK(both.find("<form") < both.find("class=\"provider\""));
+  const std::string links_only =
+      renderLoginPage("", LoginPage{"Sign in", "", "t", "/a", "", links, false});
+  CHECK_FALSE(contains(links_only, "<form"));
+  CHECK_FALSE(contains(links_only, "password"));
+  CHECK(contains(links_only, "Sign in with Corp"));
+  // An operator's template places them with {{providers}}; markup, not escaped again.
+  CHECK(renderLoginPage("<nav>{{providers}}</nav>{{csrf}}",
+                        LoginPage{"", "", "c", "", "", std::span(links, 1), true}) ==
+        "<nav><a class=\"provider\" href=\"/.sesame/login?provider=corp&amp;return_to=%2Fa\">"
+        "Sign in with Corp &lt;SSO&gt;</a>\n</nav>c");
+  CHECK(renderLoginPage("[{{providers}}]{{csrf}}", LoginPage{"", "", "c", "", ""}) == "[]c");
+}
+
+TEST_CASE("a message page", "[auth][pages]") {
+  const std::string page =
+      renderMessagePage("Sign in", "Not <admitted>.", "/.sesame/login?return_to=%2F&x=1", "Again");
+  CHECK(contains(page, "<p>Not &lt;admitted&gt;.</p>"));
+  CHECK(contains(page,
+                 "<a class=\"provider\" href=\"/.sesame/login?return_to=%2F&amp;x=1\">Again</a>"));
+  CHECK_FALSE(contains(page, "{{"));
+  CHECK_FALSE(contains(page, "<script"));
+  CHECK_FALSE(contains(renderMessagePage("T", "M", "", ""), "<a "));
 }
 
 }  // namespace

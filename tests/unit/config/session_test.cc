@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "oidc_keys.h"
 #include "temp_config.h"
 
 using namespace sesame::config;
@@ -397,14 +398,16 @@ TEST_CASE("conf/sesame.toml's commented session keys load once uncommented",
   std::ifstream in(conf);
   REQUIRE(in);
   // "#key = value" and "#[table]" are settings; "# text" is prose. Only one
-  // of secrets and secrets_file (password and password_file) may be set,
-  // groups needs auth = required, and token_file names a file not here.
+  // of secrets and secrets_file (password and password_file, the three
+  // client credentials of [oidc]) may be set, groups needs auth = required,
+  // and token_file names a file not here.
   std::string text;
   size_t uncommented = 0;
   for (std::string line; std::getline(in, line);) {
     bool setting = line.size() > 1 && line[0] == '#' && line[1] != ' ';
     if (setting && !line.starts_with("#secrets_file") && !line.starts_with("#groups =") &&
-        !line.starts_with("#password_file") && !line.starts_with("#token_file")) {
+        !line.starts_with("#password_file") && !line.starts_with("#token_file") &&
+        !line.starts_with("#client_secret =") && !line.starts_with("#client_key_")) {
       line.erase(0, 1);
       ++uncommented;
     }
@@ -422,6 +425,9 @@ TEST_CASE("conf/sesame.toml's commented session keys load once uncommented",
   dir.write("users", "# nobody yet\n");
   std::filesystem::permissions(dir.write("admin-token", std::string(40, 't') + "\n"),
                                std::filesystem::perms::owner_read);
+  testing::writeWithMode(dir, "oidc-secret", "s3cr3t\n");
+  testing::writeKey(dir, "assertion-new.key", testing::makeEd25519Key().get());
+  testing::writeKey(dir, "assertion-old.key", testing::makeEcKey("P-256").get());
   LoadResult r = dir.load(text);
   INFO(joinErrors(r));
   REQUIRE(r.config);
@@ -430,6 +436,8 @@ TEST_CASE("conf/sesame.toml's commented session keys load once uncommented",
   CHECK(r.config->session->secrets.size() == 2);
   CHECK(r.config->routes.front().policy.auth == session::Auth::kSession);
   CHECK(r.config->routes.back().policy.auth == session::Auth::kPublic);
+  CHECK(r.config->oidc.size() == 1);
+  CHECK(r.config->session->assertion.keys.size() == 2);
 
   SECTION("and with store = \"redis\" the [redis] example is used") {
     const std::string memory = "store = \"memory\"";

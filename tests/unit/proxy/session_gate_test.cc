@@ -2,7 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,6 +88,19 @@ class CountingStore final : public session::Store {
   session::TicketPtr clearFailures(std::string_view key, Done done) override {
     ++calls;
     return inner_.clearFailures(key, std::move(done));
+  }
+  session::TicketPtr claim(std::string_view name, session::Millis ttl, session::TimePoint now,
+                           Done done) override {
+    ++calls;
+    return inner_.claim(name, ttl, now, std::move(done));
+  }
+  session::TicketPtr release(std::string_view name, Done done) override {
+    ++calls;
+    return inner_.release(name, std::move(done));
+  }
+  session::TicketPtr destroyTagged(std::string_view tag, Done done) override {
+    ++calls;
+    return inner_.destroyTagged(tag, std::move(done));
   }
 
  private:
@@ -338,6 +353,51 @@ TEST_CASE("session gate: data inheritance across users: another user's login sta
       CHECK(f.owner.checked == 401);
     }
   }
+}
+
+TEST_CASE("session gate: sesame's own data fields never reach the upstream nor its control") {
+  Fixture f;
+  std::string alice = login(f, "alice");
+  std::optional<session::SessionId> id = f.shared->codec.verify(alice);
+  REQUIRE(id);
+  const std::string key = session::CookieCodec::storeKey(*id);
+  session::MemoryStore& store = *f.shared->memory;
+  const auto stored = [&](const std::string& of) {
+    std::optional<session::Session> out;
+    session::TicketPtr t =
+        store.load(of, session::wallClockNow(), [&out](StoreStatus, const session::Session* s) {
+          if (s != nullptr) out = *s;
+        });
+    return out;
+  };
+  session::Update update;
+  update.set = {{".oidc.access_token", "eyJ.token"}, {".oidc.state", "one-use"}, {"cart", "3"}};
+  StoreStatus status = StoreStatus::kUnavailable;
+  session::TicketPtr t =
+      store.update(key, update, session::wallClockNow(), [&status](StoreStatus s) { status = s; });
+  REQUIRE(status == StoreStatus::kOk);
+
+  CHECK(dataSeen(f, alice, "alice") == "Cart=3;");
+  // The upstream can neither set nor unset them.
+  auto req = f.request("GET", "/", {{"Cookie", "sid=" + alice}});
+  f.check(req, policy(Auth::kRequired));
+  REQUIRE(f.owner.checked == 0);
+  REQUIRE(f.respond({{"X-Sesame-Set", ".oidc.state=forged"},
+                     {"X-Sesame-Unset", ".oidc.access_token"},
+                     {"X-Sesame-Set", "theme=dark"}}) == SessionGate::Control::kSend);
+  std::optional<session::Session> after = stored(key);
+  REQUIRE(after);
+  CHECK(after->data == std::map<std::string, std::string>{{".oidc.access_token", "eyJ.token"},
+                                                          {".oidc.state", "one-use"},
+                                                          {"cart", "3"},
+                                                          {"theme", "dark"}});
+  // Another user's login starts afresh: none of alice's fields, sesame's own included.
+  std::string bob = loginOn(f, alice, "bob");
+  std::optional<session::SessionId> bob_id = f.shared->codec.verify(bob);
+  REQUIRE(bob_id);
+  std::optional<session::Session> fresh = stored(session::CookieCodec::storeKey(*bob_id));
+  REQUIRE(fresh);
+  CHECK(fresh->data.empty());
 }
 
 TEST_CASE("session gate: logout destroys and clears; logout all ends every session of the user") {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "sesame/session/control_headers.h"
+#include "sesame/session/store.h"
 
 using sesame::http::HeaderList;
 using sesame::session::canonicalDataKey;
@@ -255,6 +256,24 @@ TEST_CASE("unset validates keys", "[session][control]") {
   const auto a = parse({{"X-Sesame-Unset", "ok, bad key, a.b"}}, &w);
   REQUIRE(a.unset == std::vector<std::string>{"ok"});
   REQUIRE(w.size() == 2);
+}
+
+TEST_CASE("sesame's own data fields are out of the upstream's reach", "[session][control]") {
+  // Keys starting with '.' are internal (session::isInternalDataKey): an
+  // application must not forge an OIDC state nor drop a refresh token.
+  std::vector<std::string> w;
+  const auto a = parse({{"X-Sesame-Set", ".oidc.state=forged"},
+                        {"X-Sesame-Set", ".x=1"},
+                        {"X-Sesame-Unset", ".oidc.refresh_token"},
+                        {"X-Sesame-Unset", "ok, .oidc.access_token"},
+                        {"X-Sesame-Set", "cart=3"}},
+                       &w);
+  CHECK(a.set == std::vector<DataField>{{"cart", "3"}});
+  CHECK(a.unset == std::vector<std::string>{"ok"});
+  CHECK(w.size() == 4);
+  REQUIRE_FALSE(isValidDataKey(".oidc.state"));
+  REQUIRE(sesame::session::isInternalDataKey(".oidc.state"));
+  REQUIRE_FALSE(sesame::session::isInternalDataKey("oidc.state"));
 }
 
 TEST_CASE("unknown control headers warn", "[session][control]") {

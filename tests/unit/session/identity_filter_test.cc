@@ -67,12 +67,25 @@ TEST_CASE("stripSpoofable follows the configured names", "[session][identity]") 
 
 TEST_CASE("stripSpoofable with empty configured names removes only X-Sesame-",
           "[session][identity]") {
-  IdentityHeaders ids{"", "", ""};
+  IdentityHeaders ids{"", "", "", ""};
   HeaderList h;
   h.add("Host", "a");
   h.add("X-Sesame-Login", "b");
   REQUIRE(stripSpoofable(h, ids) == 1);
   REQUIRE(names(h) == std::vector<std::string>{"Host"});
+}
+
+TEST_CASE("stripSpoofable removes the assertion header in every spelling", "[session][identity]") {
+  IdentityHeaders ids;
+  ids.assertion_header = "X-App-Assertion";
+  HeaderList h;
+  h.add("Host", "a");
+  h.add("X-App-Assertion", "forged");
+  h.add("x_app_assertion", "forged");
+  h.add("X.App.Assertion", "forged");
+  h.add("X-App-Assertions", "kept");
+  REQUIRE(stripSpoofable(h, ids) == 3);
+  REQUIRE(names(h) == std::vector<std::string>{"Host", "X-App-Assertions"});
 }
 
 TEST_CASE("stripSpoofable on a clean list removes nothing", "[session][identity]") {

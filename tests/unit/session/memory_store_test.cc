@@ -472,3 +472,107 @@ TEST_CASE("MemoryStore's handle index follows evictions and parallel logins",
     }
   }
 }
+
+TEST_CASE("MemoryStore bounds the claim table and never drops a live claim",
+          "[session][store][memory]") {
+  const StoreHarness harness = memoryHarness();
+  MemoryStore store(100, Timeouts{}, 4, 3, 3);
+  StoreDriver s(harness, store);
+  const Millis minute(60'000);
+  REQUIRE(s.claim("a", minute, kT0) == StoreStatus::kOk);
+  REQUIRE(s.claim("b", minute, kT0) == StoreStatus::kOk);
+  REQUIRE(s.claim("c", Millis(10), kT0) == StoreStatus::kOk);
+  // c has ended: it makes the room.
+  REQUIRE(s.claim("d", minute, kT0 + 100) == StoreStatus::kOk);
+  CHECK(store.claims() == 3);
+  // Full of live claims: refused, fail closed, and the held ones stay held.
+  CHECK(s.claim("e", minute, kT0 + 200) == StoreStatus::kUnavailable);
+  CHECK(store.claimsRefused() == 1);
+  CHECK(s.claim("a", minute, kT0 + 200) == StoreStatus::kRejected);
+  REQUIRE(s.release("a") == StoreStatus::kOk);
+  CHECK(s.claim("e", minute, kT0 + 300) == StoreStatus::kOk);
+  store.sweep(kT0 + 300 + minute.count());
+  CHECK(store.claims() == 0);
+  CHECK(s.claim("b", minute, kT0 + 300 + minute.count()) == StoreStatus::kOk);
+}
+
+TEST_CASE("MemoryStore gives each claim to exactly one of many threads",
+          "[session][store][memory]") {
+  MemoryStore store(100, Timeouts{});
+  constexpr int kThreads = 8;
+  constexpr int kNames = 500;
+  std::vector<std::vector<int>> won(kThreads, std::vector<int>(kNames, 0));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, &won, t] {
+      for (int i = 0; i < kNames; ++i) {
+        TicketPtr ticket =
+            store.claim("refresh:" + std::to_string(i), Millis(60'000), kT0,
+                        [&won, t, i](StoreStatus s) { won[t][i] = s == StoreStatus::kOk; });
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int i = 0; i < kNames; ++i) {
+    int winners = 0;
+    for (int t = 0; t < kThreads; ++t) winners += won[t][i];
+    REQUIRE(winners == 1);
+  }
+}
+
+TEST_CASE("MemoryStore's tag index follows evictions, expiry and parallel logins",
+          "[session][store][memory]") {
+  const StoreHarness harness = memoryHarness();
+  const auto tagged = [](std::string user, std::vector<std::string> tags) {
+    LoginInfo login = contractLogin(std::move(user), '1');
+    login.tags = std::move(tags);
+    return login;
+  };
+
+  SECTION("an evicted or expired session leaves nothing a destroyTagged trips on") {
+    Timeouts timeouts;
+    timeouts.idle = Millis(10'000);
+    MemoryStore store(1, timeouts, 1);
+    StoreDriver s(harness, store);
+    REQUIRE(s.create("a", contractSession(), kT0) == StoreStatus::kOk);
+    REQUIRE(s.setIdentity("a", tagged("alice", {"sid:1"}), kT0) == StoreStatus::kOk);
+    REQUIRE(s.create("b", contractSession("bob"), kT0 + 1) == StoreStatus::kOk);  // evicts a
+    REQUIRE(store.evictedLoggedIn() == 1);
+    REQUIRE(s.create("a", contractSession("carol"), kT0 + 2) == StoreStatus::kOk);  // evicts b
+    CHECK(s.destroyTagged("sid:1") == StoreStatus::kOk);
+    CHECK(s.alive("a", kT0 + 3));  // the same key, not carrying the tag
+    REQUIRE(s.setIdentity("a", tagged("carol", {"sid:2"}), kT0 + 4) == StoreStatus::kOk);
+    store.sweep(kT0 + 4 + timeouts.idle.count());
+    CHECK(store.size() == 0);
+    CHECK(s.destroyTagged("sid:2") == StoreStatus::kOk);
+  }
+
+  SECTION("tagged logins, rotations and back-channel logouts from many threads") {
+    MemoryStore store(100'000, Timeouts{});
+    constexpr int kThreads = 8;
+    constexpr int kLogins = 300;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&store, &tagged, t] {
+        const std::string sub = "sub:" + std::to_string(t);
+        for (int i = 0; i < kLogins; ++i) {
+          const std::string k = key(t, i);
+          const std::string sid = "sid:" + std::to_string(t) + "-" + std::to_string(i / 2);
+          TicketPtr ticket = store.create(k, Session{}, kT0, [](auto) {});
+          ticket = store.setIdentity(k, tagged("user" + std::to_string(t), {sid, sub}), kT0 + i,
+                                     [](auto) {});
+          if (i % 2 == 1) ticket = store.rotate(k, k + "r", kT0 + i, [](auto) {});
+          if (i % 4 == 3) ticket = store.destroyTagged(sid, [](auto) {});
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    // Logins 4k+2 and 4k+3 share a sid whose logout ended both.
+    CHECK(store.size() == kThreads * kLogins / 2);
+    StoreDriver s(harness, store);
+    for (int t = 0; t < kThreads; ++t) {
+      REQUIRE(s.destroyTagged("sub:" + std::to_string(t)) == StoreStatus::kOk);
+    }
+    CHECK(store.size() == 0);
+  }
+}

@@ -914,3 +914,141 @@ TEST_CASE("RedisStore counters: Redis's TTL is the window", "[session][store][re
     }
   }
 }
+
+TEST_CASE("RedisStore files tags and claims as documented", "[session][store][redis]") {
+  RedisServer server;
+  Fixture f;
+  auto store = f.make(settingsFor(server.address(), "app1:"));
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  const std::string key = storeKey();
+  const std::string tag = "oidc-sid:p:s1";
+  REQUIRE(s.create(key, contractSession(), h.start) == StoreStatus::kOk);
+  LoginInfo login = contractLogin("alice", '1');
+  login.tags = {tag};
+  REQUIRE(s.setIdentity(key, login, h.start) == StoreStatus::kOk);
+
+  CHECK(std::string(server.run({"HGET", "app1:s:" + key, "t:" + tag})->str) == "1");
+  auto members = server.run({"SMEMBERS", "app1:tag:" + tag});
+  REQUIRE(members->elements == 1);
+  CHECK(std::string(members->element[0]->str) == key);
+  CHECK(server.run({"PTTL", "app1:tag:" + tag})->integer > 59'000);
+
+  SECTION("a claim is a string with the ttl as its TTL") {
+    REQUIRE(s.claim("refresh:" + key, Millis(5'000), h.start) == StoreStatus::kOk);
+    CHECK(std::string(server.run({"GET", "app1:claim:refresh:" + key})->str) == "1");
+    const long long ttl = server.run({"PTTL", "app1:claim:refresh:" + key})->integer;
+    CHECK(ttl > 4'000);
+    CHECK(ttl <= 5'000);
+    REQUIRE(s.release("refresh:" + key) == StoreStatus::kOk);
+    CHECK(server.run({"EXISTS", "app1:claim:refresh:" + key})->integer == 0);
+  }
+  SECTION("destroy and a login without the tag take the entry out of the tag's set") {
+    LoginInfo untagged = contractLogin("alice", '2');
+    REQUIRE(s.setIdentity(key, untagged, h.start + 1) == StoreStatus::kOk);
+    CHECK(server.run({"EXISTS", "app1:tag:" + tag})->integer == 0);
+    CHECK(server.run({"HEXISTS", "app1:s:" + key, "t:" + tag})->integer == 0);
+    REQUIRE(s.setIdentity(key, login, h.start + 2) == StoreStatus::kOk);
+    REQUIRE(s.destroy(key) == StoreStatus::kOk);
+    CHECK(server.run({"EXISTS", "app1:tag:" + tag})->integer == 0);
+  }
+  SECTION("a rotation moves the entry") {
+    const std::string next = storeKey();
+    REQUIRE(s.rotate(key, next, h.start + 1) == StoreStatus::kOk);
+    members = server.run({"SMEMBERS", "app1:tag:" + tag});
+    REQUIRE(members->elements == 1);
+    CHECK(std::string(members->element[0]->str) == next);
+  }
+  SECTION("stale members are skipped and cleared, never a reason to end a session") {
+    const std::string anonymous = storeKey();
+    REQUIRE(s.create(anonymous, contractSession(), h.start) == StoreStatus::kOk);
+    server.run({"SADD", "app1:tag:" + tag, anonymous, storeKey()});
+    REQUIRE(s.destroyTagged(tag) == StoreStatus::kOk);
+    CHECK_FALSE(s.alive(key, h.start + 1));
+    CHECK(s.alive(anonymous, h.start + 1));
+    CHECK(server.run({"EXISTS", "app1:tag:" + tag})->integer == 0);
+  }
+  SECTION("a tag field sesame never writes makes the hash no session") {
+    server.run({"HSET", "app1:s:" + key, "t:forged", "yes"});
+    CHECK(s.load(key, h.start + 1).status == StoreStatus::kMissing);
+  }
+  SECTION("sesame's own fields may hold any bytes; the application's may not") {
+    server.run({"HSET", "app1:s:" + key, "d:.oidc.blob", std::string("a\r\nb\0c", 6)});
+    const auto loaded = s.load(key, h.start + 1);
+    REQUIRE(loaded.status == StoreStatus::kOk);
+    CHECK(loaded.session->data.at(".oidc.blob") == std::string("a\r\nb\0c", 6));
+    server.run({"HSET", "app1:s:" + key, "d:cart", "a\r\nb"});
+    CHECK(s.load(key, h.start + 2).status == StoreStatus::kMissing);
+  }
+}
+
+TEST_CASE("Two RedisStores on one Redis share claims and back-channel logouts",
+          "[session][store][redis]") {
+  RedisServer server;
+  Fixture fa;
+  Fixture fb;
+  auto a = fa.make(settingsFor(server.address()));
+  auto b = fb.make(settingsFor(server.address()));
+  const StoreHarness ha = fa.harness();
+  const StoreHarness hb = fb.harness();
+  StoreDriver sa(ha, *a);
+  StoreDriver sb(hb, *b);
+  const TimePoint t0 = ha.start;
+
+  SECTION("two instances claiming one name at once: exactly one takes it") {
+    constexpr int kNames = 50;
+    std::vector<std::optional<StoreStatus>> got_a(kNames);
+    std::vector<std::optional<StoreStatus>> got_b(kNames);
+    std::vector<TicketPtr> tickets;
+    for (int i = 0; i < kNames; ++i) {
+      const std::string name = "refresh:" + std::to_string(i);
+      tickets.push_back(
+          a->claim(name, Millis(60'000), t0, [&got_a, i](StoreStatus s) { got_a[i] = s; }));
+      tickets.push_back(
+          b->claim(name, Millis(60'000), t0, [&got_b, i](StoreStatus s) { got_b[i] = s; }));
+    }
+    // Both loops in turn, so that the two connections' commands interleave.
+    const auto until = SteadyClock::now() + 3s;
+    while (a->inFlight() + b->inFlight() != 0 && SteadyClock::now() < until) {
+      event_base_loop(fa.loop.get(), EVLOOP_NONBLOCK);
+      event_base_loop(fb.loop.get(), EVLOOP_NONBLOCK);
+    }
+    REQUIRE(a->inFlight() + b->inFlight() == 0);
+    int won_a = 0;
+    for (int i = 0; i < kNames; ++i) {
+      REQUIRE(got_a[i].has_value());
+      REQUIRE(got_b[i].has_value());
+      const bool ok_a = *got_a[i] == StoreStatus::kOk;
+      const bool ok_b = *got_b[i] == StoreStatus::kOk;
+      REQUIRE(ok_a != ok_b);
+      CHECK((ok_a ? *got_b[i] : *got_a[i]) == StoreStatus::kRejected);
+      won_a += ok_a;
+    }
+    INFO("instance a won " << won_a << " of " << kNames);
+    // A release through one instance frees the name for the other.
+    REQUIRE(sa.release("refresh:0") == StoreStatus::kOk);
+    CHECK(sb.claim("refresh:0", Millis(60'000), t0) == StoreStatus::kOk);
+    CHECK(sa.claim("refresh:0", Millis(60'000), t0) == StoreStatus::kRejected);
+  }
+
+  SECTION("a back-channel logout through one instance ends the sid's sessions made on both") {
+    std::vector<std::string> keys;
+    const std::vector<std::vector<std::string>> tags{
+        {"oidc-sid:p:s1"}, {"oidc-sid:p:s1", "oidc-sub:p:alice"}, {"oidc-sid:p:s2"}};
+    for (size_t i = 0; i < tags.size(); ++i) {
+      StoreDriver& s = i == 0 ? sa : sb;
+      keys.push_back(storeKey());
+      REQUIRE(s.create(keys.back(), contractSession(), t0) == StoreStatus::kOk);
+      LoginInfo login = contractLogin("alice", static_cast<char>('1' + i));
+      login.tags = tags[i];
+      REQUIRE(s.setIdentity(keys.back(), login, t0 + 1) == StoreStatus::kOk);
+    }
+    REQUIRE(sa.destroyTagged("oidc-sid:p:s1") == StoreStatus::kOk);
+    CHECK_FALSE(sb.alive(keys[0], t0 + 2));
+    CHECK_FALSE(sb.alive(keys[1], t0 + 2));
+    CHECK(sa.alive(keys[2], t0 + 2));
+    CHECK(sb.handles("alice", t0 + 2) == std::vector<std::string>{contractHandle('3')});
+    CHECK(server.run({"EXISTS", "sesame:tag:oidc-sid:p:s1"})->integer == 0);
+    CHECK(server.run({"EXISTS", "sesame:tag:oidc-sub:p:alice"})->integer == 0);
+  }
+}

@@ -4,14 +4,17 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "sesame/session/memory_store.h"
 #include "sesame/session/store.h"
 
 namespace sesame::session::testing {
@@ -133,6 +136,15 @@ class StoreDriver {
   StoreStatus clearFailures(std::string_view key) {
     return await([&](Store::Done done) { return store_.clearFailures(key, done); });
   }
+  StoreStatus claim(std::string_view name, Millis ttl, TimePoint now) {
+    return await([&](Store::Done done) { return store_.claim(name, ttl, now, done); });
+  }
+  StoreStatus release(std::string_view name) {
+    return await([&](Store::Done done) { return store_.release(name, done); });
+  }
+  StoreStatus destroyTagged(std::string_view tag) {
+    return await([&](Store::Done done) { return store_.destroyTagged(tag, done); });
+  }
 
  private:
   template <typename Call>
@@ -173,9 +185,13 @@ inline std::string contractHandle(char tag) {
 }
 
 inline LoginInfo contractLogin(std::string user, char handle_tag) {
-  return LoginInfo{std::move(user), {"staff"},
-                   "password",      contractHandle(handle_tag),
-                   "192.0.2.7",     "Mozilla/5.0 (X11; Linux x86_64)"};
+  return LoginInfo{std::move(user),
+                   {"staff"},
+                   "password",
+                   contractHandle(handle_tag),
+                   "192.0.2.7",
+                   "Mozilla/5.0 (X11; Linux x86_64)",
+                   {}};
 }
 
 // The session administration half of the contract: listing, revoking by
@@ -200,6 +216,26 @@ inline void runAdminContract(const StoreHarness& harness, StoreDriver& s, TimePo
       CHECK(s.addFailure({"u:alice"}, Millis(60'000), t0).status == StoreStatus::kUnavailable);
       CHECK(s.clearFailures("u:alice") == StoreStatus::kUnavailable);
       CHECK(s.alive("k1", t0 + 1));
+    }
+    SECTION("claims and tags answer kUnavailable at once; so does a login with tags") {
+      login("k1", "alice", '1', t0, t0);
+      CHECK(s.claim("refresh:k1", Millis(10'000), t0) == StoreStatus::kUnavailable);
+      CHECK(s.release("refresh:k1") == StoreStatus::kUnavailable);
+      CHECK(s.destroyTagged("oidc-sid:p:s1") == StoreStatus::kUnavailable);
+      LoginInfo tagged = contractLogin("alice", '2');
+      tagged.tags = {"oidc-sid:p:s1"};
+      CHECK(s.setIdentity("k1", tagged, t0 + 1) == StoreStatus::kUnavailable);
+      CHECK(s.alive("k1", t0 + 2));
+    }
+    SECTION("sesame's own data fields are never put in a cookie") {
+      REQUIRE(s.create("k1", contractSession(), t0) == StoreStatus::kOk);
+      Update internal;
+      internal.set = {{".oidc.state", "abc"}};
+      CHECK(s.update("k1", internal, t0 + 1) == StoreStatus::kRejected);
+      Session with_internal = contractSession();
+      with_internal.data[".oidc.state"] = "abc";
+      CHECK(s.create("k2", with_internal, t0) == StoreStatus::kRejected);
+      CHECK(s.load("k1", t0 + 2).session->data == contractSession().data);
     }
     return;
   }
@@ -348,6 +384,191 @@ inline void runAdminContract(const StoreHarness& harness, StoreDriver& s, TimePo
     CHECK(s.failures({"a:192.0.2.9"}, t0 + 4).failures.count == 0);
     // A cleared key starts a new window at its next failure.
     CHECK(s.addFailure({"u:alice"}, window, t0 + 5).failures.count == 1);
+  }
+}
+
+// Logs `key` in as `user` at `at`, recording `tags`.
+inline StoreStatus tagLogin(StoreDriver& s, std::string_view key, std::string user, char handle,
+                            std::vector<std::string> tags, TimePoint at) {
+  REQUIRE(s.create(key, contractSession(), at) == StoreStatus::kOk);
+  LoginInfo login = contractLogin(std::move(user), handle);
+  login.tags = std::move(tags);
+  return s.setIdentity(key, login, at);
+}
+
+// What OpenID Connect needs of a server-side store: claims (refresh lock,
+// jti replay, one-use state), tags (back-channel logout by sid or sub) and
+// room for sesame's own data fields.
+inline void runOidcContract(StoreDriver& s, TimePoint t0) {
+  const Millis minute(60'000);
+
+  SECTION("claim: taken once, held until released or expired") {
+    CHECK(s.claim("refresh:k1", minute, t0) == StoreStatus::kOk);
+    CHECK(s.claim("refresh:k1", minute, t0 + 1) == StoreStatus::kRejected);
+    CHECK(s.claim("refresh:k2", minute, t0 + 1) == StoreStatus::kOk);
+    REQUIRE(s.release("refresh:k1") == StoreStatus::kOk);
+    CHECK(s.claim("refresh:k1", minute, t0 + 2) == StoreStatus::kOk);
+    CHECK(s.claim("refresh:k1", minute, t0 + 3) == StoreStatus::kRejected);
+    // Releasing what nobody holds is no error.
+    CHECK(s.release("refresh:nobody") == StoreStatus::kOk);
+    CHECK(s.claim("refresh:k2", minute, t0 + 3) == StoreStatus::kRejected);
+  }
+
+  SECTION("claim: free again once its ttl has passed") {
+    REQUIRE(s.claim("jti:abc", Millis(50), t0) == StoreStatus::kOk);
+    CHECK(s.claim("jti:abc", Millis(50), t0 + 10) == StoreStatus::kRejected);
+    // Redis judges by its own clock: let real time pass as well.
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    CHECK(s.claim("jti:abc", Millis(50), t0 + 150) == StoreStatus::kOk);
+    CHECK(s.claim("jti:abc", Millis(50), t0 + 160) == StoreStatus::kRejected);
+  }
+
+  SECTION("claim: names are bounded, never cut") {
+    const std::string longest(kMaxClaimNameBytes, 'n');
+    CHECK(s.claim(longest, minute, t0) == StoreStatus::kOk);
+    CHECK(s.claim(longest, minute, t0) == StoreStatus::kRejected);
+    // One byte more is refused, not cut to the name above (which is held).
+    CHECK(s.claim(longest + "x", minute, t0) == StoreStatus::kRejected);
+    CHECK(s.claim("", minute, t0) == StoreStatus::kRejected);
+    CHECK(s.claim(std::string("state:\0\xff\n", 9), minute, t0) == StoreStatus::kOk);
+    CHECK(s.release(longest) == StoreStatus::kOk);
+    CHECK(s.claim(longest, minute, t0) == StoreStatus::kOk);
+  }
+
+  SECTION("destroyTagged ends every session carrying the tag, only those") {
+    REQUIRE(tagLogin(s, "a", "alice", '1', {"oidc-sid:p:s1", "oidc-sub:p:alice"}, t0) ==
+            StoreStatus::kOk);
+    REQUIRE(tagLogin(s, "b", "alice", '2', {"oidc-sid:p:s1"}, t0) == StoreStatus::kOk);
+    REQUIRE(tagLogin(s, "c", "alice", '3', {"oidc-sid:p:s2", "oidc-sub:p:alice"}, t0) ==
+            StoreStatus::kOk);
+    REQUIRE(tagLogin(s, "d", "bob", '4', {}, t0) == StoreStatus::kOk);
+    REQUIRE(s.create("anon", contractSession(), t0) == StoreStatus::kOk);
+
+    REQUIRE(s.destroyTagged("oidc-sid:p:s1") == StoreStatus::kOk);
+    CHECK_FALSE(s.alive("a", t0 + 1));
+    CHECK_FALSE(s.alive("b", t0 + 1));
+    for (const char* key : {"c", "d", "anon"}) CHECK(s.alive(key, t0 + 1));
+    // Their handles and user index went with them.
+    CHECK(s.handles("alice", t0 + 1) == std::vector<std::string>{contractHandle('3')});
+    CHECK(s.destroyHandle(contractHandle('1')) == StoreStatus::kMissing);
+    CHECK(s.destroyTagged("oidc-sid:p:s1") == StoreStatus::kOk);
+    CHECK(s.destroyTagged("oidc-sid:p:none") == StoreStatus::kOk);
+    CHECK(s.destroyTagged("") == StoreStatus::kOk);
+    // By sub: every session of that subject left.
+    REQUIRE(s.destroyTagged("oidc-sub:p:alice") == StoreStatus::kOk);
+    CHECK_FALSE(s.alive("c", t0 + 2));
+    CHECK(s.alive("d", t0 + 2));
+  }
+
+  SECTION("tags: recorded sorted and once; create() records none") {
+    REQUIRE(tagLogin(s, "a", "alice", '1', {"t2", "t1", "t2"}, t0) == StoreStatus::kOk);
+    CHECK(s.load("a", t0 + 1).session->tags == std::vector<std::string>{"t1", "t2"});
+    Session tagged = contractSession("bob");
+    tagged.tags = {"t1"};
+    REQUIRE(s.create("b", tagged, t0) == StoreStatus::kOk);
+    CHECK(s.load("b", t0 + 1).session->tags.empty());
+    REQUIRE(s.destroyTagged("t1") == StoreStatus::kOk);
+    CHECK_FALSE(s.alive("a", t0 + 2));
+    CHECK(s.alive("b", t0 + 2));
+  }
+
+  SECTION("tags: a logout leaves nothing that disturbs a later destroyTagged") {
+    REQUIRE(tagLogin(s, "a", "alice", '1', {"oidc-sub:p:alice"}, t0) == StoreStatus::kOk);
+    REQUIRE(tagLogin(s, "b", "alice", '2', {"oidc-sub:p:alice"}, t0) == StoreStatus::kOk);
+    REQUIRE(s.destroy("a") == StoreStatus::kOk);
+    REQUIRE(s.destroyUser("alice") == StoreStatus::kOk);
+    CHECK_FALSE(s.alive("b", t0 + 1));
+    // The same key logged in again, anonymous then tagged anew.
+    REQUIRE(tagLogin(s, "a", "alice", '3', {"oidc-sub:p:alice"}, t0 + 2) == StoreStatus::kOk);
+    REQUIRE(s.create("b", contractSession(), t0 + 2) == StoreStatus::kOk);
+    REQUIRE(s.destroyTagged("oidc-sub:p:alice") == StoreStatus::kOk);
+    CHECK_FALSE(s.alive("a", t0 + 3));
+    CHECK(s.alive("b", t0 + 3));  // an anonymous session under a key once tagged
+  }
+
+  SECTION("tags: a rotated session stays reachable by its tags") {
+    REQUIRE(tagLogin(s, "a", "alice", '1', {"oidc-sid:p:s1"}, t0) == StoreStatus::kOk);
+    REQUIRE(s.rotate("a", "a2", t0 + 1) == StoreStatus::kOk);
+    CHECK(s.load("a2", t0 + 2).session->tags == std::vector<std::string>{"oidc-sid:p:s1"});
+    REQUIRE(s.destroyTagged("oidc-sid:p:s1") == StoreStatus::kOk);
+    CHECK_FALSE(s.alive("a2", t0 + 3));
+    CHECK_FALSE(s.alive("a", t0 + 3));
+  }
+
+  SECTION("tags: a new login replaces them; another user's login keeps none") {
+    REQUIRE(tagLogin(s, "a", "alice", '1', {"oidc-sid:p:s1", "oidc-sub:p:alice"}, t0) ==
+            StoreStatus::kOk);
+    LoginInfo bob = contractLogin("bob", '2');
+    bob.tags = {"oidc-sub:p:bob"};
+    REQUIRE(s.setIdentity("a", bob, t0 + 1) == StoreStatus::kOk);
+    CHECK(s.load("a", t0 + 2).session->tags == std::vector<std::string>{"oidc-sub:p:bob"});
+    REQUIRE(s.destroyTagged("oidc-sid:p:s1") == StoreStatus::kOk);
+    REQUIRE(s.destroyTagged("oidc-sub:p:alice") == StoreStatus::kOk);
+    REQUIRE(s.alive("a", t0 + 3));
+    // The same user again, with fewer tags: the dropped one reaches nothing.
+    LoginInfo again = contractLogin("bob", '3');
+    again.tags = {"oidc-sid:p:s9"};
+    REQUIRE(s.setIdentity("a", again, t0 + 4) == StoreStatus::kOk);
+    REQUIRE(s.destroyTagged("oidc-sub:p:bob") == StoreStatus::kOk);
+    REQUIRE(s.alive("a", t0 + 5));
+    REQUIRE(s.destroyTagged("oidc-sid:p:s9") == StoreStatus::kOk);
+    CHECK_FALSE(s.alive("a", t0 + 5));
+  }
+
+  SECTION("tags: too many or too long and the login is refused, changing nothing") {
+    REQUIRE(s.create("a", contractSession(), t0) == StoreStatus::kOk);
+    const auto refused = [&](std::vector<std::string> tags) {
+      LoginInfo login = contractLogin("alice", '1');
+      login.tags = std::move(tags);
+      return s.setIdentity("a", login, t0 + 1) == StoreStatus::kRejected;
+    };
+    CHECK(refused({std::string(LoginInfo::kMaxTagBytes + 1, 't')}));
+    CHECK(refused({""}));
+    CHECK(refused(std::vector<std::string>(LoginInfo::kMaxTags + 1, "same")));
+    std::vector<std::string> nine;
+    for (size_t i = 0; i <= LoginInfo::kMaxTags; ++i) nine.push_back("t" + std::to_string(i));
+    CHECK(refused(nine));
+    CHECK(s.load("a", t0 + 2).session->user.empty());
+    std::vector<std::string> most(nine.begin(), nine.end() - 1);
+    most[0] = std::string(LoginInfo::kMaxTagBytes, 'x');
+    REQUIRE(tagLogin(s, "b", "alice", '2', most, t0 + 3) == StoreStatus::kOk);
+    CHECK(s.load("b", t0 + 4).session->tags.size() == LoginInfo::kMaxTags);
+    REQUIRE(s.destroyTagged(most[0]) == StoreStatus::kOk);
+    CHECK_FALSE(s.alive("b", t0 + 5));
+  }
+
+  SECTION("sesame's own data fields: stored, bounded apart from the application's") {
+    REQUIRE(tagLogin(s, "a", "alice", '1', {}, t0) == StoreStatus::kOk);
+    // The application filled its whole share first.
+    const std::string big(MemoryStore::kMaxDataBytes / 2 - 16, 'v');
+    Update app;
+    app.set = {{"big1", big}, {"big2", big}};
+    REQUIRE(s.update("a", app, t0 + 1) == StoreStatus::kOk);
+    // An ID, an access and a refresh token of 4 KiB each still fit.
+    const std::string token(4096, 'e');
+    Update tokens;
+    tokens.set = {{".oidc.id_token", token},
+                  {".oidc.access_token", token},
+                  {".oidc.refresh_token", token},
+                  {".oidc.state", "st"}};
+    REQUIRE(s.update("a", tokens, t0 + 2) == StoreStatus::kOk);
+    const auto loaded = s.load("a", t0 + 3);
+    REQUIRE(loaded.status == StoreStatus::kOk);
+    CHECK(loaded.session->data.at(".oidc.refresh_token") == token);
+    CHECK(loaded.session->data.at(".oidc.state") == "st");
+    CHECK(loaded.session->data.at("big1") == big);
+    // Beyond sesame's share: refused whole, never cut.
+    Update over;
+    over.set = {{".oidc.huge", std::string(MemoryStore::kMaxInternalBytes, 'h')}};
+    CHECK(s.update("a", over, t0 + 4) == StoreStatus::kRejected);
+    CHECK(s.load("a", t0 + 5).session->data.count(".oidc.huge") == 0);
+    // And the application cannot spend sesame's share.
+    Update more;
+    more.set = {{"big3", big}};
+    CHECK(s.update("a", more, t0 + 6) == StoreStatus::kRejected);
+    // A rotation carries them.
+    REQUIRE(s.rotate("a", "a2", t0 + 7) == StoreStatus::kOk);
+    CHECK(s.load("a2", t0 + 8).session->data.at(".oidc.id_token") == token);
   }
 }
 
@@ -546,6 +767,7 @@ inline void runStoreContract(const StoreHarness& harness) {
   }
 
   runAdminContract(harness, s, t0);
+  if (harness.administers) runOidcContract(s, t0);
 }
 
 }  // namespace sesame::session::testing
