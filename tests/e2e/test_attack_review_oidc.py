@@ -13,6 +13,9 @@ states what sesame must do; a failing one is an open hole.
   sign-in of that user a 503 on the Redis store;
 - with two providers sharing one issuer (two clients of one realm),
   back-channel logout tokens of the first are refused: its sessions never end;
+- an anonymous client fills the memory store's claim table (100,000 names)
+  with the states of callbacks whose code is junk, each held 10 minutes:
+  then every sign-in, refresh and back-channel logout answers 503;
 - the ID token that sesame itself puts in the sign-out URL (id_token_hint,
   so in the browser's history and the provider's logs) is accepted as an API
   credential on a bearer route whose bearer_audience names the client_id.
@@ -22,10 +25,12 @@ import html
 import os
 import re
 import secrets
+import threading
 import time
 import urllib.parse
 
 import idp
+from harness import timeout
 from test_session import HTML, Browser, echoed, session_extra
 
 CLIENT_ID = "sesame"
@@ -274,3 +279,54 @@ def test_attack_oidc_access_log_keeps_no_code_or_state(env):
     assert CALLBACK in text, text[-2000:]
     assert q["code"] not in text, "the authorization code is in the access log"
     assert q["state"] not in text, "the state is in the access log"
+
+
+# ---------------------------------------------------------------- the claim table
+
+
+MAX_CLAIMS = 100_000  # MemoryStore::kDefaultMaxClaims
+
+
+@timeout(600)
+def test_attack_oidc_junk_callbacks_do_not_lock_out_sign_in(env):
+    """OwnEndpoints::oidcCallback claims "oidc-state:STATE" for 10 minutes
+    (kFlowLifetimeMs) before the code is even sent to the provider. Any
+    anonymous client can start a flow (GET /.sesame/login) and come back
+    with code=junk: two cheap requests hold one claim for 10 minutes (one
+    Python client on a loaded test machine: about 600 a second). The memory
+    store keeps at most 100,000 live claims and then answers kUnavailable
+    (fail closed), so after a few minutes of this every sign-in, every
+    refresh and every back-channel logout (a security control: sessions the
+    provider ended stay alive) answers 503 until the attacker stops. A
+    client must not be able to lock everyone out of sign-in (claim after a
+    successful code exchange, the provider's one-time code being the replay
+    guard until then; or bound claims per session; or let state claims give
+    way before logout-token and refresh claims)."""
+    h = idp.start_hostile(env)
+    h.mode("error")  # the junk codes: refused at once, as a real provider does
+    s, _ = start(env, h)
+    burned = [0]
+    lock = threading.Lock()
+
+    def flood():
+        b = Browser(s.port)
+        while True:
+            with lock:
+                if burned[0] > MAX_CLAIMS + 100:
+                    return
+                burned[0] += 1
+            r = b.get("/.sesame/login?return_to=/", [HTML])
+            state = urllib.parse.parse_qs(urllib.parse.urlsplit(r.header("Location")).query)["state"][0]
+            b.get("/.sesame/oidc/callback?code=junk&state=" + state, [HTML])
+
+    threads = [threading.Thread(target=flood) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    h.mode("valid")
+    r = sign_in(Browser(s.port), h, login_hint="innocent")
+    logout = backchannel(s.port, logout_token(h, CLIENT_ID, sub="innocent"))
+    assert (r.status, logout.status) == (303, 200), (
+        "after %d junk callbacks: sign-in %r, back-channel logout %r" % (burned[0], r, logout))
