@@ -179,8 +179,9 @@ fuzz-bins: deps
 bench: deps $(BUILD)/sesame
 	$(Q)bash scripts/bench.sh $(BUILD)/sesame
 
+# make demo OIDC=1: also sign-in with a local OpenID provider (demo.sh --oidc).
 demo: deps $(BUILD)/sesame
-	$(Q)bash scripts/demo.sh $(BUILD)/sesame
+	$(Q)bash scripts/demo.sh $(BUILD)/sesame$(if $(filter-out 0,$(OIDC)), --oidc)
 
 CXX_FILES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 format:

@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
 # make demo: sesame on https://127.0.0.1:8443 in front of scripts/demo_app.py,
 # with sessions and sesame's own sign-in page.
+# make demo OIDC=1: the same, plus sign-in with a local OpenID provider.
 #
-# Usage: scripts/demo.sh BINARY
+# Usage: scripts/demo.sh BINARY [--oidc]
 # Writes build/demo/ (a self-signed ECDSA certificate for localhost and
 # 127.0.0.1 and the session secret, both kept between runs; the users file
 # with the two demo users, and sesame.toml), starts the demo app on
 # 127.0.0.1:9000 and runs sesame in the foreground, sessions in its memory
-# store. Ctrl-C stops both.
+# store. Ctrl-C stops them all.
+#
+# --oidc also starts the test OpenID provider tests/oidc/provider.mjs
+# (oidc-provider; `make deps` installs it) on https://127.0.0.1:9443 with
+# the same certificate, and gives sesame an [oidc] section next to [login]
+# and a signed identity assertion (X-Sesame-Assertion) for the app. Kept in
+# build/demo/ between runs, readable by their owner only: the client secret
+# (oidc-secret), the provider's signing key (oidc-signing-key.json) and the
+# assertion key (assertion.key).
 set -euo pipefail
 
-if [ $# -ne 1 ]; then
-  echo "usage: $0 BINARY" >&2
+usage() {
+  echo "usage: $0 BINARY [--oidc]" >&2
   exit 2
-fi
+}
+oidc=0
+case $# in
+  1) ;;
+  2) [ "$2" = --oidc ] || usage; oidc=1 ;;
+  *) usage ;;
+esac
 sesame=$(realpath "$1")
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$root/build/demo
@@ -24,6 +39,13 @@ die() {
 }
 
 [ -x "$sesame" ] || die "$sesame is not an executable (run make first)"
+ports=(9000 8443 8080 9901)
+if [ $oidc = 1 ]; then
+  ports+=(9443)
+  command -v node >/dev/null 2>&1 || die "no node on PATH: run make deps"
+  [ -d "$root/tests/oidc/node_modules/oidc-provider" ] ||
+    die "no tests/oidc/node_modules/oidc-provider: run make deps"
+fi
 busy=$(python3 -c '
 import socket, sys
 for port in sys.argv[1:]:
@@ -31,11 +53,19 @@ for port in sys.argv[1:]:
         socket.create_server(("127.0.0.1", int(port))).close()
     except OSError:
         print(port, end=" ")
-' 9000 8443 8080)
-[ -z "$busy" ] || die "in use on 127.0.0.1: ${busy% }; the demo needs ports 9000, 8080 and 8443"
+' "${ports[@]}")
+[ -z "$busy" ] || die "in use on 127.0.0.1: ${busy% }; the demo needs ports ${ports[*]}"
 
 mkdir -p "$dir"
-if [ ! -s "$dir/localhost.pem" ] || [ ! -s "$dir/localhost.key" ]; then
+# The provider's back-channel logout POSTs verify this certificate by IP
+# (127.0.0.1), and sesame verifies the provider's with it: one made before
+# it covered 127.0.0.1, or about to expire, is made afresh.
+cert_usable() {
+  [ -s "$dir/localhost.pem" ] && [ -s "$dir/localhost.key" ] &&
+    openssl x509 -in "$dir/localhost.pem" -noout -checkend 86400 >/dev/null 2>&1 &&
+    [[ $(openssl x509 -in "$dir/localhost.pem" -noout -checkip 127.0.0.1 2>/dev/null) == *'does match'* ]]
+}
+if ! cert_usable; then
   if [ -f "$root/scripts/gen-cert.sh" ]; then
     bash "$root/scripts/gen-cert.sh" "$dir" localhost ec localhost >/dev/null
   else
@@ -75,6 +105,61 @@ hash_password() {
     echo "$name:$hash:$groups"
   done
 ) >"$dir/users.new" && mv "$dir/users.new" "$dir/users" || die "could not write $dir/users"
+
+# The OpenID provider's side: its accounts ("NAME PASSWORD GROUPS", printed
+# at the end), the client secret it shares with sesame, its signing key and
+# the key sesame signs assertions with, all but the accounts made once.
+provider_users=(
+  "alice looking-glass users"
+  "bob can-we-fix-it users,admins"
+)
+if [ $oidc = 1 ]; then
+  if [ ! -s "$dir/oidc-secret" ]; then
+    (umask 077 && openssl rand -hex 32 >"$dir/oidc-secret.new" && mv "$dir/oidc-secret.new" "$dir/oidc-secret") ||
+      die "could not write $dir/oidc-secret"
+  fi
+  if [ ! -s "$dir/oidc-signing-key.json" ]; then
+    (umask 077 && node "$root/tests/oidc/provider.mjs" --keygen rsa demo-rsa >"$dir/oidc-signing-key.json.new" &&
+      mv "$dir/oidc-signing-key.json.new" "$dir/oidc-signing-key.json") ||
+      die "could not write $dir/oidc-signing-key.json"
+  fi
+  if [ ! -s "$dir/assertion.key" ]; then
+    (umask 077 && openssl genpkey -algorithm ed25519 -out "$dir/assertion.key.new" 2>/dev/null &&
+      mv "$dir/assertion.key.new" "$dir/assertion.key") ||
+      die "could not write $dir/assertion.key"
+  fi
+  # The provider's configuration holds the client secret: private too.
+  (umask 077 && python3 - "$dir" "${provider_users[@]}" >"$dir/oidc-provider.json.new" <<'PROVIDER'
+import json, os, secrets, sys
+d, users = sys.argv[1], sys.argv[2:]
+sites = ["https://127.0.0.1:8443", "https://localhost:8443"]
+accounts = {}
+for entry in users:
+    name, password, groups = entry.split()
+    accounts[name] = {"password": password, "claims": {
+        "preferred_username": name, "name": name.capitalize(),
+        "email": name + "@example.test", "email_verified": True,
+        "groups": groups.split(",")}}
+json.dump({
+    "issuer": "https://127.0.0.1:9443",
+    "port": 9443,
+    "cert": os.path.join(d, "localhost.pem"),
+    "key": os.path.join(d, "localhost.key"),
+    "keys": [json.load(open(os.path.join(d, "oidc-signing-key.json")))],
+    "cookie_keys": [secrets.token_hex(32)],
+    "access_ttl": 120,
+    "clients": [{
+        "client_id": "sesame-demo",
+        "client_secret": open(os.path.join(d, "oidc-secret")).read().strip(),
+        "redirect_uris": [s + "/.sesame/oidc/callback" for s in sites],
+        "post_logout_redirect_uris": [s + "/" for s in sites],
+        "backchannel_logout_uri": sites[0] + "/.sesame/oidc/backchannel-logout",
+    }],
+    "accounts": accounts,
+}, sys.stdout, indent=1)
+PROVIDER
+  ) && mv "$dir/oidc-provider.json.new" "$dir/oidc-provider.json" || die "could not write $dir/oidc-provider.json"
+fi
 
 cat >"$dir/sesame.toml" <<'CONFIG'
 # Written by scripts/demo.sh: sesame in front of scripts/demo_app.py.
@@ -144,6 +229,20 @@ user_header = "X-Remote-User"
 groups_header = "X-Remote-Groups"
 # Session data field "cart" reaches the app as X-Session-Cart.
 data_prefix = "X-Session-"
+CONFIG
+
+if [ $oidc = 1 ]; then
+  cat >>"$dir/sesame.toml" <<'CONFIG'
+# A JWT signed by sesame (Ed25519, assertion.key, made once by demo.sh) with
+# the user, groups and sign-in method, for an app that would rather verify
+# who the user is than trust a bare header; /.sesame/jwks.json publishes
+# the public key.
+assertion_header = "X-Sesame-Assertion"
+assertion_key = "assertion.key"
+CONFIG
+fi
+
+cat >>"$dir/sesame.toml" <<'CONFIG'
 
 # Routes: the longest matching path prefix wins. All of them keep the
 # default csrf = true: a POST (or other unsafe method) sent by another
@@ -177,10 +276,37 @@ auth = "required"
 groups = ["admins"]
 CONFIG
 
+if [ $oidc = 1 ]; then
+  cat >>"$dir/sesame.toml" <<'CONFIG'
+
+# Sign-in with an OpenID provider, next to the password form: the sign-in
+# page shows both, with a "Sign in with the demo provider" link. The
+# provider is tests/oidc/provider.mjs, started by demo.sh on 127.0.0.1:9443
+# with this demo's own certificate, which is why ca_file names it.
+[oidc]
+issuer = "https://127.0.0.1:9443"
+client_id = "sesame-demo"
+# One line, generated once by demo.sh; the provider has the same secret.
+client_secret_file = "oidc-secret"
+ca_file = "localhost.pem"
+# The provider sends groups only for the "groups" scope.
+scopes = ["openid", "profile", "email", "groups"]
+user_claim = "preferred_username"
+groups_claim = "groups"
+# Access tokens live 2 minutes at the demo provider: sesame refreshes them
+# after 3/4 of that while the session is used, and ends the session when
+# the provider refuses (the user signed out there).
+refresh = true
+display_name = "the demo provider"
+CONFIG
+fi
+
 app_pid=""
+provider_pid=""
 sesame_pid=""
 cleanup() {
   [ -z "$sesame_pid" ] || kill "$sesame_pid" 2>/dev/null || true
+  [ -z "$provider_pid" ] || kill "$provider_pid" 2>/dev/null || true
   [ -z "$app_pid" ] || kill "$app_pid" 2>/dev/null || true
   wait 2>/dev/null || true
 }
@@ -195,6 +321,24 @@ for _ in $(seq 50); do
   curl -sf -o /dev/null http://127.0.0.1:9000/ && break
   sleep 0.1
 done
+
+# sesame reads the provider's discovery document when it starts: the
+# provider must be up first. Its log goes to a file (it is chatty); stdout
+# carries only "ready".
+if [ $oidc = 1 ]; then
+  NODE_EXTRA_CA_CERTS="$dir/localhost.pem" node "$root/tests/oidc/provider.mjs" "$dir/oidc-provider.json" \
+    >"$dir/oidc-provider.out" 2>"$dir/oidc-provider.log" </dev/null &
+  provider_pid=$!
+  for _ in $(seq 150); do
+    grep -qx ready "$dir/oidc-provider.out" 2>/dev/null && break
+    kill -0 "$provider_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -qx ready "$dir/oidc-provider.out" 2>/dev/null; then
+    tail -n 20 "$dir/oidc-provider.log" >&2 || true
+    die "the OpenID provider (tests/oidc/provider.mjs) did not start; its log: build/demo/oidc-provider.log"
+  fi
+fi
 
 "$sesame" -c "$dir/sesame.toml" &
 sesame_pid=$!
@@ -265,6 +409,42 @@ cat <<'EOF'
   Ctrl-C stops sesame and the app.
 
 EOF
+if [ $oidc = 1 ]; then
+  cat <<'EOF'
+  OpenID Connect: the sign-in page also offers "Sign in with the demo
+  provider", the test OpenID provider tests/oidc/provider.mjs (oidc-provider)
+  on https://127.0.0.1:9443, client "sesame-demo" (its configuration:
+  build/demo/oidc-provider.json, its log: build/demo/oidc-provider.log).
+
+  Accounts at the provider (its own sign-in form, not sesame's users file):
+EOF
+  for entry in "${provider_users[@]}"; do
+    read -r name password groups <<<"$entry"
+    printf '    %-6s password %-14s groups %s\n' "$name" "$password" "$groups"
+  done
+  cat <<'EOF'
+
+  Browser:  the provider serves the same self-signed certificate, which the
+            browser asks about again for that site: open
+            https://127.0.0.1:9443/.well-known/openid-configuration once and
+            accept it there (or when the sign-in link first leads there).
+            Visit https://127.0.0.1:8443/private, choose "Sign in with the
+            demo provider" and sign in at the provider as alice: back at
+            /private, the app shows X-Remote-User: alice and
+            X-Sesame-Assertion, a JWT signed by sesame (Ed25519,
+            build/demo/assertion.key; the public key is at
+            https://127.0.0.1:8443/.sesame/jwks.json). The groups come
+            from the provider's "groups" claim: /admin needs bob.
+            Sign out at /.sesame/logout: sesame ends its session and sends
+            the browser on to the provider's sign-out page; "Yes, sign me
+            out" ends the provider's session too (it tells sesame over the
+            back channel, /.sesame/oidc/backchannel-logout) and returns to
+            https://127.0.0.1:8443/.
+
+  Ctrl-C also stops the provider.
+
+EOF
+fi
 echo "  kill -HUP $sesame_pid reloads build/demo/sesame.toml without dropping a request."
 echo
 

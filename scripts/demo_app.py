@@ -7,7 +7,9 @@ The app trusts the identity headers sesame adds (X-Remote-User,
 X-Remote-Groups, X-Session-<Key>) and asks sesame to store session data, or
 to end every session of the user, with X-Sesame-* response headers. That is
 safe only behind sesame, which strips those request headers from every
-client; never expose this port (127.0.0.1:9000) directly.
+client; never expose this port (127.0.0.1:9000) directly. With
+`make demo OIDC=1` sesame also sends X-Sesame-Assertion, a JWT it signs,
+which the pages decode for show.
 
 GET  /                     who you are, your session data, every header received
 GET  /api                  the same as JSON
@@ -19,6 +21,8 @@ POST /logout-everywhere    ends every session of the user (X-Sesame-Logout: all)
 Python standard library only; plain HTTP/1.1 with keep-alive.
 """
 import argparse
+import base64
+import binascii
 import html
 import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +30,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 USER_HEADER = "X-Remote-User"
 GROUPS_HEADER = "X-Remote-Groups"
+# make demo OIDC=1: a JWT sesame signs for each logged-in request.
+ASSERTION_HEADER = "X-Sesame-Assertion"
 DATA_PREFIX = "X-Session-"
 SET_BY_SESAME = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host")
 MAX_ITEM = 40
@@ -40,6 +46,7 @@ td:first-child { font-weight: 600; white-space: nowrap; word-break: normal; }
 tr.sesame { background: #e8f5e9; }
 tr.identity { background: #e3f2fd; }
 code { background: #f3f3f3; padding: 0 .25rem; }
+pre { background: #e3f2fd; padding: .5rem; overflow-x: auto; }
 nav a, nav form { margin-right: 1rem; }
 nav form, form.inline { display: inline; }
 .who { font-size: 1.2rem; padding: .6rem .8rem; background: #fff8e1; border-left: 4px solid #ffb300; }
@@ -122,9 +129,11 @@ class Handler(BaseHTTPRequestHandler):
             lname = name.lower()
             if lname in SET_BY_SESAME:
                 return ' class="sesame"'
-            if lname in (USER_HEADER.lower(), GROUPS_HEADER.lower()) or lname.startswith(
-                DATA_PREFIX.lower()
-            ):
+            if lname in (
+                USER_HEADER.lower(),
+                GROUPS_HEADER.lower(),
+                ASSERTION_HEADER.lower(),
+            ) or lname.startswith(DATA_PREFIX.lower()):
                 return ' class="identity"'
             return ""
 
@@ -133,6 +142,31 @@ class Handler(BaseHTTPRequestHandler):
             for k, v in self.headers.items()
         )
         return f"<table>\n{rows}\n</table>"
+
+    def assertion_html(self):
+        """The signed identity, decoded for show: this page does NOT check the
+        signature; an app relying on it verifies it against
+        /.sesame/jwks.json with a JWT library."""
+        token = self.headers.get(ASSERTION_HEADER)
+        if not token:
+            return ""
+        parts = token.split(".")
+        try:
+            decoded = [
+                json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+                for p in parts[:2]
+            ]
+        except (binascii.Error, ValueError):
+            decoded = None
+        if len(parts) != 3 or decoded is None:
+            return f'<p class="error">{ASSERTION_HEADER} is not a compact JWT.</p>'
+        header, claims = (esc(json.dumps(d, indent=2, ensure_ascii=False)) for d in decoded)
+        return f"""<h2>Signed identity ({ASSERTION_HEADER})</h2>
+<p>sesame also sent a JSON Web Token it signed, so the app can verify who
+you are with any JWT library (the key: <a href="/.sesame/jwks.json">/.sesame/jwks.json</a>)
+instead of trusting a bare header. Decoded here, signature not checked:</p>
+<pre>{header}</pre>
+<pre>{claims}</pre>"""
 
     def text_summary(self):
         lines = [f"user:    {self.user() or '(anonymous)'}"]
@@ -298,6 +332,7 @@ can ask sesame about the session (JSON, no session ID).</li>
 (the app answers <code>X-Sesame-Logout: all</code>: every session of this
 user, in every browser)</form>
 
+{self.assertion_html()}
 <h2>Headers the app received</h2>
 <p><code>{esc(self.command)} {esc(self.path)}</code> from
 <code>{esc(self.client_address[0])}</code>. Look for what is <em>not</em> here:
@@ -333,6 +368,7 @@ sets.</p>
 <p>{what}</p>
 <p>The app did not check anything: it trusts <code>{USER_HEADER}</code>
 because only sesame can set it.</p>
+{self.assertion_html()}
 <h2>Headers the app received</h2>
 {self.headers_html()}"""
         self.html(200, title, body)

@@ -438,6 +438,13 @@ void checkSession(TableReader& root, const toml::table& oidc, Config& config) {
                       "session.store = \"cookie\" cannot be used with [oidc]: tokens are never "
                       "put in a cookie: use store = \"memory\" or \"redis\"");
   }
+  if (config.session->same_site == "Strict") {
+    const toml::node* same_site = root.table().at_path("session.same_site").node();
+    root.diag().error(same_site != nullptr ? *same_site : static_cast<const toml::node&>(oidc),
+                      "session.same_site = \"Strict\" cannot be used with [oidc]: the browser "
+                      "comes back from the provider without the session cookie, so no sign-in "
+                      "could finish: use \"Lax\" (the default)");
+  }
   const toml::table* session = root.table().get_as<toml::table>("session");
   if (session != nullptr && !session->contains("login_url")) {
     config.session->login_url = "/.sesame/login";

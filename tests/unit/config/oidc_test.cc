@@ -447,6 +447,14 @@ TEST_CASE("[oidc] needs a server-side session store", "[config][oidc]") {
     CHECK(hasError(r, "12:9", "tokens are never put in a cookie",
                    "use store = \"memory\" or \"redis\""));
   }
+  SECTION("SameSite=Strict: the provider's redirect back would come without the cookie") {
+    LoadResult r =
+        dir.load(withOidc(kProvider, std::string(kSession) + "same_site = \"Strict\"\n"));
+    REQUIRE_FALSE(r.config);
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:13", "same_site = \"Strict\" cannot be used with [oidc]",
+                   "use \"Lax\""));
+  }
   SECTION("redis is fine") {
     LoadResult r = dir.load(withOidc(kProvider, std::string(kSession) + "store = \"redis\"\n"));
     INFO(joinErrors(r));
