@@ -8,7 +8,9 @@
 namespace sesame::config {
 namespace {
 
-constexpr size_t kMaxProviderName = 32;
+// Sessions record "oidc:NAME" as their sign-in method, which stores keep to
+// LoginInfo::kMaxMethodBytes (32).
+constexpr size_t kMaxProviderName = 27;
 // A client secret is a line; a larger file is the wrong file.
 constexpr uintmax_t kMaxSecretFileBytes = 64 * 1024;
 // The system bundle is a few hundred KiB.
@@ -586,6 +588,16 @@ bool readRouteOidc(TableReader& entry, const Config& config, session::RoutePolic
       entry.diag().error(*audience, key +
                                         " only applies with bearer = true; set it or remove "
                                         "bearer_audience");
+    }
+    if (policy.bearer && policy.provider && *policy.provider < config.oidc.size()) {
+      const std::string& client_id = config.oidc[*policy.provider].client_id;
+      if (std::find(policy.bearer_audience.begin(), policy.bearer_audience.end(), client_id) !=
+          policy.bearer_audience.end()) {
+        entry.diag().error(*audience,
+                           key + " names sesame's own client_id " + quote(client_id) +
+                               ": the provider's ID tokens for sesame carry that audience and "
+                               "would pass as access tokens; use the API's own audience");
+      }
     }
   } else if (policy.bearer) {
     // RFC 9068 §4: without an audience check, a token the provider issued

@@ -60,6 +60,10 @@ AccessTokenResult validateAccessToken(std::string_view token, const TokenTrust& 
   if (v.typ && !accessTyp(*v.typ))
     return refused(TokenError::kClaims, "header typ is neither at+jwt nor JWT");
   const json::Value claims = v.claims->root();
+  // An ID token (it carries the sign-in's nonce) leaks through browser URLs
+  // (id_token_hint) and is typed "JWT" too: it is no credential for an API.
+  if (claims.get("nonce").exists())
+    return refused(TokenError::kClaims, "a nonce claim: an ID token, not an access token");
 
   const std::optional<std::vector<std::string_view>> aud = jose::audiences(claims);
   const bool audience =

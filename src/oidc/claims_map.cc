@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sesame/base/log.h"
+#include "sesame/session/control_headers.h"
 
 namespace sesame::oidc {
 namespace {
@@ -91,7 +92,8 @@ std::optional<std::string> emailDomain(std::string_view email) {
 }
 
 AccessDecision decideAccess(const Claims& claims, const AccessPolicy& policy) {
-  if (!claims.user || !validName(*claims.user)) {
+  if (!claims.user || !validName(*claims.user) ||
+      !session::isValidUser(*claims.user, session::ControlLimits{}.max_user_bytes)) {
     return deny(Denial::kNoUser, "the token's \"" + policy.user_claim +
                                      "\" claim is not a usable user name (absent, not a "
                                      "string, empty, longer than 255 bytes or with control "
@@ -102,12 +104,24 @@ AccessDecision decideAccess(const Claims& claims, const AccessPolicy& policy) {
                 "user_claim is \"email\" and the provider does not say the email is verified "
                 "(email_verified is not true)");
   }
+  // A group the application would read wrongly ("x,admin" is two groups in
+  // the joined header) or a store would refuse ("Domain Users" in Redis)
+  // is left out, never cut, before any rule looks at the groups.
+  const session::ControlLimits limits;
+  std::vector<std::string> groups;
+  size_t left_out = 0;
+  for (const std::string& g : claims.groups) {
+    if (groups.size() < limits.max_groups && session::isValidGroup(g, limits.max_group_bytes)) {
+      groups.push_back(g);
+    } else {
+      ++left_out;
+    }
+  }
   if (!policy.allowed_groups.empty()) {
-    const bool member =
-        std::any_of(claims.groups.begin(), claims.groups.end(), [&policy](const std::string& g) {
-          return std::find(policy.allowed_groups.begin(), policy.allowed_groups.end(), g) !=
-                 policy.allowed_groups.end();
-        });
+    const bool member = std::any_of(groups.begin(), groups.end(), [&policy](const std::string& g) {
+      return std::find(policy.allowed_groups.begin(), policy.allowed_groups.end(), g) !=
+             policy.allowed_groups.end();
+    });
     if (!member) {
       return deny(Denial::kGroup, "the user is in none of allowed_groups (the token lists " +
                                       std::to_string(claims.groups.size()) + " groups)");
@@ -139,7 +153,8 @@ AccessDecision decideAccess(const Claims& claims, const AccessPolicy& policy) {
   }
   AccessDecision d;
   d.user = *claims.user;
-  d.groups = claims.groups;
+  d.groups = std::move(groups);
+  d.left_out = left_out;
   return d;
 }
 

@@ -180,6 +180,10 @@ void Provider::onTimerThunk(int, short, void* arg) {
 
 void Provider::startDiscovery() {
   if (discovery_) return;
+  auto now = std::chrono::steady_clock::now();
+  // Requests that find the provider unknown do not set the pace of retries.
+  if (tried_ != std::chrono::steady_clock::time_point{} && now - tried_ < kDiscoveryRetry) return;
+  tried_ = now;
   discovery_ = discover(client_, config_, [this](KnowledgePtr knowledge, const std::string& error) {
     onDiscovered(std::move(knowledge), error);
   });
@@ -204,7 +208,7 @@ void Provider::onDiscovered(KnowledgePtr knowledge, const std::string& error) {
 }
 
 void Provider::discoverSoon(const Waiter& waiter) {
-  waiters_.push_back(waiter);
+  if (waiter) waiters_.push_back(waiter);
   startDiscovery();
 }
 

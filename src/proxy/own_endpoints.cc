@@ -100,6 +100,12 @@ void OwnEndpoints::start(http::RequestHead& req, const ClientView& client, std::
     forms = false;
   } else if (path == "/.sesame/oidc/callback" && !ctx_.providers.empty()) {
     r_.endpoint = Endpoint::kOidcCallback;
+    // Not HEAD: a prefetch or link checker must not use up the sign-in.
+    if (req.method != "GET") {
+      std::string fields;
+      appendField(fields, "Allow", "GET");
+      return respond(405, std::move(fields));
+    }
     forms = false;
   } else if (path == "/.sesame/oidc/backchannel-logout" && !ctx_.providers.empty()) {
     // Server to server: no browser, no cookie, no CSRF token; the signed
@@ -193,7 +199,9 @@ void OwnEndpoints::afterInspect() {
       if (!r_.post) return showLogoutForm();
       if (!tokenValid()) return respond(403);
       rememberOidcSession();
-      return gate_.logout();
+      // Clear-Site-Data would also clear a provider on the same site
+      // (sso.example.com beside app.example.com) before its own sign-out.
+      return gate_.logout(!rpLogout());
   }
 }
 
@@ -307,6 +315,12 @@ void OwnEndpoints::showLogoutForm() {
           auth::renderLogoutPage(title(), ctx_.codec->csrfToken(binding)));
 }
 
+bool OwnEndpoints::rpLogout() const {
+  if (!r_.logout_provider) return false;
+  const oidc::Knowledge* knowledge = ctx_.providers[*r_.logout_provider]->knowledge();
+  return knowledge != nullptr && !knowledge->metadata.end_session_endpoint.empty();
+}
+
 std::string_view OwnEndpoints::title() const {
   return ctx_.login != nullptr ? std::string_view(ctx_.login->title) : "Sign in";
 }
@@ -366,7 +380,12 @@ void OwnEndpoints::resume() {
       return r_.endpoint == Endpoint::kBackchannel ? onLogoutClaimed(r_.status)
                                                    : onStateClaimed(r_.status);
     case Step::kDestroy:
-      if (r_.status != StoreStatus::kOk) return respond(503);
+      if (r_.status != StoreStatus::kOk) {
+        // The provider retries a logout that failed: its jti must not read
+        // as a replay then.
+        r_.cleanup = ctx_.store->release(r_.jti, [](StoreStatus) {});
+        return respond(503);
+      }
       LOG_INFO("back-channel logout: sessions of %s ended", r_.tag.c_str());
       return respond(200, "Cache-Control: no-store\r\n");
     case Step::kIdle:

@@ -227,16 +227,7 @@ void OwnEndpoints::oidcCallback() {
   std::optional<std::string> code = oneValue(query, "code");
   if (!code || code->empty()) return oidcMessage(400, "The sign-in came back incomplete.", true);
   r_.code = std::move(*code);
-  // One use: a state replayed (a reloaded or copied callback URL) is refused even when the
-  // first use has not finished yet, on every instance sharing the store.
-  run(Step::kClaim, [this] {
-    ticket_ =
-        ctx_.store->claim("oidc-state:" + r_.flow.state, std::chrono::milliseconds(kFlowLifetimeMs),
-                          session::wallClockNow(), [this](StoreStatus status) {
-                            r_.status = status;
-                            completed();
-                          });
-  });
+  exchangeCode();
 }
 
 void OwnEndpoints::onStateClaimed(StoreStatus status) {
@@ -246,7 +237,7 @@ void OwnEndpoints::onStateClaimed(StoreStatus status) {
     return oidcMessage(400, "This sign-in was already used. Please sign in again.", true);
   }
   if (status != StoreStatus::kOk) return respond(503);
-  exchangeCode();
+  gate_.login(r_.login, std::move(r_.login_extra));
 }
 
 void OwnEndpoints::exchangeCode() {
@@ -328,7 +319,13 @@ void OwnEndpoints::checkIdToken() {
                        false);
   }
   r_.username = decision.user;
-  session::LoginInfo info;
+  if (decision.left_out != 0) {
+    LOG_INFO_LIMITED(
+        "oidc sign-in through \"%s\": %zu of the user's groups left out (not forwardable: a "
+        "space, a comma, non-ASCII or over 64 bytes; or beyond 64 groups)",
+        config.name.c_str(), decision.left_out);
+  }
+  session::LoginInfo& info = r_.login;
   info.user = std::move(decision.user);
   info.groups = std::move(decision.groups);
   info.method = "oidc:" + config.name;
@@ -336,7 +333,7 @@ void OwnEndpoints::checkIdToken() {
   if (!checked.claims.sid.empty()) {
     info.tags.push_back("oidc-sid:" + config.name + ":" + checked.claims.sid);
   }
-  session::Update extra;
+  session::Update& extra = r_.login_extra;
   extra.set.emplace_back(kOidcProviderField, config.name);
   extra.set.emplace_back(kOidcSubField, checked.claims.sub);
   extra.set.emplace_back(kOidcIdTokenField, response.tokens.id_token);
@@ -353,13 +350,27 @@ void OwnEndpoints::checkIdToken() {
         "access token fresh (ask for the offline_access scope, or set refresh = false)",
         config.name.c_str());
   }
-  // The pending sign-ins of this browser end with this one.
+  // The pending sign-ins of this browser end with this one, and so does
+  // whatever an earlier sign-in of the session stored and this one does not.
   if (const session::Session* s = gate_.session()) {
     for (const auto& entry : s->data) {
-      if (entry.first.starts_with(kFlowPrefix)) extra.unset.push_back(entry.first);
+      const bool written = std::any_of(extra.set.begin(), extra.set.end(),
+                                       [&](const auto& f) { return f.first == entry.first; });
+      if (session::isInternalDataKey(entry.first) && !written) extra.unset.push_back(entry.first);
     }
   }
-  gate_.login(info, std::move(extra));
+  // One use, claimed once the provider has vouched for this answer: junk
+  // callbacks cost no store entry, and a state replayed (a reloaded or copied
+  // callback URL, a second exchange racing the first) is refused on every
+  // instance sharing the store.
+  run(Step::kClaim, [this] {
+    ticket_ =
+        ctx_.store->claim("oidc-state:" + r_.flow.state, std::chrono::milliseconds(kFlowLifetimeMs),
+                          session::wallClockNow(), [this](StoreStatus status) {
+                            r_.status = status;
+                            completed();
+                          });
+  });
 }
 
 void OwnEndpoints::backchannelLogout(std::string_view body) {
@@ -371,9 +382,18 @@ void OwnEndpoints::backchannelLogout(std::string_view body) {
       jws ? jose::parseClaims(jws->payload, nullptr) : std::nullopt;
   std::optional<std::string_view> iss =
       claims ? jose::stringClaim(claims->root(), "iss") : std::nullopt;
+  // Two clients of one issuer are told apart by the audience (checked
+  // again, with the signature, by the validation that follows).
+  std::optional<std::vector<std::string_view>> audiences =
+      claims ? jose::audiences(claims->root()) : std::nullopt;
   for (size_t i = 0; iss && i < ctx_.providers.size(); ++i) {
     const config::OidcProviderConfig& config = ctx_.providers[i]->config();
-    if (config.issuer == *iss && config.backchannel_logout) r_.flow.provider = i;
+    if (config.issuer != *iss || !config.backchannel_logout) continue;
+    r_.flow.provider = i;
+    if (audiences &&
+        std::find(audiences->begin(), audiences->end(), config.client_id) != audiences->end()) {
+      break;
+    }
   }
   if (!iss || ctx_.providers[r_.flow.provider]->config().issuer != *iss ||
       !ctx_.providers[r_.flow.provider]->config().backchannel_logout) {

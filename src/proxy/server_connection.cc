@@ -366,7 +366,11 @@ void ServerConnection::logExchange(int status, uint64_t bytes) {
   if (parsed) {
     const http::RequestHead& req = ex_->request.head();
     record.method = req.method;
-    record.target = req.target;
+    // The callback's query holds an authorization code and a state: secrets
+    // for as long as the provider would still take the code.
+    record.target = std::string_view(req.target).starts_with("/.sesame/oidc/callback?")
+                        ? std::string_view("/.sesame/oidc/callback?-")
+                        : std::string_view(req.target);
     record.version_minor = req.version_minor;
     if (const http::Header* h = req.headers.find("Referer")) record.referer = h->value;
     if (const http::Header* h = req.headers.find("User-Agent")) record.user_agent = h->value;

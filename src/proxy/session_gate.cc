@@ -354,6 +354,8 @@ bool SessionGate::checkBearer() {
   const bool bearer = authz != nullptr && authz->value.size() >= 6 &&
                       http::equalsIgnoreCase(authz->value.substr(0, 6), "Bearer");
   if (!bearer && !r_.policy->bearer_only) return false;
+  // Copied first: takeCookie rebuilds the header list `authz` points into.
+  std::string authorization = bearer ? authz->value : std::string();
   // A token request neither uses nor forwards the session cookie.
   takeCookie(r_.req->headers, ctx_.settings->cookie_name);
   if (!bearer) {
@@ -362,7 +364,7 @@ bool SessionGate::checkBearer() {
     finishRequest(401);
     return true;
   }
-  std::optional<std::string_view> token = oidc::bearerToken(authz->value);
+  std::optional<std::string_view> token = oidc::bearerToken(authorization);
   if (!token) {
     appendField(r_.response_fields, "WWW-Authenticate",
                 "Bearer realm=\"sesame\", error=\"invalid_request\"");
@@ -399,6 +401,8 @@ void SessionGate::verifyBearer() {
   }
   oidc::AccessPolicy policy;
   policy.user_claim = config.user_claim;
+  policy.allowed_groups = config.allowed_groups;
+  policy.allowed_email_domains = config.allowed_email_domains;
   oidc::AccessDecision decision;
   if (checked.ok()) decision = oidc::decideAccess(checked.claims, policy);
   if (!checked.ok() || !decision.allowed()) {
@@ -500,7 +504,9 @@ void SessionGate::decide(StoreStatus status) {
   view.groups = r_.groups;
   session::Lookup lookup{status, found ? &view : nullptr};
   bool navigation = session::isBrowserNavigation(r_.req->method, r_.req->headers);
-  bool clear = r_.cookie_sent && status != StoreStatus::kUnavailable;
+  // A cookie whose session is gone goes; one that names a live anonymous
+  // session stays (it holds the sign-ins begun in other tabs).
+  bool clear = r_.cookie_sent && !found && status != StoreStatus::kUnavailable;
   switch (session::decide(*r_.policy, lookup, navigation)) {
     case session::Access::kForward:
     case session::Access::kForwardAnonymous:
@@ -603,7 +609,7 @@ void SessionGate::planActions(session::ControlActions actions) {
     if (r_.stored) r_.ops.push_back({OpKind::kDestroy, true});
     clearResponseFields();
     appendSetCookie(session::clearCookie(*r_.cookie));
-    appendField(r_.response_fields, "Clear-Site-Data", "\"cookies\"");
+    if (r_.clear_site_data) appendField(r_.response_fields, "Clear-Site-Data", "\"cookies\"");
     return;
   }
   bool data = !r_.actions.set.empty() || !r_.actions.unset.empty();
@@ -692,7 +698,8 @@ void SessionGate::saveData(session::Update update) {
   runNextOp();
 }
 
-void SessionGate::logout() {
+void SessionGate::logout(bool clear_site_data) {
+  r_.clear_site_data = clear_site_data;
   session::ControlActions actions;
   actions.logout = session::Logout::kSession;
   planActions(std::move(actions));

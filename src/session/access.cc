@@ -61,6 +61,9 @@ Access decide(const RoutePolicy& policy, const Lookup& lookup, bool browser_navi
 
 bool isBrowserNavigation(std::string_view method, const http::HeaderList& headers) {
   if (method != "GET" && method != "HEAD") return false;
+  // Script calls announce themselves (jQuery, Angular, most fetch wrappers):
+  // they want a 401 they can act on, not a sign-in page they cannot show.
+  if (headers.find("X-Requested-With") != nullptr) return false;
   for (const http::Header& h : headers.fields()) {
     if (http::equalsIgnoreCase(h.name, "Accept") && acceptsHtml(h.value)) return true;
   }

@@ -150,7 +150,7 @@ struct LoginConfig {
 // [oidc] or [oidc.NAME]: one OpenID Connect provider sesame signs users in
 // with (issue 12). Secrets and keys are read at load and at each reload.
 struct OidcProviderConfig {
-  std::string name;  // "default" for a lone [oidc] table, else NAME ([a-z0-9_-]{1,32})
+  std::string name;  // "default" for a lone [oidc] table, else NAME ([a-z0-9_-]{1,27})
   // https URL without query or fragment, exactly as written: the ID token's
   // "iss" must equal it (OpenID Connect Discovery 1.0 §4.3).
   std::string issuer;

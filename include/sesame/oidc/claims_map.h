@@ -62,6 +62,10 @@ struct AccessDecision {
   Denial denial = Denial::kNone;
   std::string user;                 // set when denial is kNone
   std::vector<std::string> groups;  // set when denial is kNone
+  // Groups of the token left out: not what an identity header and every
+  // store can carry (session::isValidGroup: visible ASCII, no ',', at most
+  // ControlLimits::max_group_bytes), or beyond ControlLimits::max_groups.
+  size_t left_out = 0;
   // For the operator's log and the 403 page: which rule failed and with
   // what (the claim name, the email's domain); never a token.
   std::string why;

@@ -101,6 +101,7 @@ class Provider {
   DiscoveryHandle spent_;  // the last finished run, freed outside its own callback
   outbound::FetchHandle keys_fetch_;
   std::chrono::steady_clock::time_point last_keys_{};
+  std::chrono::steady_clock::time_point tried_{};  // the last discovery started
   std::vector<std::weak_ptr<std::function<void(bool)>>> waiters_;
 };
 

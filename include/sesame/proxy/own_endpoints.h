@@ -93,6 +93,8 @@ class OwnEndpoints {
   // Before a logout: the provider and ID token of an OpenID session, for
   // RP-initiated logout.
   void rememberOidcSession();
+  // The sign-out goes on to the provider's end_session_endpoint.
+  [[nodiscard]] bool rpLogout() const;
   [[nodiscard]] std::string selfUrl(std::string_view path) const;
   [[nodiscard]] std::string providerLink(size_t provider) const;
   [[nodiscard]] std::optional<size_t> providerNamed(std::string_view name) const;
@@ -166,7 +168,9 @@ class OwnEndpoints {
     std::optional<size_t> logout_provider;
     std::string jti;
     session::Millis jti_ttl{0};
-    std::string tag;  // back-channel logout: the sessions to end
+    std::string tag;           // back-channel logout: the sessions to end
+    session::LoginInfo login;  // an OpenID sign-in, once its state is claimed
+    session::Update login_extra;
   };
   RequestState r_;
 };

@@ -157,8 +157,9 @@ class SessionGate {
   // cookie exists so far (csrfBinding(true)); onResponseApplied follows
   // (false: the store failed).
   void saveData(session::Update update);
-  // Ends the inspected session and clears the cookie; onResponseApplied follows.
-  void logout();
+  // Ends the inspected session and clears the cookie (with `clear_site_data`,
+  // the browser's cookies for the site too); onResponseApplied follows.
+  void logout(bool clear_site_data = true);
 
   enum class Control {
     kSend,     // the response may go out now
@@ -289,6 +290,7 @@ class SessionGate {
     size_t next_op = 0;
     session::ControlActions actions;
     std::string login_method = "app";  // sesame's own form says "password"
+    bool clear_site_data = true;       // a logout's Clear-Site-Data
     std::vector<std::string> login_tags;
     session::Update extra;  // login() and saveData(): sesame's own fields
     session::SessionId new_id;

@@ -181,7 +181,24 @@ client_secret_file = "oidc-secret"
 )"));
     REQUIRE_FALSE(r.config);
     INFO(joinErrors(r));
-    CHECK(hasError(r, "12:7", "oidc.Corp: provider names are 1 to 32 of a-z"));
+    CHECK(hasError(r, "12:7", "oidc.Corp: provider names are 1 to 27 of a-z"));
+  }
+  SECTION("a name too long for the sessions' recorded method (\"oidc:\" + name, 32 bytes)") {
+    const std::string name(28, 'a');
+    LoadResult r = dir.load(withOidc("[oidc." + name + R"(]
+issuer = "https://corp.example.com"
+client_id = "sesame"
+client_secret_file = "oidc-secret"
+)"));
+    REQUIRE_FALSE(r.config);
+    INFO(joinErrors(r));
+    CHECK(hasError(r, "12:7", "provider names are 1 to 27 of a-z"));
+    CHECK(dir.load(withOidc("[oidc." + name.substr(1) + R"(]
+issuer = "https://corp.example.com"
+client_id = "sesame"
+client_secret_file = "oidc-secret"
+)"))
+              .config);
   }
   SECTION("the same issuer and client twice") {
     LoadResult r = dir.load(withOidc(R"([oidc.a]
@@ -452,8 +469,7 @@ TEST_CASE("[oidc] needs a server-side session store", "[config][oidc]") {
         dir.load(withOidc(kProvider, std::string(kSession) + "same_site = \"Strict\"\n"));
     REQUIRE_FALSE(r.config);
     INFO(joinErrors(r));
-    CHECK(hasError(r, "12:13", "same_site = \"Strict\" cannot be used with [oidc]",
-                   "use \"Lax\""));
+    CHECK(hasError(r, "12:13", "same_site = \"Strict\" cannot be used with [oidc]", "use \"Lax\""));
   }
   SECTION("redis is fine") {
     LoadResult r = dir.load(withOidc(kProvider, std::string(kSession) + "store = \"redis\"\n"));

@@ -22,9 +22,8 @@ struct FakeProvider {
   explicit FakeProvider(std::string issuer_suffix = "")
       : key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")),
         suffix(std::move(issuer_suffix)),
-        server(pki.serverContext(), [this](const std::string& request, int) {
-          return answer(request);
-        }) {
+        server(pki.serverContext(),
+               [this](const std::string& request, int) { return answer(request); }) {
     REQUIRE(key);
     config.name = "corp";
     config.issuer = issuer();
