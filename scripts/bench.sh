@@ -6,8 +6,9 @@
 #   ROUNDS=3      rounds; every row runs once per round, interleaved
 #   DURATION=10s  wrk duration per run
 #   ROWS="..."    subset of: direct nginx haproxy sesame sesame-mem
-#                 sesame-login sesame-redis nginx-tls haproxy-tls sesame-tls
-#                 nginx-hs haproxy-hs sesame-hs (default: all of these), and
+#                 sesame-login sesame-redis sesame-assert sesame-assert-ed
+#                 sesame-oidc nginx-tls haproxy-tls sesame-tls nginx-hs
+#                 haproxy-hs sesame-hs (default: all of these), and
 #                 sesame-spin (a control for sesame-login, only when named);
 #                 "none" for no wrk rows
 #   KEEPALIVE=64  idle upstream connections each proxy keeps (default: wrk's
@@ -69,6 +70,29 @@
 # sign-ins one busy loop on cpu0 (a shell, never sleeping), i.e. one more
 # thread always ready to run there, as the hashing thread is; when the two
 # rows cost wrk alike, the pool costs other requests its CPU and nothing more.
+# sesame-assert and sesame-assert-ed (issue 12 section 2): the sesame-mem
+# row's load on a sesame of the same configuration plus [identity]
+# assertion_header = "X-Sesame-Assertion" and an assertion_key made here
+# (openssl genpkey: EC P-256, so ES256, or Ed25519, so EdDSA): every request
+# reaches the upstream with a signed JWT for the session's user. Before the
+# runs, scripts/bench/assertion_check.py verifies what the upstream received
+# with the key sesame publishes at /.sesame/jwks.json. sesame reuses a
+# session's token for the same host until shortly before it expires
+# (assertion_ttl, 60 s), so these rows measure the cached path: about one
+# signature per 45 s. Target: req/s >= 0.90x sesame-mem's.
+# sesame-oidc (issue 12 section 1): the same load with the cookie of a
+# session made by a real OpenID sign-in: scripts/bench/oidc_signin.py starts
+# the end-to-end tests' provider (tests/oidc/provider.mjs, on cpu1, idle
+# during the runs) and signs in once through sesame's /.sesame/login and
+# callback (on a TLS listener of that sesame with the test CA's certificate,
+# as providers want an https redirect URI); wrk then uses the plain listener
+# as for sesame-mem. The account's user is "bench" with no groups, so the
+# upstream gets the headers sesame-mem's session gives it; the session also
+# holds the provider's ID, access (JWT) and refresh tokens, which sesame
+# loads from the store on every request. Both compare with sesame-mem, and
+# every session row (sesame-mem and these) takes the others' places in turn
+# from round to round; their configurations differ from sesame-mem's only by
+# the tables named here.
 # The sign-in cost table runs after the rows with its own two sesames on cpu0
 # and the client on cpu1; its script's header says what it measures.
 # The *-hs rows measure new TLS connections per second: scripts/bench/
@@ -90,7 +114,7 @@ fi
 sesame=$(realpath -m "$1")
 rounds=${ROUNDS:-3}
 duration=${DURATION:-10s}
-rows=${ROWS:-direct nginx haproxy sesame sesame-mem sesame-login sesame-redis nginx-tls haproxy-tls sesame-tls nginx-hs haproxy-hs sesame-hs}
+rows=${ROWS:-direct nginx haproxy sesame sesame-mem sesame-login sesame-redis sesame-assert sesame-assert-ed sesame-oidc nginx-tls haproxy-tls sesame-tls nginx-hs haproxy-hs sesame-hs}
 [ "$rows" != none ] || rows=""
 idle_conns=${IDLE_CONNS:-10000}
 idle_plain=${IDLE_PLAIN:-0}
@@ -139,7 +163,7 @@ want() { [[ " $rows " == *" $1 "* ]]; }
 for row in $rows; do
   case $row in
     direct | nginx | haproxy | sesame | sesame-mem | sesame-redis) ;;
-    sesame-login | sesame-spin) ;;
+    sesame-login | sesame-spin | sesame-assert | sesame-assert-ed | sesame-oidc) ;;
     nginx-tls | haproxy-tls | sesame-tls | nginx-hs | haproxy-hs | sesame-hs) ;;
     *) die "unknown row $row" ;;
   esac
@@ -154,13 +178,23 @@ fi
 if want sesame-redis; then
   command -v redis-server >/dev/null || die "redis-server not found (run scripts/deps.sh)"
 fi
+if want sesame-oidc; then
+  command -v node >/dev/null || die "node not found (run scripts/deps.sh)"
+  [ -d "$root/tests/oidc/node_modules/oidc-provider" ] ||
+    die "no tests/oidc/node_modules/oidc-provider (run scripts/deps.sh)"
+fi
 [ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (servers on cpu0, wrk on cpu1)"
 # The session rows that run on the sesame-mem sesame.
 mem_rows=""
 for row in sesame-mem sesame-login sesame-spin; do
   if want "$row"; then mem_rows+="$row "; fi
 done
-if want sesame || [ -n "$mem_rows" ] || want sesame-redis || want sesame-tls || want sesame-hs ||
+# The other session rows (see the header), each on a sesame of its own.
+other_session_rows=""
+for row in sesame-assert sesame-assert-ed sesame-oidc; do
+  if want "$row"; then other_session_rows+="$row "; fi
+done
+if want sesame || [ -n "$mem_rows$other_session_rows" ] || want sesame-redis || want sesame-tls || want sesame-hs ||
   [ "$idle_conns" -gt 0 ] || [ "$login_cost" != 0 ]; then
   [ -x "$sesame" ] || die "$sesame is not an executable"
 fi
@@ -185,6 +219,10 @@ sesame_plain=$(free_port)
 sesame_tls=$(free_port)
 sesame_mem=$(free_port)
 sesame_redis=$(free_port)
+sesame_assert=$(free_port)
+sesame_assert_ed=$(free_port)
+sesame_oidc=$(free_port)
+sesame_oidc_tls=$(free_port)
 redis_port=$(free_port)
 
 # ECDSA P-256 certificate shared by both TLS proxies.
@@ -285,36 +323,58 @@ fi
 # session_start ROW PORT STORE: starts sesame for a session row, logs in once
 # and keeps the cookie in session_cookie[ROW]. Checks what the row is meant to
 # measure: with the cookie the upstream sees X-Remote-User: bench, without it
-# sesame answers 401. The sesame-mem sesame also gets a [login] table whose
-# users file holds one user, "login", with a bcrypt cost 12 hash of
-# $login_password, for the sesame-login row.
-declare -A session_cookie
+# sesame answers 401; the upstream gets a verified assertion on the
+# sesame-assert rows and none on the others. Every sesame but sesame-redis's
+# also gets a [login] table whose users file holds one user, "login", with a
+# bcrypt cost 12 hash of $login_password, for the sesame-login row (idle on
+# the others, so that their configurations differ from sesame-mem's only by
+# what they measure).
+declare -A session_cookie assert_alg
 login_password=$(openssl rand -hex 12)
 session_start() {
-  local row=$1 base=http://127.0.0.1:$2 headers="" who code
+  local row=$1 base=http://127.0.0.1:$2 headers="" who code token key=""
   session_store=$3
   render sesame-session.toml "$2" "" "$row.toml"
   [ "$3" != redis ] || printf '\n[redis]\naddress = "127.0.0.1:%s"\n' "$redis_port" >>"$dir/$row.toml"
-  if [ "$row" = sesame-mem ]; then
-    # shellcheck disable=SC2016 # $2b$ is bcrypt's prefix, not an expansion
-    printf 'login:%s\n' "$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1])
+  if [ "$row" != sesame-redis ]; then
+    if [ ! -f "$dir/login-users" ]; then
+      # shellcheck disable=SC2016 # $2b$ is bcrypt's prefix, not an expansion
+      printf 'login:%s\n' "$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1])
 from login_client import make_hash
 print(make_hash(sys.argv[2], "$2b$", 12))' "$tpl" "$login_password")" >"$dir/login-users" ||
-      die "could not make a bcrypt hash (scripts/bench/login_client.py)"
-    chmod 600 "$dir/login-users"
+        die "could not make a bcrypt hash (scripts/bench/login_client.py)"
+      chmod 600 "$dir/login-users"
+    fi
     # One hashing thread: see the header.
     printf '\n[login]\nusers_file = "%s"\nhash_threads = 1\n' "$dir/login-users" >>"$dir/$row.toml"
   fi
+  case $row in
+    sesame-assert | sesame-assert-ed)
+      key=$dir/$row.key
+      if [ "$row" = sesame-assert ]; then
+        (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key" 2>/dev/null)
+      else
+        (umask 077 && openssl genpkey -algorithm ed25519 -out "$key" 2>/dev/null)
+      fi || die "$row: openssl genpkey failed"
+      chmod 600 "$key"
+      printf '\n[identity]\nassertion_header = "X-Sesame-Assertion"\nassertion_key = "%s"\n' "$key" >>"$dir/$row.toml"
+      ;;
+    sesame-oidc) oidc_config "$dir/$row.toml" ;;
+  esac
   "$sesame" -t -c "$dir/$row.toml" >"$dir/$row-check.out" 2>&1 ||
     die "sesame -t rejected $dir/$row.toml: $(cat "$dir/$row-check.out")"
   start "$row" "$sesame" -c "$dir/$row.toml"
-  for _ in $(seq 50); do
-    headers=$(curl -s -D - -o /dev/null "$base/bench-login" | tr -d '\r' || true)
-    session_cookie[$row]=$(sed -n 's/^[Ss]et-[Cc]ookie: *\(sid=[^;]*\).*/\1/p' <<<"$headers" | head -1)
-    [ -z "${session_cookie[$row]}" ] || break
-    sleep 0.1
-  done
-  [ -n "${session_cookie[$row]}" ] || die "$row: no sid cookie from $base/bench-login: $headers"
+  if [ "$row" = sesame-oidc ]; then
+    oidc_signin "$base"
+  else
+    for _ in $(seq 50); do
+      headers=$(curl -s -D - -o /dev/null "$base/bench-login" | tr -d '\r' || true)
+      session_cookie[$row]=$(sed -n 's/^[Ss]et-[Cc]ookie: *\(sid=[^;]*\).*/\1/p' <<<"$headers" | head -1)
+      [ -z "${session_cookie[$row]}" ] || break
+      sleep 0.1
+    done
+    [ -n "${session_cookie[$row]}" ] || die "$row: no sid cookie from $base/bench-login: $headers"
+  fi
   who=$(curl -s -H "Cookie: ${session_cookie[$row]}" "$base/bench-whoami")
   [ "$who" = bench ] ||
     die "$row: with the login cookie the upstream saw X-Remote-User \"$who\", not \"bench\""
@@ -322,6 +382,66 @@ print(make_hash(sys.argv[2], "$2b$", 12))' "$tpl" "$login_password")" >"$dir/log
   [ "$code" = 401 ] || die "$row: GET / without the cookie got $code, not 401"
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: ${session_cookie[$row]}" "$base/")
   [ "$code" = 200 ] || die "$row: GET / with the login cookie got $code, not 200"
+  token=$(curl -s -H "Cookie: ${session_cookie[$row]}" "$base/bench-assertion")
+  if [ -n "$key" ]; then
+    assert_alg[$row]=$(python3 "$tpl/assertion_check.py" "$token" "$base/.sesame/jwks.json" "$key" bench \
+      "127.0.0.1:$2") || die "$row: the upstream's X-Sesame-Assertion did not check out (above)"
+  else
+    [ -z "$token" ] || die "$row: the upstream received an X-Sesame-Assertion without [identity] assertion_key"
+  fi
+}
+
+# oidc_config TOML: starts the sesame-oidc row's provider (scripts/bench/
+# oidc_signin.py, on cpu1) and appends to TOML a TLS listener for the
+# callback and an [oidc] table naming that provider.
+oidc_dir=$dir/oidc
+oidc_config() {
+  local out=$dir/oidc-provider.out ready="" issuer ca cert key
+  taskset -c 1 python3 "$tpl/oidc_signin.py" provider "$oidc_dir" \
+    "https://127.0.0.1:$sesame_oidc_tls/.sesame/oidc/callback" >"$out" 2>&1 &
+  helpers+=($!)
+  for _ in $(seq 300); do
+    ready=$(grep -m1 '^ready ' "$out" || true)
+    [ -z "$ready" ] || break
+    kill -0 "${helpers[-1]}" 2>/dev/null || die "sesame-oidc: the provider did not start: $(cat "$out")"
+    sleep 0.1
+  done
+  [ -n "$ready" ] || die "sesame-oidc: the provider did not start within 30 s; see $out"
+  read -r _ issuer ca cert key <<<"$ready"
+  oidc_issuer=$issuer oidc_ca=$ca
+  cat >>"$1" <<EOF
+
+# The sign-in's callback: providers want an https redirect URI.
+[[listen]]
+address = "127.0.0.1:$sesame_oidc_tls"
+tls = true
+
+[[tls.certificate]]
+cert = "$cert"
+key = "$key"
+
+[oidc]
+issuer = "$issuer"
+client_id = "sesame"
+client_secret_file = "$oidc_dir/oidc-secret"
+ca_file = "$ca"
+scopes = ["openid", "profile", "email"]
+user_claim = "preferred_username"
+redirect_url = "https://127.0.0.1:$sesame_oidc_tls/.sesame/oidc/callback"
+EOF
+}
+
+# oidc_signin BASE: one OpenID sign-in at the sesame-oidc sesame, once it
+# answers; its cookie goes to session_cookie[sesame-oidc].
+oidc_signin() {
+  local base=$1 out
+  for _ in $(seq 50); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/")" != 401 ] || break
+    sleep 0.1
+  done
+  out=$(python3 "$tpl/oidc_signin.py" signin "$base" "https://127.0.0.1:$sesame_oidc_tls" "$oidc_issuer" \
+    "$oidc_ca" "$oidc_dir/oidc-password" 2>&1) || die "sesame-oidc: the OpenID sign-in failed: $out"
+  session_cookie[sesame-oidc]=$out
 }
 mem_pid=""
 if [ -n "$mem_rows" ]; then
@@ -370,6 +490,9 @@ mem_threads_cpu() {
   echo "$h $w"
 }
 if want sesame-redis; then session_start sesame-redis "$sesame_redis" redis; fi
+if want sesame-assert; then session_start sesame-assert "$sesame_assert" memory; fi
+if want sesame-assert-ed; then session_start sesame-assert-ed "$sesame_assert_ed" memory; fi
+if want sesame-oidc; then session_start sesame-oidc "$sesame_oidc" memory; fi
 
 url_of() {
   case $1 in
@@ -379,6 +502,9 @@ url_of() {
     sesame) echo "http://127.0.0.1:$sesame_plain/" ;;
     sesame-mem | sesame-login | sesame-spin) echo "http://127.0.0.1:$sesame_mem/" ;;
     sesame-redis) echo "http://127.0.0.1:$sesame_redis/" ;;
+    sesame-assert) echo "http://127.0.0.1:$sesame_assert/" ;;
+    sesame-assert-ed) echo "http://127.0.0.1:$sesame_assert_ed/" ;;
+    sesame-oidc) echo "http://127.0.0.1:$sesame_oidc/" ;;
     nginx-tls | nginx-hs) echo "https://127.0.0.1:$nginx_tls/" ;;
     haproxy-tls | haproxy-hs) echo "https://127.0.0.1:$haproxy_tls/" ;;
     sesame-tls | sesame-hs) echo "https://127.0.0.1:$sesame_tls/" ;;
@@ -394,7 +520,7 @@ expected_body=$(curl -sf "http://127.0.0.1:$upstream_port/") || die "the upstrea
 tls_summary=""
 for row in $rows; do
   case $row in
-    sesame-mem | sesame-login | sesame-spin | sesame-redis | *-hs) continue ;;
+    sesame-mem | sesame-login | sesame-spin | sesame-redis | sesame-assert* | sesame-oidc | *-hs) continue ;;
   esac
   body=$(curl -ksf "$(url_of "$row")") || die "$row: GET $(url_of "$row") failed"
   [ "$body" = "$expected_body" ] || die "$row: GET / answered \"$body\", not the upstream's body"
@@ -569,12 +695,12 @@ for row in $rows; do run "$row" 2s 0; done
 : >"$dir/login-results"
 
 # The kind of a proxy row: "proxy" followed by its suffix (-tls, -hs, -mem,
-# -redis; sesame-login and sesame-spin are of sesame-mem's); nothing for the
-# direct row.
+# -redis; sesame-login, sesame-spin and the rows compared with sesame-mem
+# are of sesame-mem's); nothing for the direct row.
 kind_of() {
   local s
   case $1 in
-    sesame-login | sesame-spin) echo proxy-mem ;;
+    sesame-login | sesame-spin | sesame-assert* | sesame-oidc) echo proxy-mem ;;
     nginx* | haproxy* | sesame*)
       s=${1#nginx} s=${s#haproxy}
       echo "proxy${s#sesame}"
@@ -756,7 +882,7 @@ echo "$(nginx -v 2>&1); $(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f1-3); $
 # with: the same protocol, or for the session rows the plain proxy.
 peer_of() {
   case $1 in
-    sesame-mem | sesame-redis) echo "$2" ;;
+    sesame-mem | sesame-redis | sesame-assert* | sesame-oidc) echo "$2" ;;
     sesame*) echo "$2${1#sesame}" ;;
   esac
 }
@@ -824,6 +950,8 @@ throughput_report() {
   echo "*-hs rows: one request per connection, each a full TLS 1.3 handshake; req/s = new connections/s."
   echo "sesame-mem, sesame-redis: plain HTTP, each request with a logged-in session's cookie on an"
   echo "auth = \"required\" route, sessions in memory or in Redis; compared with the plain proxy rows."
+  echo "sesame-assert, sesame-assert-ed, sesame-oidc: sesame-mem's load with a signed assertion"
+  echo "(ES256, EdDSA) to the upstream, or with a session from an OpenID sign-in; also against sesame-mem."
 
   echo
   echo "sesame's req/s as a ratio of its peer's: of the medians, then min..max of the rounds' ratios;"
@@ -935,7 +1063,41 @@ login_report() {
   [ -z "$warnings" ] || printf '\n%s' "$warnings"
 }
 
+# versus_mem_report: the rows compared with sesame-mem (issue 12), one line
+# each, and the issue's target for the assertion rows.
+versus_mem_report() {
+  local row name col r lo hi cells targets=""
+  echo
+  echo "against sesame-mem (issue 12): ratio of the medians (min..max of the rounds' ratios; each round"
+  echo "ran both); p99 and servers us/req also as the difference of the medians"
+  for row in $other_session_rows; do
+    case $row in
+      sesame-oidc) name="oidc session" ;;
+      *) name="assertion ${assert_alg[$row]%% *}" ;;
+    esac
+    cells=()
+    for col in 2 3 5 4; do
+      read -r r lo hi <<<"$(ratio_of "$row" sesame-mem "$col")"
+      cells+=("${r:-?}x (${lo:-?}..${hi:-?})")
+    done
+    printf '%-28s req/s %s, p99 %s %s ms, servers us/req %s %s, cpu0 us/req %s\n' "$name / sesame-mem:" \
+      "${cells[0]}" "${cells[1]}" \
+      "$(awk -v a="$(median "$row" 3)" -v b="$(median sesame-mem 3)" 'BEGIN { printf "%+.2f", a - b }')" \
+      "${cells[2]}" \
+      "$(awk -v a="$(median "$row" 5)" -v b="$(median sesame-mem 5)" 'BEGIN { printf "%+.2f", a - b }')" \
+      "${cells[3]}"
+    if [[ $row == sesame-assert* ]]; then
+      read -r r _ <<<"$(ratio_of "$row" sesame-mem)"
+      targets+=$(awk -v row="$row" -v r="${r:-0}" 'BEGIN {
+        printf "  %-17s req/s %.2fx sesame-mem (target >= 0.90x): %s", row, r, r + 0 >= 0.9 ? "met" : "NOT met"
+      }')$'\n'
+    fi
+  done
+  [ -z "$targets" ] || printf '\nissue 12 target (assertions on, against sesame-mem):\n%s' "$targets"
+}
+
 [ -z "$rows" ] || throughput_report
+if [ -n "$other_session_rows" ] && want sesame-mem; then versus_mem_report; fi
 [ -z "$mem_rows" ] || [ "$mem_rows" = "sesame-mem " ] || login_report
 [ "$idle_conns" -eq 0 ] || idle_report
 if [ "$login_cost" != 0 ]; then
