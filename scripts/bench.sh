@@ -330,6 +330,7 @@ fi
 # the others, so that their configurations differ from sesame-mem's only by
 # what they measure).
 declare -A session_cookie assert_alg
+oidc_tokens=""
 login_password=$(openssl rand -hex 12)
 session_start() {
   local row=$1 base=http://127.0.0.1:$2 headers="" who code token key=""
@@ -425,7 +426,7 @@ issuer = "$issuer"
 client_id = "sesame"
 client_secret_file = "$oidc_dir/oidc-secret"
 ca_file = "$ca"
-scopes = ["openid", "profile", "email"]
+scopes = ["openid", "profile", "email", "api"]
 user_claim = "preferred_username"
 redirect_url = "https://127.0.0.1:$sesame_oidc_tls/.sesame/oidc/callback"
 EOF
@@ -441,7 +442,8 @@ oidc_signin() {
   done
   out=$(python3 "$tpl/oidc_signin.py" signin "$base" "https://127.0.0.1:$sesame_oidc_tls" "$oidc_issuer" \
     "$oidc_ca" "$oidc_dir/oidc-password" 2>&1) || die "sesame-oidc: the OpenID sign-in failed: $out"
-  session_cookie[sesame-oidc]=$out
+  session_cookie[sesame-oidc]=$(sed -n 1p <<<"$out")
+  oidc_tokens=$(sed -n 's/^tokens //p' <<<"$out")
 }
 mem_pid=""
 if [ -n "$mem_rows" ]; then
@@ -920,8 +922,8 @@ throughput_report() {
   direct_us=$(median direct 4)
   direct_own=$(median direct 5)
   minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
-  printf '%-12s %8s %15s %7s %7s %7s %7s %7s %8s\n' "" "req/s" "req/s" "p99" cpu0 proxy servers proxy upstream
-  printf '%-12s %8s %15s %7s %7s %7s %7s %7s %8s\n' row median "min..max" ms us/req us/req us/req us/req conns
+  printf '%-16s %8s %15s %7s %7s %7s %7s %7s %8s\n' "" "req/s" "req/s" "p99" cpu0 proxy servers proxy upstream
+  printf '%-16s %8s %15s %7s %7s %7s %7s %7s %8s\n' row median "min..max" ms us/req us/req us/req us/req conns
   for row in $rows; do
     rps=$(median "$row" 2) p99=$(median "$row" 3) us=$(median "$row" 4) own=$(median "$row" 5)
     up=$(awk -v row="$row" '$1 == row && $6 > m { m = $6 } END { print m + 0 }' "$dir/results")
@@ -934,7 +936,7 @@ throughput_report() {
       warnings+="WARNING: $row opened $up upstream connections in one run for $conns client connections:"$'\n'
       warnings+="  it reconnects to the upstream, so the row measures connection set-up, not proxying"$'\n'
     fi
-    printf '%-12s %8.0f %15s %7.2f %7.1f %7s %7.1f %7s %8s\n' "$row" "$rps" "$(range "$row" 2 %.0f)" \
+    printf '%-16s %8.0f %15s %7.2f %7.1f %7s %7.1f %7s %8s\n' "$row" "$rps" "$(range "$row" 2 %.0f)" \
       "$p99" "$us" "$cost" "$own" "$own_cost" "$up"
   done
   echo
@@ -956,8 +958,8 @@ throughput_report() {
   echo
   echo "sesame's req/s as a ratio of its peer's: of the medians, then min..max of the rounds' ratios;"
   echo "p99 difference in ms (sesame's minus the peer's medians)"
-  printf '%-12s %21s %21s %9s %9s\n' row "/ nginx" "/ haproxy" "p99 -" "p99 -"
-  printf '%-12s %21s %21s %9s %9s\n' "" "" "" nginx haproxy
+  printf '%-16s %21s %21s %9s %9s\n' row "/ nginx" "/ haproxy" "p99 -" "p99 -"
+  printf '%-16s %21s %21s %9s %9s\n' "" "" "" nginx haproxy
   for row in $rows; do
     [[ $row == sesame* ]] || continue
     # Compared with sesame-mem in the sign-in section instead.
@@ -983,7 +985,7 @@ throughput_report() {
         esac
       fi
     done
-    printf '%-12s %21s %21s %9s %9s\n' "$row" "${cells[0]}" "${cells[2]}" "${cells[1]}" "${cells[3]}"
+    printf '%-16s %21s %21s %9s %9s\n' "$row" "${cells[0]}" "${cells[2]}" "${cells[1]}" "${cells[3]}"
   done
   [ -z "$targets" ] || printf '\nissue 3 targets (against nginx):\n%s' "$targets"
   [ -z "$warnings" ] || printf '\n%s' "$warnings"
@@ -1089,10 +1091,12 @@ versus_mem_report() {
     if [[ $row == sesame-assert* ]]; then
       read -r r _ <<<"$(ratio_of "$row" sesame-mem)"
       targets+=$(awk -v row="$row" -v r="${r:-0}" 'BEGIN {
-        printf "  %-17s req/s %.2fx sesame-mem (target >= 0.90x): %s", row, r, r + 0 >= 0.9 ? "met" : "NOT met"
+        printf "  %-17s req/s %.2fx sesame-mem (target >= 0.90x): %s", row, r, (r + 0 >= 0.9 ? "met" : "NOT met")
       }')$'\n'
     fi
   done
+  ! want sesame-oidc ||
+    echo "oidc session: the provider's tokens it holds, in bytes (RS256 ID token, JWT access token): $oidc_tokens"
   [ -z "$targets" ] || printf '\nissue 12 target (assertions on, against sesame-mem):\n%s' "$targets"
 }
 

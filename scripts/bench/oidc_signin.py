@@ -15,7 +15,10 @@
       Signs in once as a browser would (idp.Agent: a cookie jar, redirects one
       at a time): GET BASE/.sesame/login?provider=default&return_to=/ (302 to
       the provider), the provider's login form, then the callback on
-      CALLBACK_BASE (303 with the new session cookie). Prints "sid=VALUE".
+      CALLBACK_BASE (303 with the new session cookie). Prints "sid=VALUE",
+      then on a second line the sizes of the tokens the provider gives this
+      client for this account and scopes (so, of those in sesame's session),
+      from a code flow of its own: "tokens id=N access=N refresh=N" in bytes.
 
 The account has the user name "bench" (preferred_username) and no groups, so
 the upstream sees the same identity headers as for the sesame-mem row's
@@ -26,17 +29,22 @@ provider's short opaque default, so the stored tokens have the size they
 have in real deployments. They live an hour: nothing expires during a bench.
 """
 
+import base64
+import json
 import os
 import secrets
 import signal
 import sys
 import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "e2e"))
 import idp  # noqa: E402
 
 ACCOUNT = "u-bench"
 CLIENT_ID = "sesame"
+API = "https://api.bench.test"
+SCOPES = "openid profile email api"  # what the [oidc] table bench.sh writes asks for
 
 
 class Env:
@@ -79,7 +87,7 @@ def provider(directory, callback):
             accounts={ACCOUNT: {"password": password,
                                 "claims": {"preferred_username": "bench", "name": "Bench User",
                                            "email": "bench@example.test", "email_verified": True}}},
-            access_ttl=3600, extra={"id_token_ttl": 3600, "session_ttl": 86400, "api_audience": "bench-api"})
+            access_ttl=3600, extra={"id_token_ttl": 3600, "session_ttl": 86400, "api_audience": API})
         tls = idp.idp_tls(env)
         print("ready", p.issuer, p.ca_file, tls.cert, tls.key, flush=True)
         signal.pause()
@@ -105,6 +113,32 @@ def signin(base, callback_base, issuer, ca_file, password_file):
     if not cookie:
         sys.exit("no sid cookie after the callback")
     print("sid=" + cookie)
+    print("tokens " + token_sizes(agent, callback_base + "/.sesame/oidc/callback", issuer, ca_file,
+                                  os.path.join(os.path.dirname(password_file), "oidc-secret")))
+
+
+def token_sizes(agent, redirect_uri, issuer, ca_file, secret_file):
+    """The code flow again, as sesame ran it but with the code kept here (the
+    provider session of `agent` skips the form): the token endpoint's answer."""
+    with open(secret_file) as f:
+        secret = f.read().strip()
+    verifier, challenge = idp.pkce_pair()
+    query = {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect_uri, "scope": SCOPES,
+             "state": secrets.token_urlsafe(16), "nonce": secrets.token_urlsafe(16),
+             "code_challenge": challenge, "code_challenge_method": "S256"}
+    back = idp.provider_login(agent, agent.get(issuer + "/auth?" + urllib.parse.urlencode(query)), issuer,
+                              ACCOUNT)
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(back.location).query)["code"][0]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+            "code_verifier": verifier}
+    basic = base64.b64encode(("%s:%s" % (CLIENT_ID, urllib.parse.quote(secret, safe=""))).encode()).decode()
+    req = urllib.request.Request(issuer + "/token", data=urllib.parse.urlencode(form).encode(), method="POST",
+                                 headers={"Authorization": "Basic " + basic,
+                                          "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(req, context=idp.https_context(ca_file), timeout=10) as r:
+        body = json.loads(r.read())
+    return "id=%d access=%d refresh=%d" % tuple(len(body.get(k, "")) for k in
+                                                ("id_token", "access_token", "refresh_token"))
 
 
 if __name__ == "__main__":
