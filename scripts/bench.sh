@@ -22,6 +22,10 @@
 #   LOGIN_INFLIGHT=4  sign-ins kept in flight during the sesame-login row
 #   LOGIN_NICE=N  an experiment: renice sesame's hashing thread to N (what a
 #                 pool running at a lower priority would cost other requests)
+#   CALLGRIND=0   1: after the rows, the instructions sesame executes per
+#                 request on sesame-mem and the rows compared with it,
+#                 counted by valgrind's callgrind, which other load on the
+#                 machine does not change (see the header's paragraph)
 #   LOGIN_COST=1  the sign-in cost table (scripts/bench/login_cost.py); 0
 #                 skips it; LOGIN_COST_ROUNDS=20 sign-ins per row in it
 #
@@ -93,6 +97,11 @@
 # every session row (sesame-mem and these) takes the others' places in turn
 # from round to round; their configurations differ from sesame-mem's only by
 # the tables named here.
+# With CALLGRIND=1, after the rows, each of those sesames runs again under
+# callgrind (same configuration and port, on cpu0) with a new session made as
+# for its row; the instructions counted are those of sesame's first request
+# with the cookie (on the sesame-assert rows the one that signs the
+# assertion) and, after a 2 s warm-up, those of 5 s of wrk -c1, per request.
 # The sign-in cost table runs after the rows with its own two sesames on cpu0
 # and the client on cpu1; its script's header says what it measures.
 # The *-hs rows measure new TLS connections per second: scripts/bench/
@@ -122,6 +131,7 @@ login_inflight=${LOGIN_INFLIGHT:-4}
 login_nice=${LOGIN_NICE:-}
 login_cost=${LOGIN_COST:-1}
 login_cost_rounds=${LOGIN_COST_ROUNDS:-20}
+callgrind=${CALLGRIND:-0}
 conns=64
 keepalive=${KEEPALIVE:-$conns}
 
@@ -177,6 +187,10 @@ if want haproxy || want haproxy-tls || want haproxy-hs; then
 fi
 if want sesame-redis; then
   command -v redis-server >/dev/null || die "redis-server not found (run scripts/deps.sh)"
+fi
+if [ "$callgrind" = 1 ]; then
+  command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
+    die "CALLGRIND=1 needs valgrind (apt-get install valgrind)"
 fi
 if want sesame-oidc; then
   command -v node >/dev/null || die "node not found (run scripts/deps.sh)"
@@ -329,11 +343,11 @@ fi
 # bcrypt cost 12 hash of $login_password, for the sesame-login row (idle on
 # the others, so that their configurations differ from sesame-mem's only by
 # what they measure).
-declare -A session_cookie assert_alg
+declare -A session_cookie assert_alg row_pid
 oidc_tokens=""
 login_password=$(openssl rand -hex 12)
 session_start() {
-  local row=$1 base=http://127.0.0.1:$2 headers="" who code token key=""
+  local row=$1 base=http://127.0.0.1:$2 who code token key=""
   session_store=$3
   render sesame-session.toml "$2" "" "$row.toml"
   [ "$3" != redis ] || printf '\n[redis]\naddress = "127.0.0.1:%s"\n' "$redis_port" >>"$dir/$row.toml"
@@ -365,17 +379,8 @@ print(make_hash(sys.argv[2], "$2b$", 12))' "$tpl" "$login_password")" >"$dir/log
   "$sesame" -t -c "$dir/$row.toml" >"$dir/$row-check.out" 2>&1 ||
     die "sesame -t rejected $dir/$row.toml: $(cat "$dir/$row-check.out")"
   start "$row" "$sesame" -c "$dir/$row.toml"
-  if [ "$row" = sesame-oidc ]; then
-    oidc_signin "$base"
-  else
-    for _ in $(seq 50); do
-      headers=$(curl -s -D - -o /dev/null "$base/bench-login" | tr -d '\r' || true)
-      session_cookie[$row]=$(sed -n 's/^[Ss]et-[Cc]ookie: *\(sid=[^;]*\).*/\1/p' <<<"$headers" | head -1)
-      [ -z "${session_cookie[$row]}" ] || break
-      sleep 0.1
-    done
-    [ -n "${session_cookie[$row]}" ] || die "$row: no sid cookie from $base/bench-login: $headers"
-  fi
+  row_pid[$row]=${pids[-1]}
+  row_login "$row" "$base"
   who=$(curl -s -H "Cookie: ${session_cookie[$row]}" "$base/bench-whoami")
   [ "$who" = bench ] ||
     die "$row: with the login cookie the upstream saw X-Remote-User \"$who\", not \"bench\""
@@ -390,6 +395,25 @@ print(make_hash(sys.argv[2], "$2b$", 12))' "$tpl" "$login_password")" >"$dir/log
   else
     [ -z "$token" ] || die "$row: the upstream received an X-Sesame-Assertion without [identity] assertion_key"
   fi
+}
+
+# row_login ROW BASE: a new session at the sesame of ROW, started at BASE
+# (once it answers): through the control header, or on sesame-oidc through
+# the OpenID sign-in; its cookie goes to session_cookie[ROW].
+row_login() {
+  local row=$1 base=$2 headers=""
+  if [ "$row" = sesame-oidc ]; then
+    oidc_signin "$base"
+    return
+  fi
+  session_cookie[$row]=""
+  for _ in $(seq 50); do
+    headers=$(curl -s -D - -o /dev/null "$base/bench-login" | tr -d '\r' || true)
+    session_cookie[$row]=$(sed -n 's/^[Ss]et-[Cc]ookie: *\(sid=[^;]*\).*/\1/p' <<<"$headers" | head -1)
+    [ -z "${session_cookie[$row]}" ] || break
+    sleep 0.1
+  done
+  [ -n "${session_cookie[$row]}" ] || die "$row: no sid cookie from $base/bench-login: $headers"
 }
 
 # oidc_config TOML: starts the sesame-oidc row's provider (scripts/bench/
@@ -822,6 +846,57 @@ idle_measure() {
   echo "$row $before $after $open $established $seconds" >>"$dir/idle-results"
 }
 
+# Instructions of callgrind's dump $1 (its "summary:" line, callgrind_annotate's
+# program total).
+callgrind_total() {
+  awk '/^summary:/ { print $2; found = 1 } END { if (!found) exit 1 }' "$1" ||
+    die "no totals in callgrind's dump $1"
+}
+
+# callgrind_row ROW: see the header; appends "ROW FIRST_IR IR REQUESTS" to
+# $dir/callgrind-results.
+callgrind_row() {
+  local row=$1 base port pid out first n code
+  base=$(url_of "$row")
+  base=${base%/}
+  port=${base##*:}
+  stop "${row_pid[$row]}"
+  out=$dir/$row.callgrind
+  start "$row.callgrind" valgrind --tool=callgrind --callgrind-out-file="$out" "$sesame" -c "$dir/$row.toml"
+  pid=${pids[-1]}
+  for _ in $(seq 600); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$base/" || true)
+    [ "$code" != 401 ] || break
+    kill -0 "$pid" 2>/dev/null || die "$row: sesame under callgrind stopped; see $dir/$row.callgrind.out"
+    sleep 0.1
+  done
+  [ "$code" = 401 ] || die "$row: sesame under callgrind did not answer on port $port within 60 s"
+  row_login "$row" "$base"
+  callgrind_control -z "$pid" >/dev/null
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: ${session_cookie[$row]}" "$base/")
+  [ "$code" = 200 ] || die "$row: under callgrind, GET / with the cookie got $code"
+  callgrind_control -d "$pid" >/dev/null
+  taskset -c 1 wrk -t1 -c1 -d2s -H "Cookie: ${session_cookie[$row]}" "$base/" >/dev/null
+  callgrind_control -z "$pid" >/dev/null
+  n=$(taskset -c 1 wrk -t1 -c1 -d5s -H "Cookie: ${session_cookie[$row]}" "$base/" | tee "$dir/$row.callgrind.wrk" |
+    awk '/ requests in / { n = $1 } /Non-2xx/ { bad = 1 } END { if (!bad) print n }')
+  [ -n "$n" ] && [ "$n" -gt 0 ] || die "$row: the wrk run under callgrind failed; see $dir/$row.callgrind.wrk"
+  callgrind_control -d "$pid" >/dev/null
+  first=$(callgrind_total "$out.1")
+  echo "$row $first $(callgrind_total "$out.2") $n" >>"$dir/callgrind-results"
+  stop "$pid"
+}
+
+if [ "$callgrind" = 1 ]; then
+  : >"$dir/callgrind-results"
+  for row in sesame-mem $other_session_rows; do
+    if want "$row"; then
+      echo "bench: callgrind: $row" >&2
+      callgrind_row "$row"
+    fi
+  done
+fi
+
 if [ "$idle_conns" -gt 0 ]; then
   : >"$dir/idle-results"
   worker_connections=$((idle_conns + 1024))
@@ -1100,8 +1175,24 @@ versus_mem_report() {
   [ -z "$targets" ] || printf '\nissue 12 target (assertions on, against sesame-mem):\n%s' "$targets"
 }
 
+# callgrind_report: the CALLGRIND=1 table.
+callgrind_report() {
+  echo
+  echo "instructions sesame executed (valgrind callgrind; see the header): for the first request with a"
+  echo "new session's cookie, and per request over 5 s of wrk -c1 after a 2 s warm-up; ratio and"
+  echo "difference against sesame-mem's"
+  printf '%-17s %12s %12s %10s %10s %9s\n' row "first req" "per req" "requests" "/ mem" "- mem"
+  awk 'NR == FNR { if ($1 == "sesame-mem") base = $3 / $4; next }
+    {
+      per = $3 / $4
+      if (base > 0) printf "%-17s %12d %12.0f %10d %9.3fx %+9.0f\n", $1, $2, per, $4, per / base, per - base
+      else printf "%-17s %12d %12.0f %10d %10s %9s\n", $1, $2, per, $4, "-", "-"
+    }' "$dir/callgrind-results" "$dir/callgrind-results"
+}
+
 [ -z "$rows" ] || throughput_report
 if [ -n "$other_session_rows" ] && want sesame-mem; then versus_mem_report; fi
+[ "$callgrind" != 1 ] || callgrind_report
 [ -z "$mem_rows" ] || [ "$mem_rows" = "sesame-mem " ] || login_report
 [ "$idle_conns" -eq 0 ] || idle_report
 if [ "$login_cost" != 0 ]; then
