@@ -189,8 +189,9 @@ if want sesame-redis; then
   command -v redis-server >/dev/null || die "redis-server not found (run scripts/deps.sh)"
 fi
 if [ "$callgrind" = 1 ]; then
-  command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
-    die "CALLGRIND=1 needs valgrind (apt-get install valgrind)"
+  for tool in valgrind callgrind_control; do
+    command -v "$tool" >/dev/null || die "CALLGRIND=1 needs $tool (apt-get install valgrind)"
+  done
 fi
 if want sesame-oidc; then
   command -v node >/dev/null || die "node not found (run scripts/deps.sh)"
@@ -880,7 +881,7 @@ callgrind_row() {
   callgrind_control -z "$pid" >/dev/null
   n=$(taskset -c 1 wrk -t1 -c1 -d5s -H "Cookie: ${session_cookie[$row]}" "$base/" | tee "$dir/$row.callgrind.wrk" |
     awk '/ requests in / { n = $1 } /Non-2xx/ { bad = 1 } END { if (!bad) print n }')
-  [ -n "$n" ] && [ "$n" -gt 0 ] || die "$row: the wrk run under callgrind failed; see $dir/$row.callgrind.wrk"
+  [ "${n:-0}" -gt 0 ] || die "$row: the wrk run under callgrind failed; see $dir/$row.callgrind.wrk"
   callgrind_control -d "$pid" >/dev/null
   first=$(callgrind_total "$out.1")
   echo "$row $first $(callgrind_total "$out.2") $n" >>"$dir/callgrind-results"
