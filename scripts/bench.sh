@@ -6,8 +6,9 @@
 #   ROUNDS=3      rounds; every row runs once per round, interleaved
 #   DURATION=10s  wrk duration per run
 #   ROWS="..."    subset of: direct nginx haproxy sesame sesame-mem
-#                 sesame-login sesame-redis nginx-tls haproxy-tls sesame-tls
-#                 nginx-hs haproxy-hs sesame-hs (default: all of these), and
+#                 sesame-login sesame-redis sesame-assert sesame-assert-ed
+#                 sesame-oidc nginx-tls haproxy-tls sesame-tls nginx-hs
+#                 haproxy-hs sesame-hs (default: all of these), and
 #                 sesame-spin (a control for sesame-login, only when named);
 #                 "none" for no wrk rows
 #   KEEPALIVE=64  idle upstream connections each proxy keeps (default: wrk's
@@ -21,6 +22,10 @@
 #   LOGIN_INFLIGHT=4  sign-ins kept in flight during the sesame-login row
 #   LOGIN_NICE=N  an experiment: renice sesame's hashing thread to N (what a
 #                 pool running at a lower priority would cost other requests)
+#   CALLGRIND=0   1: after the rows, the instructions sesame executes per
+#                 request on sesame-mem and the rows compared with it,
+#                 counted by valgrind's callgrind, which other load on the
+#                 machine does not change (see the header's paragraph)
 #   LOGIN_COST=1  the sign-in cost table (scripts/bench/login_cost.py); 0
 #                 skips it; LOGIN_COST_ROUNDS=20 sign-ins per row in it
 #
@@ -69,6 +74,34 @@
 # sign-ins one busy loop on cpu0 (a shell, never sleeping), i.e. one more
 # thread always ready to run there, as the hashing thread is; when the two
 # rows cost wrk alike, the pool costs other requests its CPU and nothing more.
+# sesame-assert and sesame-assert-ed (issue 12 section 2): the sesame-mem
+# row's load on a sesame of the same configuration plus [identity]
+# assertion_header = "X-Sesame-Assertion" and an assertion_key made here
+# (openssl genpkey: EC P-256, so ES256, or Ed25519, so EdDSA): every request
+# reaches the upstream with a signed JWT for the session's user. Before the
+# runs, scripts/bench/assertion_check.py verifies what the upstream received
+# with the key sesame publishes at /.sesame/jwks.json. sesame reuses a
+# session's token for the same host until shortly before it expires
+# (assertion_ttl, 60 s), so these rows measure the cached path: about one
+# signature per 45 s. Target: req/s >= 0.90x sesame-mem's.
+# sesame-oidc (issue 12 section 1): the same load with the cookie of a
+# session made by a real OpenID sign-in: scripts/bench/oidc_signin.py starts
+# the end-to-end tests' provider (tests/oidc/provider.mjs, on cpu1, idle
+# during the runs) and signs in once through sesame's /.sesame/login and
+# callback (on a TLS listener of that sesame with the test CA's certificate,
+# as providers want an https redirect URI); wrk then uses the plain listener
+# as for sesame-mem. The account's user is "bench" with no groups, so the
+# upstream gets the headers sesame-mem's session gives it; the session also
+# holds the provider's ID, access (JWT) and refresh tokens, which sesame
+# loads from the store on every request. Both compare with sesame-mem, and
+# every session row (sesame-mem and these) takes the others' places in turn
+# from round to round; their configurations differ from sesame-mem's only by
+# the tables named here.
+# With CALLGRIND=1, after the rows, each of those sesames runs again under
+# callgrind (same configuration and port, on cpu0) with a new session made as
+# for its row; the instructions counted are those of sesame's first request
+# with the cookie (on the sesame-assert rows the one that signs the
+# assertion) and, after a 2 s warm-up, those of 5 s of wrk -c1, per request.
 # The sign-in cost table runs after the rows with its own two sesames on cpu0
 # and the client on cpu1; its script's header says what it measures.
 # The *-hs rows measure new TLS connections per second: scripts/bench/
@@ -90,7 +123,7 @@ fi
 sesame=$(realpath -m "$1")
 rounds=${ROUNDS:-3}
 duration=${DURATION:-10s}
-rows=${ROWS:-direct nginx haproxy sesame sesame-mem sesame-login sesame-redis nginx-tls haproxy-tls sesame-tls nginx-hs haproxy-hs sesame-hs}
+rows=${ROWS:-direct nginx haproxy sesame sesame-mem sesame-login sesame-redis sesame-assert sesame-assert-ed sesame-oidc nginx-tls haproxy-tls sesame-tls nginx-hs haproxy-hs sesame-hs}
 [ "$rows" != none ] || rows=""
 idle_conns=${IDLE_CONNS:-10000}
 idle_plain=${IDLE_PLAIN:-0}
@@ -98,6 +131,7 @@ login_inflight=${LOGIN_INFLIGHT:-4}
 login_nice=${LOGIN_NICE:-}
 login_cost=${LOGIN_COST:-1}
 login_cost_rounds=${LOGIN_COST_ROUNDS:-20}
+callgrind=${CALLGRIND:-0}
 conns=64
 keepalive=${KEEPALIVE:-$conns}
 
@@ -139,7 +173,7 @@ want() { [[ " $rows " == *" $1 "* ]]; }
 for row in $rows; do
   case $row in
     direct | nginx | haproxy | sesame | sesame-mem | sesame-redis) ;;
-    sesame-login | sesame-spin) ;;
+    sesame-login | sesame-spin | sesame-assert | sesame-assert-ed | sesame-oidc) ;;
     nginx-tls | haproxy-tls | sesame-tls | nginx-hs | haproxy-hs | sesame-hs) ;;
     *) die "unknown row $row" ;;
   esac
@@ -154,13 +188,28 @@ fi
 if want sesame-redis; then
   command -v redis-server >/dev/null || die "redis-server not found (run scripts/deps.sh)"
 fi
+if [ "$callgrind" = 1 ]; then
+  for tool in valgrind callgrind_control; do
+    command -v "$tool" >/dev/null || die "CALLGRIND=1 needs $tool (apt-get install valgrind)"
+  done
+fi
+if want sesame-oidc; then
+  command -v node >/dev/null || die "node not found (run scripts/deps.sh)"
+  [ -d "$root/tests/oidc/node_modules/oidc-provider" ] ||
+    die "no tests/oidc/node_modules/oidc-provider (run scripts/deps.sh)"
+fi
 [ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (servers on cpu0, wrk on cpu1)"
 # The session rows that run on the sesame-mem sesame.
 mem_rows=""
 for row in sesame-mem sesame-login sesame-spin; do
   if want "$row"; then mem_rows+="$row "; fi
 done
-if want sesame || [ -n "$mem_rows" ] || want sesame-redis || want sesame-tls || want sesame-hs ||
+# The other session rows (see the header), each on a sesame of its own.
+other_session_rows=""
+for row in sesame-assert sesame-assert-ed sesame-oidc; do
+  if want "$row"; then other_session_rows+="$row "; fi
+done
+if want sesame || [ -n "$mem_rows$other_session_rows" ] || want sesame-redis || want sesame-tls || want sesame-hs ||
   [ "$idle_conns" -gt 0 ] || [ "$login_cost" != 0 ]; then
   [ -x "$sesame" ] || die "$sesame is not an executable"
 fi
@@ -185,6 +234,10 @@ sesame_plain=$(free_port)
 sesame_tls=$(free_port)
 sesame_mem=$(free_port)
 sesame_redis=$(free_port)
+sesame_assert=$(free_port)
+sesame_assert_ed=$(free_port)
+sesame_oidc=$(free_port)
+sesame_oidc_tls=$(free_port)
 redis_port=$(free_port)
 
 # ECDSA P-256 certificate shared by both TLS proxies.
@@ -285,36 +338,50 @@ fi
 # session_start ROW PORT STORE: starts sesame for a session row, logs in once
 # and keeps the cookie in session_cookie[ROW]. Checks what the row is meant to
 # measure: with the cookie the upstream sees X-Remote-User: bench, without it
-# sesame answers 401. The sesame-mem sesame also gets a [login] table whose
-# users file holds one user, "login", with a bcrypt cost 12 hash of
-# $login_password, for the sesame-login row.
-declare -A session_cookie
+# sesame answers 401; the upstream gets a verified assertion on the
+# sesame-assert rows and none on the others. Every sesame but sesame-redis's
+# also gets a [login] table whose users file holds one user, "login", with a
+# bcrypt cost 12 hash of $login_password, for the sesame-login row (idle on
+# the others, so that their configurations differ from sesame-mem's only by
+# what they measure).
+declare -A session_cookie assert_alg row_pid
+oidc_tokens=""
 login_password=$(openssl rand -hex 12)
 session_start() {
-  local row=$1 base=http://127.0.0.1:$2 headers="" who code
+  local row=$1 base=http://127.0.0.1:$2 who code token key=""
   session_store=$3
   render sesame-session.toml "$2" "" "$row.toml"
   [ "$3" != redis ] || printf '\n[redis]\naddress = "127.0.0.1:%s"\n' "$redis_port" >>"$dir/$row.toml"
-  if [ "$row" = sesame-mem ]; then
-    # shellcheck disable=SC2016 # $2b$ is bcrypt's prefix, not an expansion
-    printf 'login:%s\n' "$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1])
+  if [ "$row" != sesame-redis ]; then
+    if [ ! -f "$dir/login-users" ]; then
+      # shellcheck disable=SC2016 # $2b$ is bcrypt's prefix, not an expansion
+      printf 'login:%s\n' "$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1])
 from login_client import make_hash
 print(make_hash(sys.argv[2], "$2b$", 12))' "$tpl" "$login_password")" >"$dir/login-users" ||
-      die "could not make a bcrypt hash (scripts/bench/login_client.py)"
-    chmod 600 "$dir/login-users"
+        die "could not make a bcrypt hash (scripts/bench/login_client.py)"
+      chmod 600 "$dir/login-users"
+    fi
     # One hashing thread: see the header.
     printf '\n[login]\nusers_file = "%s"\nhash_threads = 1\n' "$dir/login-users" >>"$dir/$row.toml"
   fi
+  case $row in
+    sesame-assert | sesame-assert-ed)
+      key=$dir/$row.key
+      if [ "$row" = sesame-assert ]; then
+        (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key" 2>/dev/null)
+      else
+        (umask 077 && openssl genpkey -algorithm ed25519 -out "$key" 2>/dev/null)
+      fi || die "$row: openssl genpkey failed"
+      chmod 600 "$key"
+      printf '\n[identity]\nassertion_header = "X-Sesame-Assertion"\nassertion_key = "%s"\n' "$key" >>"$dir/$row.toml"
+      ;;
+    sesame-oidc) oidc_config "$dir/$row.toml" ;;
+  esac
   "$sesame" -t -c "$dir/$row.toml" >"$dir/$row-check.out" 2>&1 ||
     die "sesame -t rejected $dir/$row.toml: $(cat "$dir/$row-check.out")"
   start "$row" "$sesame" -c "$dir/$row.toml"
-  for _ in $(seq 50); do
-    headers=$(curl -s -D - -o /dev/null "$base/bench-login" | tr -d '\r' || true)
-    session_cookie[$row]=$(sed -n 's/^[Ss]et-[Cc]ookie: *\(sid=[^;]*\).*/\1/p' <<<"$headers" | head -1)
-    [ -z "${session_cookie[$row]}" ] || break
-    sleep 0.1
-  done
-  [ -n "${session_cookie[$row]}" ] || die "$row: no sid cookie from $base/bench-login: $headers"
+  row_pid[$row]=${pids[-1]}
+  row_login "$row" "$base"
   who=$(curl -s -H "Cookie: ${session_cookie[$row]}" "$base/bench-whoami")
   [ "$who" = bench ] ||
     die "$row: with the login cookie the upstream saw X-Remote-User \"$who\", not \"bench\""
@@ -322,6 +389,86 @@ print(make_hash(sys.argv[2], "$2b$", 12))' "$tpl" "$login_password")" >"$dir/log
   [ "$code" = 401 ] || die "$row: GET / without the cookie got $code, not 401"
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: ${session_cookie[$row]}" "$base/")
   [ "$code" = 200 ] || die "$row: GET / with the login cookie got $code, not 200"
+  token=$(curl -s -H "Cookie: ${session_cookie[$row]}" "$base/bench-assertion")
+  if [ -n "$key" ]; then
+    assert_alg[$row]=$(python3 "$tpl/assertion_check.py" "$token" "$base/.sesame/jwks.json" "$key" bench \
+      "127.0.0.1:$2") || die "$row: the upstream's X-Sesame-Assertion did not check out (above)"
+  else
+    [ -z "$token" ] || die "$row: the upstream received an X-Sesame-Assertion without [identity] assertion_key"
+  fi
+}
+
+# row_login ROW BASE: a new session at the sesame of ROW, started at BASE
+# (once it answers): through the control header, or on sesame-oidc through
+# the OpenID sign-in; its cookie goes to session_cookie[ROW].
+row_login() {
+  local row=$1 base=$2 headers=""
+  if [ "$row" = sesame-oidc ]; then
+    oidc_signin "$base"
+    return
+  fi
+  session_cookie[$row]=""
+  for _ in $(seq 50); do
+    headers=$(curl -s -D - -o /dev/null "$base/bench-login" | tr -d '\r' || true)
+    session_cookie[$row]=$(sed -n 's/^[Ss]et-[Cc]ookie: *\(sid=[^;]*\).*/\1/p' <<<"$headers" | head -1)
+    [ -z "${session_cookie[$row]}" ] || break
+    sleep 0.1
+  done
+  [ -n "${session_cookie[$row]}" ] || die "$row: no sid cookie from $base/bench-login: $headers"
+}
+
+# oidc_config TOML: starts the sesame-oidc row's provider (scripts/bench/
+# oidc_signin.py, on cpu1) and appends to TOML a TLS listener for the
+# callback and an [oidc] table naming that provider.
+oidc_dir=$dir/oidc
+oidc_config() {
+  local out=$dir/oidc-provider.out ready="" issuer ca cert key
+  taskset -c 1 python3 "$tpl/oidc_signin.py" provider "$oidc_dir" \
+    "https://127.0.0.1:$sesame_oidc_tls/.sesame/oidc/callback" >"$out" 2>&1 &
+  helpers+=($!)
+  for _ in $(seq 300); do
+    ready=$(grep -m1 '^ready ' "$out" || true)
+    [ -z "$ready" ] || break
+    kill -0 "${helpers[-1]}" 2>/dev/null || die "sesame-oidc: the provider did not start: $(cat "$out")"
+    sleep 0.1
+  done
+  [ -n "$ready" ] || die "sesame-oidc: the provider did not start within 30 s; see $out"
+  read -r _ issuer ca cert key <<<"$ready"
+  oidc_issuer=$issuer oidc_ca=$ca
+  cat >>"$1" <<EOF
+
+# The sign-in's callback: providers want an https redirect URI.
+[[listen]]
+address = "127.0.0.1:$sesame_oidc_tls"
+tls = true
+
+[[tls.certificate]]
+cert = "$cert"
+key = "$key"
+
+[oidc]
+issuer = "$issuer"
+client_id = "sesame"
+client_secret_file = "$oidc_dir/oidc-secret"
+ca_file = "$ca"
+scopes = ["openid", "profile", "email", "api"]
+user_claim = "preferred_username"
+redirect_url = "https://127.0.0.1:$sesame_oidc_tls/.sesame/oidc/callback"
+EOF
+}
+
+# oidc_signin BASE: one OpenID sign-in at the sesame-oidc sesame, once it
+# answers; its cookie goes to session_cookie[sesame-oidc].
+oidc_signin() {
+  local base=$1 out
+  for _ in $(seq 50); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/")" != 401 ] || break
+    sleep 0.1
+  done
+  out=$(python3 "$tpl/oidc_signin.py" signin "$base" "https://127.0.0.1:$sesame_oidc_tls" "$oidc_issuer" \
+    "$oidc_ca" "$oidc_dir/oidc-password" 2>&1) || die "sesame-oidc: the OpenID sign-in failed: $out"
+  session_cookie[sesame-oidc]=$(sed -n 1p <<<"$out")
+  oidc_tokens=$(sed -n 's/^tokens //p' <<<"$out")
 }
 mem_pid=""
 if [ -n "$mem_rows" ]; then
@@ -370,6 +517,9 @@ mem_threads_cpu() {
   echo "$h $w"
 }
 if want sesame-redis; then session_start sesame-redis "$sesame_redis" redis; fi
+if want sesame-assert; then session_start sesame-assert "$sesame_assert" memory; fi
+if want sesame-assert-ed; then session_start sesame-assert-ed "$sesame_assert_ed" memory; fi
+if want sesame-oidc; then session_start sesame-oidc "$sesame_oidc" memory; fi
 
 url_of() {
   case $1 in
@@ -379,6 +529,9 @@ url_of() {
     sesame) echo "http://127.0.0.1:$sesame_plain/" ;;
     sesame-mem | sesame-login | sesame-spin) echo "http://127.0.0.1:$sesame_mem/" ;;
     sesame-redis) echo "http://127.0.0.1:$sesame_redis/" ;;
+    sesame-assert) echo "http://127.0.0.1:$sesame_assert/" ;;
+    sesame-assert-ed) echo "http://127.0.0.1:$sesame_assert_ed/" ;;
+    sesame-oidc) echo "http://127.0.0.1:$sesame_oidc/" ;;
     nginx-tls | nginx-hs) echo "https://127.0.0.1:$nginx_tls/" ;;
     haproxy-tls | haproxy-hs) echo "https://127.0.0.1:$haproxy_tls/" ;;
     sesame-tls | sesame-hs) echo "https://127.0.0.1:$sesame_tls/" ;;
@@ -394,7 +547,7 @@ expected_body=$(curl -sf "http://127.0.0.1:$upstream_port/") || die "the upstrea
 tls_summary=""
 for row in $rows; do
   case $row in
-    sesame-mem | sesame-login | sesame-spin | sesame-redis | *-hs) continue ;;
+    sesame-mem | sesame-login | sesame-spin | sesame-redis | sesame-assert* | sesame-oidc | *-hs) continue ;;
   esac
   body=$(curl -ksf "$(url_of "$row")") || die "$row: GET $(url_of "$row") failed"
   [ "$body" = "$expected_body" ] || die "$row: GET / answered \"$body\", not the upstream's body"
@@ -569,12 +722,12 @@ for row in $rows; do run "$row" 2s 0; done
 : >"$dir/login-results"
 
 # The kind of a proxy row: "proxy" followed by its suffix (-tls, -hs, -mem,
-# -redis; sesame-login and sesame-spin are of sesame-mem's); nothing for the
-# direct row.
+# -redis; sesame-login, sesame-spin and the rows compared with sesame-mem
+# are of sesame-mem's); nothing for the direct row.
 kind_of() {
   local s
   case $1 in
-    sesame-login | sesame-spin) echo proxy-mem ;;
+    sesame-login | sesame-spin | sesame-assert* | sesame-oidc) echo proxy-mem ;;
     nginx* | haproxy* | sesame*)
       s=${1#nginx} s=${s#haproxy}
       echo "proxy${s#sesame}"
@@ -694,6 +847,57 @@ idle_measure() {
   echo "$row $before $after $open $established $seconds" >>"$dir/idle-results"
 }
 
+# Instructions of callgrind's dump $1 (its "summary:" line, callgrind_annotate's
+# program total).
+callgrind_total() {
+  awk '/^summary:/ { print $2; found = 1 } END { if (!found) exit 1 }' "$1" ||
+    die "no totals in callgrind's dump $1"
+}
+
+# callgrind_row ROW: see the header; appends "ROW FIRST_IR IR REQUESTS" to
+# $dir/callgrind-results.
+callgrind_row() {
+  local row=$1 base port pid out first n code
+  base=$(url_of "$row")
+  base=${base%/}
+  port=${base##*:}
+  stop "${row_pid[$row]}"
+  out=$dir/$row.callgrind
+  start "$row.callgrind" valgrind --tool=callgrind --callgrind-out-file="$out" "$sesame" -c "$dir/$row.toml"
+  pid=${pids[-1]}
+  for _ in $(seq 600); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$base/" || true)
+    [ "$code" != 401 ] || break
+    kill -0 "$pid" 2>/dev/null || die "$row: sesame under callgrind stopped; see $dir/$row.callgrind.out"
+    sleep 0.1
+  done
+  [ "$code" = 401 ] || die "$row: sesame under callgrind did not answer on port $port within 60 s"
+  row_login "$row" "$base"
+  callgrind_control -z "$pid" >/dev/null
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: ${session_cookie[$row]}" "$base/")
+  [ "$code" = 200 ] || die "$row: under callgrind, GET / with the cookie got $code"
+  callgrind_control -d "$pid" >/dev/null
+  taskset -c 1 wrk -t1 -c1 -d2s -H "Cookie: ${session_cookie[$row]}" "$base/" >/dev/null
+  callgrind_control -z "$pid" >/dev/null
+  n=$(taskset -c 1 wrk -t1 -c1 -d5s -H "Cookie: ${session_cookie[$row]}" "$base/" | tee "$dir/$row.callgrind.wrk" |
+    awk '/ requests in / { n = $1 } /Non-2xx/ { bad = 1 } END { if (!bad) print n }')
+  [ "${n:-0}" -gt 0 ] || die "$row: the wrk run under callgrind failed; see $dir/$row.callgrind.wrk"
+  callgrind_control -d "$pid" >/dev/null
+  first=$(callgrind_total "$out.1")
+  echo "$row $first $(callgrind_total "$out.2") $n" >>"$dir/callgrind-results"
+  stop "$pid"
+}
+
+if [ "$callgrind" = 1 ]; then
+  : >"$dir/callgrind-results"
+  for row in sesame-mem $other_session_rows; do
+    if want "$row"; then
+      echo "bench: callgrind: $row" >&2
+      callgrind_row "$row"
+    fi
+  done
+fi
+
 if [ "$idle_conns" -gt 0 ]; then
   : >"$dir/idle-results"
   worker_connections=$((idle_conns + 1024))
@@ -756,7 +960,7 @@ echo "$(nginx -v 2>&1); $(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f1-3); $
 # with: the same protocol, or for the session rows the plain proxy.
 peer_of() {
   case $1 in
-    sesame-mem | sesame-redis) echo "$2" ;;
+    sesame-mem | sesame-redis | sesame-assert* | sesame-oidc) echo "$2" ;;
     sesame*) echo "$2${1#sesame}" ;;
   esac
 }
@@ -794,8 +998,8 @@ throughput_report() {
   direct_us=$(median direct 4)
   direct_own=$(median direct 5)
   minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
-  printf '%-12s %8s %15s %7s %7s %7s %7s %7s %8s\n' "" "req/s" "req/s" "p99" cpu0 proxy servers proxy upstream
-  printf '%-12s %8s %15s %7s %7s %7s %7s %7s %8s\n' row median "min..max" ms us/req us/req us/req us/req conns
+  printf '%-16s %8s %15s %7s %7s %7s %7s %7s %8s\n' "" "req/s" "req/s" "p99" cpu0 proxy servers proxy upstream
+  printf '%-16s %8s %15s %7s %7s %7s %7s %7s %8s\n' row median "min..max" ms us/req us/req us/req us/req conns
   for row in $rows; do
     rps=$(median "$row" 2) p99=$(median "$row" 3) us=$(median "$row" 4) own=$(median "$row" 5)
     up=$(awk -v row="$row" '$1 == row && $6 > m { m = $6 } END { print m + 0 }' "$dir/results")
@@ -808,7 +1012,7 @@ throughput_report() {
       warnings+="WARNING: $row opened $up upstream connections in one run for $conns client connections:"$'\n'
       warnings+="  it reconnects to the upstream, so the row measures connection set-up, not proxying"$'\n'
     fi
-    printf '%-12s %8.0f %15s %7.2f %7.1f %7s %7.1f %7s %8s\n' "$row" "$rps" "$(range "$row" 2 %.0f)" \
+    printf '%-16s %8.0f %15s %7.2f %7.1f %7s %7.1f %7s %8s\n' "$row" "$rps" "$(range "$row" 2 %.0f)" \
       "$p99" "$us" "$cost" "$own" "$own_cost" "$up"
   done
   echo
@@ -824,12 +1028,14 @@ throughput_report() {
   echo "*-hs rows: one request per connection, each a full TLS 1.3 handshake; req/s = new connections/s."
   echo "sesame-mem, sesame-redis: plain HTTP, each request with a logged-in session's cookie on an"
   echo "auth = \"required\" route, sessions in memory or in Redis; compared with the plain proxy rows."
+  echo "sesame-assert, sesame-assert-ed, sesame-oidc: sesame-mem's load with a signed assertion"
+  echo "(ES256, EdDSA) to the upstream, or with a session from an OpenID sign-in; also against sesame-mem."
 
   echo
   echo "sesame's req/s as a ratio of its peer's: of the medians, then min..max of the rounds' ratios;"
   echo "p99 difference in ms (sesame's minus the peer's medians)"
-  printf '%-12s %21s %21s %9s %9s\n' row "/ nginx" "/ haproxy" "p99 -" "p99 -"
-  printf '%-12s %21s %21s %9s %9s\n' "" "" "" nginx haproxy
+  printf '%-16s %21s %21s %9s %9s\n' row "/ nginx" "/ haproxy" "p99 -" "p99 -"
+  printf '%-16s %21s %21s %9s %9s\n' "" "" "" nginx haproxy
   for row in $rows; do
     [[ $row == sesame* ]] || continue
     # Compared with sesame-mem in the sign-in section instead.
@@ -855,7 +1061,7 @@ throughput_report() {
         esac
       fi
     done
-    printf '%-12s %21s %21s %9s %9s\n' "$row" "${cells[0]}" "${cells[2]}" "${cells[1]}" "${cells[3]}"
+    printf '%-16s %21s %21s %9s %9s\n' "$row" "${cells[0]}" "${cells[2]}" "${cells[1]}" "${cells[3]}"
   done
   [ -z "$targets" ] || printf '\nissue 3 targets (against nginx):\n%s' "$targets"
   [ -z "$warnings" ] || printf '\n%s' "$warnings"
@@ -935,7 +1141,59 @@ login_report() {
   [ -z "$warnings" ] || printf '\n%s' "$warnings"
 }
 
+# versus_mem_report: the rows compared with sesame-mem (issue 12), one line
+# each, and the issue's target for the assertion rows.
+versus_mem_report() {
+  local row name col r lo hi cells targets=""
+  echo
+  echo "against sesame-mem (issue 12): ratio of the medians (min..max of the rounds' ratios; each round"
+  echo "ran both); p99 and servers us/req also as the difference of the medians"
+  for row in $other_session_rows; do
+    case $row in
+      sesame-oidc) name="oidc session" ;;
+      *) name="assertion ${assert_alg[$row]%% *}" ;;
+    esac
+    cells=()
+    for col in 2 3 5 4; do
+      read -r r lo hi <<<"$(ratio_of "$row" sesame-mem "$col")"
+      cells+=("${r:-?}x (${lo:-?}..${hi:-?})")
+    done
+    printf '%-28s req/s %s, p99 %s %s ms, servers us/req %s %s, cpu0 us/req %s\n' "$name / sesame-mem:" \
+      "${cells[0]}" "${cells[1]}" \
+      "$(awk -v a="$(median "$row" 3)" -v b="$(median sesame-mem 3)" 'BEGIN { printf "%+.2f", a - b }')" \
+      "${cells[2]}" \
+      "$(awk -v a="$(median "$row" 5)" -v b="$(median sesame-mem 5)" 'BEGIN { printf "%+.2f", a - b }')" \
+      "${cells[3]}"
+    if [[ $row == sesame-assert* ]]; then
+      read -r r _ <<<"$(ratio_of "$row" sesame-mem)"
+      targets+=$(awk -v row="$row" -v r="${r:-0}" 'BEGIN {
+        printf "  %-17s req/s %.2fx sesame-mem (target >= 0.90x): %s", row, r, (r + 0 >= 0.9 ? "met" : "NOT met")
+      }')$'\n'
+    fi
+  done
+  ! want sesame-oidc ||
+    echo "oidc session: the provider's tokens it holds, in bytes (RS256 ID token, JWT access token): $oidc_tokens"
+  [ -z "$targets" ] || printf '\nissue 12 target (assertions on, against sesame-mem):\n%s' "$targets"
+}
+
+# callgrind_report: the CALLGRIND=1 table.
+callgrind_report() {
+  echo
+  echo "instructions sesame executed (valgrind callgrind; see the header): for the first request with a"
+  echo "new session's cookie, and per request over 5 s of wrk -c1 after a 2 s warm-up; ratio and"
+  echo "difference against sesame-mem's"
+  printf '%-17s %12s %12s %10s %10s %9s\n' row "first req" "per req" "requests" "/ mem" "- mem"
+  awk 'NR == FNR { if ($1 == "sesame-mem") base = $3 / $4; next }
+    {
+      per = $3 / $4
+      if (base > 0) printf "%-17s %12d %12.0f %10d %9.3fx %+9.0f\n", $1, $2, per, $4, per / base, per - base
+      else printf "%-17s %12d %12.0f %10d %10s %9s\n", $1, $2, per, $4, "-", "-"
+    }' "$dir/callgrind-results" "$dir/callgrind-results"
+}
+
 [ -z "$rows" ] || throughput_report
+if [ -n "$other_session_rows" ] && want sesame-mem; then versus_mem_report; fi
+[ "$callgrind" != 1 ] || callgrind_report
 [ -z "$mem_rows" ] || [ "$mem_rows" = "sesame-mem " ] || login_report
 [ "$idle_conns" -eq 0 ] || idle_report
 if [ "$login_cost" != 0 ]; then
