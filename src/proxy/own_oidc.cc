@@ -350,13 +350,19 @@ void OwnEndpoints::checkIdToken() {
         "access token fresh (ask for the offline_access scope, or set refresh = false)",
         config.name.c_str());
   }
-  // The pending sign-ins of this browser end with this one, and so does
-  // whatever an earlier sign-in of the session stored and this one does not.
+  // This sign-in's flow ends, and so does whatever an earlier sign-in of the
+  // session stored and this one does not; sign-ins begun in other tabs stay
+  // (each may still finish, and they expire on their own).
   if (const session::Session* s = gate_.session()) {
     for (const auto& entry : s->data) {
       const bool written = std::any_of(extra.set.begin(), extra.set.end(),
                                        [&](const auto& f) { return f.first == entry.first; });
-      if (session::isInternalDataKey(entry.first) && !written) extra.unset.push_back(entry.first);
+      const bool other_flow =
+          entry.first.starts_with(kFlowPrefix) &&
+          entry.first != std::string(kFlowPrefix) + r_.flow.state.substr(0, kFlowKeyChars);
+      if (session::isInternalDataKey(entry.first) && !written && !other_flow) {
+        extra.unset.push_back(entry.first);
+      }
     }
   }
   // One use, claimed once the provider has vouched for this answer: junk
