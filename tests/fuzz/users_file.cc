@@ -34,7 +34,10 @@ bool validGroup(std::string_view group) {
 
 // The file that lists `users` as its own entries, in `names` order.
 std::string writeBack(const auth::Users& users, const std::vector<std::string>& names) {
-  std::string out;
+  // A comment first: a name may begin with the bytes of a byte order mark
+  // (taken as a name on any line but the first), which at the very start of
+  // a file is the file's mark, not part of the name.
+  std::string out = "# written back\n";
   for (const std::string& name : names) {
     const auth::User* u = users.find(name);
     out += u->name + ":" + u->hash;
