@@ -1,7 +1,6 @@
 #include "sesame/session/cookie_codec.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <cstdio>
@@ -27,25 +26,16 @@ constexpr std::string_view kStoreLabel = "sesame store v1";
 constexpr std::string_view kHandleLabel = "sesame handle v1";
 constexpr std::string_view kCsrfLabel = "sesame csrf v1";
 
-std::array<unsigned char, kTagLength> csrfTag(EVP_MAC_CTX* mac, std::string_view binding) {
-  std::string in(kCsrfLabel);
-  in.append(binding);
-  std::array<unsigned char, kTagLength> tag{};
-  hmacSha256(mac, reinterpret_cast<const unsigned char*>(in.data()), in.size(), tag.data());
-  return tag;
+std::span<const unsigned char> bytesOf(std::string_view text) {
+  return {reinterpret_cast<const unsigned char*>(text.data()), text.size()};
 }
 
-std::array<unsigned char, 32> labelledHash(std::string_view label, const SessionId& id) {
-  std::array<unsigned char, sizeof(id.bytes) + 32> in{};
-  std::memcpy(in.data(), label.data(), label.size());
-  std::memcpy(in.data() + label.size(), id.bytes.data(), id.bytes.size());
-  std::array<unsigned char, 32> out{};
-  unsigned int out_len = 0;
-  if (EVP_Digest(in.data(), label.size() + id.bytes.size(), out.data(), &out_len, EVP_sha256(),
-                 nullptr) != 1 ||
-      out_len != out.size())
-    cryptoFailure("SHA-256");
-  return out;
+std::array<unsigned char, kTagLength> csrfTag(const HmacSha256& mac, std::string_view binding) {
+  return mac.tag(bytesOf(kCsrfLabel), bytesOf(binding));
+}
+
+Sha256Digest labelledHash(std::string_view label, const SessionId& id) {
+  return sha256(bytesOf(label), id.bytes);
 }
 
 }  // namespace
@@ -79,25 +69,15 @@ CookieCodec::CookieCodec(const std::vector<std::string>& secrets) {
   for (const std::string& secret : secrets) {
     // HMAC as a PRF keyed by the secret: the raw secret never signs anything,
     // and a key derived for cookies is useless for any other purpose.
-    std::array<unsigned char, kTagLength> key{};
-    const Mac from_secret(
-        newHmac(reinterpret_cast<const unsigned char*>(secret.data()), secret.size()));
-    hmacSha256(from_secret.get(), reinterpret_cast<const unsigned char*>(kKeyLabel.data()),
-               kKeyLabel.size(), key.data());
-    macs_.emplace_back(newHmac(key.data(), key.size()));
+    std::array<unsigned char, kTagLength> key = HmacSha256(bytesOf(secret)).tag(bytesOf(kKeyLabel));
+    macs_.emplace_back(key);
     OPENSSL_cleanse(key.data(), key.size());
   }
 }
 
 CookieCodec::~CookieCodec() = default;
 
-CookieCodec::CookieCodec(const CookieCodec& other) {
-  macs_.reserve(other.macs_.size());
-  for (const Mac& mac : other.macs_) {
-    macs_.emplace_back(EVP_MAC_CTX_dup(mac.get()));
-    if (macs_.back() == nullptr) cryptoFailure("EVP_MAC_CTX_dup");
-  }
-}
+CookieCodec::CookieCodec(const CookieCodec& other) = default;
 
 CookieCodec::CookieCodec(CookieCodec&&) noexcept = default;
 
@@ -105,7 +85,8 @@ std::string CookieCodec::encode(const SessionId& id) const {
   std::array<unsigned char, kBlobLength> blob{};
   blob[0] = kVersion;
   std::memcpy(blob.data() + 1, id.bytes.data(), id.bytes.size());
-  hmacSha256(macs_[0].get(), blob.data(), 1 + id.bytes.size(), blob.data() + 1 + id.bytes.size());
+  const auto tag = macs_[0].tag(std::span(blob).first(1 + id.bytes.size()));
+  std::memcpy(blob.data() + 1 + id.bytes.size(), tag.data(), tag.size());
   return base64urlEncode(blob);
 }
 
@@ -118,9 +99,8 @@ std::optional<SessionId> CookieCodec::verify(std::string_view value) const {
   // Every key is tried even after a match, so the time taken does not tell
   // an attacker which secret (old or new) a cookie was signed with.
   bool ok = false;
-  for (const Mac& mac : macs_) {
-    std::array<unsigned char, kTagLength> expected{};
-    hmacSha256(mac.get(), blob.data(), 1 + sizeof(SessionId::bytes), expected.data());
+  for (const HmacSha256& mac : macs_) {
+    const auto expected = mac.tag(std::span(blob).first(1 + sizeof(SessionId::bytes)));
     ok |= CRYPTO_memcmp(expected.data(), tag, kTagLength) == 0;
   }
   if (!ok) return std::nullopt;
@@ -130,27 +110,27 @@ std::optional<SessionId> CookieCodec::verify(std::string_view value) const {
 }
 
 std::string CookieCodec::csrfToken(std::string_view binding) const {
-  return base64urlEncode(csrfTag(macs_[0].get(), binding));
+  return base64urlEncode(csrfTag(macs_[0], binding));
 }
 
 bool CookieCodec::verifyCsrfToken(std::string_view binding, std::string_view token) const {
   std::array<unsigned char, kTagLength> sent{};
   if (!base64urlDecodeInto(token, sent)) return false;
   bool ok = false;
-  for (const Mac& mac : macs_) {
-    std::array<unsigned char, kTagLength> expected = csrfTag(mac.get(), binding);
+  for (const HmacSha256& mac : macs_) {
+    std::array<unsigned char, kTagLength> expected = csrfTag(mac, binding);
     ok |= CRYPTO_memcmp(expected.data(), sent.data(), kTagLength) == 0;
   }
   return ok;
 }
 
 std::string CookieCodec::storeKey(const SessionId& id) {
-  const std::array<unsigned char, 32> h = labelledHash(kStoreLabel, id);
+  const Sha256Digest h = labelledHash(kStoreLabel, id);
   return base64urlEncode(h);
 }
 
 std::string CookieCodec::handle(const SessionId& id) {
-  const std::array<unsigned char, 32> h = labelledHash(kHandleLabel, id);
+  const Sha256Digest h = labelledHash(kHandleLabel, id);
   return base64urlEncode(std::span(h).first(kHandleLength * 6 / 8));
 }
 

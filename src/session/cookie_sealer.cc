@@ -228,16 +228,15 @@ std::array<unsigned char, kKeyLength> masterKey(const std::string& secret) {
 }
 
 // The key of the message with this nonce; the caller wipes it.
-std::array<unsigned char, kKeyLength> messageKey(const EVP_MAC_CTX* master, const char* nonce) {
-  std::array<unsigned char, kKeyLength> key{};
-  hmacSha256(master, reinterpret_cast<const unsigned char*>(nonce), kKeyNonceLength, key.data());
-  return key;
+std::array<unsigned char, kKeyLength> messageKey(const HmacSha256& master, const char* nonce) {
+  static_assert(kKeyLength == kHmacSha256Length);
+  return master.tag({reinterpret_cast<const unsigned char*>(nonce), kKeyNonceLength});
 }
 
 using CipherCtx = EvpCipherCtxPtr;
 
 // A GCM context keyed for the message with `nonce`, the AAD already fed.
-CipherCtx gcmFor(const EVP_CIPHER* cipher, const EVP_MAC_CTX* master, const char* nonce,
+CipherCtx gcmFor(const EVP_CIPHER* cipher, const HmacSha256& master, const char* nonce,
                  const std::string& aad, bool encrypt) {
   std::array<unsigned char, kKeyLength> key = messageKey(master, nonce);
   CipherCtx ctx(EVP_CIPHER_CTX_new());
@@ -269,7 +268,7 @@ CookieSealer::CookieSealer(const std::vector<std::string>& secrets, std::string_
   masters_.reserve(secrets.size());
   for (const std::string& secret : secrets) {
     std::array<unsigned char, kKeyLength> key = masterKey(secret);
-    masters_.emplace_back(newHmac(key.data(), key.size()));
+    masters_.emplace_back(key);
     OPENSSL_cleanse(key.data(), key.size());
   }
 }
@@ -309,7 +308,7 @@ std::optional<std::string> CookieSealer::seal(const Session& session) const {
   char* nonce = blob.data() + 1;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce), kNonceLength) != 1)
     cryptoFailure("RAND_bytes");
-  CipherCtx ctx = gcmFor(cipher_.get(), masters_[0].get(), nonce, aad(kVersion), true);
+  CipherCtx ctx = gcmFor(cipher_.get(), masters_[0], nonce, aad(kVersion), true);
   auto* out = reinterpret_cast<unsigned char*>(nonce + kNonceLength);
   int len = 0;
   int final_len = 0;
@@ -323,14 +322,15 @@ std::optional<std::string> CookieSealer::seal(const Session& session) const {
   return base64urlEncode(blob);
 }
 
-std::optional<std::string> CookieSealer::decrypt(const Mac& master, const std::string& blob) const {
+std::optional<std::string> CookieSealer::decrypt(const HmacSha256& master,
+                                                 const std::string& blob) const {
   const char* nonce = blob.data() + 1;
   const size_t ciphertext_len = blob.size() - kOverhead;
   const auto* ciphertext = reinterpret_cast<const unsigned char*>(nonce + kNonceLength);
   std::array<unsigned char, kTagLength> tag{};
   std::memcpy(tag.data(), ciphertext + ciphertext_len, kTagLength);
   CipherCtx ctx =
-      gcmFor(cipher_.get(), master.get(), nonce, aad(static_cast<unsigned char>(blob[0])), false);
+      gcmFor(cipher_.get(), master, nonce, aad(static_cast<unsigned char>(blob[0])), false);
   std::string plaintext(ciphertext_len, '\0');
   int len = 0;
   int final_len = 0;
@@ -357,7 +357,7 @@ std::optional<Session> CookieSealer::open(std::string_view value) const {
   const size_t fixed = version == kVersion ? kFixedPlaintext : kFixedPlaintextV1;
   if ((version != kVersion && version != kVersionWithoutLogin) || blob->size() < kOverhead + fixed)
     return std::nullopt;
-  for (const Mac& master : masters_) {
+  for (const HmacSha256& master : masters_) {
     if (std::optional<std::string> plaintext = decrypt(master, *blob)) {
       return parse(*plaintext, version);
     }

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "sesame/base/c_handle.h"
-
 namespace sesame::session {
+
+class HmacSha256;
 
 // 32 bytes from the OpenSSL CSPRNG: the session's bearer secret. Never log it.
 struct SessionId {
@@ -42,8 +42,8 @@ class CookieCodec {
   // The first secret signs, every one verifies (rotation: put the new secret
   // first, keep the old one until the old cookies have gone). `secrets` must
   // pass validateSecrets; anything else is a configuration bug and aborts.
-  // Neither the secrets nor the keys derived from them are kept in plain
-  // memory: only keyed HMAC contexts, which OpenSSL wipes when freed.
+  // Neither the secrets nor the keys derived from them are kept: only the
+  // HMAC states with each key's pads absorbed, wiped when freed.
   explicit CookieCodec(const std::vector<std::string>& secrets);
   ~CookieCodec();
   CookieCodec(const CookieCodec& other);
@@ -86,11 +86,9 @@ class CookieCodec {
   [[nodiscard]] static bool isHandle(std::string_view text);
 
  private:
-  using Mac = EvpMacCtxPtr;
-  // HMAC-SHA256 contexts already keyed with each derived key, copied per
-  // use (EVP_MAC_CTX_dup reads the template only, so concurrent verify()
-  // calls from several workers are safe). macs_[0] signs.
-  std::vector<Mac> macs_;
+  // One per derived key, only read (so concurrent verify() calls from
+  // several workers are safe). macs_[0] signs.
+  std::vector<HmacSha256> macs_;
 };
 
 }  // namespace sesame::session

@@ -14,6 +14,8 @@
 
 namespace sesame::session {
 
+class HmacSha256;
+
 // Pure (no I/O) and immutable after construction: one instance is shared by
 // all workers, and every const method may run concurrently.
 //
@@ -100,16 +102,13 @@ class CookieSealer {
   [[nodiscard]] std::optional<Session> open(std::string_view value) const;
 
  private:
-  using Mac = EvpMacCtxPtr;
-
-  [[nodiscard]] std::optional<std::string> decrypt(const Mac& master,
+  [[nodiscard]] std::optional<std::string> decrypt(const HmacSha256& master,
                                                    const std::string& blob) const;
   // The AAD of a value of `version`.
   [[nodiscard]] std::string aad(unsigned char version) const;
 
-  // HMAC-SHA256 contexts keyed with each secret's master key, duplicated per
-  // use (EVP_MAC_CTX_dup only reads the template). masters_[0] seals.
-  std::vector<Mac> masters_;
+  // HMAC-SHA256 under each secret's master key, only read. masters_[0] seals.
+  std::vector<HmacSha256> masters_;
   EvpCipherPtr cipher_;
   std::string cookie_name_;
   size_t max_value_bytes_;
