@@ -22,24 +22,27 @@ constexpr std::array<signed char, 256> kDecode = makeDecodeTable();
 std::string base64urlEncode(std::span<const unsigned char> bytes) {
   const unsigned char* data = bytes.data();
   const size_t n = bytes.size();
-  std::string out;
-  out.reserve(base64urlLength(n));
+  // Written through a pointer into a string sized once: appending a
+  // character at a time checked the capacity at each of them (a session
+  // cookie's store key is encoded on every request).
+  std::string out(base64urlLength(n), '\0');
+  char* o = out.data();
   size_t i = 0;
   for (; i + 3 <= n; i += 3) {
     const unsigned v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
+    *o++ = kAlphabet[(v >> 18) & 63];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = kAlphabet[(v >> 6) & 63];
+    *o++ = kAlphabet[v & 63];
   }
   if (n - i == 1) {
-    out += kAlphabet[data[i] >> 2];
-    out += kAlphabet[(data[i] & 3) << 4];
+    *o++ = kAlphabet[data[i] >> 2];
+    *o = kAlphabet[(data[i] & 3) << 4];
   } else if (n - i == 2) {
     const unsigned v = (data[i] << 8) | data[i + 1];
-    out += kAlphabet[v >> 10];
-    out += kAlphabet[(v >> 4) & 63];
-    out += kAlphabet[(v & 15) << 2];
+    *o++ = kAlphabet[v >> 10];
+    *o++ = kAlphabet[(v >> 4) & 63];
+    *o = kAlphabet[(v & 15) << 2];
   }
   return out;
 }

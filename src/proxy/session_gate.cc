@@ -132,7 +132,7 @@ std::string SessionGate::sessionHandle() const {
 
 std::string_view SessionGate::user() const {
   if (r_.logged_in) return *r_.actions.login;
-  return r_.has_user ? std::string_view(r_.user) : std::string_view();
+  return r_.has_user ? std::string_view(r_.identity.user) : std::string_view();
 }
 
 void SessionGate::countLookup(SessionLookup result) {
@@ -202,13 +202,14 @@ void SessionGate::begin(http::RequestHead& req, bool https, std::string_view cli
 bool SessionGate::allowedSite() {
   const session::Settings& settings = *ctx_.settings;
   const http::RequestHead& req = *r_.req;
-  const std::string self = requestOrigin(req, r_.https);
   // An upgrade is checked whatever its method: a WebSocket handshake is a
-  // GET that hands the page a channel carrying the user's session.
+  // GET that hands the page a channel carrying the user's session. Other
+  // safe methods pass before the request's origin is spelled out (most
+  // requests are GETs; the spelling costs an allocation and a parse).
+  if (!req.upgrade && session::isSafeMethod(req.method)) return true;
+  const std::string self = requestOrigin(req, r_.https);
   const session::CsrfVerdict csrf =
-      req.upgrade
-          ? session::checkCrossSite(req.headers, self, settings.csrf_origins)
-          : session::checkUnsafeRequest(req.method, req.headers, self, settings.csrf_origins);
+      session::checkCrossSite(req.headers, self, settings.csrf_origins);
   if (csrf.allowed) return true;
   // Client-controlled text, bounded and escaped (an Origin can be 8 KiB of
   // anything); never a cookie.
@@ -302,7 +303,7 @@ void SessionGate::absorb(const session::Session& session) {
     if (known == nullptr ||
         session.method.substr(kPasswordMethod.size()) != ":" + known->fingerprint) {
       r_.revoked = true;
-      r_.user = session.user;  // for the log line; has_user stays false
+      r_.identity.user = session.user;  // for the log line; has_user stays false
       return;
     }
     groups = &known->groups;
@@ -326,8 +327,8 @@ void SessionGate::absorb(const session::Session& session) {
 void SessionGate::addIdentity(std::string_view user, const std::vector<std::string>& groups) {
   const session::IdentityHeaders& ids = ctx_.settings->identity;
   http::HeaderList& headers = r_.req->headers;
-  r_.user = user;
-  r_.groups = groups;
+  r_.identity.user = user;
+  r_.identity.groups = groups;
   headers.add(ids.user_header, user);
   if (!groups.empty()) {
     std::string joined;
@@ -441,7 +442,8 @@ void SessionGate::onLoaded(StoreStatus status) {
   }
   if (r_.revoked) {
     LOG_INFO("session of %s ended: the user is no longer in the users file, or has a new password",
-             log::printable(r_.user.empty() ? std::string_view("?") : r_.user, 64).c_str());
+             log::printable(r_.identity.user.empty() ? std::string_view("?") : r_.identity.user, 64)
+                 .c_str());
     r_.cleanup = store().destroy(r_.key, [](StoreStatus) {});
   }
   if (status == StoreStatus::kOk && r_.refresh_provider && !r_.inspecting) {
@@ -475,8 +477,8 @@ void SessionGate::onRefreshed(OidcRefresh::Outcome outcome) {
   ids.assertion_header = ctx_.settings->assertion.header;
   session::stripSpoofable(r_.req->headers, ids);
   r_.has_user = false;
-  r_.user.clear();
-  r_.groups.clear();
+  r_.identity.user.clear();
+  r_.identity.groups.clear();
   decide(StoreStatus::kMissing);
 }
 
@@ -499,10 +501,7 @@ void SessionGate::decide(StoreStatus status) {
     LOG_DEBUG("session store unavailable for %s %s", r_.req->method.c_str(),
               pathOf(*r_.req).c_str());
   }
-  session::Session view;
-  view.user = r_.user;
-  view.groups = r_.groups;
-  session::Lookup lookup{status, found ? &view : nullptr};
+  session::Lookup lookup{status, found ? &r_.identity : nullptr};
   bool navigation = session::isBrowserNavigation(r_.req->method, r_.req->headers);
   // A cookie whose session is gone goes; one that names a live anonymous
   // session stays (it holds the sign-ins begun in other tabs).
@@ -615,7 +614,7 @@ void SessionGate::planActions(session::ControlActions actions) {
   bool data = !r_.actions.set.empty() || !r_.actions.unset.empty();
   if (r_.actions.login) {
     // A new ID at login: whoever knew the old one (fixation) holds nothing.
-    if (r_.has_user && r_.user != *r_.actions.login) {
+    if (r_.has_user && r_.identity.user != *r_.actions.login) {
       // Another user logs in on this browser: the data is the previous
       // user's (a cart, a draft, a flag the application set for them) and
       // must not be inherited, so that session ends and a fresh one starts.
@@ -755,7 +754,7 @@ session::TicketPtr SessionGate::startOp(const Op& op, session::Store::Done done)
     case OpKind::kDestroy:
       return store.destroy(r_.key, std::move(done));
     case OpKind::kDestroyUser:
-      return store.destroyUser(r_.user, std::move(done));
+      return store.destroyUser(r_.identity.user, std::move(done));
   }
   return nullptr;
 }

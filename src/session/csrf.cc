@@ -61,10 +61,6 @@ std::optional<std::pair<std::string_view, std::string_view>> splitAuthority(
   return std::make_pair(host, rest.empty() ? rest : rest.substr(1));
 }
 
-bool isSafeMethod(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS";
-}
-
 bool originAllowed(const std::string& claimed, std::string_view request_origin,
                    const std::vector<std::string>& allowed_origins) {
   if (normalizeOrigin(request_origin) == claimed) return true;
@@ -73,6 +69,10 @@ bool originAllowed(const std::string& claimed, std::string_view request_origin,
 }
 
 }  // namespace
+
+bool isSafeMethod(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
 
 std::optional<std::string> normalizeOrigin(std::string_view origin) {
   const size_t sep = origin.find("://");

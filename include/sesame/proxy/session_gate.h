@@ -272,9 +272,10 @@ class SessionGate {
     bool https = false;          // the scheme the client used
     session::SessionId id;
     std::string key;
-    std::string user;
+    // The user and groups found (no other field is set): what the access
+    // decision judges.
+    session::Session identity;
     bool has_user = false;
-    std::vector<std::string> groups;
     std::string response_fields;
     bool no_store = false;
     std::unique_ptr<session::CookieStore> jar;  // store = "cookie": this request's jar

@@ -61,6 +61,9 @@ struct CsrfVerdict {
   // allowed.
   std::string_view why;
 };
+// GET, HEAD and OPTIONS: the methods checkUnsafeRequest lets pass
+// unchecked (RFC 9110 §9.2.1 safe methods; TRACE, safe too, is checked).
+[[nodiscard]] bool isSafeMethod(std::string_view method);
 [[nodiscard]] CsrfVerdict checkUnsafeRequest(std::string_view method,
                                              const http::HeaderList& headers,
                                              std::string_view request_origin,
