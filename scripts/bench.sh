@@ -48,8 +48,8 @@
 # proxy.conf, haproxy.cfg, sesame.toml): WORKERS workers or threads each
 # (one by default), HTTP/1.1 keep-alive to the upstream with as many idle
 # connections kept as wrk opens (nginx's keepalive, HAProxy's pool-max-conn
-# with http-reuse always, sesame's keepalive), no access log. To show that no peer reconnects per
-# request, the upstream's count of accepted connections (nginx stub_status)
+# with http-reuse always, sesame's keepalive), no access log. To show that
+# no peer reconnects per request, the upstream's count of accepted connections (nginx stub_status)
 # is read before and after every run: the table prints the most upstream
 # connections a row opened in one run, and the bench warns when that exceeds
 # the client's connections.
