@@ -48,77 +48,76 @@
 # proxy.conf, haproxy.cfg, sesame.toml): WORKERS workers or threads each
 # (one by default), HTTP/1.1 keep-alive to the upstream with as many idle
 # connections kept as wrk opens (nginx's keepalive, HAProxy's pool-max-conn
-# with http-reuse always, sesame's keepalive), no access log. To show that
-# no peer reconnects per request, the upstream's count of accepted connections (nginx stub_status)
-# is read before and after every run: the table prints the most upstream
-# connections a row opened in one run, and the bench warns when that exceeds
-# the client's connections.
+# with http-reuse always, sesame's keepalive), no access log. To show
+# that no peer reconnects per request, the upstream's count of accepted
+# connections (nginx stub_status) is read before and after every run:
+# the table prints the most upstream connections a row opened in one
+# run, and the bench warns when that exceeds the client's connections.
 # sesame-mem and sesame-redis: plain HTTP like the sesame row, but every
 # request carries the cookie of a logged-in session on an auth = "required"
-# route (scripts/bench/sesame-session.toml), kept in the memory store or in a
-# redis-server started here on cpu0; both compare with the nginx row (issue 3
-# targets: req/s >= 1.0x nginx with memory, >= 0.9x with Redis, p99 within
-# 1 ms of nginx's). The cookie comes from one login before the runs; any
-# non-2xx answer during a run stops the bench, as it would mean measuring
-# 401s instead of sessions.
-# sesame-login (issue 11): the sesame-mem row's wrk load, on the same sesame,
-# while scripts/bench/login_load.py (on cpu1, beside wrk) keeps LOGIN_INFLIGHT
-# sign-ins in flight at sesame's own form as a user with a bcrypt cost 12
-# hash; sesame-mem is its baseline. That sesame has a [login] table with
-# hash_threads = 1 (bench.sh appends it; it sits idle in the sesame-mem
-# rows): one hashing thread, always busy while more sign-ins than threads
-# are in flight, which is the most CPU that sign-ins can take from it. The
-# hashing thread inherits sesame's affinity, so it runs on cpu0 beside the
-# worker and the upstream. The load starts before wrk and its first sign-in
-# has finished when wrk starts; when wrk ends it starts no more, finishes the
-# ones in flight, and the sign-ins that finished during wrk's run are
-# counted. The report compares wrk's req/s, p50 and p99 between the two rows
-# round by round, and gives the CPU time of sesame's hashing thread and of
-# its worker (/proc/PID/task/TID/schedstat; told apart by what they wait in
-# while idle: a futex for the pool, epoll for the worker).
-# sesame-spin is a control for it: the same sesame and load, with instead of
-# sign-ins one busy loop on cpu0 (a shell, never sleeping), i.e. one more
-# thread always ready to run there, as the hashing thread is; when the two
-# rows cost wrk alike, the pool costs other requests its CPU and nothing more.
-# sesame-assert and sesame-assert-ed (issue 12 section 2): the sesame-mem
-# row's load on a sesame of the same configuration plus [identity]
-# assertion_header = "X-Sesame-Assertion" and an assertion_key made here
-# (openssl genpkey: EC P-256, so ES256, or Ed25519, so EdDSA): every request
-# reaches the upstream with a signed JWT for the session's user. Before the
-# runs, scripts/bench/assertion_check.py verifies what the upstream received
-# with the key sesame publishes at /.sesame/jwks.json. sesame reuses a
-# session's token for the same host until shortly before it expires
-# (assertion_ttl, 60 s), so these rows measure the cached path: about one
-# signature per 45 s. Target: req/s >= 0.90x sesame-mem's.
-# sesame-oidc (issue 12 section 1): the same load with the cookie of a
-# session made by a real OpenID sign-in: scripts/bench/oidc_signin.py starts
-# the end-to-end tests' provider (tests/oidc/provider.mjs, on cpu1, idle
-# during the runs) and signs in once through sesame's /.sesame/login and
-# callback (on a TLS listener of that sesame with the test CA's certificate,
-# as providers want an https redirect URI); wrk then uses the plain listener
-# as for sesame-mem. The account's user is "bench" with no groups, so the
-# upstream gets the headers sesame-mem's session gives it; the session also
-# holds the provider's ID, access (JWT) and refresh tokens, which sesame
-# loads from the store on every request. Both compare with sesame-mem, and
-# every session row (sesame-mem and these) takes the others' places in turn
-# from round to round; their configurations differ from sesame-mem's only by
-# the tables named here.
+# route (scripts/bench/sesame-session.toml), kept in the memory store or
+# in a redis-server started here on cpu0; both compare with the nginx row
+# (issue 3 targets: req/s >= 1.0x nginx with memory, >= 0.9x with Redis, p99
+# within 1 ms of nginx's). The cookie comes from one login before the runs;
+# any non-2xx answer during a run stops the bench, as it would mean measuring
+# 401s instead of sessions.  sesame-login (issue 11): the sesame-mem row's
+# wrk load, on the same sesame, while scripts/bench/login_load.py (on cpu1,
+# beside wrk) keeps LOGIN_INFLIGHT sign-ins in flight at sesame's own form
+# as a user with a bcrypt cost 12 hash; sesame-mem is its baseline. That
+# sesame has a [login] table with hash_threads = 1 (bench.sh appends it;
+# it sits idle in the sesame-mem rows): one hashing thread, always busy
+# while more sign-ins than threads are in flight, which is the most CPU
+# that sign-ins can take from it. The hashing thread inherits sesame's
+# affinity, so it runs on cpu0 beside the worker and the upstream. The
+# load starts before wrk and its first sign-in has finished when wrk
+# starts; when wrk ends it starts no more, finishes the ones in flight,
+# and the sign-ins that finished during wrk's run are counted. The report
+# compares wrk's req/s, p50 and p99 between the two rows round by round,
+# and gives the CPU time of sesame's hashing thread and of its worker
+# (/proc/PID/task/TID/schedstat; told apart by what they wait in while idle:
+# a futex for the pool, epoll for the worker).  sesame-spin is a control
+# for it: the same sesame and load, with instead of sign-ins one busy loop
+# on cpu0 (a shell, never sleeping), i.e. one more thread always ready to
+# run there, as the hashing thread is; when the two rows cost wrk alike,
+# the pool costs other requests its CPU and nothing more.  sesame-assert
+# and sesame-assert-ed (issue 12 section 2): the sesame-mem row's load on
+# a sesame of the same configuration plus [identity] assertion_header =
+# "X-Sesame-Assertion" and an assertion_key made here (openssl genpkey:
+# EC P-256, so ES256, or Ed25519, so EdDSA): every request reaches the
+# upstream with a signed JWT for the session's user. Before the runs,
+# scripts/bench/assertion_check.py verifies what the upstream received with
+# the key sesame publishes at /.sesame/jwks.json. sesame reuses a session's
+# token for the same host until shortly before it expires (assertion_ttl,
+# 60 s), so these rows measure the cached path: about one signature per 45
+# s. Target: req/s >= 0.90x sesame-mem's.  sesame-oidc (issue 12 section 1):
+# the same load with the cookie of a session made by a real OpenID sign-in:
+# scripts/bench/oidc_signin.py starts the end-to-end tests' provider
+# (tests/oidc/provider.mjs, on cpu1, idle during the runs) and signs in
+# once through sesame's /.sesame/login and callback (on a TLS listener of
+# that sesame with the test CA's certificate, as providers want an https
+# redirect URI); wrk then uses the plain listener as for sesame-mem. The
+# account's user is "bench" with no groups, so the upstream gets the headers
+# sesame-mem's session gives it; the session also holds the provider's ID,
+# access (JWT) and refresh tokens, which sesame loads from the store on every
+# request. Both compare with sesame-mem, and every session row (sesame-mem
+# and these) takes the others' places in turn from round to round; their
+# configurations differ from sesame-mem's only by the tables named here.
 # With CALLGRIND=1, after the rows, each of those sesames runs again under
-# callgrind (same configuration and port, on cpu0) with a new session made as
-# for its row; the instructions counted are those of sesame's first request
-# with the cookie (on the sesame-assert rows the one that signs the
+# callgrind (same configuration and port, on cpu0) with a new session made
+# as for its row; the instructions counted are those of sesame's first
+# request with the cookie (on the sesame-assert rows the one that signs the
 # assertion) and, after a 2 s warm-up, those of 5 s of wrk -c1, per request.
-# The sign-in cost table runs after the rows with its own two sesames on cpu0
-# and the client on cpu1; its script's header says what it measures.
+# The sign-in cost table runs after the rows with its own two sesames on
+# cpu0 and the client on cpu1; its script's header says what it measures.
 # The *-hs rows measure new TLS connections per second: scripts/bench/
-# tls_connect.cc (built here) keeps 64 connections in flight, each a full TLS
-# 1.3 handshake (ECDSA P-256) carrying one "Connection: close" request. Not
-# wrk: it resumes the previous session on reconnect (nginx's
-# $ssl_session_reused says "r"), and not `openssl s_time -new`: about 1 ms of
-# its own CPU per connection, so it measures itself.
-# The idle section measures each server's resident memory (RSS and PSS) after
-# a warm-up, then with IDLE_CONNS connections open and idle, each a full TLS
-# 1.3 handshake and one keep-alive GET: the growth per connection is what an
+# tls_connect.cc (built here) keeps 64 connections in flight, each a
+# full TLS 1.3 handshake (ECDSA P-256) carrying one "Connection: close"
+# request. Not wrk: it resumes the previous session on reconnect (nginx's
+# $ssl_session_reused says "r"), and not `openssl s_time -new`: about 1 ms
+# of its own CPU per connection, so it measures itself.  The idle section
+# measures each server's resident memory (RSS and PSS) after a warm-up,
+# then with IDLE_CONNS connections open and idle, each a full TLS 1.3
+# handshake and one keep-alive GET: the growth per connection is what an
 # idle client costs. Kernel socket buffers are not in either figure.
 set -euo pipefail
 
