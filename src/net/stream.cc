@@ -430,17 +430,29 @@ Stream::Duration Stream::untilNextCheck(Clock::TimePoint now) const {
 
 void Stream::armTimer() {
   if (dead_) return;
-  Duration next = untilNextCheck(clock_.now());
+  const Clock::TimePoint now = clock_.now();
+  Duration next = untilNextCheck(now);
   if (next.count() == 0) {
-    timer_->cancel();
+    if (timer_armed_) timer_->cancel();
+    timer_armed_ = false;
     return;
   }
   // Activity only records a time; the timer checks it when it fires, so a
-  // busy stream costs no timer updates per read or write.
+  // busy stream costs no timer updates per read or write. Likewise a timer
+  // that fires no later than the next check stays as it is: a keep-alive
+  // connection moves its deadline later with every request (the head
+  // timeout, then the idle one), and re-arming cost a libevent timer-heap
+  // update (about 1k instructions per request, callgrind). Firing early
+  // costs one wake-up that finds nothing due and arms for the rest.
+  const Clock::TimePoint due = now + next;
+  if (timer_armed_ && timer_due_ <= due) return;
   timer_->arm(next);
+  timer_armed_ = true;
+  timer_due_ = due;
 }
 
 void Stream::onTimer() {
+  timer_armed_ = false;
   const Clock::TimePoint now = clock_.now();
   auto reached = [&now](Clock::TimePoint since, Duration timeout) {
     return now - since >= timeout;

@@ -124,6 +124,9 @@ class Stream {
   EvBufferPtr output_;
   EventPtr io_;
   std::unique_ptr<Timer> timer_;
+  // When the timer is armed, the time it fires (see armTimer()).
+  bool timer_armed_ = false;
+  Clock::TimePoint timer_due_{};
 
   size_t read_high_ = 0;
   size_t write_low_ = 0;
