@@ -192,7 +192,7 @@ void ServerConnection::handleRequest() {
   // not paths.
   const bool origin_form = req.target.starts_with('/');
   if (origin_form) {
-    std::string normal;
+    std::string& normal = ex_->normal_target;
     std::string_view reason =
         http::normalizeTarget(req.target, ctx_.config->server.escaped_slashes, normal);
     if (!reason.empty()) {
@@ -200,7 +200,7 @@ void ServerConnection::handleRequest() {
                 reason.data());
       return respondError(400, true);
     }
-    req.target = std::move(normal);
+    req.target.swap(normal);
   }
   if (listen_.redirect_https) {
     if (req.host.empty()) return respondError(400, true);
@@ -291,6 +291,7 @@ void Exchange::next() {
   request_body = {};
   response_body = {};
   upstream_head.clear();
+  normal_target.clear();
   request_id.clear();
   log = {};
   state = {};
@@ -301,7 +302,7 @@ size_t Exchange::storageBytes() const {
   const http::ResponseHead& resp = response.head();
   return sizeof(Exchange) + req.method.capacity() + req.target.capacity() + req.host.capacity() +
          req.headers.storageBytes() + resp.reason.capacity() + resp.headers.storageBytes() +
-         upstream_head.capacity() + state.original_url.capacity();
+         upstream_head.capacity() + normal_target.capacity() + state.original_url.capacity();
 }
 
 void ServerConnection::onRequestChecked(int status, std::string_view fields) {

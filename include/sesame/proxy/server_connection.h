@@ -78,6 +78,9 @@ struct Exchange {
   http::BodyDecoder request_body;
   http::BodyDecoder response_body;
   std::string upstream_head;  // serialised once, resent on a retry
+  // normalizeTarget's output, then swapped with the request's target: the
+  // two buffers are reused, no string is made per request for a long path.
+  std::string normal_target;
   RequestId request_id;
   ExchangeLog log;
   ExchangeState state;
