@@ -57,6 +57,13 @@ size_t httpSchemeLength(std::string_view target) {
   return 0;
 }
 
+// Lower-cases into `out`'s existing storage (Host arrives with every
+// request; a fresh string per request was an allocation past 15 bytes).
+void assignLowered(std::string& out, std::string_view s) {
+  out.assign(s);
+  for (char& c : out) c = chars::toLower(c);
+}
+
 }  // namespace
 
 RequestParser::RequestParser(RequestLimits limits) : limits_(limits) {}
@@ -155,7 +162,7 @@ RequestParser::Status RequestParser::parseTarget(std::string_view target) {
   if (!validAuthority(authority, false)) return fail(400, "invalid target authority");
   // RFC 9112 §3.2.2: the target's authority wins over any Host field.
   absolute_form_ = true;
-  head_.host = chars::lowered(authority);
+  assignLowered(head_.host, authority);
   const std::string_view path =
       path_start == std::string_view::npos ? std::string_view() : after.substr(path_start);
   head_.target.clear();
@@ -175,7 +182,7 @@ RequestParser::Status RequestParser::onField(std::string_view line) {
       // RFC 9112 §3.2: exactly one valid Host, or 400.
       if (++host_count_ > 1) return fail(400, "duplicate Host");
       if (!validAuthority(value, false)) return fail(400, "invalid Host");
-      if (!absolute_form_) head_.host = chars::lowered(value);
+      if (!absolute_form_) assignLowered(head_.host, value);
       return status_;
     case detail::FieldId::kContentLength:
       if (has_length_) return fail(400, "duplicate Content-Length");
@@ -235,10 +242,19 @@ RequestParser::Status RequestParser::finishHead() {
 }
 
 void RequestParser::reset() {
-  HeaderList headers = std::move(head_.headers);
-  headers.clear();
-  head_ = RequestHead{};
-  head_.headers = std::move(headers);
+  // The strings and the header list keep their storage for the next request
+  // (issue 13: no allocation per request once a connection has seen its
+  // largest head); everything else starts from its default.
+  RequestHead next;
+  next.method.swap(head_.method);
+  next.target.swap(head_.target);
+  next.host.swap(head_.host);
+  next.headers = std::move(head_.headers);
+  next.method.clear();
+  next.target.clear();
+  next.host.clear();
+  next.headers.clear();
+  head_ = std::move(next);
   phase_ = Phase::kRequestLine;
   status_ = Status::kNeedMore;
   head_start_ = line_start_ = scanned_ = consumed_ = 0;

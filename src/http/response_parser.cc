@@ -128,10 +128,14 @@ ResponseParser::Status ResponseParser::finishHead(std::string_view request_metho
 }
 
 void ResponseParser::reset() {
-  HeaderList headers = std::move(head_.headers);
-  headers.clear();
-  head_ = ResponseHead{};
-  head_.headers = std::move(headers);
+  // The reason and the header list keep their storage for the next response
+  // (issue 13); everything else starts from its default.
+  ResponseHead next;
+  next.reason.swap(head_.reason);
+  next.headers = std::move(head_.headers);
+  next.reason.clear();
+  next.headers.clear();
+  head_ = std::move(next);
   phase_ = Phase::kStatusLine;
   status_ = Status::kNeedMore;
   line_start_ = scanned_ = consumed_ = field_count_ = 0;

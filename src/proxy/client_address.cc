@@ -1,6 +1,7 @@
 #include "sesame/proxy/client_address.h"
 
 #include <optional>
+#include <span>
 
 namespace sesame::proxy {
 namespace {
@@ -30,7 +31,7 @@ bool popRight(std::string_view& list, std::string_view& element) {
 // Walks the X-Forwarded-For fields right to left, last field first.
 std::string walkForwardedFor(const std::vector<net::Cidr>& trusted, const http::HeaderList& headers,
                              std::string client) {
-  const std::vector<http::Header>& fields = headers.fields();
+  const std::span<const http::Header> fields = headers.fields();
   for (auto it = fields.rbegin(); it != fields.rend(); ++it) {
     if (!http::equalsIgnoreCase(it->name, "X-Forwarded-For")) continue;
     std::string_view list = it->value;

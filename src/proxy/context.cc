@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "connection_io.h"
+#include "sesame/proxy/server_connection.h"
 #include "sesame/session/redis_store.h"
 
 namespace sesame::proxy {
@@ -131,6 +133,23 @@ std::unique_ptr<Disposable> Context::release(Disposable* conn) {
   if (conn->live_next_ != nullptr) conn->live_next_->live_prev_ = conn->live_prev_;
   conn->live_prev_ = conn->live_next_ = nullptr;
   return std::unique_ptr<Disposable>(conn);
+}
+
+std::unique_ptr<Exchange> Context::takeExchange() {
+  if (spare_exchanges_.empty()) {
+    return std::make_unique<Exchange>(config->limits.head, io::kMaxResponseHead);
+  }
+  std::unique_ptr<Exchange> ex = std::move(spare_exchanges_.back());
+  spare_exchanges_.pop_back();
+  return ex;
+}
+
+void Context::recycleExchange(std::unique_ptr<Exchange> ex) {
+  if (!ex || spare_exchanges_.size() >= kMaxSpareExchanges) return;
+  ex->next();
+  if (ex->storageBytes() > kMaxSpareExchangeBytes) return;
+  if (spare_exchanges_.capacity() == 0) spare_exchanges_.reserve(kMaxSpareExchanges);
+  spare_exchanges_.push_back(std::move(ex));
 }
 
 void Context::startProviders(const std::shared_ptr<LoopMailbox>& mailbox) {

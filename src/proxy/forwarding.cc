@@ -4,7 +4,6 @@
 #include <array>
 #include <vector>
 
-#include "sesame/session/control_headers.h"
 #include "sesame/session/identity_filter.h"
 
 namespace sesame::proxy {
@@ -39,6 +38,10 @@ constexpr std::array<std::string_view, 12> kForwardingNeighbours = {
     "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Ssl",    "X-Forwarded-Scheme",
     "X-Url-Scheme",     "Front-End-Https",    "X-Forwarded-Server", "X-Host",
     "Client-IP",        "X-Client-IP",        "True-Client-IP",     "X-Cluster-Client-IP"};
+
+// What session::stripControlHeaders removes; filtered while serialising
+// rather than from a copy of the fields.
+constexpr std::string_view kControlPrefix = "X-Sesame-";
 
 bool matchesAny(std::string_view name, const auto& names) {
   return std::any_of(names.begin(), names.end(),
@@ -93,25 +96,25 @@ void appendUpstreamRequest(std::string& out, const http::RequestHead& req,
   out.append(req.method).append(" ").append(req.target).append(" HTTP/1.1\r\n");
   appendField(out, "Host", req.host.empty() ? fwd.fallback_host : std::string_view(req.host));
 
-  std::string forwarded_for;
-  for (const http::Header& h : req.headers.fields()) {
-    if (fwd.trusted_peer && http::equalsIgnoreCase(h.name, "X-Forwarded-For")) {
-      if (!forwarded_for.empty()) forwarded_for.append(", ");
-      forwarded_for.append(h.value);
+  http::appendFieldsIf(out, req.headers, [&](const http::Header& h) {
+    if (http::equalsIgnoreCase(h.name, "Expect")) return false;
+    if (matchesAny(h.name, kForwarding)) return false;
+    if (!fwd.trusted_peer && matchesAny(h.name, kForwardingNeighbours)) return false;
+    return fwd.request_id.empty() || !http::equalsIgnoreCase(h.name, "X-Request-Id");
+  });
+  // Written straight into `out`: a separate chain string was an allocation
+  // per request once longer than a short address.
+  out.append("X-Forwarded-For: ");
+  const size_t chain = out.size();
+  if (fwd.trusted_peer) {
+    for (const http::Header& h : req.headers.fields()) {
+      if (!http::equalsIgnoreCase(h.name, "X-Forwarded-For")) continue;
+      if (out.size() != chain) out.append(", ");
+      out.append(h.value);
     }
   }
-  if (!forwarded_for.empty()) forwarded_for.append(", ");
-  forwarded_for.append(fwd.client_ip);
-
-  http::HeaderList fields = req.headers;
-  fields.remove("Expect");
-  fields.removeIf([&](const http::Header& h) {
-    return matchesAny(h.name, kForwarding) ||
-           (!fwd.trusted_peer && matchesAny(h.name, kForwardingNeighbours));
-  });
-  if (!fwd.request_id.empty()) fields.remove("X-Request-Id");
-  http::appendFields(out, fields);
-  appendField(out, "X-Forwarded-For", forwarded_for);
+  if (out.size() != chain) out.append(", ");
+  out.append(fwd.client_ip).append("\r\n");
   appendField(out, "X-Forwarded-Proto", fwd.tls ? "https" : "http");
   if (!req.host.empty()) appendField(out, "X-Forwarded-Host", req.host);
   appendField(out, "X-Real-IP", fwd.real_ip.empty() ? fwd.client_ip : fwd.real_ip);
@@ -126,10 +129,10 @@ void appendClientResponse(std::string& out, const http::ResponseHead& resp,
   out.append("HTTP/1.1 ").append(std::to_string(resp.status)).append(" ");
   out.append(resp.reason.empty() ? http::reasonPhrase(resp.status) : resp.reason);
   out.append("\r\n");
-  http::HeaderList fields = resp.headers;
-  session::stripControlHeaders(fields);
-  if (!fwd.request_id.empty()) fields.remove("X-Request-Id");
-  http::appendFields(out, fields);
+  http::appendFieldsIf(out, resp.headers, [&](const http::Header& h) {
+    if (session::headerNameHasPrefix(h.name, kControlPrefix)) return false;
+    return fwd.request_id.empty() || !http::equalsIgnoreCase(h.name, "X-Request-Id");
+  });
   out.append(fwd.extra_fields);
   if (!fwd.request_id.empty()) appendField(out, "X-Request-Id", fwd.request_id);
   if (fwd.upgrade) {

@@ -146,7 +146,7 @@ void ServerConnection::readHeads() {
   }
   size_t view = std::min(available, ctx_.config->limits.head.header_bytes + 64);
   auto* bytes = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(view)));
-  if (!ex_) ex_ = std::make_unique<Exchange>(ctx_.config->limits.head, kMaxResponseHead);
+  if (!ex_) ex_ = ctx_.takeExchange();
   if (!ex_->log.timed) {
     ex_->log.started = SteadyClock::now();
     ex_->log.timed = true;
@@ -192,7 +192,7 @@ void ServerConnection::handleRequest() {
   // not paths.
   const bool origin_form = req.target.starts_with('/');
   if (origin_form) {
-    std::string normal;
+    std::string& normal = ex_->normal_target;
     std::string_view reason =
         http::normalizeTarget(req.target, ctx_.config->server.escaped_slashes, normal);
     if (!reason.empty()) {
@@ -200,7 +200,7 @@ void ServerConnection::handleRequest() {
                 reason.data());
       return respondError(400, true);
     }
-    req.target = std::move(normal);
+    req.target.swap(normal);
   }
   if (listen_.redirect_https) {
     if (req.host.empty()) return respondError(400, true);
@@ -287,9 +287,22 @@ void ServerConnection::onOwnResponse(const OwnResponse& response) {
 
 void Exchange::next() {
   request.reset();
+  response.reset();
+  request_body = {};
+  response_body = {};
+  upstream_head.clear();
+  normal_target.clear();
   request_id.clear();
   log = {};
   state = {};
+}
+
+size_t Exchange::storageBytes() const {
+  const http::RequestHead& req = request.head();
+  const http::ResponseHead& resp = response.head();
+  return sizeof(Exchange) + req.method.capacity() + req.target.capacity() + req.host.capacity() +
+         req.headers.storageBytes() + resp.reason.capacity() + resp.headers.storageBytes() +
+         upstream_head.capacity() + normal_target.capacity() + state.original_url.capacity();
 }
 
 void ServerConnection::onRequestChecked(int status, std::string_view fields) {

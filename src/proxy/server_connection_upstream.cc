@@ -139,11 +139,7 @@ void ServerConnection::readResponse() {
       // informational (the final response still comes).
       bool forward = req.version_minor == 1 && status != 100 &&
                      evbuffer_get_length(output(client_)) < kHighWater;
-      if (forward) {
-        std::string head;
-        appendClientResponse(head, ex_->response.head(), {});
-        evbuffer_add(output(client_), head.data(), head.size());
-      }
+      if (forward) sendClientResponse({});
       ex_->response.reset();
       continue;
     }
@@ -210,7 +206,8 @@ void ServerConnection::sendResponseHead() {
     }
   }
   ex_->state.keep_alive = !close;
-  std::string extra;
+  std::string& extra = ctx_.scratch_fields;
+  extra.clear();
   if (https() && !resp.headers.find("Strict-Transport-Security")) extra = ctx_.hsts_field;
   if (ex_->state.gated) {
     extra.append(gate_->responseFields());
@@ -219,14 +216,18 @@ void ServerConnection::sendResponseHead() {
   }
   ResponseForwarding fwd{ex_->state.chunked_out, close, !http11 && !close, false, extra};
   fwd.request_id = ex_->request_id.view();
-  std::string head;
-  head.reserve(512);
-  appendClientResponse(head, resp, fwd);
-  evbuffer_add(output(client_), head.data(), head.size());
+  sendClientResponse(fwd);
   ex_->state.response_started = true;
   ex_->log.status = resp.status;
   ex_->response_body = http::BodyDecoder(resp.body, resp.content_length);
   upstream_state_ = Upstream::kBody;
+}
+
+void ServerConnection::sendClientResponse(const ResponseForwarding& fwd) {
+  std::string& head = ctx_.scratch_head;
+  head.clear();
+  appendClientResponse(head, ex_->response.head(), fwd);
+  evbuffer_add(output(client_), head.data(), head.size());
 }
 
 void ServerConnection::pumpResponseBody() {
@@ -274,10 +275,11 @@ void ServerConnection::nextRequest() {
   head_timer_started_ = false;
   armTimer(ctx_.config->timeouts.idle);
   if (evbuffer_get_length(input(client_)) == 0) {
-    // Idle keep-alive connections are most connections: drop per-request
-    // state now and build it again when the next request's first byte
-    // arrives (about 1 KiB per idle connection, more with many fields).
-    ex_.reset();
+    // Idle keep-alive connections are most connections: give the
+    // per-request state back now and take one again when the next
+    // request's first byte arrives (about 1 KiB per idle connection, more
+    // with many fields).
+    ctx_.recycleExchange(std::move(ex_));
     return;
   }
   if (ex_) ex_->next();
@@ -285,12 +287,10 @@ void ServerConnection::nextRequest() {
 }
 
 void ServerConnection::startTunnel() {
-  std::string head;
   ResponseForwarding fwd;
   fwd.upgrade = true;
   fwd.request_id = ex_->request_id.view();
-  appendClientResponse(head, ex_->response.head(), fwd);
-  evbuffer_add(output(client_), head.data(), head.size());
+  sendClientResponse(fwd);
   ex_->state.response_started = true;
   ex_->log.status = ex_->response.head().status;
   client_state_ = Client::kTunnel;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include "sesame/auth/pages.h"
 
 #include "sesame/base/log.h"
@@ -108,15 +109,56 @@ std::optional<std::string> takeCookie(http::HeaderList& headers, std::string_vie
     }
   }
   if (!found) return found;
-  http::HeaderList kept;
-  for (const http::Header& h : headers.fields()) {
-    if (!http::equalsIgnoreCase(h.name, "Cookie")) {
-      kept.add(h.name, h.value);
-    } else if (std::string rest = session::removeCookie(h.value, name); !rest.empty()) {
-      kept.add(h.name, rest);
+  // Each Cookie field is edited in place to what session::removeCookie
+  // returns (its other pieces trimmed and joined by "; "), and goes when
+  // nothing is left: rebuilding the list cost allocations on every request
+  // (issue 13).
+  auto ows = [](char c) { return c == ' ' || c == '\t'; };
+  bool emptied = false;
+  for (http::Header& h : headers.mutableFields()) {
+    if (!http::equalsIgnoreCase(h.name, "Cookie")) continue;
+    std::string& v = h.value;
+    size_t kept_end = 0;  // the kept pieces, joined, are v[0, kept_end)
+    size_t pos = 0;
+    for (;;) {
+      const size_t semi = v.find(';', pos);
+      size_t start = pos;
+      size_t end = semi == std::string::npos ? v.size() : semi;
+      while (start < end && ows(v[start])) ++start;
+      while (end > start && ows(v[end - 1])) --end;
+      const std::string_view piece(v.data() + start, end - start);
+      if (!piece.empty() && !session::findCookie(piece, name)) {
+        const size_t sep = kept_end == 0 ? 0 : 2;
+        if (kept_end + sep > start) {
+          // "a=1;b=2": the joined form is longer than what was sent, so
+          // the rest is joined apart (linear, unlike inserting each "; ").
+          std::string rest = session::removeCookie(std::string_view(v).substr(pos), name);
+          v.resize(kept_end);
+          if (kept_end != 0) v.append("; ");
+          v.append(rest);
+          kept_end = v.size();
+          break;
+        }
+        // Writes only before `start`: the piece itself and all that follows
+        // are still as sent.
+        if (sep != 0) {
+          v[kept_end] = ';';
+          v[kept_end + 1] = ' ';
+        }
+        std::memmove(v.data() + kept_end + sep, piece.data(), piece.size());
+        kept_end += sep + piece.size();
+      }
+      if (semi == std::string::npos) break;
+      pos = semi + 1;
     }
+    v.resize(kept_end);
+    emptied = emptied || v.empty();
   }
-  headers = std::move(kept);
+  if (emptied) {
+    headers.removeIf([](const http::Header& h) {
+      return h.value.empty() && http::equalsIgnoreCase(h.name, "Cookie");
+    });
+  }
   return found;
 }
 

@@ -23,6 +23,8 @@ struct ssl_ctx_st;
 
 namespace sesame::proxy {
 
+struct Exchange;  // server_connection.h
+
 struct Context {
   // `shared` is null exactly when the configuration has no [session]; the
   // context keeps it (and with it the memory store) alive. `metrics` is the
@@ -50,6 +52,19 @@ struct Context {
   // Sets up the OpenID providers' clients on the worker's loop, which
   // `mailbox` serves (name lookups answer through it).
   void startProviders(const std::shared_ptr<LoopMailbox>& mailbox);
+  // The per-request state for a request's first byte on one of this
+  // context's connections: a spare one when there is, else a new one.
+  [[nodiscard]] std::unique_ptr<Exchange> takeExchange();
+  // A connection went idle: its exchange, reset (Exchange::next()), is kept
+  // for the next request on any connection of this worker, unless
+  // kMaxSpareExchanges are kept already or it holds more than
+  // kMaxSpareExchangeBytes (a 16 KiB head would stay pinned): then it is
+  // freed. Idle connections still hold no exchange, and a keep-alive
+  // request no longer costs an allocation and the first use of cold memory.
+  void recycleExchange(std::unique_ptr<Exchange> ex);
+  [[nodiscard]] size_t spareExchanges() const { return spare_exchanges_.size(); }
+  static constexpr size_t kMaxSpareExchanges = 256;
+  static constexpr size_t kMaxSpareExchangeBytes = 16 * 1024;
   // SIGUSR1: the access log file is opened again (logrotate).
   void reopenLogs() { access_log.reopen(); }
 
@@ -76,6 +91,12 @@ struct Context {
   AccessLog access_log;                                  // [log] access; off by default
   RequestIdSource request_ids;
   bool draining = false;  // set by drain()
+  // Where a response head is put together before it is copied into a
+  // client's output buffer: one per worker, emptied and filled within one
+  // call, so its capacity serves every response (a fresh string per
+  // response was an allocation each).
+  std::string scratch_head;
+  std::string scratch_fields;  // the extra fields of that head
   // The worker's counters, and this configuration's slots in them.
   WorkerMetrics& metrics;
   std::vector<RouteCounters*> route_metrics;        // parallel to config->routes
@@ -87,6 +108,7 @@ struct Context {
 
   std::shared_ptr<const SessionShared> shared_;
   EventPtr sweep_timer_;
+  std::vector<std::unique_ptr<Exchange>> spare_exchanges_;  // see recycleExchange
   Disposable* live_head_ = nullptr;
 };
 

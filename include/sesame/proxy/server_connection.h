@@ -18,6 +18,7 @@
 #include "sesame/net/stream.h"
 #include "sesame/proxy/client_address.h"
 #include "sesame/proxy/context.h"
+#include "sesame/proxy/forwarding.h"
 #include "sesame/proxy/graveyard.h"
 #include "sesame/proxy/own_endpoints.h"
 #include "sesame/proxy/request_id.h"
@@ -55,23 +56,31 @@ struct ExchangeState {
   std::string original_url;  // X-Original-URL of a /.sesame/ request (forward-auth)
 };
 
-// One request/response exchange: allocated at a request's first byte,
-// freed when the connection goes idle, so idle keep-alive connections (most
-// of them) carry none of it; the parsers' buffers are reused by pipelined
-// requests (next()).
+// One request/response exchange: taken at a request's first byte and given
+// back when the connection goes idle, so idle keep-alive connections (most
+// of them) carry none of it; the worker's context keeps given-back ones for
+// the next request of any of its connections (Context::recycleExchange),
+// and the parsers' buffers are reused by pipelined requests (next()).
 struct Exchange {
   Exchange(const http::RequestLimits& limits, size_t max_response_head)
       : request(limits), response(max_response_head) {}
 
-  // Prepares for the next pipelined request: everything per request is
-  // reset here and nowhere else.
+  // Prepares for the next request, pipelined or on another connection:
+  // everything per request is reset here and nowhere else, so nothing of
+  // one request (its fields, its decisions) is seen by the next. Buffers
+  // keep their capacity.
   void next();
+  // Heap bytes held, spare capacity included.
+  [[nodiscard]] size_t storageBytes() const;
 
   http::RequestParser request;
   http::ResponseParser response;
   http::BodyDecoder request_body;
   http::BodyDecoder response_body;
   std::string upstream_head;  // serialised once, resent on a retry
+  // normalizeTarget's output, then swapped with the request's target: the
+  // two buffers are reused, no string is made per request for a long path.
+  std::string normal_target;
   RequestId request_id;
   ExchangeLog log;
   ExchangeState state;
@@ -129,6 +138,9 @@ class ServerConnection : public Disposable,
   // Removes an upstream Set-Cookie for the session cookie (logged once per route).
   void dropPlantedCookies();
   void sendResponseHead();
+  // Serialises the upstream's response head with `fwd` into the client's
+  // output buffer.
+  void sendClientResponse(const ResponseForwarding& fwd);
   void pumpResponseBody();
   void finishResponse();
   void nextRequest();

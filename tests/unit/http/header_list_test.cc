@@ -122,3 +122,108 @@ TEST_CASE("appendFields writes Name: value CRLF per field", "[http][headers]") {
   appendFields(out, h);
   REQUIRE(out == "GET / HTTP/1.1\r\nA: 1\r\nB-c: \r\n");
 }
+
+namespace {
+
+std::vector<std::string> lines(const HeaderList& h) {
+  std::vector<std::string> out;
+  for (const auto& f : h.fields()) out.push_back(f.name + ": " + f.value);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("HeaderList reused after clear() holds exactly the new fields", "[http][headers]") {
+  HeaderList h;
+  const std::string long_value(300, 'v');
+  for (int i = 0; i < 20; ++i) h.add("X-Long-" + std::to_string(i), long_value);
+  const size_t storage = h.storageBytes();
+  h.clear();
+  CHECK(h.size() == 0);
+  CHECK(h.fields().empty());
+  CHECK(h.find("X-Long-0") == nullptr);
+  CHECK(h.count("X-Long-1") == 0);
+  std::string out;
+  appendFields(out, h);
+  CHECK(out.empty());
+  h.add("A", "1");
+  h.add("B", "");
+  CHECK(lines(h) == std::vector<std::string>{"A: 1", "B: "});
+  CHECK(h.find("X-Long-2") == nullptr);
+  // The spare entries keep their capacity for the next long head.
+  CHECK(h.storageBytes() == storage);
+}
+
+TEST_CASE("HeaderList removal keeps the order and never brings a removed field back",
+          "[http][headers]") {
+  HeaderList h;
+  h.add("A", "1");
+  h.add("Drop", "x");
+  h.add("B", "2");
+  h.add("drop", "y");
+  h.add("C", "3");
+  REQUIRE(h.remove("DROP") == 2);
+  CHECK(lines(h) == std::vector<std::string>{"A: 1", "B: 2", "C: 3"});
+  REQUIRE(h.removeIf([](const auto& f) { return f.name == "A"; }) == 1);
+  CHECK(lines(h) == std::vector<std::string>{"B: 2", "C: 3"});
+  h.add("D", "4");
+  CHECK(lines(h) == std::vector<std::string>{"B: 2", "C: 3", "D: 4"});
+  CHECK(h.find("Drop") == nullptr);
+  CHECK(h.find("A") == nullptr);
+}
+
+TEST_CASE("HeaderList copies hold the live fields; a moved-from list is empty", "[http][headers]") {
+  HeaderList h;
+  h.add("A", "1");
+  h.add("B", "2");
+  h.add("C", "3");
+  REQUIRE(h.remove("B") == 1);
+  HeaderList copy(h);
+  CHECK(lines(copy) == std::vector<std::string>{"A: 1", "C: 3"});
+  HeaderList assigned;
+  assigned.add("Old", "x");
+  assigned = h;
+  CHECK(lines(assigned) == std::vector<std::string>{"A: 1", "C: 3"});
+  HeaderList moved(std::move(h));
+  CHECK(lines(moved) == std::vector<std::string>{"A: 1", "C: 3"});
+  CHECK(h.size() == 0);  // NOLINT(bugprone-use-after-move): moved-from state is the contract
+  h.add("New", "1");
+  CHECK(lines(h) == std::vector<std::string>{"New: 1"});
+  assigned = std::move(moved);
+  CHECK(lines(assigned) == std::vector<std::string>{"A: 1", "C: 3"});
+  CHECK(moved.size() == 0);  // NOLINT(bugprone-use-after-move)
+}
+
+TEST_CASE("HeaderList::mutableFields edits a value in place", "[http][headers]") {
+  HeaderList h;
+  h.add("Cookie", "a=1");
+  h.add("Accept", "*/*");
+  for (auto& f : h.mutableFields()) {
+    if (f.name == "Cookie") f.value = "b=2";
+  }
+  CHECK(lines(h) == std::vector<std::string>{"Cookie: b=2", "Accept: */*"});
+}
+
+TEST_CASE("removeHopByHop finds fields named by any Connection field, before or after it",
+          "[http][headers]") {
+  HeaderList h;
+  h.add("X-Before", "1");
+  h.add("Connection", "close, x-before");
+  h.add("Keep", "1");
+  h.add("connection", "X-After");
+  h.add("X-After", "2");
+  h.add("close", "a field named like the option");
+  h.add("Keep-Alive", "timeout=5");
+  h.removeHopByHop(false);
+  CHECK(lines(h) == std::vector<std::string>{"Keep: 1"});
+}
+
+TEST_CASE("appendFieldsIf writes only the kept fields", "[http][headers]") {
+  HeaderList h;
+  h.add("A", "1");
+  h.add("B", "2");
+  h.add("C", "3");
+  std::string out;
+  sesame::http::appendFieldsIf(out, h, [](const auto& f) { return f.name != "B"; });
+  CHECK(out == "A: 1\r\nC: 3\r\n");
+}

@@ -270,3 +270,75 @@ TEST_CASE(
   // The client connection closes, and with it the upstream connection.
   REQUIRE(f.loop.runUntil([&] { return readAvailable(server.get(), ignored); }));
 }
+
+namespace {
+
+// The field names of a head, in order (the request or status line and any
+// body left out).
+std::vector<std::string> fieldNames(std::string_view head) {
+  std::vector<std::string> names;
+  head = head.substr(0, head.find("\r\n\r\n"));
+  size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos) {
+    head.remove_prefix(pos + 2);
+    pos = head.find("\r\n");
+    std::string_view line = head.substr(0, pos);
+    names.emplace_back(line.substr(0, line.find(':')));
+  }
+  return names;
+}
+
+// Runs the loop until `fd` has sent a whole head (and, with `body`, that
+// body after it); returns what arrived.
+std::string readHead(Fixture& f, int fd, std::string_view body = {}) {
+  std::string got;
+  REQUIRE(f.loop.runUntil([&] {
+    readAvailable(fd, got);
+    const size_t end = got.find("\r\n\r\n");
+    return end != std::string::npos && got.size() >= end + 4 + body.size();
+  }));
+  return got;
+}
+
+}  // namespace
+
+// The exchange of a connection gone idle is kept by the worker and taken by
+// the next request on another connection: that request, upstream and back,
+// must carry nothing of the one before (its fields, its response's fields).
+TEST_CASE("server connection: a reused exchange carries nothing over to another connection",
+          "[proxy][server_connection]") {
+  Fixture f;
+  UniqueFd first = f.open();
+  std::string long_head = "GET /x HTTP/1.1\r\nHost: app.test\r\n";
+  for (int i = 0; i < 40; ++i) {
+    long_head += "X-Long-" + std::to_string(i) + ": " +
+                 std::string(60, static_cast<char>('a' + i % 26)) + "\r\n";
+  }
+  long_head += "Cookie: a=1; b=2\r\nX-Forwarded-For: 192.0.2.9\r\n\r\n";
+  REQUIRE(writeSome(first.get(), long_head) == long_head.size());
+  UniqueFd server = serveHead(f);
+  const std::string long_response =
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Resp-Long: " + std::string(500, 'r') +
+      "\r\nSet-Cookie: s=1\r\n\r\nok";
+  REQUIRE(writeSome(server.get(), long_response) == long_response.size());
+  CHECK(fieldNames(readHead(f, first.get(), "ok")) ==
+        std::vector<std::string>{"Content-Length", "X-Resp-Long", "Set-Cookie", "X-Request-Id"});
+  // The first connection is idle: it holds no exchange, the worker keeps it.
+  CHECK(f.ctx->spareExchanges() == 1);
+
+  UniqueFd second = f.open();
+  constexpr std::string_view kShort = "GET /x HTTP/1.1\r\nHost: app.test\r\nX-Short: 1\r\n\r\n";
+  REQUIRE(writeSome(second.get(), kShort) == kShort.size());
+  // The pooled upstream connection gets the second request.
+  const std::string upstream_head = readHead(f, server.get());
+  CHECK(f.ctx->spareExchanges() == 0);
+  CHECK(upstream_head.starts_with("GET /x HTTP/1.1\r\n"));
+  CHECK(fieldNames(upstream_head) ==
+        std::vector<std::string>{"Host", "X-Short", "X-Forwarded-For", "X-Forwarded-Proto",
+                                 "X-Forwarded-Host", "X-Real-IP", "X-Request-Id"});
+  CHECK(upstream_head.find("X-Forwarded-For: 127.0.0.1\r\n") != std::string::npos);
+  REQUIRE(writeSome(server.get(), "HTTP/1.1 204 No Content\r\n\r\n") > 0);
+  const std::string response = readHead(f, second.get());
+  CHECK(response.starts_with("HTTP/1.1 204 No Content\r\n"));
+  CHECK(fieldNames(response) == std::vector<std::string>{"X-Request-Id"});
+}

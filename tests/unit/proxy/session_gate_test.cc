@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sesame/session/cookie_header.h"
 #include "sesame/session/memory_store.h"
 
 namespace sesame::proxy {
@@ -569,6 +570,91 @@ TEST_CASE("takeCookie removes every pair of the name from every Cookie field") {
   CHECK(headers.find("Cookie")->value == "a=1");
   CHECK(headers.find("Accept") != nullptr);
   CHECK_FALSE(takeCookie(headers, "sid"));
+}
+
+// The fields a list holds, "Name: value" each, in order.
+std::vector<std::string> fieldLines(const http::HeaderList& headers) {
+  std::vector<std::string> out;
+  for (const http::Header& h : headers.fields()) out.push_back(h.name + ": " + h.value);
+  return out;
+}
+
+TEST_CASE("takeCookie edits the Cookie fields in place, other fields untouched") {
+  SECTION("the name in the second Cookie field; the first is left as sent") {
+    http::HeaderList headers;
+    headers.add("Cookie", "a=1; b=2");
+    headers.add("X-Other", "sid=not-a-cookie");
+    headers.add("cookie", "c=3; sid=v; d=4");
+    auto value = takeCookie(headers, "sid");
+    REQUIRE(value);
+    CHECK(*value == "v");
+    CHECK(fieldLines(headers) == std::vector<std::string>{"Cookie: a=1; b=2",
+                                                          "X-Other: sid=not-a-cookie",
+                                                          "cookie: c=3; d=4"});
+  }
+  SECTION("duplicates: the first value is returned, every pair goes") {
+    http::HeaderList headers;
+    headers.add("Cookie", "sid=first; x=1; sid=second");
+    headers.add("Cookie", "sid=third");
+    headers.add("Cookie", "y=2;sid=fourth");
+    auto value = takeCookie(headers, "sid");
+    REQUIRE(value);
+    CHECK(*value == "first");
+    CHECK(fieldLines(headers) == std::vector<std::string>{"Cookie: x=1", "Cookie: y=2"});
+  }
+  SECTION("a field left empty is dropped; the others keep their order") {
+    http::HeaderList headers;
+    headers.add("Accept", "*/*");
+    headers.add("Cookie", " sid=v ;  ; ");
+    headers.add("User-Agent", "t");
+    headers.add("Cookie", "sid=w");
+    REQUIRE(takeCookie(headers, "sid") == std::optional<std::string>("v"));
+    CHECK(fieldLines(headers) == std::vector<std::string>{"Accept: */*", "User-Agent: t"});
+  }
+  SECTION("quoted value, and names that only look alike") {
+    http::HeaderList headers;
+    headers.add("Cookie", "SID=upper; sid=\"q\"; sidx=1; xsid=2");
+    REQUIRE(takeCookie(headers, "sid") == std::optional<std::string>("q"));
+    CHECK(fieldLines(headers) == std::vector<std::string>{"Cookie: SID=upper; sidx=1; xsid=2"});
+  }
+  SECTION("not found: nothing is touched, not even spacing") {
+    http::HeaderList headers;
+    headers.add("Cookie", "a=1;b=2");
+    CHECK_FALSE(takeCookie(headers, "sid"));
+    CHECK(fieldLines(headers) == std::vector<std::string>{"Cookie: a=1;b=2"});
+  }
+}
+
+// Each field ends as session::removeCookie spells it, whether the pieces
+// fit where they were (sent with "; " or wider) or the joined form is
+// longer than what was sent ("a=1;b=2").
+TEST_CASE("takeCookie leaves each Cookie field as session::removeCookie would") {
+  const std::vector<std::string> values = {
+      "sid=v",
+      "a=1;b=2;sid=v;c=3",
+      "sid=v;a=1;b=2",
+      "a=1; sid=v;b=2;c",
+      "  a=1 ;\tb = 2;;sid=v;;  c=3  ",
+      ";;;a",
+      "a=1;;;;;;;;;;;;;;;b=2;c=3;d=4",
+      "x;y;z;sid=1;sid=2;w",
+      "a=1; b=2; c=3",
+      "=; sid; sid=; a==b",
+  };
+  for (const std::string& other : values) {
+    http::HeaderList headers;
+    headers.add("Cookie", "sid=first");
+    headers.add("Cookie", other);
+    REQUIRE(takeCookie(headers, "sid"));
+    const std::string expected = session::removeCookie(other, "sid");
+    INFO(other);
+    if (expected.empty()) {
+      CHECK(headers.count("Cookie") == 0);
+    } else {
+      REQUIRE(headers.count("Cookie") == 1);
+      CHECK(headers.find("Cookie")->value == expected);
+    }
+  }
 }
 
 }  // namespace
