@@ -20,12 +20,18 @@ constexpr std::array<signed char, 256> kDecode = makeDecodeTable();
 }  // namespace
 
 std::string base64urlEncode(std::span<const unsigned char> bytes) {
+  std::string out;
+  base64urlAssign(out, bytes);
+  return out;
+}
+
+void base64urlAssign(std::string& out, std::span<const unsigned char> bytes) {
   const unsigned char* data = bytes.data();
   const size_t n = bytes.size();
   // Written through a pointer into a string sized once: appending a
   // character at a time checked the capacity at each of them (a session
   // cookie's store key is encoded on every request).
-  std::string out(base64urlLength(n), '\0');
+  out.resize(base64urlLength(n));
   char* o = out.data();
   size_t i = 0;
   for (; i + 3 <= n; i += 3) {
@@ -44,7 +50,6 @@ std::string base64urlEncode(std::span<const unsigned char> bytes) {
     *o++ = kAlphabet[(v >> 4) & 63];
     *o = kAlphabet[(v & 15) << 2];
   }
-  return out;
 }
 
 bool base64urlDecodeInto(std::string_view in, std::span<unsigned char> out) {

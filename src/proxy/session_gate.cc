@@ -99,16 +99,17 @@ SessionShared::SessionShared(const session::Settings& settings, const config::Lo
   }
 }
 
-std::optional<std::string> takeCookie(http::HeaderList& headers, std::string_view name) {
-  std::optional<std::string> found;
+bool takeCookie(http::HeaderList& headers, std::string_view name, std::string* value) {
+  bool found = false;
   for (const http::Header& h : headers.fields()) {
     if (!http::equalsIgnoreCase(h.name, "Cookie")) continue;
-    if (std::optional<std::string_view> value = session::findCookie(h.value, name)) {
-      found = std::string(*value);
+    if (std::optional<std::string_view> sent = session::findCookie(h.value, name)) {
+      if (value != nullptr) value->assign(*sent);
+      found = true;
       break;
     }
   }
-  if (!found) return found;
+  if (!found) return false;
   // Each Cookie field is edited in place to what session::removeCookie
   // returns (its other pieces trimmed and joined by "; "), and goes when
   // nothing is left: rebuilding the list cost allocations on every request
@@ -159,7 +160,7 @@ std::optional<std::string> takeCookie(http::HeaderList& headers, std::string_vie
       return h.value.empty() && http::equalsIgnoreCase(h.name, "Cookie");
     });
   }
-  return found;
+  return true;
 }
 
 SessionGate::SessionGate(const SessionContext& ctx, SessionGateOwner& owner)
@@ -234,7 +235,15 @@ void SessionGate::resume() {
 
 void SessionGate::begin(http::RequestHead& req, bool https, std::string_view client) {
   ticket_.reset();
+  // Everything is reset, but the strings every checked request fills keep
+  // their storage (emptied): two allocations per request fewer.
+  std::string key = std::move(r_.key);
+  std::string sent_value = std::move(r_.sent_value);
   r_ = RequestState{};
+  key.clear();
+  sent_value.clear();
+  r_.key = std::move(key);
+  r_.sent_value = std::move(sent_value);
   r_.req = &req;
   r_.cookie = https ? &ctx_.tls_cookie : &ctx_.plain_cookie;
   r_.client = client;
@@ -285,15 +294,13 @@ void SessionGate::inspect(http::RequestHead& req, bool https, std::string_view c
 
 void SessionGate::readCookie() {
   const session::Settings& settings = *ctx_.settings;
-  std::optional<std::string> value = takeCookie(r_.req->headers, settings.cookie_name);
-  r_.cookie_sent = value.has_value();
+  r_.cookie_sent = takeCookie(r_.req->headers, settings.cookie_name, &r_.sent_value);
   if (ctx_.sealer) {
     r_.jar = std::make_unique<session::CookieStore>(ctx_.sealer, settings.timeouts);
-    if (!value) {
+    if (!r_.cookie_sent) {
       countLookup(SessionLookup::kAbsent);
       return onLoaded(StoreStatus::kMissing);
     }
-    r_.sent_value = std::move(*value);
     r_.key = "client";
     r_.has_id = true;
     r_.jar->adopt(r_.key, r_.sent_value);
@@ -302,14 +309,14 @@ void SessionGate::readCookie() {
   // A forged or stale cookie ends here, before any store is asked: floods of
   // them cost one HMAC each and no store command.
   std::optional<session::SessionId> id;
-  if (value) id = ctx_.codec->verify(*value);
+  if (r_.cookie_sent) id = ctx_.codec->verify(r_.sent_value);
   if (!id) {
-    countLookup(value ? SessionLookup::kForged : SessionLookup::kAbsent);
+    countLookup(r_.cookie_sent ? SessionLookup::kForged : SessionLookup::kAbsent);
     return onLoaded(StoreStatus::kMissing);
   }
   r_.has_id = true;
   r_.id = *id;
-  r_.key = session::CookieCodec::storeKey(r_.id);
+  session::CookieCodec::storeKey(r_.id, r_.key);
   startLoad();
 }
 
@@ -397,7 +404,8 @@ bool SessionGate::checkBearer() {
   const bool bearer = authz != nullptr && authz->value.size() >= 6 &&
                       http::equalsIgnoreCase(authz->value.substr(0, 6), "Bearer");
   if (!bearer && !r_.policy->bearer_only) return false;
-  // Copied first: takeCookie rebuilds the header list `authz` points into.
+  // Copied first: takeCookie edits and removes fields of the list `authz`
+  // points into.
   std::string authorization = bearer ? authz->value : std::string();
   // A token request neither uses nor forwards the session cookie.
   takeCookie(r_.req->headers, ctx_.settings->cookie_name);

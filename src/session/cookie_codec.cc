@@ -125,8 +125,14 @@ bool CookieCodec::verifyCsrfToken(std::string_view binding, std::string_view tok
 }
 
 std::string CookieCodec::storeKey(const SessionId& id) {
+  std::string out;
+  storeKey(id, out);
+  return out;
+}
+
+void CookieCodec::storeKey(const SessionId& id, std::string& out) {
   const Sha256Digest h = labelledHash(kStoreLabel, id);
-  return base64urlEncode(h);
+  base64urlAssign(out, h);
 }
 
 std::string CookieCodec::handle(const SessionId& id) {

@@ -15,6 +15,8 @@ constexpr size_t base64urlLength(size_t n) {
 }
 
 [[nodiscard]] std::string base64urlEncode(std::span<const unsigned char> bytes);
+// The same into `out` (replacing its contents, reusing its storage).
+void base64urlAssign(std::string& out, std::span<const unsigned char> bytes);
 [[nodiscard]] inline std::string base64urlEncode(std::string_view bytes) {
   return base64urlEncode({reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()});
 }

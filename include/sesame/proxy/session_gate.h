@@ -94,9 +94,10 @@ struct SessionContext {
 };
 
 // Removes every `name` pair from the Cookie fields (dropping fields left
-// empty) and returns the first value found: the upstream never sees the
+// empty) and tells whether there was one; the first value found goes to
+// `value` when given (its storage reused). The upstream never sees the
 // session's bearer token, whatever the route.
-std::optional<std::string> takeCookie(http::HeaderList& headers, std::string_view name);
+bool takeCookie(http::HeaderList& headers, std::string_view name, std::string* value = nullptr);
 
 // Told when a check that could not finish at once has finished.
 class SessionGateOwner {

@@ -76,6 +76,8 @@ class CookieCodec {
   // 43 chars. One-way, so a leaked store dump yields no usable cookie. It does
   // not depend on the secrets: rotating them must not lose sessions.
   [[nodiscard]] static std::string storeKey(const SessionId& id);
+  // The same into `out`, whose storage is reused (the request path's).
+  static void storeKey(const SessionId& id, std::string& out);
 
   // Short non-secret name of a session for logs, headers and the admin API
   // (kHandleLength chars of base64url of SHA-256("sesame handle v1" || id));

@@ -205,6 +205,9 @@ TEST_CASE("store key and handle", "[session][codec]") {
     REQUIRE(CookieCodec({kOld}).storeKey(id) == key);
     REQUIRE(CookieCodec({kOld}).handle(id) == handle);
     REQUIRE(codec.handle(id) == handle);
+    std::string reused = "an earlier, longer key that must not survive the assignment";
+    CookieCodec::storeKey(id, reused);
+    REQUIRE(reused == key);
   }
   SECTION("shapes") {
     REQUIRE(key.size() == 43);
