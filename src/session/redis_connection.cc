@@ -49,7 +49,7 @@ Connection::~Connection() = default;
 
 void Connection::connect() {
   state_ = State::kConnecting;
-  reader_.reset(redisReaderCreate());
+  reader_ = std::make_unique<ReplyReader>();
   std::string error;
   stream_ = net::Stream::connect(loop_, clock_, settings_.addr, &error);
   if (!stream_) return fail("cannot connect: " + error);
@@ -210,20 +210,19 @@ void Connection::onStreamRead(net::Stream& stream) {
   while (evbuffer_get_length(in) > 0) {
     evbuffer_iovec chunk;
     evbuffer_peek(in, -1, nullptr, &chunk, 1);
-    if (redisReaderFeed(reader_.get(), static_cast<const char*>(chunk.iov_base), chunk.iov_len) !=
-        REDIS_OK) {
+    if (!reader_->feed(std::string_view(static_cast<const char*>(chunk.iov_base), chunk.iov_len))) {
       return fail("out of memory reading a reply");
     }
     evbuffer_drain(in, chunk.iov_len);
   }
   const uint64_t generation = generation_;
   while (generation == generation_) {
-    void* raw = nullptr;
-    if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
-      return fail("unreadable reply (" + printable(reader_->errstr) + ")");
+    const redisReply* reply = nullptr;
+    const ReplyReader::Status status = reader_->next(reply);
+    if (status == ReplyReader::Status::kError) {
+      return fail("unreadable reply (" + printable(reader_->error()) + ")");
     }
-    if (raw == nullptr) break;
-    const RedisReplyPtr reply(static_cast<redisReply*>(raw));
+    if (status == ReplyReader::Status::kIncomplete) break;
     if (pending_.empty()) return fail("a reply to no command (is this a Redis server?)");
     Entry entry = std::move(pending_.front());
     pending_.pop_front();
@@ -232,7 +231,7 @@ void Connection::onStreamRead(net::Stream& stream) {
       evalInstead(std::move(entry));
       continue;
     }
-    entry.handler(reply.get());
+    entry.handler(reply);
   }
   if (pending_.empty() && held_.empty()) reported_full_ = false;
 }
@@ -261,7 +260,6 @@ void Connection::fail(const std::string& reason) {
     stream_->disable();
     retired_ = std::move(stream_);
   }
-  reader_.reset();
   deadline_timer_->cancel();
   if (was_ready) {
     down_since_ = clock_.now();

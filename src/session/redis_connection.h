@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "redis_reply_reader.h"
 #include "redis_scripts.h"
 #include "sesame/base/c_handle.h"
 #include "sesame/base/clock.h"
@@ -114,7 +115,9 @@ class Connection final : private net::StreamHandler {
   State state_ = State::kWaiting;
   std::unique_ptr<net::Stream> stream_;
   std::unique_ptr<net::Stream> retired_;  // failed inside its own callback; freed later
-  RedisReaderPtr reader_;
+  // Replaced by connect(); fail() leaves it, since it may hold the reply
+  // whose handler is running.
+  std::unique_ptr<ReplyReader> reader_;
   std::deque<Entry> pending_;  // written, awaiting replies, in order
   std::deque<Entry> held_;     // issued while connecting, written once ready
   size_t handshake_left_ = 0;
