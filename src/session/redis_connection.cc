@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <utility>
 
+#include "redis_command.h"
 #include "sesame/base/log.h"
 
 namespace sesame::session::redis {
@@ -49,7 +51,7 @@ Connection::~Connection() = default;
 
 void Connection::connect() {
   state_ = State::kConnecting;
-  reader_.reset(redisReaderCreate());
+  reader_ = std::make_unique<ReplyReader>();
   std::string error;
   stream_ = net::Stream::connect(loop_, clock_, settings_.addr, &error);
   if (!stream_) return fail("cannot connect: " + error);
@@ -59,13 +61,13 @@ void Connection::connect() {
 
 void Connection::handshake() {
   const TimePoint deadline = clock_.now() + settings_.connect_timeout;
-  auto step = [this, deadline](std::string_view name, const std::vector<std::string>& argv) {
+  auto step = [this, deadline](std::string_view name,
+                               std::initializer_list<std::string_view> argv) {
     write(argv);
-    pending_.push_back(Entry{[this, name](const redisReply* r) { onHandshakeReply(name, r); },
-                             deadline,
-                             nullptr,
-                             0,
-                             {}});
+    Entry entry;
+    entry.handler = [this, name](const redisReply* r) { onHandshakeReply(name, r); };
+    entry.deadline = deadline;
+    pending_.push_back(std::move(entry));
     ++handshake_left_;
   };
   // A username alone is an ACL user with nopass: AUTH still names it.
@@ -77,7 +79,7 @@ void Connection::handshake() {
     }
   }
   if (settings_.database != 0) step("SELECT", {"SELECT", std::to_string(settings_.database)});
-  for (const Script& s : scripts_) step("SCRIPT LOAD", {"SCRIPT", "LOAD", std::string(s.body)});
+  for (const Script& s : scripts_) step("SCRIPT LOAD", {"SCRIPT", "LOAD", s.body});
   // Readiness needs a reply: with nothing else to send, a PING proves the
   // server answers within connect_timeout.
   if (handshake_left_ == 0) step("PING", {"PING"});
@@ -116,8 +118,10 @@ void Connection::becomeReady() {
   was_ready_ = true;
   reported_down_ = false;
   last_reason_.clear();
+  const std::string bytes = std::exchange(held_bytes_, {});
+  evbuffer_add(stream_->output(), bytes.data(), bytes.size());
   std::deque<Entry> held = std::exchange(held_, {});
-  for (Entry& entry : held) issue(std::move(entry));
+  for (Entry& entry : held) await(std::move(entry));
 }
 
 bool Connection::admit() {
@@ -130,69 +134,92 @@ bool Connection::admit() {
   return false;
 }
 
-void Connection::command(std::vector<std::string> args, ReplyHandler handler) {
-  dispatch(Entry{std::move(handler), {}, nullptr, 0, std::move(args)});
+void Connection::command(std::initializer_list<std::string_view> args, ReplyHandler handler) {
+  Entry entry;
+  entry.handler = std::move(handler);
+  dispatch(args, std::move(entry));
 }
+
+void Connection::command(const std::vector<std::string>& args, ReplyHandler handler) {
+  const std::vector<std::string_view> views(args.begin(), args.end());
+  Entry entry;
+  entry.handler = std::move(handler);
+  dispatch(views, std::move(entry));
+}
+
+namespace {
+
+// EVALSHA or EVAL `first`, then the key count and the entry's arguments.
+// `count` holds the digits.
+std::vector<std::string_view> scriptCall(std::string_view command, std::string_view first,
+                                         size_t numkeys, const std::vector<std::string>& args,
+                                         char (&count)[24]) {
+  const char* end = std::to_chars(count, count + sizeof count, numkeys).ptr;
+  std::vector<std::string_view> argv{command, first,
+                                     std::string_view(count, static_cast<size_t>(end - count))};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+}  // namespace
 
 void Connection::script(const Script& script, std::vector<std::string> keys_and_args,
                         size_t numkeys, ReplyHandler handler) {
-  dispatch(Entry{std::move(handler), {}, &script, numkeys, std::move(keys_and_args)});
+  Entry entry{std::move(handler), {}, &script, numkeys, std::move(keys_and_args)};
+  char count[24];
+  const std::vector<std::string_view> argv =
+      scriptCall("EVALSHA", script.sha, numkeys, entry.args, count);
+  dispatch(argv, std::move(entry));
 }
 
-void Connection::dispatch(Entry entry) {
+void Connection::dispatch(std::span<const std::string_view> argv, Entry&& entry) {
   switch (state_) {
     case State::kWaiting:
       defer([handler = std::move(entry.handler)] { handler(nullptr); });
       return;
-    case State::kConnecting:
+    case State::kConnecting: {
+      const size_t at = held_bytes_.size();
+      held_bytes_.resize(at + commandSize(argv));
+      formatCommand(argv, held_bytes_.data() + at);
       held_.push_back(std::move(entry));
       return;
+    }
     case State::kReady:
-      issue(std::move(entry));
+      write(argv);
+      await(std::move(entry));
       return;
   }
 }
 
-void Connection::issue(Entry entry) {
-  if (entry.script != nullptr) {
-    std::vector<std::string> argv{"EVALSHA", entry.script->sha, std::to_string(entry.numkeys)};
-    argv.insert(argv.end(), entry.args.begin(), entry.args.end());
-    write(argv);
-  } else {
-    write(entry.args);
-    entry.args = {};
-  }
+void Connection::await(Entry&& entry) {
   entry.deadline = clock_.now() + settings_.command_timeout;
   pending_.push_back(std::move(entry));
   armDeadline();
 }
 
-void Connection::evalInstead(Entry entry) {
-  std::vector<std::string> argv{"EVAL", std::string(entry.script->body),
-                                std::to_string(entry.numkeys)};
-  argv.insert(argv.end(), entry.args.begin(), entry.args.end());
+void Connection::evalInstead(Entry&& entry) {
   LOG_INFO("redis %s: script %.*s was missing from the server's cache; sent it in full",
            settings_.address.c_str(), static_cast<int>(entry.script->name.size()),
            entry.script->name.data());
+  char count[24];
+  const std::vector<std::string_view> argv =
+      scriptCall("EVAL", entry.script->body, entry.numkeys, entry.args, count);
+  write(argv);
   entry.script = nullptr;
-  entry.args = std::move(argv);
-  issue(std::move(entry));
+  entry.args = {};
+  await(std::move(entry));
 }
 
-void Connection::write(const std::vector<std::string>& argv) {
-  std::vector<const char*> parts;
-  std::vector<size_t> lengths;
-  parts.reserve(argv.size());
-  lengths.reserve(argv.size());
-  for (const std::string& a : argv) {
-    parts.push_back(a.data());
-    lengths.push_back(a.size());
-  }
-  char* raw = nullptr;
-  int len =
-      redisFormatCommandArgv(&raw, static_cast<int>(argv.size()), parts.data(), lengths.data());
-  const RedisCommandPtr cmd(raw);
-  if (len > 0) evbuffer_add(stream_->output(), cmd.get(), static_cast<size_t>(len));
+void Connection::write(std::span<const std::string_view> argv) {
+  const size_t size = commandSize(argv);
+  evbuffer* out = stream_->output();
+  evbuffer_iovec space;
+  // Out of memory: the command is not sent, and its deadline fails the
+  // connection.
+  if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(size), &space, 1) != 1) return;
+  formatCommand(argv, static_cast<char*>(space.iov_base));
+  space.iov_len = size;
+  evbuffer_commit_space(out, &space, 1);
 }
 
 void Connection::defer(std::function<void()> fn) {
@@ -210,20 +237,19 @@ void Connection::onStreamRead(net::Stream& stream) {
   while (evbuffer_get_length(in) > 0) {
     evbuffer_iovec chunk;
     evbuffer_peek(in, -1, nullptr, &chunk, 1);
-    if (redisReaderFeed(reader_.get(), static_cast<const char*>(chunk.iov_base), chunk.iov_len) !=
-        REDIS_OK) {
+    if (!reader_->feed(std::string_view(static_cast<const char*>(chunk.iov_base), chunk.iov_len))) {
       return fail("out of memory reading a reply");
     }
     evbuffer_drain(in, chunk.iov_len);
   }
   const uint64_t generation = generation_;
   while (generation == generation_) {
-    void* raw = nullptr;
-    if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
-      return fail("unreadable reply (" + printable(reader_->errstr) + ")");
+    const redisReply* reply = nullptr;
+    const ReplyReader::Status status = reader_->next(reply);
+    if (status == ReplyReader::Status::kError) {
+      return fail("unreadable reply (" + printable(reader_->error()) + ")");
     }
-    if (raw == nullptr) break;
-    const RedisReplyPtr reply(static_cast<redisReply*>(raw));
+    if (status == ReplyReader::Status::kIncomplete) break;
     if (pending_.empty()) return fail("a reply to no command (is this a Redis server?)");
     Entry entry = std::move(pending_.front());
     pending_.pop_front();
@@ -232,7 +258,7 @@ void Connection::onStreamRead(net::Stream& stream) {
       evalInstead(std::move(entry));
       continue;
     }
-    entry.handler(reply.get());
+    entry.handler(reply);
   }
   if (pending_.empty() && held_.empty()) reported_full_ = false;
 }
@@ -261,7 +287,6 @@ void Connection::fail(const std::string& reason) {
     stream_->disable();
     retired_ = std::move(stream_);
   }
-  reader_.reset();
   deadline_timer_->cancel();
   if (was_ready) {
     down_since_ = clock_.now();
@@ -281,6 +306,7 @@ void Connection::fail(const std::string& reason) {
   std::deque<Entry> failed = std::exchange(pending_, {});
   for (Entry& entry : held_) failed.push_back(std::move(entry));
   held_.clear();
+  held_bytes_.clear();
   reported_full_ = false;
   for (Entry& entry : failed) entry.handler(nullptr);
 }

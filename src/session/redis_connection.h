@@ -10,11 +10,14 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "redis_reply_reader.h"
 #include "redis_scripts.h"
 #include "sesame/base/c_handle.h"
 #include "sesame/base/clock.h"
@@ -59,7 +62,9 @@ class Connection final : private net::StreamHandler {
   // refusal of each overload.
   [[nodiscard]] bool admit();
 
-  void command(std::vector<std::string> args, ReplyHandler handler);
+  // The arguments are formatted (copied) before the call returns.
+  void command(std::initializer_list<std::string_view> args, ReplyHandler handler);
+  void command(const std::vector<std::string>& args, ReplyHandler handler);
   // EVALSHA `script` with `keys` then `args`; on NOSCRIPT (the server's
   // script cache was flushed) the same call is sent once more as EVAL.
   void script(const Script& script, std::vector<std::string> keys_and_args, size_t numkeys,
@@ -82,13 +87,15 @@ class Connection final : private net::StreamHandler {
     TimePoint deadline;
     const Script* script = nullptr;  // set for EVALSHA: kept to resend as EVAL
     size_t numkeys = 0;
-    std::vector<std::string> args;
+    std::vector<std::string> args;  // EVALSHA's keys and args, for that resend
   };
 
   void connect();
-  void dispatch(Entry entry);
-  void issue(Entry entry);
-  void write(const std::vector<std::string>& argv);
+  // Fails `entry` (no connection), holds it (connecting) or writes `argv`.
+  void dispatch(std::span<const std::string_view> argv, Entry&& entry);
+  // `entry` is written: its reply is due within command_timeout.
+  void await(Entry&& entry);
+  void write(std::span<const std::string_view> argv);
   void handshake();
   void onHandshakeReply(std::string_view step, const redisReply* reply);
   void becomeReady();
@@ -98,7 +105,7 @@ class Connection final : private net::StreamHandler {
   void onDeadline();
   void onBackoff();
   void runDeferred();
-  void evalInstead(Entry entry);
+  void evalInstead(Entry&& entry);
 
   void onStreamRead(net::Stream& stream) override;
   void onStreamWrite(net::Stream&) override {}
@@ -114,9 +121,12 @@ class Connection final : private net::StreamHandler {
   State state_ = State::kWaiting;
   std::unique_ptr<net::Stream> stream_;
   std::unique_ptr<net::Stream> retired_;  // failed inside its own callback; freed later
-  RedisReaderPtr reader_;
+  // Replaced by connect(); fail() leaves it, since it may hold the reply
+  // whose handler is running.
+  std::unique_ptr<ReplyReader> reader_;
   std::deque<Entry> pending_;  // written, awaiting replies, in order
   std::deque<Entry> held_;     // issued while connecting, written once ready
+  std::string held_bytes_;     // their commands, formatted
   size_t handshake_left_ = 0;
   uint64_t generation_ = 0;  // bumped by fail(): stale reply loops stop
   std::chrono::milliseconds backoff_ = kFirstBackoff;

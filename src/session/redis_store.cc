@@ -100,6 +100,13 @@ std::string RedisStore::sessionKey(std::string_view key) const {
   return settings_.key_prefix + "s:" + std::string(key);
 }
 
+std::string_view RedisStore::sessionKeyInPlace(std::string_view key) {
+  key_buffer_.assign(settings_.key_prefix);
+  key_buffer_.append("s:");
+  key_buffer_.append(key);
+  return key_buffer_;
+}
+
 std::string RedisStore::userKey(std::string_view user) const {
   return settings_.key_prefix + "u:" + std::string(user);
 }
@@ -271,31 +278,31 @@ TicketPtr RedisStore::load(std::string_view key, TimePoint now, LoadDone done) {
   TicketPtr ticket;
   auto call = begin(nullptr, std::move(done), ticket);
   if (!admitted(call)) return ticket;
-  connection_->command(
-      {"HGETALL", sessionKey(key)}, [this, call, key = std::string(key), now](const redisReply* r) {
-        if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 0) {
-          return finish(call, StoreStatus::kMissing, nullptr);
-        }
-        if (r->type != REDIS_REPLY_ARRAY) {
-          reportError("load: unexpected reply", r);
-          return finish(call, StoreStatus::kUnavailable, nullptr);
-        }
-        Session session;
-        // A hash that does not parse (say, without its times) is the
-        // script's to judge, and to delete.
-        bool parsed = parseSession(r, session);
-        if (parsed) {
-          if (const char* why = unacceptable(session)) {
-            return badRecord(call, key, why, now);
-          }
-        }
-        bool fresh = parsed && now - session.touched < timeouts_.touch_interval.count() &&
-                     now - session.touched < timeouts_.idle.count() &&
-                     now - session.created < timeouts_.absolute.count();
-        if (fresh) return finish(call, StoreStatus::kOk, &session);
-        loadScripted(call, key, now);
-      });
+  connection_->command({"HGETALL", sessionKeyInPlace(key)}, [this, call, key = std::string(key),
+                                                             now](const redisReply* r) {
+    if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 0) {
+      return finish(call, StoreStatus::kMissing, nullptr);
+    }
+    if (r->type != REDIS_REPLY_ARRAY) {
+      reportError("load: unexpected reply", r);
+      return finish(call, StoreStatus::kUnavailable, nullptr);
+    }
+    Session session;
+    // A hash that does not parse (say, without its times) is the
+    // script's to judge, and to delete.
+    bool parsed = parseSession(r, session);
+    if (parsed) {
+      if (const char* why = unacceptable(session)) {
+        return badRecord(call, key, why, now);
+      }
+    }
+    bool fresh = parsed && now - session.touched < timeouts_.touch_interval.count() &&
+                 now - session.touched < timeouts_.idle.count() &&
+                 now - session.created < timeouts_.absolute.count();
+    if (fresh) return finish(call, StoreStatus::kOk, &session);
+    loadScripted(call, key, now);
+  });
   return ticket;
 }
 

@@ -166,6 +166,9 @@ class RedisStore final : public Store {
  private:
   struct Batch;  // a call spread over several commands
   std::string sessionKey(std::string_view key) const;
+  // sessionKey(key) built in a buffer the store keeps, valid until the
+  // next call: load(), every request's call, then allocates nothing for it.
+  std::string_view sessionKeyInPlace(std::string_view key);
   std::string userKey(std::string_view user) const;
   std::string handleKey(std::string_view handle) const;
   std::string failureKey(std::string_view key) const;
@@ -226,6 +229,7 @@ class RedisStore final : public Store {
   size_t in_flight_ = 0;
   size_t touch_writes_ = 0;
   std::string last_error_;
+  std::string key_buffer_;  // sessionKeyInPlace()
   static constexpr TimePoint kBadRecordLogInterval = 60'000;
   TimePoint bad_records_logged_at_ = 0;
   size_t bad_records_unlogged_ = 0;
