@@ -40,9 +40,16 @@ void* createString(const redisReadTask* task, char* str, size_t len) {
   return reply;
 }
 
+// No reply sesame asks for comes near this (a session hash holds well under
+// a hundred fields; a user's session list is what max_per_user allows), and
+// an array's pointers are allocated when its header arrives: without a
+// bound a stray "*2000000000" line would ask for 16 GB at once. Beyond it
+// the reader fails, and with it the connection (fail closed).
+constexpr int kMaxElements = 1 << 20;
+
 void* createArray(const redisReadTask* task, int elements) {
   // hiredis turns "*-1" into a nil and refuses other negative counts.
-  if (elements < 0) return nullptr;
+  if (elements < 0 || elements > kMaxElements) return nullptr;
   const auto count = static_cast<size_t>(elements);
   redisReply* reply = newReply(task, REDIS_REPLY_ARRAY, count * sizeof(redisReply*));
   if (reply == nullptr) return nullptr;

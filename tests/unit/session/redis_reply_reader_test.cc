@@ -219,6 +219,24 @@ TEST_CASE("ReplyReader fails on a protocol error mid-reply; a fresh reader works
   CHECK(compareWithDefault("*2\r\n$4\r\nuser\r\n$3\r\nbob\r\n") == 1);
 }
 
+TEST_CASE("ReplyReader refuses an array count no reply of sesame's comes near",
+          "[session][redis][reply]") {
+  // 2^20 elements are allowed (8 MiB of pointers); one more, or a count
+  // that would ask for gigabytes on one line, fails the reader.
+  for (const char* bytes : {"*1048577\r\n", "*2000000000\r\n", "*1\r\n*2000000000\r\n"}) {
+    INFO(bytes);
+    ReplyReader reader;
+    REQUIRE(reader.feed(bytes));
+    const redisReply* reply = nullptr;
+    CHECK(reader.next(reply) == Status::kError);
+    CHECK(reader.arenaBytes() < 64 * 1024);
+  }
+  ReplyReader reader;
+  REQUIRE(reader.feed("*1048576\r\n"));
+  const redisReply* reply = nullptr;
+  CHECK(reader.next(reply) == Status::kIncomplete);
+}
+
 TEST_CASE("ReplyReader keeps its reply until the next call, then reuses the memory",
           "[session][redis][reply]") {
   ReplyReader reader;
