@@ -136,8 +136,9 @@ const config::RouteConfig* Router::match(std::string_view host, std::string_view
 Router::TargetMatch Router::matchTarget(std::string_view host,
                                         std::string_view normalized_target) const {
   const std::string_view path = normalized_target.substr(0, normalized_target.find('?'));
+  // Without ';' the route path is the path itself: no copy (most requests).
+  if (path.find(';') == std::string_view::npos) return {match(host, path), false};
   const config::RouteConfig* first = match(host, http::routePath(normalized_target));
-  if (path.find(';') == std::string_view::npos) return {first, false};
   const config::RouteConfig* second = match(host, path);
   if (second == nullptr || second == first) return {first, false};
   // A route that matches the path with its parameters also matches it
