@@ -279,6 +279,7 @@ void ServerConnection::nextRequest() {
     // per-request state back now and take one again when the next
     // request's first byte arrives (about 1 KiB per idle connection, more
     // with many fields).
+    if (gate_) gate_->forgetRequest();
     ctx_.recycleExchange(std::move(ex_));
     return;
   }

@@ -51,8 +51,9 @@ HmacSha256::HmacSha256(std::span<const unsigned char> key) : pads_(std::make_uni
   // one is padded with zeros.
   std::array<unsigned char, kBlockLength> block{};
   if (key.size() > kBlockLength) {
-    const Sha256Digest hashed = sha256(key);
+    Sha256Digest hashed = sha256(key);
     std::copy(hashed.begin(), hashed.end(), block.begin());
+    OPENSSL_cleanse(hashed.data(), hashed.size());
   } else {
     std::copy(key.begin(), key.end(), block.begin());
   }

@@ -119,7 +119,9 @@ void Connection::becomeReady() {
   reported_down_ = false;
   last_reason_.clear();
   const std::string bytes = std::exchange(held_bytes_, {});
-  evbuffer_add(stream_->output(), bytes.data(), bytes.size());
+  if (evbuffer_add(stream_->output(), bytes.data(), bytes.size()) != 0) {
+    abandon("out of memory for the held commands");
+  }
   std::deque<Entry> held = std::exchange(held_, {});
   for (Entry& entry : held) await(std::move(entry));
 }
@@ -214,12 +216,23 @@ void Connection::write(std::span<const std::string_view> argv) {
   const size_t size = commandSize(argv);
   evbuffer* out = stream_->output();
   evbuffer_iovec space;
-  // Out of memory: the command is not sent, and its deadline fails the
-  // connection.
-  if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(size), &space, 1) != 1) return;
+  if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(size), &space, 1) != 1) {
+    return abandon("out of memory for a command");
+  }
   formatCommand(argv, static_cast<char*>(space.iov_base));
   space.iov_len = size;
   evbuffer_commit_space(out, &space, 1);
+}
+
+void Connection::abandon(const std::string& reason) {
+  // A command that never left would pair every later reply with the wrong
+  // command (one request's session handed to another). Nothing more is
+  // read on this connection; it fails from the loop, since handlers never
+  // run inside the call that issued a command, and the command still
+  // queued by the caller fails with the others.
+  ++generation_;
+  if (stream_) stream_->disable();
+  defer([this, reason] { fail(reason); });
 }
 
 void Connection::defer(std::function<void()> fn) {

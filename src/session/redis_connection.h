@@ -95,7 +95,10 @@ class Connection final : private net::StreamHandler {
   void dispatch(std::span<const std::string_view> argv, Entry&& entry);
   // `entry` is written: its reply is due within command_timeout.
   void await(Entry&& entry);
+  // Queues the command's bytes; on failure the connection is abandoned.
   void write(std::span<const std::string_view> argv);
+  // Stops reading and fails the connection from the loop (see there).
+  void abandon(const std::string& reason);
   void handshake();
   void onHandshakeReply(std::string_view step, const redisReply* reply);
   void becomeReady();

@@ -191,6 +191,13 @@ class SessionGate {
 
   // Forgets any store answer still due (the connection is going away).
   void cancel();
+  // The request it checked is gone (its exchange went back to the worker's
+  // free list, where another connection may take it): nothing may reach it
+  // through the gate any more.
+  void forgetRequest() {
+    r_.req = nullptr;
+    r_.policy = nullptr;
+  }
 
  private:
   enum class Phase { kIdle, kLoad, kActions };
