@@ -17,6 +17,8 @@
 #                 on cpu0 unless SERVER_CPUS says otherwise)
 #   SERVER_CPUS=0 the CPUs (taskset -c list) of the servers; wrk stays on
 #                 cpu1, so "0,1" shares cpu1 between wrk and the servers
+#   REDIS_CACHE=  [redis] cache for the Redis rows ("1s": a worker answers
+#                 again for a second with a session it read); none by default
 #   KEEPALIVE=64  idle upstream connections each proxy keeps (default: wrk's
 #                 connections); less shows what a short pool costs (the
 #                 upstream conns column and a warning)
@@ -139,6 +141,7 @@ login_cost_rounds=${LOGIN_COST_ROUNDS:-20}
 callgrind=${CALLGRIND:-0}
 conns=64
 workers=${WORKERS:-1}
+redis_cache=${REDIS_CACHE:-}
 server_cpus=${SERVER_CPUS:-0}
 keepalive=${KEEPALIVE:-$conns}
 
@@ -365,6 +368,7 @@ session_start() {
   render sesame-session.toml "$2" "" "$row.toml"
   if [ "$3" = redis ]; then
     printf '\n[redis]\naddress = "127.0.0.1:%s"\n' "$redis_port" >>"$dir/$row.toml"
+    [ -z "$redis_cache" ] || printf 'cache = "%s"\n' "$redis_cache" >>"$dir/$row.toml"
     # The sesame-redis-tls row's listener, with the TLS rows' certificate.
     printf '\n[[listen]]\naddress = "127.0.0.1:%s"\ntls = true\n\n[tls]\nmin_version = "1.3"\n\n[[tls.certificate]]\ncert = "%s"\nkey = "%s"\n' \
       "$sesame_redis_tls" "$dir/bench.pem" "$dir/bench.key" >>"$dir/$row.toml"
@@ -974,7 +978,7 @@ idle_report() {
 echo
 [ -z "$rows" ] || echo "sesame benchmark: wrk -t1 -c$conns -d$duration, $rounds rounds, medians"
 [ -z "$rows" ] || echo "upstream keepalive $keepalive in every proxy (nginx keepalive, haproxy pool-max-conn, sesame keepalive)"
-echo "servers on cpu$server_cpus, wrk on cpu1, $workers worker(s) in each proxy; nproc $(nproc), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "servers on cpu$server_cpus, wrk on cpu1, $workers worker(s) in each proxy${redis_cache:+, [redis] cache = $redis_cache}; nproc $(nproc), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 version=n/a
 [ ! -x "$sesame" ] || version=$("$sesame" --version 2>&1 | head -1)
 [ -z "$tls_summary" ] || printf '%s' "$tls_summary" | sed 's/^/TLS /'

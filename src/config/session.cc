@@ -269,7 +269,7 @@ void readRedis(TableReader& root, const LoadOptions& options, Config& config) {
   if (table != nullptr) {
     TableReader r(*table, "redis", root.diag());
     r.rejectUnknown({"address", "username", "password", "password_file", "database", "key_prefix",
-                     "connect_timeout", "command_timeout"});
+                     "connect_timeout", "command_timeout", "cache"});
     if (auto v = r.string("address")) {
       std::string why;
       if (auto addr = session::parseRedisAddress(*v, &why, options.resolve_names)) {
@@ -293,6 +293,16 @@ void readRedis(TableReader& root, const LoadOptions& options, Config& config) {
     }
     if (auto d = r.duration("connect_timeout", false)) redis.connect_timeout = *d;
     if (auto d = r.duration("command_timeout", false)) redis.command_timeout = *d;
+    if (auto d = r.duration("cache", true)) {
+      if (*d > session::RedisSettings::kMaxCache) {
+        r.diag().error(*r.find("cache"),
+                       "redis.cache is longer than 10s: a logout on another worker or instance "
+                       "would take that long to reach this one (keep it short, like \"1s\", or "
+                       "\"0s\" for none)");
+      } else {
+        redis.cache = *d;
+      }
+    }
   }
   if (config.session && config.session->store == session::StoreKind::kRedis) {
     config.session->redis = std::move(redis);

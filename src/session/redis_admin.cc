@@ -116,6 +116,7 @@ TicketPtr RedisStore::listUser(std::string_view user, TimePoint now, ListDone do
 }
 
 TicketPtr RedisStore::destroyHandle(std::string_view handle, Done done) {
+  forgetAll();
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   if (!CookieCodec::isHandle(handle)) {
@@ -146,6 +147,7 @@ TicketPtr RedisStore::destroyHandle(std::string_view handle, Done done) {
 }
 
 TicketPtr RedisStore::trimUser(std::string_view user, size_t keep, TimePoint now, Done done) {
+  forgetAll();
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   if (!admitted(call)) return ticket;
@@ -274,6 +276,7 @@ TicketPtr RedisStore::release(std::string_view name, Done done) {
 }
 
 TicketPtr RedisStore::destroyTagged(std::string_view tag, Done done) {
+  forgetAll();
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   if (tag.empty() || tag.size() > LoginInfo::kMaxTagBytes) {

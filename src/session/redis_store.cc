@@ -274,12 +274,54 @@ void RedisStore::unindex(std::string_view user, std::string_view key, std::strin
   if (!handle.empty()) connection_->command({"DEL", handleKey(handle)}, step(batch));
 }
 
+void RedisStore::remember(std::string_view key, const Session& session, TimePoint now,
+                          uint64_t generation) {
+  if (settings_.cache.count() == 0 || generation != cache_generation_) return;
+  if (std::any_of(session.data.begin(), session.data.end(),
+                  [](const auto& field) { return isInternalDataKey(field.first); })) {
+    return;
+  }
+  // Bounded: past kMaxCached sessions it starts again (each costs a Redis
+  // read again, as with no cache).
+  if (cache_.size() >= kMaxCached) cache_.clear();
+  cache_.insert_or_assign(std::string(key), Cached{std::make_shared<const Session>(session), now});
+}
+
+void RedisStore::forget(std::string_view key) {
+  if (settings_.cache.count() == 0) return;
+  ++cache_generation_;
+  if (auto it = cache_.find(key); it != cache_.end()) cache_.erase(it);
+}
+
+void RedisStore::forgetAll() {
+  if (settings_.cache.count() == 0) return;
+  ++cache_generation_;
+  cache_.clear();
+}
+
 TicketPtr RedisStore::load(std::string_view key, TimePoint now, LoadDone done) {
+  if (auto it = cache_.find(key); it != cache_.end()) {
+    const Cached& cached = it->second;
+    const Session& s = *cached.session;
+    // Judged against `now` like a read from Redis: a session whose idle
+    // or absolute timeout passed is asked for again (and deleted there),
+    // and one due for its idle-timeout refresh is read (and touched) there.
+    if (now >= cached.fetched && now - cached.fetched < settings_.cache.count() &&
+        now - s.touched < timeouts_.touch_interval.count() &&
+        now - s.touched < timeouts_.idle.count() && now - s.created < timeouts_.absolute.count()) {
+      // The callback may reach forget() (a login rotates the key).
+      const std::shared_ptr<const Session> keep = cached.session;
+      done(StoreStatus::kOk, keep.get());
+      return nullptr;
+    }
+    cache_.erase(it);
+  }
   TicketPtr ticket;
   auto call = begin(nullptr, std::move(done), ticket);
   if (!admitted(call)) return ticket;
+  const uint64_t generation = cache_generation_;
   connection_->command({"HGETALL", sessionKeyInPlace(key)}, [this, call, key = std::string(key),
-                                                             now](const redisReply* r) {
+                                                             now, generation](const redisReply* r) {
     if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 0) {
       return finish(call, StoreStatus::kMissing, nullptr);
@@ -300,19 +342,22 @@ TicketPtr RedisStore::load(std::string_view key, TimePoint now, LoadDone done) {
     bool fresh = parsed && now - session.touched < timeouts_.touch_interval.count() &&
                  now - session.touched < timeouts_.idle.count() &&
                  now - session.created < timeouts_.absolute.count();
-    if (fresh) return finish(call, StoreStatus::kOk, &session);
-    loadScripted(call, key, now);
+    if (fresh) {
+      remember(key, session, now, generation);
+      return finish(call, StoreStatus::kOk, &session);
+    }
+    loadScripted(call, key, now, generation);
   });
   return ticket;
 }
 
 void RedisStore::loadScripted(const std::shared_ptr<Call>& call, std::string_view key,
-                              TimePoint now) {
+                              TimePoint now, uint64_t generation) {
   std::vector<std::string> args = expiryArgs(now);
   args.insert(args.begin(), sessionKey(key));
   args.push_back(std::to_string(timeouts_.touch_interval.count()));
   connection_->script(scripts_[redis::kLoad], std::move(args), 1,
-                      [this, call, key = std::string(key), now](const redisReply* r) {
+                      [this, call, key = std::string(key), now, generation](const redisReply* r) {
                         if (r == nullptr) return finish(call, StoreStatus::kUnavailable, nullptr);
                         if (r->type == REDIS_REPLY_INTEGER)
                           return finish(call, StoreStatus::kMissing, nullptr);
@@ -329,12 +374,14 @@ void RedisStore::loadScripted(const std::shared_ptr<Call>& call, std::string_vie
                         if (const char* why = unacceptable(session))
                           return badRecord(call, key, why, now);
                         if (r->element[0]->integer == 1) ++touch_writes_;
+                        remember(key, session, now, generation);
                         finish(call, StoreStatus::kOk, &session);
                       });
 }
 
 TicketPtr RedisStore::create(std::string_view key, const Session& session, TimePoint now,
                              Done done) {
+  forget(key);
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   // What load() would refuse to read back is not written (sesame's own
@@ -360,6 +407,8 @@ TicketPtr RedisStore::create(std::string_view key, const Session& session, TimeP
 
 TicketPtr RedisStore::rotate(std::string_view old_key, std::string_view new_key, TimePoint now,
                              Done done) {
+  forget(old_key);
+  forget(new_key);
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   if (!admitted(call)) return ticket;
@@ -400,6 +449,7 @@ void RedisStore::onTaken(const std::shared_ptr<Call>& call, const std::string& o
 }
 
 TicketPtr RedisStore::update(std::string_view key, const Update& update, TimePoint now, Done done) {
+  forget(key);
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   if (!admitted(call)) return ticket;
@@ -433,6 +483,7 @@ TicketPtr RedisStore::update(std::string_view key, const Update& update, TimePoi
 
 TicketPtr RedisStore::setIdentity(std::string_view key, const LoginInfo& login, TimePoint now,
                                   Done done) {
+  forget(key);
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   Session recorded;
@@ -483,6 +534,7 @@ TicketPtr RedisStore::setIdentity(std::string_view key, const LoginInfo& login, 
 }
 
 TicketPtr RedisStore::destroy(std::string_view key, Done done) {
+  forget(key);
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   if (!admitted(call)) return ticket;
@@ -493,6 +545,7 @@ TicketPtr RedisStore::destroy(std::string_view key, Done done) {
 }
 
 TicketPtr RedisStore::destroyUser(std::string_view user, Done done) {
+  forgetAll();
   TicketPtr ticket;
   auto call = begin(std::move(done), nullptr, ticket);
   if (!admitted(call)) return ticket;

@@ -98,6 +98,35 @@ def test_redis_two_instances_share_sessions(env):
     assert a.get("/req/echo", headers=[JSON]).status == 401, "logout on one ends it on the other"
 
 
+def test_redis_cache_bounded_staleness(env):
+    """[redis] cache: a worker answers again with a session it read, for at
+    most that long; its own writes are seen at once, another instance's
+    logout once the period is over."""
+    r = env.redis()
+    up = env.upstream()
+    s1, _ = redis_sesame(env, r, up, redis_opts={"cache": "1500ms"})
+    s2, _ = redis_sesame(env, r, up, redis_opts={"cache": "1500ms"})
+    a = Browser(s1.port)
+    a.login("alice", "admins")
+    b = Browser(s2.port, cookie=a.cookie)
+    read = time.monotonic()
+    assert b.identity("/admin/echo") == ("alice", "admins")
+    # A change made through the other instance: this one has its copy
+    # (checked while the period surely runs, even on a slow machine).
+    a.get(ctl(("X-Sesame-Set", "from=one")))
+    stale = echoed(b.get("/echo"), "X-Session-From")
+    if time.monotonic() - read < 1.0:
+        assert stale == [], "s2 read Redis again within its cache period"
+    assert echoed(a.get("/echo"), "X-Session-From") == ["one"], "its own write, seen at once"
+    # Logout through s1: s1 refuses the cookie at once; s2 may still accept
+    # it within its cache period, and refuses it once that has passed.
+    ended = time.monotonic()
+    assert_cleared(a.get(ctl(("X-Sesame-Logout", "1"))))
+    assert Browser(s1.port, cookie=b.cookie).get("/req/echo", headers=[JSON]).status == 401
+    time.sleep(max(0.0, 1.6 - (time.monotonic() - ended)))
+    assert b.get("/req/echo", headers=[JSON]).status == 401, "still accepted after the cache period"
+
+
 def test_redis_logout_all(env):
     r = env.redis()
     up = env.upstream()

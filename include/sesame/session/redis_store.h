@@ -81,6 +81,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sesame/base/clock.h"
@@ -123,6 +124,11 @@ class RedisStore final : public Store {
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
 
+  // With [redis] cache, a session this store loaded less than `cache` ago
+  // (by `now`) is answered again from memory, before load() returns, while
+  // its timeouts have not passed and no write of this store touched it
+  // since. Sessions holding sesame's own fields (an OpenID sign-in's tokens
+  // and state, which a refresh must read fresh) are never kept.
   [[nodiscard]] TicketPtr load(std::string_view key, TimePoint now, LoadDone done) override;
   [[nodiscard]] TicketPtr create(std::string_view key, const Session& session, TimePoint now,
                                  Done done) override;
@@ -165,6 +171,23 @@ class RedisStore final : public Store {
 
  private:
   struct Batch;  // a call spread over several commands
+  // [redis] cache: what load() may answer without asking Redis (see there).
+  static constexpr size_t kMaxCached = 4096;
+  struct Cached {
+    std::shared_ptr<const Session> session;
+    TimePoint fetched = 0;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  // Keeps what a load read, unless a write of this store was issued since
+  // the load was (`generation`).
+  void remember(std::string_view key, const Session& session, TimePoint now, uint64_t generation);
+  // Called as each write is issued: the key's entry goes, and loads still
+  // in flight (which may have read the value before the write) are not kept.
+  void forget(std::string_view key);
+  void forgetAll();
   std::string sessionKey(std::string_view key) const;
   // sessionKey(key) built in a buffer the store keeps, valid until the
   // next call: load(), every request's call, then allocates nothing for it.
@@ -186,7 +209,8 @@ class RedisStore final : public Store {
   std::vector<std::string> expiryArgs(TimePoint now) const;
   // The atomic check-and-refresh of load(), for when the plain read found
   // a refresh due or a timeout passed.
-  void loadScripted(const std::shared_ptr<Call>& call, std::string_view key, TimePoint now);
+  void loadScripted(const std::shared_ptr<Call>& call, std::string_view key, TimePoint now,
+                    uint64_t generation);
   // A handler that settles one command of `batch`.
   std::function<void(const redisReply*)> step(const std::shared_ptr<Batch>& batch);
   // The handler of a destroy-if script on `key`: counts what it deleted and
@@ -224,6 +248,8 @@ class RedisStore final : public Store {
 
   const RedisSettings settings_;
   const Timeouts timeouts_;
+  std::unordered_map<std::string, Cached, KeyHash, std::equal_to<>> cache_;
+  uint64_t cache_generation_ = 0;
   std::vector<redis::Script> scripts_;
   std::unique_ptr<redis::Connection> connection_;
   size_t in_flight_ = 0;

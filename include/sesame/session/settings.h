@@ -27,6 +27,11 @@ struct RedisSettings {
   std::string key_prefix = "sesame:";      // may be empty
   Millis connect_timeout{1000};            // TCP connect plus AUTH, SELECT and SCRIPT LOAD
   Millis command_timeout{250};             // each command's deadline
+  // How long a worker may answer with a session it loaded without asking
+  // Redis again (0: never). Bounded staleness: another worker's or
+  // instance's logout or change reaches this worker that much later.
+  Millis cache{0};
+  static constexpr Millis kMaxCache{10'000};
 };
 
 // "host:port" / "[v6]:port", or "unix:" and an absolute socket path shorter

@@ -184,6 +184,7 @@ TEST_CASE("store: memory, redis or cookie", "[config][session]") {
   CHECK(s.redis.connect_timeout == session::Millis{1000});
   CHECK(s.redis.command_timeout == session::Millis{250});
   CHECK(s.redis.command_timeout == defaults.command_timeout);
+  CHECK(s.redis.cache == session::Millis{0});
 }
 
 TEST_CASE("cookie settings are validated at their keys", "[config][session]") {
@@ -465,10 +466,12 @@ TEST_CASE("[redis]: every key round-trips with store = \"redis\"", "[config][ses
                              "database = 42\n"
                              "key_prefix = \"\"\n"
                              "connect_timeout = \"2s\"\n"
-                             "command_timeout = \"100ms\"\n");
+                             "command_timeout = \"100ms\"\n"
+                             "cache = \"1500ms\"\n");
   INFO(joinErrors(r));
   REQUIRE(r.config);
   const session::RedisSettings& s = r.config->session->redis;
+  CHECK(s.cache == session::Millis{1500});
   CHECK(s.address == "[::1]:6380");
   CHECK(s.addr.toString() == "[::1]:6380");
   CHECK(s.username == "sesame");
@@ -508,6 +511,11 @@ TEST_CASE("[redis]: each mistake at its key, the password never shown",
   CHECK(hasError(r, "18:14", "redis.key_prefix: expected a string"));
   CHECK(hasError(r, "19:1", "unknown key redis.passwd", "password_file"));
 
+  r = withSession(dir, "[redis]\ncache = \"11s\"\n");
+  CHECK(hasError(r, "13:9", "redis.cache is longer than 10s", "logout"));
+  r = withSession(dir, "store = \"redis\"\n[redis]\ncache = \"0s\"\n");
+  REQUIRE(r.config);
+  CHECK(r.config->session->redis.cache == session::Millis{0});
   r = withSession(dir, "[redis]\naddress = \"unix:run/redis.sock\"\n");
   CHECK(hasError(r, "13:11", "redis.address", "absolute path"));
   r = withSession(dir, "[redis]\nkey_prefix = \"" + std::string(300, 'p') + "\"\n");

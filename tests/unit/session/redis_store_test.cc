@@ -1052,3 +1052,109 @@ TEST_CASE("Two RedisStores on one Redis share claims and back-channel logouts",
     CHECK(server.run({"EXISTS", "sesame:tag:oidc-sub:p:alice"})->integer == 0);
   }
 }
+
+TEST_CASE("RedisStore with [redis] cache: bounded staleness, own writes seen at once",
+          "[session][store][redis][cache]") {
+  RedisServer server;
+  Fixture f;
+  RedisSettings settings = settingsFor(server.address());
+  settings.cache = Millis(1000);
+  auto store = f.make(settings);
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  const TimePoint t0 = h.start;
+  const std::string key = storeKey();
+  const std::string hash = "sesame:s:" + key;
+  REQUIRE(s.create(key, contractSession(), t0) == StoreStatus::kOk);
+  REQUIRE(s.load(key, t0 + 10).session->data.at("cart") == "3");
+  // Another instance changes the session: this worker sees it only once
+  // its copy is a cache period old.
+  server.run({"HSET", hash, "d:cart", "9"});
+  CHECK(s.load(key, t0 + 500).session->data.at("cart") == "3");
+  CHECK(s.load(key, t0 + 999).session->data.at("cart") == "3");
+  CHECK(s.load(key, t0 + 1'010).session->data.at("cart") == "9");
+
+  SECTION("a hit answers before load() returns, without Redis") {
+    bool answered = false;
+    TicketPtr ticket = store->load(key, t0 + 1'100, [&](StoreStatus status, const Session* got) {
+      answered = status == StoreStatus::kOk && got != nullptr;
+    });
+    CHECK(answered);
+    CHECK(ticket == nullptr);
+    CHECK(store->inFlight() == 0);
+  }
+  SECTION("another instance's logout is seen after the cache period") {
+    server.run({"DEL", hash});
+    CHECK(s.load(key, t0 + 1'500).status == StoreStatus::kOk);
+    CHECK(s.load(key, t0 + 2'010).status == StoreStatus::kMissing);
+  }
+  SECTION("this store's own writes are seen at once") {
+    REQUIRE(s.update(key, {{{"cart", "4"}}, {}}, t0 + 1'100) == StoreStatus::kOk);
+    CHECK(s.load(key, t0 + 1'101).session->data.at("cart") == "4");
+    REQUIRE(s.destroy(key) == StoreStatus::kOk);
+    CHECK(s.load(key, t0 + 1'102).status == StoreStatus::kMissing);
+  }
+  SECTION("a rotation: the old key stops at once") {
+    const std::string next = storeKey();
+    REQUIRE(s.rotate(key, next, t0 + 1'100) == StoreStatus::kOk);
+    CHECK(s.load(key, t0 + 1'101).status == StoreStatus::kMissing);
+    CHECK(s.load(next, t0 + 1'102).status == StoreStatus::kOk);
+  }
+  SECTION("a user's logout everywhere drops every kept session") {
+    const std::string other = storeKey();
+    REQUIRE(s.create(other, contractSession(), t0 + 1'100) == StoreStatus::kOk);
+    REQUIRE(s.load(other, t0 + 1'101).status == StoreStatus::kOk);
+    server.run({"DEL", "sesame:s:" + other});
+    REQUIRE(s.destroyUser("nobody") == StoreStatus::kOk);
+    CHECK(s.load(other, t0 + 1'102).status == StoreStatus::kMissing);
+  }
+  SECTION("a load in flight when a write is issued is not kept") {
+    REQUIRE(s.destroyUser("nobody") == StoreStatus::kOk);  // empties the cache
+    std::optional<std::string> cart;
+    StoreStatus status = StoreStatus::kUnavailable;
+    TicketPtr loading = store->load(key, t0 + 1'100, [&](StoreStatus st, const Session* got) {
+      status = st;
+      if (got != nullptr) cart = got->data.at("cart");
+    });
+    REQUIRE(loading != nullptr);
+    TicketPtr writing = store->update(key, {{{"cart", "5"}}, {}}, t0 + 1'100, [](StoreStatus) {});
+    h.drive();
+    REQUIRE(status == StoreStatus::kOk);
+    REQUIRE(cart == "9");  // read before the write, in pipeline order
+    server.run({"HSET", hash, "d:cart", "6"});
+    CHECK(s.load(key, t0 + 1'101).session->data.at("cart") == "6");
+  }
+  SECTION("sessions with sesame's own fields are never kept") {
+    REQUIRE(s.update(key, {{{".oidc.state", "x"}}, {}}, t0 + 1'100) == StoreStatus::kOk);
+    REQUIRE(s.load(key, t0 + 1'101).status == StoreStatus::kOk);
+    server.run({"HSET", hash, "d:cart", "7"});
+    CHECK(s.load(key, t0 + 1'102).session->data.at("cart") == "7");
+  }
+}
+
+TEST_CASE("RedisStore with [redis] cache still refreshes and expires on time",
+          "[session][store][redis][cache]") {
+  RedisServer server;
+  Fixture f;
+  RedisSettings settings = settingsFor(server.address());
+  settings.cache = Millis(10'000);
+  Timeouts timeouts = testTimeouts();
+  timeouts.touch_interval = Millis(300);
+  timeouts.idle = Millis(2'000);
+  auto store = f.make(settings, timeouts);
+  StoreHarness h = f.harness();
+  StoreDriver s(h, *store);
+  const TimePoint t0 = h.start;
+  const std::string key = storeKey();
+  REQUIRE(s.create(key, contractSession(), t0) == StoreStatus::kOk);
+  REQUIRE(s.load(key, t0 + 10).status == StoreStatus::kOk);
+  server.run({"HSET", "sesame:s:" + key, "d:cart", "8"});
+  CHECK(s.load(key, t0 + 200).session->data.at("cart") == "3");
+  // The idle-timeout refresh is due: Redis is read, and touched.
+  const size_t touches = store->touchWrites();
+  CHECK(s.load(key, t0 + 310).session->data.at("cart") == "8");
+  CHECK(store->touchWrites() == touches + 1);
+  // The kept copy's idle timeout passes long before the cache period.
+  server.run({"PERSIST", "sesame:s:" + key});
+  CHECK(s.load(key, t0 + 310 + 2'000).status == StoreStatus::kMissing);
+}
